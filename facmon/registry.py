@@ -1,0 +1,591 @@
+"""The site registry: one YAML file describing a site's buildings, meters, sensors, equipment and vendors.
+
+Everything in facmon reads the site through :func:`load_site`. Validation happens in two passes:
+pydantic checks each entry's fields, then :meth:`Site.reference_problems` checks what refers to what
+(unique ids, vendor references, coverage). Both report through :class:`SiteFileError`, which names
+the file, the line, the entry and the field.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import time
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
+
+from facmon.errors import FacmonError
+from facmon.standards import (
+    BUILDING_CODE,
+    ENERGY_CATEGORIES,
+    ClimateZone,
+    OfficeHvacClass,
+    OfficeUse,
+    Severity,
+    subitem_codes,
+)
+
+# Ids become MQTT topic levels and InfluxDB tag values: no '/', '+', '#', spaces or quotes.
+Identifier = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
+
+
+class _Entry(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _quoted_code(value: Any) -> Any:
+    # YAML reads 01 as the integer 1 and 320125 as an integer: codes must be quoted strings.
+    if isinstance(value, int) and not isinstance(value, bool):
+        raise ValueError(f"write codes as quoted strings, e.g. '{value:02d}' (YAML read {value} as a number)")
+    return value
+
+
+class WorkingHours(_Entry):
+    """Office hours on working days, local time of the site."""
+
+    start: time = time(8, 30)
+    end: time = time(17, 30)
+
+    @model_validator(mode="after")
+    def _start_before_end(self) -> WorkingHours:
+        if self.start >= self.end:
+            raise ValueError(f"start {self.start:%H:%M} must be before end {self.end:%H:%M}")
+        return self
+
+    @property
+    def hours_per_day(self) -> float:
+        return (self.end.hour * 60 + self.end.minute - self.start.hour * 60 - self.start.minute) / 60
+
+
+class Meter(_Entry):
+    """An energy or water meter. Devices publish the raw register; the collector applies ``multiplier``."""
+
+    id: Identifier
+    energy: str = Field(description="energy category code 01..13 (导则)")
+    subitem: str = Field(description="5-character category/sub-item code, e.g. 01A10; <cc>000 for a whole category")
+    unit: str
+    cumulative: bool = Field(True, description="the register counts up; False for a meter reporting interval amounts")
+    multiplier: float = Field(1.0, gt=0, description="CT/PT ratio applied to the raw register")
+    rollover: float = Field(99_999_999.0, gt=0, description="raw register value at which the register wraps to 0")
+    rated_power_kw: float | None = Field(None, gt=0, description="rated power of the metered circuit, kW")
+
+    _check_codes = field_validator("energy", "subitem", mode="before")(_quoted_code)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Meter:
+        if self.energy not in ENERGY_CATEGORIES:
+            raise ValueError(f"energy {self.energy!r} is not a category code 01..13")
+        allowed = subitem_codes(self.energy)
+        if self.subitem not in allowed:
+            shown = ", ".join(sorted(allowed)) if len(allowed) < 4 else "01000, 01A10, 01B20, ... (导则 sub-items)"
+            raise ValueError(f"subitem {self.subitem!r} is not a sub-item of energy {self.energy}; expected one of {shown}")
+        expected_unit = ENERGY_CATEGORIES[self.energy][1]
+        if self.unit != expected_unit:
+            raise ValueError(f"unit {self.unit!r} does not fit energy {self.energy}; expected {expected_unit!r}")
+        if self.energy == "01" and self.rated_power_kw is None:
+            raise ValueError("rated_power_kw is required for electricity meters (it bounds plausible consumption)")
+        return self
+
+
+class IeqQuantity(StrEnum):
+    """Indoor environment quantities and the units their readings carry."""
+
+    TEMPERATURE = "temperature"  # °C
+    HUMIDITY = "humidity"  # % RH
+    CO2 = "co2"  # ppm
+    PM25 = "pm25"  # µg/m³
+    PM10 = "pm10"  # µg/m³
+    TVOC = "tvoc"  # mg/m³
+    HCHO = "hcho"  # mg/m³ formaldehyde
+
+
+class IeqSensor(_Entry):
+    """An indoor environment sensor serving one zone (usually a floor)."""
+
+    id: Identifier
+    zone: Identifier
+    floor: int | None = None
+    quantities: list[IeqQuantity] = Field(min_length=1)
+
+
+class WeatherQuantity(StrEnum):
+    TEMPERATURE = "temperature"  # °C
+    HUMIDITY = "humidity"  # % RH
+
+
+class WeatherSensor(_Entry):
+    """An outdoor weather sensor on the building."""
+
+    id: Identifier
+    quantities: list[WeatherQuantity] = Field(default_factory=lambda: [WeatherQuantity.TEMPERATURE, WeatherQuantity.HUMIDITY], min_length=1)
+
+
+class System(StrEnum):
+    """Building systems that maintenance contracts are written for."""
+
+    HVAC = "hvac"
+    ELEVATOR = "elevator"
+    WATER_SUPPLY = "water_supply"
+    ELECTRICAL = "electrical"
+    LIGHTING = "lighting"
+    VENTILATION = "ventilation"
+    KITCHEN = "kitchen"
+    IT = "it"
+    INDOOR_ENVIRONMENT = "indoor_environment"
+
+
+class EquipmentType(StrEnum):
+    CHILLER = "chiller"
+    HEAT_PUMP = "heat_pump"
+    BOILER = "boiler"
+    COOLING_TOWER = "cooling_tower"
+    AHU = "ahu"
+    FRESH_AIR_UNIT = "fresh_air_unit"
+    FAN_COIL = "fan_coil"
+    SPLIT_AC = "split_ac"
+    PUMP = "pump"
+    ELEVATOR = "elevator"
+    ESCALATOR = "escalator"
+    LIGHTING_CIRCUIT = "lighting_circuit"
+    VENTILATION_FAN = "ventilation_fan"
+    WATER_HEATER = "water_heater"
+    TRANSFORMER = "transformer"
+    UPS = "ups"
+    KITCHEN_APPLIANCE = "kitchen_appliance"
+
+
+DEFAULT_SYSTEM: dict[EquipmentType, System] = {
+    EquipmentType.CHILLER: System.HVAC,
+    EquipmentType.HEAT_PUMP: System.HVAC,
+    EquipmentType.BOILER: System.HVAC,
+    EquipmentType.COOLING_TOWER: System.HVAC,
+    EquipmentType.AHU: System.HVAC,
+    EquipmentType.FRESH_AIR_UNIT: System.HVAC,
+    EquipmentType.FAN_COIL: System.HVAC,
+    EquipmentType.SPLIT_AC: System.HVAC,
+    EquipmentType.PUMP: System.WATER_SUPPLY,  # chilled/hot-water pumps say system: hvac
+    EquipmentType.ELEVATOR: System.ELEVATOR,
+    EquipmentType.ESCALATOR: System.ELEVATOR,
+    EquipmentType.LIGHTING_CIRCUIT: System.LIGHTING,
+    EquipmentType.VENTILATION_FAN: System.VENTILATION,
+    EquipmentType.WATER_HEATER: System.WATER_SUPPLY,
+    EquipmentType.TRANSFORMER: System.ELECTRICAL,
+    EquipmentType.UPS: System.IT,
+    EquipmentType.KITCHEN_APPLIANCE: System.KITCHEN,
+}
+
+
+class Equipment(_Entry):
+    """A maintained piece of equipment. Its vendor is explicit here or follows from ``coverage``."""
+
+    id: Identifier
+    type: EquipmentType
+    system: System | None = Field(None, description="defaults from the type, e.g. chiller -> hvac")
+    vendor: Identifier | None = Field(None, description="overrides the vendor that coverage assigns")
+    rated_power_kw: float | None = Field(None, gt=0)
+    meter: Identifier | None = Field(None, description="id of the meter measuring this equipment, if any")
+
+    @property
+    def maintained_system(self) -> System:
+        return self.system or DEFAULT_SYSTEM[self.type]
+
+
+class Building(_Entry):
+    """An office building with its meters, sensors and equipment."""
+
+    code: str = Field(description="10-character building code per the 导则, e.g. 320125A001")
+    name: str = Field(min_length=1)
+    floor_area_m2: float = Field(gt=0, description="建筑面积, m²")
+    energy_users: int = Field(gt=0, description="用能人数, persons")
+    floors: int = Field(1, ge=1, le=200)
+    office_class: OfficeHvacClass = Field(description="GB/T 51161 class A (split AC) or B (central HVAC)")
+    office_use: OfficeUse = Field(description="GB/T 51161 党政机关 (government) or 商业办公 (commercial)")
+    working_hours: WorkingHours = Field(default_factory=WorkingHours)
+    canteen: bool = Field(False, description="serves meals (kitchen loads, gas, water)")
+    meters: list[Meter] = Field(default_factory=list)
+    ieq_sensors: list[IeqSensor] = Field(default_factory=list)
+    weather_sensors: list[WeatherSensor] = Field(default_factory=list)
+    equipment: list[Equipment] = Field(default_factory=list)
+
+    _check_code = field_validator("code", mode="before")(_quoted_code)
+    _devices: dict[str, Meter | IeqSensor | WeatherSensor | Equipment] = PrivateAttr(default_factory=dict)
+
+    @field_validator("code")
+    @classmethod
+    def _code_format(cls, code: str) -> str:
+        if not BUILDING_CODE.match(code):
+            raise ValueError(
+                f"building code {code!r} must be 6 digits of the division code + type letter A-H + 3 digits, e.g. 320125A001"
+            )
+        return code
+
+    def model_post_init(self, __context: Any) -> None:
+        for device in self.all_devices():
+            self._devices.setdefault(device.id, device)
+
+    def all_devices(self) -> Iterator[Meter | IeqSensor | WeatherSensor | Equipment]:
+        yield from self.meters
+        yield from self.ieq_sensors
+        yield from self.weather_sensors
+        yield from self.equipment
+
+    def device(self, device_id: str) -> Meter | IeqSensor | WeatherSensor | Equipment | None:
+        """The device with this id in this building, or None."""
+        return self._devices.get(device_id)
+
+    @property
+    def division_code(self) -> str:
+        return self.code[:6]
+
+
+class SlaTerm(_Entry):
+    """Response times a vendor's contract promises for one severity."""
+
+    onsite_min: float = Field(gt=0, description="minutes from report to technician on site")
+    restore_min: float = Field(gt=0, description="minutes from fault start to service restored")
+
+    @model_validator(mode="after")
+    def _onsite_first(self) -> SlaTerm:
+        if self.onsite_min > self.restore_min:
+            raise ValueError(f"onsite_min {self.onsite_min} cannot exceed restore_min {self.restore_min}")
+        return self
+
+
+class Contact(_Entry):
+    """Where a vendor's alerts go."""
+
+    kind: Literal["webhook", "email", "dingding", "wecom"]
+    name: str | None = None
+    url: str | None = None
+    address: str | None = None
+    phone: str | None = None
+
+    @model_validator(mode="after")
+    def _target_present(self) -> Contact:
+        if self.kind == "email":
+            if not self.address or "@" not in self.address:
+                raise ValueError("an email contact needs address: someone@example.org")
+        elif not self.url or not re.match(r"^https?://", self.url):
+            raise ValueError(f"a {self.kind} contact needs url: http(s)://...")
+        return self
+
+
+class Service(StrEnum):
+    """Outsourced services bought by government offices (FACTS §6)."""
+
+    SECURITY = "security"
+    BUILDING_UPKEEP = "building_upkeep"
+    EQUIPMENT_MAINTENANCE = "equipment_maintenance"
+    HVAC_MAINTENANCE = "hvac_maintenance"
+    ELEVATOR_MAINTENANCE = "elevator_maintenance"
+    CLEANING = "cleaning"
+    GREENING = "greening"
+    RECEPTION = "reception"
+    VEHICLES = "vehicles"
+    CANTEEN = "canteen"
+    ENERGY_METERING = "energy_metering"
+
+
+class Vendor(_Entry):
+    """An outsourced property or maintenance company and its service-level agreement."""
+
+    id: Identifier
+    name: str = Field(min_length=1)
+    services: list[Service] = Field(min_length=1)
+    contacts: list[Contact] = Field(min_length=1)
+    sla: dict[Severity, SlaTerm]
+
+    @field_validator("sla")
+    @classmethod
+    def _every_severity(cls, sla: dict[Severity, SlaTerm]) -> dict[Severity, SlaTerm]:
+        missing = [s.value for s in Severity if s not in sla]
+        if missing:
+            raise ValueError(f"sla needs terms for every severity; missing {', '.join(missing)}")
+        return sla
+
+
+class Coverage(_Entry):
+    """Which vendor maintains which systems in which buildings."""
+
+    vendor: Identifier
+    buildings: list[str] | Literal["all"] = "all"
+    systems: list[System] = Field(min_length=1)
+
+
+class SiteInfo(_Entry):
+    name: str = Field(min_length=1)
+    timezone: str = "Asia/Shanghai"
+    division_code: str = Field(description="6-digit administrative division code, GB/T 2260")
+    climate_zone: ClimateZone
+    latitude_deg: float = Field(30.0, ge=-90, le=90)
+
+    _check_code = field_validator("division_code", mode="before")(_quoted_code)
+
+    @field_validator("division_code")
+    @classmethod
+    def _six_digits(cls, code: str) -> str:
+        if not re.fullmatch(r"\d{6}", code):
+            raise ValueError(f"division_code {code!r} must be 6 digits (GB/T 2260), e.g. '320125'")
+        return code
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, zone: str) -> str:
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"timezone {zone!r} is not an IANA time zone, e.g. 'Asia/Shanghai'") from None
+        return zone
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class MqttTopics(_Entry):
+    topic_prefix: Identifier = "facmon"
+
+
+class Collection(_Entry):
+    """How often gateways report each kind of device, seconds."""
+
+    meter_interval_s: int = Field(900, ge=1, le=86400)
+    ieq_interval_s: int = Field(300, ge=1, le=86400)
+    equipment_interval_s: int = Field(300, ge=1, le=86400)
+    weather_interval_s: int = Field(300, ge=1, le=86400)
+
+
+class Site(_Entry):
+    """A whole site: the root of the registry file."""
+
+    site: SiteInfo
+    mqtt: MqttTopics = Field(default_factory=MqttTopics)
+    collection: Collection = Field(default_factory=Collection)
+    vendors: list[Vendor] = Field(default_factory=list)
+    coverage: list[Coverage] = Field(default_factory=list)
+    buildings: list[Building] = Field(min_length=1)
+
+    _buildings: dict[str, Building] = PrivateAttr(default_factory=dict)
+    _vendors: dict[str, Vendor] = PrivateAttr(default_factory=dict)
+
+    def model_post_init(self, __context: Any) -> None:
+        self._buildings = {b.code: b for b in self.buildings}
+        self._vendors = {v.id: v for v in self.vendors}
+
+    def building(self, code: str) -> Building | None:
+        return self._buildings.get(code)
+
+    def vendor(self, vendor_id: str) -> Vendor | None:
+        return self._vendors.get(vendor_id)
+
+    def covering_vendor(self, building: str, system: System) -> str | None:
+        """Id of the vendor whose coverage includes this building's system, or None."""
+        for entry in self.coverage:
+            if system in entry.systems and (entry.buildings == "all" or building in entry.buildings):
+                return entry.vendor
+        return None
+
+    def equipment_vendor(self, building: str, equipment: Equipment) -> str | None:
+        """The vendor maintaining a piece of equipment: its own ``vendor`` or the covering one."""
+        return equipment.vendor or self.covering_vendor(building, equipment.maintained_system)
+
+    def reference_problems(self) -> list[tuple[tuple[str | int, ...], str]]:
+        """Cross-entry problems as (location, message); empty when the registry is consistent."""
+        problems: list[tuple[tuple[str | int, ...], str]] = []
+        seen_vendors: set[str] = set()
+        for i, vendor in enumerate(self.vendors):
+            if vendor.id in seen_vendors:
+                problems.append((("vendors", i, "id"), f"vendor id {vendor.id!r} is used twice"))
+            seen_vendors.add(vendor.id)
+
+        seen_buildings: set[str] = set()
+        for b, building in enumerate(self.buildings):
+            where = ("buildings", b)
+            if building.code in seen_buildings:
+                problems.append(((*where, "code"), f"building code {building.code!r} is used twice"))
+            seen_buildings.add(building.code)
+            if building.division_code != self.site.division_code:
+                problems.append(
+                    ((*where, "code"), f"building code {building.code!r} does not start with the site's division_code {self.site.division_code!r}")
+                )
+            seen_devices: dict[str, str] = {}
+            for group in ("meters", "ieq_sensors", "weather_sensors", "equipment"):
+                for d, device in enumerate(getattr(building, group)):
+                    if device.id in seen_devices:
+                        problems.append(
+                            ((*where, group, d, "id"), f"device id {device.id!r} is already used by {seen_devices[device.id]} in this building")
+                        )
+                    else:
+                        seen_devices[device.id] = group.rstrip("s")
+            meter_ids = {m.id for m in building.meters}
+            for e, equipment in enumerate(building.equipment):
+                if equipment.vendor is not None and equipment.vendor not in self._vendors:
+                    problems.append(((*where, "equipment", e, "vendor"), f"vendor {equipment.vendor!r} is not in vendors"))
+                elif self.equipment_vendor(building.code, equipment) is None:
+                    problems.append(
+                        (
+                            (*where, "equipment", e),
+                            f"no vendor maintains system {equipment.maintained_system.value!r} in building {building.code}: "
+                            "add it to a vendor's coverage or give the equipment a vendor",
+                        )
+                    )
+                if equipment.meter is not None and equipment.meter not in meter_ids:
+                    problems.append(((*where, "equipment", e, "meter"), f"meter {equipment.meter!r} is not a meter of this building"))
+
+        claimed: dict[tuple[str, System], str] = {}
+        for c, entry in enumerate(self.coverage):
+            if entry.vendor not in self._vendors:
+                problems.append((("coverage", c, "vendor"), f"vendor {entry.vendor!r} is not in vendors"))
+            codes = list(self._buildings) if entry.buildings == "all" else entry.buildings
+            for code in codes:
+                if code not in self._buildings:
+                    problems.append((("coverage", c, "buildings"), f"building {code!r} is not in buildings"))
+                    continue
+                for system in entry.systems:
+                    other = claimed.get((code, system))
+                    if other is not None and other != entry.vendor:
+                        problems.append(
+                            (("coverage", c, "systems"), f"system {system.value!r} of building {code} is already covered by vendor {other!r}")
+                        )
+                    claimed[(code, system)] = entry.vendor
+        return problems
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading with line numbers
+
+
+class _SiteYamlLoader(yaml.SafeLoader):
+    """SafeLoader without YAML 1.1's base-60 numbers, so ``17:30`` stays a time and not 1050."""
+
+
+_SiteYamlLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag not in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+for _tag, _pattern, _first in (
+    ("tag:yaml.org,2002:int", r"^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+)$", "-+0123456789"),
+    (
+        "tag:yaml.org,2002:float",
+        r"^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
+        "-+0123456789.",
+    ),
+):
+    _SiteYamlLoader.add_implicit_resolver(_tag, re.compile(_pattern), list(_first))
+
+
+class SiteFileError(FacmonError):
+    """The site file cannot be used. ``problems`` holds one line per problem, each naming file, line, entry and field."""
+
+    def __init__(self, path: Path, problems: list[str]):
+        self.path = path
+        self.problems = problems
+        super().__init__(f"{path}: {len(problems)} problem(s) in the site registry:\n" + "\n".join(f"  {p}" for p in problems))
+
+
+def _node_at(root: yaml.Node, loc: tuple[str | int, ...]) -> yaml.Node:
+    """The deepest YAML node along ``loc`` (a pydantic error location)."""
+    node = root
+    for step in loc:
+        child = None
+        if isinstance(node, yaml.MappingNode) and isinstance(step, str):
+            child = next((v for k, v in node.value if k.value == step), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(step, int) and step < len(node.value):
+            child = node.value[step]
+        if child is None:
+            break
+        node = child
+    return node
+
+
+def _describe(raw: Any, loc: tuple[str | int, ...]) -> str:
+    """Human path such as ``buildings[2] (320125A003) > meters[4] (E05) > multiplier``."""
+    parts: list[str] = []
+    value = raw
+    for step in loc:
+        if isinstance(step, int):
+            if not parts:
+                parts.append(f"[{step}]")
+            else:
+                parts[-1] += f"[{step}]"
+            value = value[step] if isinstance(value, list) and step < len(value) else None
+            if isinstance(value, dict):
+                label = value.get("id") or value.get("code") or value.get("vendor") or value.get("name")
+                if label is not None:
+                    parts[-1] += f" ({label})"
+        else:
+            parts.append(str(step))
+            value = value.get(step) if isinstance(value, dict) else None
+    return " > ".join(parts) or "(top level)"
+
+
+def _duplicate_keys(node: yaml.Node, path: Path) -> list[str]:
+    found: list[str] = []
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key, value in node.value:
+            if key.value in seen:
+                found.append(f"{path}:{key.start_mark.line + 1}: key {key.value!r} appears twice in the same entry; the first would be ignored")
+            seen.add(key.value)
+            found += _duplicate_keys(value, path)
+    elif isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            found += _duplicate_keys(item, path)
+    return found
+
+
+def _pydantic_message(error: dict[str, Any]) -> str:
+    message = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "missing":
+        return "is required but missing"
+    if error["type"] == "extra_forbidden":
+        return "is not a known field (typo?)"
+    if error["type"] in ("literal_error", "enum") or "Input should be" in message:
+        return f"{message[0].lower()}{message[1:]} (got {error['input']!r})"
+    return message
+
+
+def parse_site(text: str, path: Path) -> Site:
+    """Validate registry YAML text; ``path`` is used in messages only."""
+    try:
+        root = yaml.compose(text, Loader=_SiteYamlLoader)
+        raw = yaml.load(text, Loader=_SiteYamlLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark is not None else ""
+        raise SiteFileError(path, [f"{path}{line}: not valid YAML: {getattr(exc, 'problem', None) or exc}"]) from None
+    if not isinstance(raw, dict) or root is None:
+        raise SiteFileError(path, [f"{path}:1: expected a mapping with site, vendors, coverage and buildings"])
+
+    problems = _duplicate_keys(root, path)
+    try:
+        site = Site.model_validate(raw)
+    except ValidationError as exc:
+        for error in exc.errors():
+            loc = tuple(step for step in error["loc"] if not (isinstance(step, str) and step.startswith(("function-", "literal["))))
+            line = _node_at(root, loc).start_mark.line + 1
+            problems.append(f"{path}:{line}: {_describe(raw, loc)}: {_pydantic_message(error)}")
+        raise SiteFileError(path, problems) from None
+    for loc, message in site.reference_problems():
+        line = _node_at(root, loc).start_mark.line + 1
+        problems.append(f"{path}:{line}: {_describe(raw, loc)}: {message}")
+    if problems:
+        raise SiteFileError(path, problems)
+    return site
+
+
+def load_site(path: str | Path) -> Site:
+    """Read and validate a site registry file; raises :class:`SiteFileError` naming every problem."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SiteFileError(path, [f"{path}: no such file"]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SiteFileError(path, [f"{path}: cannot be read: {exc}"]) from None
+    return parse_site(text, path)
