@@ -1,0 +1,319 @@
+"""The local stack: Mosquitto and InfluxDB from Debian's packages, on loopback, under ``FACMON_HOME``.
+
+``up`` writes configs, starts what is not already running and records each PID in ``stack.json``;
+``down`` stops exactly the PIDs recorded there, after checking that each PID still runs our config
+(a PID reused by another program is never signalled). Tests use the same class on free ports in a
+temporary folder.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from facmon.errors import FacmonError
+from facmon.store import InfluxStore
+
+HOST = "127.0.0.1"
+# Away from 1883/8086/8088 on purpose: installing Debian's packages on a systemd machine starts
+# the system's own mosquitto and influxd on those ports.
+DEFAULT_MQTT_PORT = 11883
+DEFAULT_INFLUX_PORT = 18086
+DEFAULT_INFLUX_RPC_PORT = 18088
+DEFAULT_DATABASE = "facmon"
+STATE_FILE = "stack.json"
+
+
+@dataclass
+class Service:
+    """One server of the stack as recorded in ``stack.json``."""
+
+    name: str
+    host: str
+    port: int
+    pid: int | None = None
+    config: str = ""
+    log: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def port_is_open(host: str, port: int, timeout_s: float = 0.5) -> bool:
+    """True when something accepts TCP connections on host:port."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout_s):
+            return True
+    except OSError:
+        return False
+
+
+def free_port(host: str = HOST) -> int:
+    """A TCP port that nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return probe.getsockname()[1]
+
+
+def _find_binary(name: str, package: str) -> str:
+    for candidate in (shutil.which(name), f"/usr/sbin/{name}", f"/usr/bin/{name}"):
+        if candidate and os.access(candidate, os.X_OK):
+            return candidate
+    raise FacmonError(f"{name} is not installed: run `make install` or `apt-get install {package}`")
+
+
+def _pid_runs(pid: int | None, config: str) -> bool:
+    """True when ``pid`` is alive and was started with our ``config`` file (guards against PID reuse)."""
+    if not pid:
+        return False
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return config.encode() in cmdline
+
+
+def _reap(pid: int) -> None:
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass  # not our child (started by an earlier `facmon stack up`): init reaps it
+
+
+class Stack:
+    """Mosquitto + InfluxDB for one ``FACMON_HOME``."""
+
+    def __init__(
+        self,
+        home: Path,
+        *,
+        host: str = HOST,
+        mqtt_port: int | None = None,
+        influx_port: int | None = None,
+        influx_rpc_port: int | None = None,
+        database: str = DEFAULT_DATABASE,
+    ):
+        self.home = Path(home).absolute()
+        self.host = host
+        self.database = database
+        recorded = self._read_state()
+        self.mqtt_port = mqtt_port or recorded.get("mosquitto", {}).get("port") or DEFAULT_MQTT_PORT
+        self.influx_port = influx_port or recorded.get("influxdb", {}).get("port") or DEFAULT_INFLUX_PORT
+        self.influx_rpc_port = (
+            influx_rpc_port or recorded.get("influxdb", {}).get("extra", {}).get("rpc_port") or DEFAULT_INFLUX_RPC_PORT
+        )
+
+    # -- state ---------------------------------------------------------------------------------
+
+    @property
+    def state_path(self) -> Path:
+        return self.home / STATE_FILE
+
+    def _read_state(self) -> dict[str, dict[str, Any]]:
+        try:
+            return json.loads(self.state_path.read_text())["services"]
+        except (OSError, ValueError, KeyError):
+            return {}
+
+    def _write_state(self, services: dict[str, Service]) -> None:
+        self.home.mkdir(parents=True, exist_ok=True)
+        body = {"database": self.database, "services": {name: asdict(s) for name, s in services.items()}}
+        tmp = self.state_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(body, indent=2))
+        tmp.replace(self.state_path)
+
+    def _recorded(self) -> dict[str, Service]:
+        return {name: Service(**entry) for name, entry in self._read_state().items()}
+
+    @property
+    def mqtt_url(self) -> str:
+        return f"mqtt://{self.host}:{self.mqtt_port}"
+
+    @property
+    def influx_url(self) -> str:
+        return f"http://{self.host}:{self.influx_port}"
+
+    # -- configs -------------------------------------------------------------------------------
+
+    def _mosquitto_config(self) -> Service:
+        folder = self.home / "mosquitto"
+        folder.mkdir(parents=True, exist_ok=True)
+        config = folder / "mosquitto.conf"
+        log = folder / "mosquitto.log"
+        config.write_text(
+            f"""# Generated by `facmon stack up`; edits are overwritten.
+per_listener_settings false
+listener {self.mqtt_port} {self.host}
+allow_anonymous true
+persistence true
+persistence_location {folder}/
+autosave_interval 30
+persistent_client_expiration 14d
+# Mosquitto's defaults (20 in flight, 1000 queued per client) drop messages silently under load.
+max_inflight_messages 1000
+max_queued_messages 1000000
+max_queued_bytes 0
+sys_interval 10
+log_dest file {log}
+log_type error
+log_type warning
+log_type notice
+# Keep running as the current user instead of dropping root to `mosquitto`, which could not
+# write to this folder.
+user {getpass.getuser()}
+"""
+        )
+        return Service("mosquitto", self.host, self.mqtt_port, config=str(config), log=str(log))
+
+    def _influxdb_config(self) -> Service:
+        folder = self.home / "influxdb"
+        folder.mkdir(parents=True, exist_ok=True)
+        config = folder / "influxdb.conf"
+        log = folder / "influxd.log"
+        config.write_text(
+            f"""# Generated by `facmon stack up`; edits are overwritten.
+reporting-disabled = true
+bind-address = "{self.host}:{self.influx_rpc_port}"
+
+[meta]
+  dir = "{folder}/meta"
+
+[data]
+  dir = "{folder}/data"
+  wal-dir = "{folder}/wal"
+  query-log-enabled = false
+
+[coordinator]
+  write-timeout = "30s"
+
+[monitor]
+  store-enabled = false
+
+[http]
+  enabled = true
+  bind-address = "{self.host}:{self.influx_port}"
+  auth-enabled = false
+  log-enabled = false
+
+[logging]
+  level = "warn"
+  suppress-logo = true
+
+[subscriber]
+  enabled = false
+
+[continuous_queries]
+  enabled = false
+"""
+        )
+        return Service(
+            "influxdb",
+            self.host,
+            self.influx_port,
+            config=str(config),
+            log=str(log),
+            extra={"rpc_port": self.influx_rpc_port, "database": self.database},
+        )
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def _start(self, service: Service, command: list[str]) -> Service:
+        for port in (service.port, service.extra.get("rpc_port")):
+            if port and port_is_open(self.host, port):
+                raise FacmonError(
+                    f"{service.name} cannot start: port {port} on {self.host} is already in use by another program; "
+                    "choose other ports (see `facmon stack up --help`)"
+                )
+        with open(service.log, "ab") as log:
+            process = subprocess.Popen(
+                command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        service.pid = process.pid
+        return service
+
+    def _wait_ready(self, service: Service, ready: Any, timeout_s: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if ready():
+                return
+            if not _pid_runs(service.pid, service.config):
+                break
+            time.sleep(0.1)
+        tail = Path(service.log).read_text(errors="replace")[-1500:] if Path(service.log).exists() else ""
+        if service.pid:
+            self._stop_pid(service)
+        raise FacmonError(f"{service.name} did not become ready on {self.host}:{service.port}; its log ends:\n{tail}")
+
+    def up(self) -> dict[str, Any]:
+        """Start whatever is not running; harmless when everything already is. Returns :meth:`status`."""
+        services = self._recorded()
+        mosquitto = services.get("mosquitto")
+        if mosquitto is None or not _pid_runs(mosquitto.pid, mosquitto.config):
+            binary = _find_binary("mosquitto", "mosquitto")
+            mosquitto = self._start(self._mosquitto_config(), [binary, "-c", str(self.home / "mosquitto" / "mosquitto.conf")])
+            services["mosquitto"] = mosquitto
+            self._write_state(services)
+            self._wait_ready(mosquitto, lambda: port_is_open(self.host, self.mqtt_port))
+
+        influx = services.get("influxdb")
+        if influx is None or not _pid_runs(influx.pid, influx.config):
+            binary = _find_binary("influxd", "influxdb")
+            influx = self._start(self._influxdb_config(), [binary, "run", "-config", str(self.home / "influxdb" / "influxdb.conf")])
+            services["influxdb"] = influx
+            self._write_state(services)
+            store = InfluxStore(self.influx_url, self.database)
+            self._wait_ready(influx, store.ping, timeout_s=60.0)
+        InfluxStore(self.influx_url, self.database).create_database()
+        self._write_state(services)
+        return self.status()
+
+    def _stop_pid(self, service: Service, timeout_s: float = 20.0) -> bool:
+        if not _pid_runs(service.pid, service.config):
+            return False
+        assert service.pid is not None
+        os.kill(service.pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            _reap(service.pid)
+            if not _pid_runs(service.pid, service.config):
+                return True
+            time.sleep(0.05)
+        os.kill(service.pid, signal.SIGKILL)
+        time.sleep(0.1)
+        _reap(service.pid)
+        return True
+
+    def down(self) -> list[str]:
+        """Stop exactly the recorded PIDs that still run our configs; returns the names stopped."""
+        stopped = [name for name, service in self._recorded().items() if self._stop_pid(service)]
+        if self.state_path.exists():
+            self.state_path.unlink()
+        return stopped
+
+    def status(self) -> dict[str, Any]:
+        """Each service with host, port, PID and whether it runs, plus the InfluxDB database name."""
+        services = self._recorded()
+        report: dict[str, Any] = {"home": str(self.home), "database": self.database, "services": {}}
+        for name, port in (("mosquitto", self.mqtt_port), ("influxdb", self.influx_port)):
+            service = services.get(name)
+            running = service is not None and _pid_runs(service.pid, service.config)
+            entry: dict[str, Any] = {
+                "host": self.host,
+                "port": service.port if service else port,
+                "pid": service.pid if running and service else None,
+                "running": running,
+            }
+            if name == "mosquitto":
+                entry["url"] = f"mqtt://{self.host}:{entry['port']}"
+            else:
+                entry["url"] = f"http://{self.host}:{entry['port']}"
+                entry["database"] = self.database
+            report["services"][name] = entry
+        return report

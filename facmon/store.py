@@ -1,0 +1,151 @@
+"""The InfluxDB store: line-protocol writes to ``/write`` and InfluxQL reads from ``/query``.
+
+InfluxDB 1.x serves this API natively and 2.x through its v1 compatibility endpoints, so one small
+client serves both. Written by hand on ``requests`` rather than with ``influxdb-client``'s ``Point``:
+formatting a line here is a few string joins, several times faster per point, and backfill writes
+millions of them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import requests
+
+from facmon.errors import FacmonError
+
+FieldValue = float | int | bool | str
+
+
+class StoreError(FacmonError):
+    """InfluxDB did not accept a request."""
+
+
+class StoreUnavailable(StoreError):
+    """InfluxDB cannot be reached or failed server-side: the same request may succeed later."""
+
+
+class StoreRejected(StoreError):
+    """InfluxDB refused the request itself (bad line, type conflict, unknown database): retrying will not help."""
+
+
+def _escape_key(text: str) -> str:
+    return text.replace("\\", "\\\\").replace(",", "\\,").replace("=", "\\=").replace(" ", "\\ ")
+
+
+def _escape_measurement(text: str) -> str:
+    return text.replace("\\", "\\\\").replace(",", "\\,").replace(" ", "\\ ")
+
+
+def _format_field(key: str, value: FieldValue) -> str:
+    if isinstance(value, bool):
+        return f"{_escape_key(key)}={'true' if value else 'false'}"
+    if isinstance(value, (int, float)):
+        number = float(value)
+        if not math.isfinite(number):
+            raise ValueError(f"field {key!r} is {value!r}; InfluxDB cannot store NaN or infinity")
+        # Every number is written as a float so a field never changes type between writes
+        # (InfluxDB refuses a float where an integer was stored before, and vice versa).
+        return f"{_escape_key(key)}={number!r}"
+    escaped = str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'{_escape_key(key)}="{escaped}"'
+
+
+def line(measurement: str, tags: Mapping[str, str], fields: Mapping[str, FieldValue], time_ns: int) -> str:
+    """One line of line protocol; ``time_ns`` is nanoseconds since the Unix epoch (UTC)."""
+    if not fields:
+        raise ValueError(f"a {measurement} point needs at least one field")
+    tag_part = "".join(f",{_escape_key(k)}={_escape_key(v)}" for k, v in sorted(tags.items()) if v != "")
+    field_part = ",".join(_format_field(k, v) for k, v in fields.items())
+    return f"{_escape_measurement(measurement)}{tag_part} {field_part} {int(time_ns)}"
+
+
+class InfluxStore:
+    """A database on an InfluxDB server, through the v1 HTTP API.
+
+    Credentials are sent as HTTP basic auth (1.x user/password) or an ``Authorization: Token``
+    header (2.x), never in the URL, so they cannot leak into logs of URLs or error messages.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        database: str,
+        *,
+        username: str | None = None,
+        password: str | None = None,
+        token: str | None = None,
+        timeout_s: float = 30.0,
+    ):
+        self.url = url.rstrip("/")
+        self.database = database
+        self.timeout_s = timeout_s
+        self._session = requests.Session()
+        if token:
+            self._session.headers["Authorization"] = f"Token {token}"
+        elif username:
+            self._session.auth = (username, password or "")
+
+    def __repr__(self) -> str:
+        return f"InfluxStore({self.url!r}, database={self.database!r})"
+
+    def close(self) -> None:
+        self._session.close()
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        try:
+            response = self._session.request(method, f"{self.url}{path}", timeout=self.timeout_s, **kwargs)
+        except requests.RequestException as exc:
+            raise StoreUnavailable(f"InfluxDB at {self.url} cannot be reached: {type(exc).__name__}") from None
+        if response.status_code >= 500:
+            raise StoreUnavailable(f"InfluxDB at {self.url} failed ({response.status_code}): {response.text[:300]}")
+        if response.status_code >= 400:
+            raise StoreRejected(f"InfluxDB at {self.url} refused {path} ({response.status_code}): {response.text[:500]}")
+        return response
+
+    def ping(self) -> bool:
+        """True when the server answers ``/ping``."""
+        try:
+            self._request("GET", "/ping")
+        except StoreError:
+            return False
+        return True
+
+    def create_database(self) -> None:
+        """Create the database if it does not exist (harmless when it does)."""
+        self.query(f'CREATE DATABASE "{self.database}"', method="POST")
+
+    def write(self, lines: Sequence[str] | Iterable[str], precision: str = "ns") -> None:
+        """Write line-protocol lines in one request; raises StoreUnavailable or StoreRejected."""
+        body = "\n".join(lines)
+        if not body:
+            return
+        self._request(
+            "POST",
+            "/write",
+            params={"db": self.database, "precision": precision},
+            data=body.encode("utf-8"),
+            headers={"Content-Type": "text/plain; charset=utf-8"},
+        )
+
+    def query(self, influxql: str, *, epoch: str = "s", method: str = "GET") -> list[dict[str, Any]]:
+        """Run InfluxQL; returns the series of the first statement as dicts with name, tags, columns, values."""
+        response = self._request(method, "/query", params={"db": self.database, "q": influxql, "epoch": epoch})
+        results = response.json().get("results", [])
+        if not results:
+            return []
+        first = results[0]
+        if "error" in first:
+            raise StoreRejected(f"InfluxDB refused the query {influxql!r}: {first['error']}")
+        return first.get("series", [])
+
+    def rows(self, influxql: str, *, epoch: str = "s") -> list[dict[str, Any]]:
+        """Run InfluxQL and flatten every series into row dicts that include the series' tags."""
+        flat: list[dict[str, Any]] = []
+        for series in self.query(influxql, epoch=epoch):
+            tags = series.get("tags", {})
+            for values in series["values"]:
+                flat.append({**tags, **dict(zip(series["columns"], values))})
+        return flat

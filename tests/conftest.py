@@ -1,0 +1,59 @@
+"""Shared fixtures: real Mosquitto and InfluxDB servers on free loopback ports in a temporary folder.
+
+One stack serves the whole session (starting InfluxDB costs a second or two); each test that
+stores data gets a database of its own, so tests never see each other's points.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from facmon.registry import Site, load_site
+from facmon.stack import Stack, free_port
+from facmon.store import InfluxStore
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE_SITE = ROOT / "examples" / "county-offices.yaml"
+
+
+@pytest.fixture(scope="session")
+def example_site() -> Site:
+    return load_site(EXAMPLE_SITE)
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """A running local stack on free ports; stopped (exactly its own PIDs) after the session."""
+    home = tmp_path_factory.mktemp("facmon-home")
+    running = Stack(home, mqtt_port=free_port(), influx_port=free_port(), influx_rpc_port=free_port())
+    running.up()
+    yield running
+    running.down()
+
+
+@pytest.fixture
+def store(stack: Stack) -> Iterator[InfluxStore]:
+    """A fresh, empty InfluxDB database on the session's server."""
+    database = f"test_{uuid.uuid4().hex[:12]}"
+    fresh = InfluxStore(stack.influx_url, database)
+    fresh.create_database()
+    yield fresh
+    fresh.query(f'DROP DATABASE "{database}"', method="POST")
+    fresh.close()
+
+
+@pytest.fixture
+def stack_env(stack: Stack, store: InfluxStore) -> dict[str, str]:
+    """Environment for running `facmon` commands against the session's stack and the test's database."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FACMON_")}
+    env.update(
+        FACMON_HOME=str(stack.home),
+        FACMON_INFLUX_DATABASE=store.database,
+        FACMON_SITE=str(EXAMPLE_SITE),
+    )
+    return env
