@@ -209,7 +209,7 @@ class Building(_Entry):
     canteen: bool = Field(False, description="serves meals (kitchen loads, gas, water)")
     meters: list[Meter] = Field(default_factory=list)
     ieq_sensors: list[IeqSensor] = Field(default_factory=list)
-    weather_sensors: list[WeatherSensor] = Field(default_factory=list)
+    weather_sensors: list[WeatherSensor] = Field(default_factory=list, max_length=1, description="at most one: weather points are tagged by building only")
     equipment: list[Equipment] = Field(default_factory=list)
 
     _check_code = field_validator("code", mode="before")(_quoted_code)

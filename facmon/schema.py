@@ -1,0 +1,139 @@
+"""The storage schema of DESIGN.md in code: which fields each kind of device reports, their
+plausible physical ranges, and how one device reading becomes one InfluxDB point.
+
+The collector (ingest/) and the simulator's fast backfill (simulators/) both go through
+:func:`reading_line`, so a backfilled reading is stored exactly as the same reading arriving over MQTT.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Literal
+
+from facmon.registry import Building, Equipment, EquipmentType, IeqSensor, Meter, Site, WeatherSensor
+from facmon.store import line
+
+DeviceKind = Literal["meter", "ieq", "equipment", "weather"]
+
+# Measurement names (DESIGN.md, Storage). Renaming one breaks dashboards and alert rules.
+METER = "meter"
+IEQ = "ieq"
+EQUIPMENT = "equipment"
+WEATHER = "weather"
+INGEST_REJECTED = "ingest_rejected"
+INGEST_STATS = "ingest_stats"
+SIM_TRUTH = "sim_truth"
+
+MEASUREMENT_OF_KIND: dict[DeviceKind, str] = {"meter": METER, "ieq": IEQ, "equipment": EQUIPMENT, "weather": WEATHER}
+
+# Plausible physical range of each field, inclusive, with its unit. A reading outside is
+# rejected by the collector as out_of_range; the simulator stays inside them.
+FIELD_RANGES: dict[DeviceKind, dict[str, tuple[float, float, str]]] = {
+    "meter": {
+        "register": (0.0, 1e12, "kWh or m3, raw meter display before the multiplier"),
+        "power": (0.0, 1e6, "kW, raw before the multiplier"),
+    },
+    "ieq": {
+        "temperature": (-20.0, 60.0, "°C"),
+        "humidity": (0.0, 100.0, "% RH"),
+        "co2": (0.0, 10000.0, "ppm"),
+        "pm25": (0.0, 1000.0, "µg/m³"),
+        "pm10": (0.0, 2000.0, "µg/m³"),
+        "tvoc": (0.0, 50.0, "mg/m³"),
+        "hcho": (0.0, 10.0, "mg/m³"),
+    },
+    "weather": {
+        "temperature": (-60.0, 60.0, "°C"),
+        "humidity": (0.0, 100.0, "% RH"),
+    },
+    "equipment": {
+        "running": (0.0, 1.0, "0 stopped, 1 running"),
+        "fault_code": (0.0, 65535.0, "vendor fault code, 0 = no fault"),
+        "power": (0.0, 1e5, "kW"),
+        "load_ratio": (0.0, 1.5, "share of rated capacity"),
+        "chw_supply_temp": (-10.0, 30.0, "°C chilled-water supply"),
+        "supply_temp": (0.0, 90.0, "°C water supply"),
+        "supply_air_temp": (-10.0, 60.0, "°C"),
+        "fan_speed_pct": (0.0, 100.0, "%"),
+        "frequency_hz": (0.0, 60.0, "Hz drive frequency"),
+        "trips": (0.0, 10000.0, "trips in the reporting interval"),
+        "water_temp": (0.0, 100.0, "°C"),
+        "cabinet_temp": (-40.0, 30.0, "°C"),
+    },
+}
+
+# Fields every piece of equipment reports, and the extra ones each type may report.
+EQUIPMENT_COMMON_FIELDS = frozenset({"running", "fault_code", "power"})
+EQUIPMENT_TYPE_FIELDS: dict[EquipmentType, frozenset[str]] = {
+    EquipmentType.CHILLER: frozenset({"load_ratio", "chw_supply_temp"}),
+    EquipmentType.HEAT_PUMP: frozenset({"load_ratio", "supply_temp"}),
+    EquipmentType.BOILER: frozenset({"load_ratio", "supply_temp"}),
+    EquipmentType.COOLING_TOWER: frozenset({"fan_speed_pct"}),
+    EquipmentType.AHU: frozenset({"supply_air_temp", "fan_speed_pct"}),
+    EquipmentType.FRESH_AIR_UNIT: frozenset({"supply_air_temp", "fan_speed_pct"}),
+    EquipmentType.FAN_COIL: frozenset({"fan_speed_pct"}),
+    EquipmentType.SPLIT_AC: frozenset({"supply_air_temp"}),
+    EquipmentType.PUMP: frozenset({"frequency_hz"}),
+    EquipmentType.ELEVATOR: frozenset({"trips"}),
+    EquipmentType.ESCALATOR: frozenset(),
+    EquipmentType.LIGHTING_CIRCUIT: frozenset(),
+    EquipmentType.VENTILATION_FAN: frozenset({"frequency_hz"}),
+    EquipmentType.WATER_HEATER: frozenset({"water_temp"}),
+    EquipmentType.TRANSFORMER: frozenset({"load_ratio"}),
+    EquipmentType.UPS: frozenset({"load_ratio"}),
+    EquipmentType.KITCHEN_APPLIANCE: frozenset({"cabinet_temp"}),
+}
+
+Device = Meter | IeqSensor | WeatherSensor | Equipment
+
+
+def device_kind(device: Device) -> DeviceKind:
+    if isinstance(device, Meter):
+        return "meter"
+    if isinstance(device, IeqSensor):
+        return "ieq"
+    if isinstance(device, WeatherSensor):
+        return "weather"
+    return "equipment"
+
+
+def allowed_fields(device: Device) -> frozenset[str]:
+    """Field names this device may report."""
+    if isinstance(device, Meter):
+        return frozenset({"register", "power"})
+    if isinstance(device, (IeqSensor, WeatherSensor)):
+        return frozenset(q.value for q in device.quantities)
+    return EQUIPMENT_COMMON_FIELDS | EQUIPMENT_TYPE_FIELDS[device.type]
+
+
+def device_tags(site: Site, building: Building, device: Device) -> dict[str, str]:
+    """The InfluxDB tags of a device's points (DESIGN.md storage table)."""
+    if isinstance(device, Meter):
+        return {"building": building.code, "meter": device.id, "energy": device.energy, "subitem": device.subitem}
+    if isinstance(device, IeqSensor):
+        return {"building": building.code, "zone": device.zone, "sensor": device.id}
+    if isinstance(device, WeatherSensor):
+        return {"building": building.code}
+    return {
+        "building": building.code,
+        "equipment": device.id,
+        "type": device.type.value,
+        "vendor": site.equipment_vendor(building.code, device) or "",
+    }
+
+
+def stored_fields(device: Device, fields: Mapping[str, float]) -> dict[str, float]:
+    """Fields as stored: a meter's raw register and power are multiplied by its CT/PT ``multiplier``."""
+    if isinstance(device, Meter) and device.multiplier != 1.0:
+        return {name: value * device.multiplier for name, value in fields.items()}
+    return dict(fields)
+
+
+def reading_line(site: Site, building: Building, device: Device, fields: Mapping[str, float], time_ns: int) -> str:
+    """One device reading (raw values as the device reports them) as a line of line protocol."""
+    return line(
+        MEASUREMENT_OF_KIND[device_kind(device)],
+        device_tags(site, building, device),
+        stored_fields(device, fields),
+        time_ns,
+    )
