@@ -1,0 +1,1 @@
+"""facmon: measured energy saving and maintenance quality for public-institution office buildings."""

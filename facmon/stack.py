@@ -224,7 +224,7 @@ bind-address = "{self.host}:{self.influx_rpc_port}"
 
     # -- lifecycle -----------------------------------------------------------------------------
 
-    def _start(self, service: Service, command: list[str]) -> Service:
+    def _start(self, service: Service, command: list[str]) -> subprocess.Popen:
         for port in (service.port, service.extra.get("rpc_port")):
             if port and port_is_open(self.host, port):
                 raise FacmonError(
@@ -236,19 +236,22 @@ bind-address = "{self.host}:{self.influx_rpc_port}"
                 command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
             )
         service.pid = process.pid
-        return service
+        return process
 
-    def _wait_ready(self, service: Service, ready: Any, timeout_s: float = 30.0) -> None:
+    def _wait_ready(self, service: Service, process: subprocess.Popen, ready: Any, timeout_s: float = 30.0) -> None:
+        # Watch the child through its Popen handle: right after fork, /proc/PID/cmdline still
+        # shows our own command line, so the config check of _pid_runs would misreport it.
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if ready():
                 return
-            if not _pid_runs(service.pid, service.config):
+            if process.poll() is not None:
                 break
             time.sleep(0.1)
         tail = Path(service.log).read_text(errors="replace")[-1500:] if Path(service.log).exists() else ""
-        if service.pid:
-            self._stop_pid(service)
+        if process.poll() is None:
+            process.kill()
+        process.wait()
         raise FacmonError(f"{service.name} did not become ready on {self.host}:{service.port}; its log ends:\n{tail}")
 
     def up(self) -> dict[str, Any]:
@@ -257,19 +260,20 @@ bind-address = "{self.host}:{self.influx_rpc_port}"
         mosquitto = services.get("mosquitto")
         if mosquitto is None or not _pid_runs(mosquitto.pid, mosquitto.config):
             binary = _find_binary("mosquitto", "mosquitto")
-            mosquitto = self._start(self._mosquitto_config(), [binary, "-c", str(self.home / "mosquitto" / "mosquitto.conf")])
+            mosquitto = self._mosquitto_config()
+            process = self._start(mosquitto, [binary, "-c", mosquitto.config])
             services["mosquitto"] = mosquitto
             self._write_state(services)
-            self._wait_ready(mosquitto, lambda: port_is_open(self.host, self.mqtt_port))
+            self._wait_ready(mosquitto, process, lambda: port_is_open(self.host, self.mqtt_port))
 
         influx = services.get("influxdb")
         if influx is None or not _pid_runs(influx.pid, influx.config):
             binary = _find_binary("influxd", "influxdb")
-            influx = self._start(self._influxdb_config(), [binary, "run", "-config", str(self.home / "influxdb" / "influxdb.conf")])
+            influx = self._influxdb_config()
+            process = self._start(influx, [binary, "run", "-config", influx.config])
             services["influxdb"] = influx
             self._write_state(services)
-            store = InfluxStore(self.influx_url, self.database)
-            self._wait_ready(influx, store.ping, timeout_s=60.0)
+            self._wait_ready(influx, process, InfluxStore(self.influx_url, self.database).ping, timeout_s=60.0)
         InfluxStore(self.influx_url, self.database).create_database()
         self._write_state(services)
         return self.status()

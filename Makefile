@@ -1,0 +1,43 @@
+# `make demo` and `make test` work on a fresh Debian/Ubuntu machine as root or with sudo: each
+# installs what is missing (Debian packages, the virtual environment, the package) and skips what
+# is already there.
+
+VENV        ?= .venv
+PYTHON      ?= python3
+APT_PACKAGES = mosquitto mosquitto-clients influxdb
+SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+STAMP        = $(VENV)/.facmon-installed
+
+.PHONY: demo test install system-packages stack-down clean
+
+demo: install
+	$(VENV)/bin/facmon demo
+
+test: install
+	$(VENV)/bin/python -m pytest -q
+
+install: system-packages $(STAMP)
+
+# Installs only the Debian packages that are missing; a no-op when all are there.
+system-packages:
+	@missing=""; \
+	for pkg in $(APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$pkg 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$pkg"; \
+	done; \
+	if ! $(PYTHON) -c "import ensurepip, venv" >/dev/null 2>&1; then missing="$$missing python3-venv"; fi; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+
+# Rebuilt when pyproject.toml changes; the package is installed in editable mode.
+$(STAMP): pyproject.toml
+	[ -x $(VENV)/bin/python ] || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install -q -e '.[test]'
+	touch $@
+
+stack-down:
+	[ ! -x $(VENV)/bin/facmon ] || $(VENV)/bin/facmon stack down
+
+clean: stack-down
+	rm -rf $(VENV) .facmon *.egg-info .pytest_cache

@@ -1,0 +1,384 @@
+"""The `facmon` command line: wires the registry, the local stack, the simulator and the collector.
+
+This is the only module that imports the parts (ingest, simulators, ...); they meet nowhere else
+but in InfluxDB.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import threading
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from facmon.errors import FacmonError
+from facmon.registry import Site, load_site
+from facmon.settings import default_site_path, facmon_home, open_store, resolve_endpoints
+from facmon.stack import Stack
+from facmon.store import InfluxStore
+
+app = typer.Typer(
+    help="facmon: measured energy saving and maintenance quality for public-institution office buildings.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+site_app = typer.Typer(help="Validate and summarise the site registry.", no_args_is_help=True)
+stack_app = typer.Typer(help="Run the local Mosquitto + InfluxDB stack under FACMON_HOME.", no_args_is_help=True)
+app.add_typer(site_app, name="site")
+app.add_typer(stack_app, name="stack")
+
+# Piped output (CI logs, `| less`) gets room for the tables instead of rich's 80-column default.
+out = Console(width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
+
+
+class OutputFormat(StrEnum):
+    TABLE = "table"
+    JSON = "json"
+
+
+SiteOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--site",
+        envvar="FACMON_SITE",
+        help="Site registry YAML [default: $FACMON_SITE, else examples/county-offices.yaml].",
+        show_default=False,
+    ),
+]
+FormatOption = Annotated[OutputFormat, typer.Option("--format", help="table for people, json for programs.")]
+
+
+def _load(site_path: Path | None) -> Site:
+    return load_site(site_path or default_site_path())
+
+
+# -- site ---------------------------------------------------------------------------------------
+
+
+def _site_summary(site: Site) -> dict:
+    buildings = []
+    for b in site.buildings:
+        meters_by_energy = Counter(m.energy for m in b.meters)
+        buildings.append(
+            {
+                "code": b.code,
+                "name": b.name,
+                "floor_area_m2": b.floor_area_m2,
+                "energy_users": b.energy_users,
+                "class": f"{b.office_class.value}/{b.office_use.value}",
+                "meters": len(b.meters),
+                "meters_by_energy": dict(sorted(meters_by_energy.items())),
+                "ieq_sensors": len(b.ieq_sensors),
+                "weather_sensors": len(b.weather_sensors),
+                "equipment": len(b.equipment),
+            }
+        )
+    vendors = [
+        {
+            "id": v.id,
+            "name": v.name,
+            "systems": sorted({s.value for c in site.coverage if c.vendor == v.id for s in c.systems}),
+            "equipment": sum(1 for b in site.buildings for e in b.equipment if site.equipment_vendor(b.code, e) == v.id),
+            "sla_critical_restore_min": v.sla["critical"].restore_min,
+        }
+        for v in site.vendors
+    ]
+    return {"site": site.site.name, "climate_zone": site.site.climate_zone.value, "buildings": buildings, "vendors": vendors}
+
+
+@site_app.command("check")
+def site_check(
+    file: Annotated[Path | None, typer.Argument(help="Registry file; else --site / $FACMON_SITE / the example.", show_default=False)] = None,
+    site_path: SiteOption = None,
+    output: FormatOption = OutputFormat.TABLE,
+) -> None:
+    """Validate a site registry and print a summary of its buildings and vendors."""
+    path = file or site_path or default_site_path()
+    site = load_site(path)
+    summary = _site_summary(site)
+    if output is OutputFormat.JSON:
+        out.print_json(json.dumps({"file": str(path), "valid": True, **summary}, ensure_ascii=False))
+        return
+    table = Table(title=f"{site.site.name} ({site.site.climate_zone.value}, {site.site.timezone}) — {path}")
+    for column in ("building", "name", "area m²", "users", "class", "meters (by energy code)", "IEQ", "weather", "equipment"):
+        table.add_column(column, justify="right" if column in ("area m²", "users", "IEQ", "weather", "equipment") else "left")
+    for b in summary["buildings"]:
+        by_energy = ", ".join(f"{code}×{n}" for code, n in b["meters_by_energy"].items())
+        table.add_row(
+            b["code"], b["name"], f"{b['floor_area_m2']:,.0f}", str(b["energy_users"]), b["class"],
+            f"{b['meters']} ({by_energy})", str(b["ieq_sensors"]), str(b["weather_sensors"]), str(b["equipment"]),
+        )
+    out.print(table)
+    vendors = Table(title="Vendors")
+    for column in ("vendor", "name", "systems covered", "equipment", "critical restore min"):
+        vendors.add_column(column)
+    for v in summary["vendors"]:
+        vendors.add_row(v["id"], v["name"], ", ".join(v["systems"]), str(v["equipment"]), f"{v['sla_critical_restore_min']:g}")
+    out.print(vendors)
+    out.print(f"[green]valid[/green]: {len(site.buildings)} buildings, {len(site.vendors)} vendors")
+
+
+# -- stack --------------------------------------------------------------------------------------
+
+MqttPortOption = Annotated[int | None, typer.Option("--mqtt-port", envvar="FACMON_MQTT_PORT", help="Mosquitto port [default: 11883].", show_default=False)]
+InfluxPortOption = Annotated[int | None, typer.Option("--influx-port", help="InfluxDB HTTP port [default: 18086].", show_default=False)]
+InfluxRpcPortOption = Annotated[int | None, typer.Option("--influx-rpc-port", help="InfluxDB backup/restore RPC port [default: 18088].", show_default=False)]
+
+
+def _print_stack(status: dict, output: OutputFormat) -> None:
+    if output is OutputFormat.JSON:
+        out.print_json(json.dumps(status))
+        return
+    table = Table(title=f"facmon stack in {status['home']}")
+    for column in ("service", "host", "port", "pid", "state"):
+        table.add_column(column)
+    for name, service in status["services"].items():
+        state = "[green]running[/green]" if service["running"] else "[red]stopped[/red]"
+        label = f"{name} (database {service['database']})" if "database" in service else name
+        table.add_row(label, service["host"], str(service["port"]), str(service["pid"] or "-"), state)
+    out.print(table)
+
+
+@stack_app.command("up")
+def stack_up(
+    mqtt_port: MqttPortOption = None,
+    influx_port: InfluxPortOption = None,
+    influx_rpc_port: InfluxRpcPortOption = None,
+    output: FormatOption = OutputFormat.TABLE,
+) -> None:
+    """Start Mosquitto and InfluxDB on loopback (harmless when they already run)."""
+    stack = Stack(facmon_home(), mqtt_port=mqtt_port, influx_port=influx_port, influx_rpc_port=influx_rpc_port)
+    _print_stack(stack.up(), output)
+
+
+@stack_app.command("down")
+def stack_down() -> None:
+    """Stop exactly the servers `facmon stack up` started."""
+    stopped = Stack(facmon_home()).down()
+    out.print(f"stopped: {', '.join(stopped)}" if stopped else "nothing was running")
+
+
+@stack_app.command("status")
+def stack_status(output: FormatOption = OutputFormat.TABLE) -> None:
+    """Show each service with host, port and PID, and the InfluxDB database name."""
+    _print_stack(Stack(facmon_home()).status(), output)
+
+
+# -- simulate -----------------------------------------------------------------------------------
+
+
+def _parse_start(text: str | None) -> datetime:
+    if text is None:
+        return datetime.now(UTC).replace(microsecond=0)
+    try:
+        start = datetime.fromisoformat(text)
+    except ValueError:
+        raise FacmonError(f"--start {text!r} is not an ISO-8601 time such as 2026-06-01T00:00:00+08:00") from None
+    if start.tzinfo is None:
+        raise FacmonError(f"--start {text!r} has no UTC offset; write e.g. {text}+08:00")
+    return start.astimezone(UTC)
+
+
+def _counts_table(title: str, columns: dict[str, Counter]) -> Table:
+    table = Table(title=title)
+    table.add_column("building")
+    table.add_column("measurement")
+    for name in columns:
+        table.add_column(name, justify="right")
+    keys = sorted({key for counter in columns.values() for key in counter}, key=lambda k: (k[1], k[0]))
+    for measurement, building in keys:
+        table.add_row(building, measurement, *(f"{counter.get((measurement, building), 0):,}" for counter in columns.values()))
+    return table
+
+
+def _backfill(site: Site, store: InfluxStore, seed: int, start: datetime, end: datetime) -> Counter:
+    from simulators import SiteSimulator, backfill
+
+    simulator = SiteSimulator(site, seed=seed, state_path=facmon_home() / "simulator-state.json")
+    with Progress(
+        TextColumn("backfill"), BarColumn(), MofNCompleteColumn(), TextColumn("steps"), TimeRemainingColumn(), console=err
+    ) as progress:
+        task = progress.add_task("backfill", total=None)
+
+        def report(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        counts = backfill(simulator, store, start, end, progress=report)
+    simulator.save_state()
+    return counts
+
+
+@app.command()
+def simulate(
+    site_path: SiteOption = None,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same readings.")] = 0,
+    speed: Annotated[float, typer.Option(help="Simulated seconds per wall-clock second.", min=0.001)] = 1.0,
+    duration: Annotated[float | None, typer.Option(help="Stop after this many wall-clock seconds [default: run until Ctrl-C].", show_default=False)] = None,
+    start: Annotated[str | None, typer.Option(help="Simulated start time, ISO-8601 with offset [default: now].", show_default=False)] = None,
+    gateway_batches: Annotated[bool, typer.Option("--gateway-batches", help="Publish one batch per building and step on <prefix>/<building>/_batch.")] = False,
+    backfill: Annotated[bool, typer.Option("--backfill", help="Write history straight to InfluxDB instead of publishing.")] = False,
+    days: Annotated[float, typer.Option(help="With --backfill: days of history ending at --start (default now).", min=0.0)] = 30.0,
+) -> None:
+    """Simulate the site's buildings: publish readings over MQTT live, or backfill history into InfluxDB."""
+    site = _load(site_path)
+    endpoints = resolve_endpoints()
+    at = _parse_start(start)
+    if backfill:
+        store = open_store(endpoints)
+        store.create_database()
+        began = time.monotonic()
+        counts = _backfill(site, store, seed, at - timedelta(days=days), at)
+        elapsed = time.monotonic() - began
+        out.print(_counts_table(f"Backfilled {days:g} days ending {at:%Y-%m-%d %H:%M} UTC", {"points": counts}))
+        total = sum(counts.values())
+        out.print(f"{total:,} points in {elapsed:.1f} s ({total / max(elapsed, 1e-9):,.0f} points/s)")
+        return
+
+    from simulators import SiteSimulator, publish
+
+    simulator = SiteSimulator(site, seed=seed, state_path=facmon_home() / "simulator-state.json")
+    stop = threading.Event()
+    err.print(
+        f"publishing to mqtt://{endpoints.mqtt_host}:{endpoints.mqtt_port} under {site.mqtt.topic_prefix}/ "
+        f"at {speed:g}x from {at:%Y-%m-%d %H:%M:%S} UTC; Ctrl-C stops"
+    )
+    try:
+        counts = publish(
+            simulator, endpoints.mqtt_host, endpoints.mqtt_port, at, duration if duration is not None else float("inf"), speed,
+            topic_prefix=site.mqtt.topic_prefix, gateway_batches=gateway_batches, stop=stop,
+        )
+    except KeyboardInterrupt:
+        stop.set()
+        raise
+    simulator.save_state()
+    out.print(_counts_table("Published readings (acknowledged by the broker)", {"published": counts}))
+
+
+# -- ingest -------------------------------------------------------------------------------------
+
+
+@app.command()
+def ingest(
+    site_path: SiteOption = None,
+    client_id: Annotated[str, typer.Option(help="MQTT client id; the broker keeps this id's session and queue while it is down.")] = "facmon-ingest",
+    batch_lines: Annotated[int, typer.Option(help="Write to InfluxDB when this many lines are waiting.", min=1)] = 5000,
+    flush_interval: Annotated[float, typer.Option(help="...or when the oldest waiting line is this many seconds old.", min=0.01)] = 1.0,
+) -> None:
+    """Collect readings from MQTT into InfluxDB until SIGTERM or Ctrl-C (then flush, ack and exit)."""
+    from ingest import serve
+
+    site = _load(site_path)
+    endpoints = resolve_endpoints()
+    store = open_store(endpoints)
+    store.create_database()
+    raise typer.Exit(
+        serve(
+            site, store, mqtt_host=endpoints.mqtt_host, mqtt_port=endpoints.mqtt_port, client_id=client_id,
+            batch_lines=batch_lines, flush_interval_s=flush_interval,
+        )
+    )
+
+
+# -- demo ---------------------------------------------------------------------------------------
+
+
+def stored_counts(store: InfluxStore, since: datetime, until: datetime) -> Counter:
+    """Points stored per (measurement, building) with timestamps in [since, until)."""
+    window = f"time >= {int(since.timestamp())}s AND time < {int(until.timestamp())}s"
+    counts: Counter = Counter()
+    for measurement, field in (("meter", "register"), ("ieq", "temperature"), ("equipment", "running"), ("weather", "temperature")):
+        for row in store.rows(f'SELECT count("{field}") FROM "{measurement}" WHERE {window} GROUP BY "building"'):
+            counts[(measurement, row["building"])] = int(row["count"])
+    return counts
+
+
+@app.command()
+def demo(
+    site_path: SiteOption = None,
+    days: Annotated[float, typer.Option(help="Days of history to backfill.", min=0.0)] = 30.0,
+    live_seconds: Annotated[float, typer.Option(help="Wall-clock seconds of live simulation through MQTT.", min=1.0)] = 60.0,
+    speed: Annotated[float, typer.Option(help="Simulated seconds per wall-clock second during the live run.", min=1.0)] = 60.0,
+    seed: Annotated[int, typer.Option(help="Random seed of the simulated site.")] = 0,
+) -> None:
+    """Bring the stack up, backfill history, run simulator and collector live, and show what was stored."""
+    from ingest import Collector
+    from simulators import SiteSimulator, backfill, publish
+
+    site = _load(site_path)
+    home = facmon_home()
+    err.print(f"[bold]1/4[/bold] local stack under {home}")
+    _print_stack(Stack(home).up(), OutputFormat.TABLE)
+    endpoints = resolve_endpoints(home)
+    store = open_store(endpoints)
+    store.create_database()
+
+    # The live run ends at about now: history ends where the live run begins, so no reading is
+    # in the future and the registers continue seamlessly from backfill to live.
+    live_span = timedelta(seconds=live_seconds * speed)
+    live_start = (datetime.now(UTC) - live_span).replace(microsecond=0)
+    live_start -= timedelta(seconds=live_start.timestamp() % site.collection.ieq_interval_s)
+    history_start = live_start - timedelta(days=days)
+    err.print(f"[bold]2/4[/bold] backfill {days:g} days: {history_start:%Y-%m-%d %H:%M} .. {live_start:%Y-%m-%d %H:%M} UTC")
+    simulator = SiteSimulator(site, seed=seed)
+    began = time.monotonic()
+    with Progress(TextColumn("backfill"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err) as progress:
+        task = progress.add_task("backfill", total=None)
+        history = backfill(simulator, store, history_start, live_start, progress=lambda done, total: progress.update(task, completed=done, total=total))
+    err.print(f"    {sum(history.values()):,} points in {time.monotonic() - began:.1f} s")
+
+    err.print(f"[bold]3/4[/bold] live: simulator → mqtt://{endpoints.mqtt_host}:{endpoints.mqtt_port} → collector → InfluxDB, {live_seconds:g} s at {speed:g}x")
+    collector = Collector(site, store, mqtt_host=endpoints.mqtt_host, mqtt_port=endpoints.mqtt_port, client_id="facmon-demo-ingest")
+    stop_collector = threading.Event()
+    collector_thread = threading.Thread(target=collector.run, args=(stop_collector,), name="collector", daemon=True)
+    collector_thread.start()
+    published = publish(simulator, endpoints.mqtt_host, endpoints.mqtt_port, live_start, live_seconds, speed, topic_prefix=site.mqtt.topic_prefix)
+    live_end = live_start + live_span + timedelta(seconds=1)
+    deadline = time.monotonic() + 60
+    stored = stored_counts(store, live_start, live_end)
+    while stored != published and time.monotonic() < deadline:
+        time.sleep(0.5)
+        stored = stored_counts(store, live_start, live_end)
+    stop_collector.set()
+    collector_thread.join(timeout=30)
+    stored = stored_counts(store, live_start, live_end)
+
+    err.print("[bold]4/4[/bold] what InfluxDB holds")
+    totals = stored_counts(store, history_start, live_end)
+    out.print(_counts_table(f"Stored in database {store.database!r}", {"backfilled": history, "live published": published, "live stored": stored, "total stored": totals}))
+    n_published, n_stored = sum(published.values()), sum(stored.values())
+    verdict = "[green]nothing lost[/green]" if n_published == n_stored and published == stored else "[red]MISMATCH[/red]"
+    out.print(f"live run: {n_published:,} readings published, {n_stored:,} stored — {verdict}")
+    out.print(f"The stack keeps running: InfluxDB {endpoints.influx_url} (database {store.database}), MQTT mqtt://{endpoints.mqtt_host}:{endpoints.mqtt_port}.")
+    out.print("Stop it with: .venv/bin/facmon stack down")
+    if published != stored:
+        raise FacmonError("the live run lost readings: published and stored counts differ (see the table)")
+
+
+def main() -> None:
+    """Console entry point: user mistakes print one clear message to stderr, no traceback."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    try:
+        app()
+    except FacmonError as exc:
+        err.print(f"[red]facmon: error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()
