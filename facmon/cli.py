@@ -55,7 +55,7 @@ SiteOption = Annotated[
     typer.Option(
         "--site",
         envvar="FACMON_SITE",
-        help="Site registry YAML [default: $FACMON_SITE, else examples/county-offices.yaml].",
+        help="Site registry YAML (default: $FACMON_SITE, else examples/county-offices.yaml).",
         show_default=False,
     ),
 ]
@@ -134,9 +134,9 @@ def site_check(
 
 # -- stack --------------------------------------------------------------------------------------
 
-MqttPortOption = Annotated[int | None, typer.Option("--mqtt-port", envvar="FACMON_MQTT_PORT", help="Mosquitto port [default: 11883].", show_default=False)]
-InfluxPortOption = Annotated[int | None, typer.Option("--influx-port", help="InfluxDB HTTP port [default: 18086].", show_default=False)]
-InfluxRpcPortOption = Annotated[int | None, typer.Option("--influx-rpc-port", help="InfluxDB backup/restore RPC port [default: 18088].", show_default=False)]
+MqttPortOption = Annotated[int | None, typer.Option("--mqtt-port", envvar="FACMON_MQTT_PORT", help="Mosquitto port (default: 11883).", show_default=False)]
+InfluxPortOption = Annotated[int | None, typer.Option("--influx-port", help="InfluxDB HTTP port (default: 18086).", show_default=False)]
+InfluxRpcPortOption = Annotated[int | None, typer.Option("--influx-rpc-port", help="InfluxDB backup/restore RPC port (default: 18088).", show_default=False)]
 
 
 def _print_stack(status: dict, output: OutputFormat) -> None:
@@ -205,6 +205,14 @@ def _counts_table(title: str, columns: dict[str, Counter]) -> Table:
     return table
 
 
+def _counts_json(counts: Counter) -> dict[str, dict[str, int]]:
+    """{measurement: {building: count}} for --format json."""
+    nested: dict[str, dict[str, int]] = {}
+    for (measurement, building), n in sorted(counts.items()):
+        nested.setdefault(measurement, {})[building] = n
+    return nested
+
+
 def _backfill(site: Site, store: InfluxStore, seed: int, start: datetime, end: datetime) -> Counter:
     from simulators import SiteSimulator, backfill
 
@@ -227,11 +235,12 @@ def simulate(
     site_path: SiteOption = None,
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same readings.")] = 0,
     speed: Annotated[float, typer.Option(help="Simulated seconds per wall-clock second.", min=0.001)] = 1.0,
-    duration: Annotated[float | None, typer.Option(help="Stop after this many wall-clock seconds [default: run until Ctrl-C].", show_default=False)] = None,
-    start: Annotated[str | None, typer.Option(help="Simulated start time, ISO-8601 with offset [default: now].", show_default=False)] = None,
+    duration: Annotated[float | None, typer.Option(help="Stop after this many wall-clock seconds (default: run until Ctrl-C).", show_default=False)] = None,
+    start: Annotated[str | None, typer.Option(help="Simulated start time, ISO-8601 with offset (default: now).", show_default=False)] = None,
     gateway_batches: Annotated[bool, typer.Option("--gateway-batches", help="Publish one batch per building and step on <prefix>/<building>/_batch.")] = False,
     backfill: Annotated[bool, typer.Option("--backfill", help="Write history straight to InfluxDB instead of publishing.")] = False,
     days: Annotated[float, typer.Option(help="With --backfill: days of history ending at --start (default now).", min=0.0)] = 30.0,
+    output: FormatOption = OutputFormat.TABLE,
 ) -> None:
     """Simulate the site's buildings: publish readings over MQTT live, or backfill history into InfluxDB."""
     site = _load(site_path)
@@ -243,6 +252,9 @@ def simulate(
         began = time.monotonic()
         counts = _backfill(site, store, seed, at - timedelta(days=days), at)
         elapsed = time.monotonic() - began
+        if output is OutputFormat.JSON:
+            out.print_json(json.dumps({"backfilled": _counts_json(counts), "start": (at - timedelta(days=days)).isoformat(), "end": at.isoformat(), "seconds": round(elapsed, 3)}))
+            return
         out.print(_counts_table(f"Backfilled {days:g} days ending {at:%Y-%m-%d %H:%M} UTC", {"points": counts}))
         total = sum(counts.values())
         out.print(f"{total:,} points in {elapsed:.1f} s ({total / max(elapsed, 1e-9):,.0f} points/s)")
@@ -265,6 +277,9 @@ def simulate(
         stop.set()
         raise
     simulator.save_state()
+    if output is OutputFormat.JSON:
+        out.print_json(json.dumps({"published": _counts_json(counts), "start": at.isoformat()}))
+        return
     out.print(_counts_table("Published readings (acknowledged by the broker)", {"published": counts}))
 
 
