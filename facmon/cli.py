@@ -292,6 +292,7 @@ def ingest(
     client_id: Annotated[str, typer.Option(help="MQTT client id; the broker keeps this id's session and queue while it is down.")] = "facmon-ingest",
     batch_lines: Annotated[int, typer.Option(help="Write to InfluxDB when this many lines are waiting.", min=1)] = 5000,
     flush_interval: Annotated[float, typer.Option(help="...or when the oldest waiting line is this many seconds old.", min=0.01)] = 1.0,
+    stats_interval: Annotated[float, typer.Option(help="Seconds between the collector's own ingest_stats points.", min=0.1)] = 10.0,
 ) -> None:
     """Collect readings from MQTT into InfluxDB until SIGTERM or Ctrl-C (then flush, ack and exit)."""
     from ingest import serve
@@ -303,7 +304,7 @@ def ingest(
     raise typer.Exit(
         serve(
             site, store, mqtt_host=endpoints.mqtt_host, mqtt_port=endpoints.mqtt_port, client_id=client_id,
-            batch_lines=batch_lines, flush_interval_s=flush_interval,
+            batch_lines=batch_lines, flush_interval_s=flush_interval, stats_interval_s=stats_interval,
         )
     )
 

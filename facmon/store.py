@@ -30,6 +30,10 @@ class StoreUnavailable(StoreError):
 class StoreRejected(StoreError):
     """InfluxDB refused the request itself (bad line, type conflict, unknown database): retrying will not help."""
 
+    def __init__(self, message: str, status: int | None = None):
+        super().__init__(message)
+        self.status = status  # HTTP status, None for an error reported inside a 200 query response
+
 
 def _escape_key(text: str) -> str:
     return text.replace("\\", "\\\\").replace(",", "\\,").replace("=", "\\=").replace(" ", "\\ ")
@@ -102,7 +106,9 @@ class InfluxStore:
         if response.status_code >= 500:
             raise StoreUnavailable(f"InfluxDB at {self.url} failed ({response.status_code}): {response.text[:300]}")
         if response.status_code >= 400:
-            raise StoreRejected(f"InfluxDB at {self.url} refused {path} ({response.status_code}): {response.text[:500]}")
+            raise StoreRejected(
+                f"InfluxDB at {self.url} refused {path} ({response.status_code}): {response.text[:500]}", status=response.status_code
+            )
         return response
 
     def ping(self) -> bool:

@@ -1,0 +1,37 @@
+"""facmon's MQTT collector: subscribe, decode, validate against the registry, batch, write, acknowledge.
+
+Pieces, each usable and testable alone:
+
+* :mod:`ingest.decoders`: MQTT message -> decoded readings + rejections (the :class:`Decoder` seam)
+* :mod:`ingest.validation`: decoded reading -> line protocol (good fields) + rejections (bad fields)
+* :mod:`ingest.rejections`: rejection -> ``ingest_rejected`` point
+* :mod:`ingest.sink`: batch -> InfluxDB, isolating refused lines (the seam for the on-disk spool)
+* :mod:`ingest.collector`: the paho-mqtt client, the writer loop, acks, stats and :func:`serve`
+
+This package imports only ``facmon``, paho-mqtt and the standard library.
+"""
+
+from ingest.collector import Collector, Counters, run_until_signalled, serve
+from ingest.decoders import Decoder, DecoderSet, FacmonJsonDecoder, parse_timestamp
+from ingest.model import Decoded, Reading, Reason, Rejection
+from ingest.sink import Sink, SinkResult, StoreSink
+from ingest.validation import Validator
+
+__all__ = [
+    "Collector",
+    "Counters",
+    "Decoded",
+    "Decoder",
+    "DecoderSet",
+    "FacmonJsonDecoder",
+    "Reading",
+    "Reason",
+    "Rejection",
+    "Sink",
+    "SinkResult",
+    "StoreSink",
+    "Validator",
+    "parse_timestamp",
+    "run_until_signalled",
+    "serve",
+]

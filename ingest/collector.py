@@ -1,0 +1,573 @@
+"""The MQTT collector: subscribe, decode, validate, batch, write, and only then acknowledge.
+
+Threads: paho's network thread runs the MQTT connection and :meth:`Collector._on_message`, which only
+decodes and validates a message (CPU, no I/O) and queues the resulting lines. The thread that calls
+:meth:`Collector.run` is the writer: it gathers queued messages into a batch, writes the batch when it
+holds ``batch_lines`` lines or its oldest message is ``flush_interval_s`` old, and after the store
+accepted it sends the PUBACK of every message in the batch, in the order they arrived.
+
+Delivery guarantees (MQTT v5, QoS 1, persistent session with ``clean_start=False`` and a session
+expiry interval): a message is acknowledged only after its readings and its rejections are stored.
+While InfluxDB is unavailable the batch is kept and retried with backoff and nothing is
+acknowledged: the broker stops sending once its in-flight window is full and queues the rest in the
+session. A crash or restart loses nothing that was not acknowledged; the broker redelivers it and
+the write is idempotent (same series and timestamp overwrite). Acknowledgements are tied to the
+connection a message arrived on: after a reconnect the broker resends unacknowledged messages, and
+acknowledgements for the old connection's packet ids are not sent (they could name other messages).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import signal
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from facmon.registry import Site
+from facmon.schema import INGEST_STATS
+from facmon.store import InfluxStore, StoreUnavailable, line
+
+from ingest.decoders import Decoder, DecoderSet, FacmonJsonDecoder
+from ingest.model import Reason, Rejection
+from ingest.rejections import UniqueClock, payload_text, rejection_line
+from ingest.sink import Sink, SinkResult, StoreSink
+from ingest.validation import Validator
+
+log = logging.getLogger("facmon.ingest")
+
+SESSION_EXPIRY_S = 7 * 24 * 3600
+DROPPED_TOPIC = "$SYS/broker/publish/messages/dropped"
+KEEPALIVE_S = 30
+BACKOFF_MIN_S = 0.5
+BACKOFF_MAX_S = 30.0
+
+
+@dataclass
+class Counters:
+    """Cumulative counts since the collector started (a snapshot; see :attr:`Collector.counters`)."""
+
+    received: int = 0  # MQTT messages received and handled
+    written: int = 0  # readings (points of meter/ieq/equipment/weather) stored
+    rejected: dict[str, int] = field(default_factory=dict)  # rejections stored in ingest_rejected, by reason
+    write_errors: int = 0  # store writes that failed (unavailable, or refused as a whole)
+    acked: int = 0  # PUBACKs sent
+    spooled: int = 0  # lines kept in the local spool (0 until the spool exists)
+    unflushed: int = 0  # messages still held (not stored, not acknowledged) when run() returned
+    newest_ts_ns: int = 0  # newest reading timestamp stored
+    broker_dropped: int | None = None  # the broker's $SYS/broker/publish/messages/dropped, when it publishes it
+
+    @property
+    def rejected_total(self) -> int:
+        return sum(self.rejected.values())
+
+
+@dataclass(slots=True)
+class _Inbound:
+    """One received message, decoded and validated, waiting to be written and acknowledged."""
+
+    mid: int
+    qos: int
+    generation: int  # connection the message arrived on
+    topic: str
+    payload: bytes  # for the store_rejected point, should InfluxDB refuse a reading
+    lines: list[str]  # reading lines
+    buildings: list[str]  # building of each reading line
+    rejection_lines: list[str]
+    reasons: list[str]  # reason of each rejection line
+    newest_ts_ns: int
+
+
+class _Batch:
+    """Messages written together; ``origin[i]`` says where ``lines[i]`` came from: (message index, reason
+    for a rejection point or None for a reading, building)."""
+
+    def __init__(self) -> None:
+        self.messages: list[_Inbound] = []
+        self.lines: list[str] = []
+        self.origin: list[tuple[int, str | None, str]] = []
+        self.started = 0.0
+        self.result: SinkResult | None = None
+        self.extra: list[str] | None = None  # store_rejected points, built once
+        self.extra_done = False
+        self.attempts = 0
+
+    def add(self, item: _Inbound) -> None:
+        if not self.messages:
+            self.started = time.monotonic()
+        index = len(self.messages)
+        self.messages.append(item)
+        self.lines.extend(item.lines)
+        self.origin.extend((index, None, building) for building in item.buildings)
+        self.lines.extend(item.rejection_lines)
+        self.origin.extend((index, reason, "") for reason in item.reasons)
+
+    def __bool__(self) -> bool:
+        return bool(self.messages)
+
+
+class Collector:
+    """Subscribes to the site's topics and stores what arrives; see the module docstring."""
+
+    def __init__(
+        self,
+        site: Site,
+        store: InfluxStore,
+        *,
+        mqtt_host: str,
+        mqtt_port: int,
+        client_id: str = "facmon-ingest",
+        batch_lines: int = 5000,
+        flush_interval_s: float = 1.0,
+        stats_interval_s: float = 10.0,
+        shutdown_timeout_s: float = 30.0,
+        receive_maximum: int = 65535,
+        decoders: Sequence[Decoder] | None = None,
+        sink: Sink | None = None,
+    ):
+        if batch_lines < 1:
+            raise ValueError("batch_lines must be at least 1")
+        if not 1 <= receive_maximum <= 65535:
+            raise ValueError("receive_maximum must be 1..65535 (MQTT v5)")
+        self.site = site
+        self.store = store
+        self.mqtt_host = mqtt_host
+        self.mqtt_port = mqtt_port
+        self.client_id = client_id
+        self.batch_lines = batch_lines
+        self.flush_interval_s = flush_interval_s
+        self.stats_interval_s = stats_interval_s
+        self.shutdown_timeout_s = shutdown_timeout_s
+        self.receive_maximum = receive_maximum
+        self.decoders = DecoderSet(decoders or [FacmonJsonDecoder(site.mqtt.topic_prefix)])
+        self.sink: Sink = sink or StoreSink(store)
+        self.validator = Validator(site)
+        self._clock = UniqueClock()
+        self._queue: queue.SimpleQueue[_Inbound] = queue.SimpleQueue()
+        self._counters = Counters()
+        self._counters_lock = threading.Lock()
+        self._ack_lock = threading.Lock()  # guards _generation and the acks tied to it
+        self._generation = 0
+        self._connected = threading.Event()
+        self._subscribe_mid: int | None = None
+        self._closing = False
+        self._closing_lock = threading.Lock()
+        self._client: mqtt.Client | None = None
+        self._stats_failing = False
+
+    # -- observability ---------------------------------------------------------------------------
+
+    @property
+    def counters(self) -> Counters:
+        """A consistent snapshot of the counters; safe to read from any thread."""
+        with self._counters_lock:
+            return replace(self._counters, rejected=dict(self._counters.rejected))
+
+    @property
+    def connected(self) -> threading.Event:
+        """Set while the collector is connected and the broker has confirmed its subscription."""
+        return self._connected
+
+    # -- MQTT ------------------------------------------------------------------------------------
+
+    def _make_client(self) -> mqtt.Client:
+        """The paho client; the later issue adds TLS and credentials here."""
+        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=self.client_id, protocol=mqtt.MQTTv5, manual_ack=True)
+        client.on_connect = self._on_connect
+        client.on_subscribe = self._on_subscribe
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        client.on_connect_fail = self._on_connect_fail
+        client.reconnect_delay_set(1, 30)
+        return client
+
+    def _connect_properties(self) -> Properties:
+        properties = Properties(PacketTypes.CONNECT)
+        properties.SessionExpiryInterval = SESSION_EXPIRY_S
+        properties.ReceiveMaximum = self.receive_maximum
+        return properties
+
+    def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason_code: Any, properties: Any) -> None:
+        try:
+            if reason_code.is_failure:
+                log.error("broker %s:%d refused the connection of %s: %s", self.mqtt_host, self.mqtt_port, self.client_id, reason_code)
+                return
+            with self._ack_lock:
+                self._generation += 1
+            filters = self.decoders.topic_filters
+            # The broker keeps the subscriptions in the persistent session; subscribing again is harmless
+            # and covers a session that expired or a broker that lost its state.
+            _, self._subscribe_mid = client.subscribe([(topic_filter, 1) for topic_filter in filters] + [(DROPPED_TOPIC, 0)])
+            log.info(
+                "connected to mqtt://%s:%d as %s (session %s)",
+                self.mqtt_host,
+                self.mqtt_port,
+                self.client_id,
+                "resumed" if flags.session_present else "new",
+            )
+        except Exception:  # a callback must never kill paho's network thread
+            log.exception("unexpected error in on_connect")
+
+    def _on_subscribe(self, client: mqtt.Client, userdata: Any, mid: int, reason_codes: Any, properties: Any) -> None:
+        # `connected` is set only once the broker has confirmed the subscription: a publisher that
+        # waits for it can be sure that its messages are routed to this session.
+        if mid != self._subscribe_mid:
+            return
+        filters = self.decoders.topic_filters
+        refused = [f"{topic_filter} ({code})" for topic_filter, code in zip(filters, reason_codes) if code.is_failure]
+        if refused:
+            log.error("the broker refused the subscription to %s", ", ".join(refused))
+            return
+        self._connected.set()
+        log.info("subscribed to %s", ", ".join(filters))
+
+    def _on_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:
+        log.warning("cannot connect to the MQTT broker at %s:%d; retrying", self.mqtt_host, self.mqtt_port)
+
+    def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason_code: Any, properties: Any) -> None:
+        with self._ack_lock:
+            self._generation += 1
+        self._connected.clear()
+        if not self._closing:
+            log.warning("lost the connection to the MQTT broker (%s); reconnecting, unacknowledged messages will be redelivered", reason_code)
+
+    def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+        try:
+            self._handle(message)
+        except Exception:  # never let one message stop the network thread; it stays unacknowledged
+            log.exception("unexpected error handling message mid=%s; it stays unacknowledged", getattr(message, "mid", "?"))
+
+    def _handle(self, message: mqtt.MQTTMessage) -> None:
+        try:
+            topic = message.topic
+        except UnicodeDecodeError:
+            topic = bytes(message._topic).decode("utf-8", errors="replace")  # noqa: SLF001 - only way to see an invalid topic
+        if topic == DROPPED_TOPIC:
+            self._broker_dropped(message.payload)
+            return
+        payload = bytes(message.payload)
+        rejections: list[Rejection] = []
+        lines: list[str] = []
+        buildings: list[str] = []
+        newest = 0
+        try:
+            decoded = self.decoders.decode(topic, payload)
+            rejections.extend(decoded.rejections)
+            for reading in decoded.readings:
+                reading_line, problems = self.validator.check(reading)
+                rejections.extend(problems)
+                if reading_line is not None:
+                    lines.append(reading_line)
+                    buildings.append(reading.building)
+                    newest = max(newest, reading.ts_ns)
+        except Exception as exc:  # a decoder bug must not lose the message: store it as a rejection
+            log.exception("error decoding a message on %s", topic)
+            lines, buildings, newest = [], [], 0
+            rejections = [Rejection(Reason.INTERNAL_ERROR, "", f"collector error decoding this message: {type(exc).__name__}: {exc}")]
+        shown = payload_text(payload) if rejections else ""
+        item = _Inbound(
+            mid=message.mid,
+            qos=message.qos,
+            generation=0,
+            topic=topic,
+            payload=payload,
+            lines=lines,
+            buildings=buildings,
+            rejection_lines=[rejection_line(self.site, r, topic, shown, self._clock.next()) for r in rejections],
+            reasons=[r.reason.value for r in rejections],
+            newest_ts_ns=newest,
+        )
+        with self._closing_lock:
+            if self._closing:
+                return  # not acknowledged: the broker redelivers it to the next session
+            with self._ack_lock:
+                item.generation = self._generation
+            self._queue.put(item)
+        with self._counters_lock:
+            self._counters.received += 1
+
+    def _broker_dropped(self, payload: bytes) -> None:
+        try:
+            dropped = int(payload.decode().strip())
+        except (ValueError, UnicodeDecodeError):
+            return
+        with self._counters_lock:
+            before = self._counters.broker_dropped
+            self._counters.broker_dropped = dropped
+        if before is not None and dropped > before:
+            log.warning(
+                "the broker dropped %d message(s) since its last report (%s = %d): raise max_queued_messages / "
+                "max_inflight_messages in mosquitto.conf",
+                dropped - before,
+                DROPPED_TOPIC,
+                dropped,
+            )
+
+    # -- writing ---------------------------------------------------------------------------------
+
+    def _fill(self, batch: _Batch, timeout: float) -> None:
+        """Add queued messages to the batch: wait up to ``timeout`` for the first, then take what is there."""
+        try:
+            batch.add(self._queue.get(timeout=max(timeout, 0.0)) if timeout > 0 else self._queue.get_nowait())
+        except queue.Empty:
+            return
+        while len(batch.lines) < self.batch_lines:
+            try:
+                batch.add(self._queue.get_nowait())
+            except queue.Empty:
+                return
+
+    def _due(self, batch: _Batch) -> bool:
+        return bool(batch) and (len(batch.lines) >= self.batch_lines or time.monotonic() - batch.started >= self.flush_interval_s)
+
+    def _commit(self, batch: _Batch) -> bool:
+        """Store the batch and acknowledge its messages; False when the store cannot take it now."""
+        try:
+            if batch.result is None:
+                result = self.sink.write(batch.lines)
+                own = [(i, msg) for i, msg in result.refused if batch.origin[i][1] is not None]
+                if own:
+                    raise StoreUnavailable(f"InfluxDB refused {len(own)} ingest_rejected point(s), e.g. {own[0][1]}")
+                batch.result = result
+            if batch.result.refused and batch.extra is None:
+                batch.extra = [self._store_rejected_line(batch, index, message) for index, message in batch.result.refused]
+            if batch.extra and not batch.extra_done:
+                extra = self.sink.write(batch.extra)
+                if extra.refused:
+                    raise StoreUnavailable(f"InfluxDB refused {len(extra.refused)} ingest_rejected point(s), e.g. {extra.refused[0][1]}")
+                batch.extra_done = True
+        except Exception as exc:  # StoreUnavailable, or a bug: either way hold the batch, never crash
+            batch.attempts += 1
+            with self._counters_lock:
+                self._counters.write_errors += 1
+            log.warning(
+                "cannot store %d line(s) of %d message(s) (attempt %d): %s; holding them unacknowledged and retrying",
+                len(batch.lines),
+                len(batch.messages),
+                batch.attempts,
+                exc,
+                exc_info=not isinstance(exc, StoreUnavailable),
+            )
+            return False
+        if batch.attempts:
+            log.info("stored the held batch after %d failed attempt(s)", batch.attempts)
+        self._account(batch)
+        self._ack(batch)
+        return True
+
+    def _store_rejected_line(self, batch: _Batch, index: int, message: str) -> str:
+        message_index, _, building = batch.origin[index]
+        inbound = batch.messages[message_index]
+        refused = batch.lines[index]
+        detail = f"InfluxDB refused the point {refused[:300]!r}: {message}"
+        log.warning("InfluxDB refused a point from %s: %s", inbound.topic, message)
+        return rejection_line(
+            self.site, Rejection(Reason.STORE_REJECTED, building, detail), inbound.topic, payload_text(inbound.payload), self._clock.next()
+        )
+
+    def _account(self, batch: _Batch) -> None:
+        assert batch.result is not None
+        refused = {index for index, _ in batch.result.refused}
+        written = 0
+        rejected: dict[str, int] = {}
+        for index, (_, reason, _) in enumerate(batch.origin):
+            if reason is None:
+                if index not in refused:
+                    written += 1
+            else:
+                rejected[reason] = rejected.get(reason, 0) + 1
+        if refused:
+            rejected[Reason.STORE_REJECTED.value] = rejected.get(Reason.STORE_REJECTED.value, 0) + len(refused)
+        newest = max((m.newest_ts_ns for m in batch.messages), default=0)
+        with self._counters_lock:
+            counters = self._counters
+            counters.written += written
+            counters.spooled += batch.result.spooled
+            for reason, count in rejected.items():
+                counters.rejected[reason] = counters.rejected.get(reason, 0) + count
+            counters.newest_ts_ns = max(counters.newest_ts_ns, newest)
+
+    def _ack(self, batch: _Batch) -> None:
+        client = self._client
+        acked = stale = 0
+        with self._ack_lock:
+            for message in batch.messages:
+                if message.qos == 0:
+                    continue
+                if message.generation != self._generation or client is None:
+                    stale += 1  # arrived on an earlier connection: the broker redelivers it, storing it again is harmless
+                    continue
+                client.ack(message.mid, message.qos)
+                acked += 1
+        with self._counters_lock:
+            self._counters.acked += acked
+        if stale:
+            log.info("%d message(s) arrived before a reconnect and are not acknowledged; the broker redelivers them", stale)
+
+    def stats_line(self) -> str:
+        """The ``ingest_stats`` point for now: cumulative counters and the lag of the newest stored reading."""
+        counters = self.counters
+        now = time.time_ns()
+        lag = max(0.0, (now - counters.newest_ts_ns) / 1e9) if counters.newest_ts_ns else 0.0
+        fields = {
+            "received": counters.received,
+            "written": counters.written,
+            "rejected": counters.rejected_total,
+            "spooled": counters.spooled,
+            "lag": lag,
+        }
+        return line(INGEST_STATS, {"collector": self.client_id}, fields, now)
+
+    def _write_stats(self) -> None:
+        try:
+            self.store.write([self.stats_line()])
+        except Exception as exc:  # self-metrics are best effort: the next ones carry the same cumulative counts
+            with self._counters_lock:
+                self._counters.write_errors += 1
+            (log.debug if self._stats_failing else log.warning)("cannot write ingest_stats: %s", exc)
+            self._stats_failing = True
+            return
+        if self._stats_failing:
+            log.info("ingest_stats are written again")
+        self._stats_failing = False
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    def run(self, stop: threading.Event) -> None:
+        """Collect until ``stop`` is set; then store and acknowledge what was received, write final
+        stats and disconnect. Messages arriving after ``stop`` stay unacknowledged for the next session."""
+        client = self._client = self._make_client()
+        with self._closing_lock:
+            self._closing = False
+        client.connect_async(self.mqtt_host, self.mqtt_port, keepalive=KEEPALIVE_S, clean_start=False, properties=self._connect_properties())
+        client.loop_start()
+        log.info("collector %s starting: mqtt://%s:%d -> %r", self.client_id, self.mqtt_host, self.mqtt_port, self.store)
+        batch = _Batch()
+        backoff = BACKOFF_MIN_S
+        retry_at = 0.0
+        next_stats = time.monotonic() + self.stats_interval_s
+        try:
+            while not stop.is_set():
+                now = time.monotonic()
+                if now >= next_stats:
+                    self._write_stats()
+                    next_stats = now + self.stats_interval_s
+                if batch.attempts:  # a held batch: retry it before taking anything new
+                    if now < retry_at:
+                        stop.wait(min(retry_at, next_stats) - now)
+                        continue
+                    if self._commit(batch):
+                        batch, backoff = _Batch(), BACKOFF_MIN_S
+                    else:
+                        backoff = min(backoff * 2, BACKOFF_MAX_S)
+                        retry_at = time.monotonic() + backoff
+                    continue
+                wait = min(next_stats - now, 0.2)
+                if batch:
+                    wait = min(wait, batch.started + self.flush_interval_s - now)
+                self._fill(batch, wait)
+                if self._due(batch):
+                    if self._commit(batch):
+                        batch = _Batch()
+                    else:
+                        retry_at = time.monotonic() + backoff
+        finally:
+            self._shutdown(batch)
+
+    def _shutdown(self, batch: _Batch) -> None:
+        with self._closing_lock:
+            self._closing = True
+        deadline = time.monotonic() + self.shutdown_timeout_s
+        backoff = BACKOFF_MIN_S
+        held = 0
+        try:
+            while True:
+                if not batch.attempts:  # a held batch may be half written: never add to it
+                    self._fill(batch, 0)
+                if not batch:
+                    break
+                if self._commit(batch):
+                    batch, backoff = _Batch(), BACKOFF_MIN_S
+                    continue
+                if time.monotonic() + backoff > deadline:
+                    held = len(batch.messages) + self._queue.qsize()
+                    log.error(
+                        "stopping with %d message(s) not stored and not acknowledged: the broker keeps them in the "
+                        "session and redelivers them when the collector starts again",
+                        held,
+                    )
+                    break
+                time.sleep(backoff)
+                backoff = min(backoff * 2, BACKOFF_MAX_S)
+            with self._counters_lock:
+                self._counters.unflushed = held
+            self._write_stats()
+        finally:
+            client = self._client
+            if client is not None:
+                client.disconnect()
+                client.loop_stop()
+            self._connected.clear()
+            counters = self.counters
+            log.info(
+                "collector %s stopped: %d message(s) received, %d reading(s) stored, %d rejected, %d acknowledged",
+                self.client_id,
+                counters.received,
+                counters.written,
+                counters.rejected_total,
+                counters.acked,
+            )
+
+
+def run_until_signalled(collector: Collector) -> int:
+    """Run the collector until SIGTERM or SIGINT; exit code 0 when everything received was stored and
+    acknowledged, 1 when messages were left for the broker to redeliver. Call from the main thread."""
+    stop = threading.Event()
+
+    def _stop(signum: int, frame: Any) -> None:
+        if not stop.is_set():
+            log.info("%s received: storing what is held, then stopping", signal.Signals(signum).name)
+        stop.set()
+
+    previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        collector.run(stop)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 0 if collector.counters.unflushed == 0 else 1
+
+
+def serve(
+    site: Site,
+    store: InfluxStore,
+    *,
+    mqtt_host: str,
+    mqtt_port: int,
+    client_id: str = "facmon-ingest",
+    batch_lines: int = 5000,
+    flush_interval_s: float = 1.0,
+    stats_interval_s: float = 10.0,
+    shutdown_timeout_s: float = 30.0,
+) -> int:
+    """``facmon ingest``: collect until SIGTERM/SIGINT, then flush, acknowledge and return the exit code."""
+    collector = Collector(
+        site,
+        store,
+        mqtt_host=mqtt_host,
+        mqtt_port=mqtt_port,
+        client_id=client_id,
+        batch_lines=batch_lines,
+        flush_interval_s=flush_interval_s,
+        stats_interval_s=stats_interval_s,
+        shutdown_timeout_s=shutdown_timeout_s,
+    )
+    return run_until_signalled(collector)

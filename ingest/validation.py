@@ -1,0 +1,119 @@
+"""Checking decoded readings against the site registry and the storage schema.
+
+A reading names a building and a device; each of its fields must be one the device reports
+(:func:`facmon.schema.allowed_fields`), a real number (not a string, bool, null, NaN or infinity),
+inside :data:`facmon.schema.FIELD_RANGES`, and for a meter's ``register`` not above the meter's
+``rollover``. The check is **per field**: a bad field is rejected with its reason while the good
+fields of the same reading are still stored. A reading with no good field stores nothing.
+
+Good fields become one line of line protocol through :func:`facmon.schema.reading_line`, which
+applies a meter's CT/PT multiplier, exactly as the simulator's backfill does.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from facmon.registry import Building, Meter, Site
+from facmon.schema import FIELD_RANGES, Device, allowed_fields, device_kind, reading_line
+
+from ingest.model import Reading, Reason, Rejection
+
+
+@dataclass(frozen=True, slots=True)
+class _DeviceRules:
+    building: Building
+    device: Device
+    allowed: frozenset[str]
+    ranges: dict[str, tuple[float, float, str]]
+    rollover: float | None
+
+
+def _shown(value: object, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _number(value: object) -> float | None:
+    """The value as a finite float, or None when it is not a real number."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:  # an integer too large for a float
+        return None
+    return number if math.isfinite(number) else None
+
+
+class Validator:
+    """Checks readings against one site's registry; caches what it looked up per device."""
+
+    def __init__(self, site: Site):
+        self.site = site
+        self._rules: dict[tuple[str, str], _DeviceRules | Rejection] = {}
+
+    def _lookup(self, building_code: str, device_id: str) -> _DeviceRules | Rejection:
+        key = (building_code, device_id)
+        found = self._rules.get(key)
+        if found is not None:
+            return found
+        building = self.site.building(building_code)
+        if building is None:
+            # Not cached: unknown codes come from arbitrary topics and must not grow memory.
+            return Rejection(Reason.UNKNOWN_BUILDING, building_code, f"building {building_code!r} is not in the site registry")
+        device = building.device(device_id)
+        if device is None:
+            return Rejection(Reason.UNKNOWN_DEVICE, building_code, f"device {device_id!r} is not a device of building {building_code}")
+        rules = _DeviceRules(
+            building=building,
+            device=device,
+            allowed=allowed_fields(device),
+            ranges=FIELD_RANGES[device_kind(device)],
+            rollover=device.rollover if isinstance(device, Meter) else None,
+        )
+        self._rules[key] = rules
+        return rules
+
+    def check(self, reading: Reading) -> tuple[str | None, list[Rejection]]:
+        """The line to store (None when no field is good) and one rejection per bad field."""
+        rules = self._lookup(reading.building, reading.device)
+        if isinstance(rules, Rejection):
+            fields = ", ".join(sorted(map(str, reading.fields)))
+            return None, [Rejection(rules.reason, rules.building, f"{rules.detail}; reading with fields {fields} not stored")]
+        where = f"{reading.building}/{reading.device}"
+        good: dict[str, float] = {}
+        rejected: list[Rejection] = []
+        for name, raw in reading.fields.items():
+            if name not in rules.allowed:
+                rejected.append(
+                    Rejection(
+                        Reason.UNKNOWN_FIELD,
+                        reading.building,
+                        f"{where}: field {name!r} is not reported by this device; expected {', '.join(sorted(rules.allowed))}",
+                    )
+                )
+                continue
+            value = _number(raw)
+            if value is None:
+                rejected.append(Rejection(Reason.BAD_VALUE, reading.building, f"{where}: field {name!r} = {_shown(raw)} is not a finite number"))
+                continue
+            low, high, unit = rules.ranges.get(name, (-math.inf, math.inf, ""))
+            if not low <= value <= high:
+                rejected.append(
+                    Rejection(Reason.OUT_OF_RANGE, reading.building, f"{where}: field {name!r} = {value!r} is outside {low:g}..{high:g} ({unit})")
+                )
+                continue
+            if name == "register" and rules.rollover is not None and value > rules.rollover:
+                rejected.append(
+                    Rejection(
+                        Reason.OUT_OF_RANGE,
+                        reading.building,
+                        f"{where}: field 'register' = {value!r} (raw) is above the meter's rollover {rules.rollover:g}",
+                    )
+                )
+                continue
+            good[name] = value
+        if not good:
+            return None, rejected
+        return reading_line(self.site, rules.building, rules.device, good, reading.ts_ns), rejected
