@@ -101,3 +101,9 @@ class Severity(StrEnum):
     CRITICAL = "critical"
     MAJOR = "major"
     MINOR = "minor"
+
+
+# Indoor environment of public buildings (FACTS §5, confidence H).
+AC_COOLING_SETPOINT_MIN_C = 26.0  # 国办发〔2007〕42号: cooling set points not below 26 °C
+AC_HEATING_SETPOINT_MAX_C = 20.0  # 国办发〔2007〕42号: heating set points not above 20 °C
+FRESH_AIR_MIN_M3_H_PERSON = 30.0  # GB/T 18883-2022: fresh air at least 30 m³/(h·person)

@@ -1,0 +1,17 @@
+"""Simulated buildings: physics, occupancy and calendar, meter registers, MQTT publishing and fast backfill.
+
+Public API (used by ``facmon simulate``)::
+
+    sim = SiteSimulator(site, seed=0, state_path=Path(".facmon/simulator-state.json"))
+    counts = backfill(sim, store, start, end)                       # history straight to InfluxDB
+    counts = publish(sim, host, port, start, duration_s, speed, topic_prefix="facmon")  # live over MQTT
+    sim.save_state()
+
+Only ``facmon`` (plus numpy, paho-mqtt and the standard library) is imported here.
+"""
+
+from simulators.backfill import backfill, reading_lines
+from simulators.publisher import PublishError, publish
+from simulators.site import DayPlan, Reading, SiteSimulator
+
+__all__ = ["DayPlan", "PublishError", "Reading", "SiteSimulator", "backfill", "publish", "reading_lines"]

@@ -1,0 +1,226 @@
+"""Publishing simulated readings over MQTT, paced against the wall clock.
+
+Topics and payloads (DESIGN.md, MQTT): one reading goes to ``<prefix>/<building>/<device>`` as
+``{"ts": <epoch s>, "<field>": <number>, ...}``; with gateway batches one message per building and
+tick goes to ``<prefix>/<building>/_batch`` as ``{"readings": [{"device": "<id>", "ts": ..., ...}]}``.
+MQTT v5, QoS 1, a persistent session (one hour), up to 1000 messages in flight.
+
+Acknowledgements are counted from ``on_publish`` (the broker's PUBACK), not from
+``MessageInfo.wait_for_publish``: paho marks a message published while disconnected with
+``rc = MQTT_ERR_NO_CONN`` and ``wait_for_publish`` then raises even though paho keeps the message
+and delivers it after reconnecting.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+import uuid
+from collections import Counter, deque
+from collections.abc import Callable
+from datetime import datetime
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from facmon.errors import FacmonError
+from simulators.clock import epoch_s, utc_datetime
+from simulators.site import Reading, SiteSimulator
+
+QOS = 1
+MAX_INFLIGHT = 1000
+MAX_UNACKED = 50_000  # stop producing while this many messages wait for the broker (it is down)
+SESSION_EXPIRY_S = 3600
+CONNECT_TIMEOUT_S = 10.0
+DRAIN_TIMEOUT_S = 30.0  # how long to wait for the last PUBACKs before giving up on them
+CHUNK_S = 3600  # simulated seconds generated per call to SiteSimulator.readings
+
+
+class PublishError(FacmonError):
+    """The broker cannot be reached or refused the connection."""
+
+
+def _payload(reading: Reading) -> bytes:
+    return json.dumps({"ts": reading.ts, **reading.fields}, separators=(",", ":")).encode()
+
+
+def _batch_payload(readings: list[Reading]) -> bytes:
+    body = {"readings": [{"device": r.device, "ts": r.ts, **r.fields} for r in readings]}
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+class _AckLedger:
+    """Which published messages the broker acknowledged, counted per (measurement, building).
+
+    ``on_publish`` runs in paho's network thread with paho's lock held, so it only appends to a
+    deque; the publishing thread matches acknowledgements to messages when it sweeps."""
+
+    def __init__(self) -> None:
+        self.acks: deque[tuple[int, bool]] = deque()
+        self.waiting: dict[int, Counter[tuple[str, str]]] = {}
+        self.early: dict[int, bool] = {}  # acknowledgements that arrived before their message was recorded
+        self.acknowledged: Counter[tuple[str, str]] = Counter()
+        self.refused = 0
+
+    def on_publish(self, client: mqtt.Client, userdata: object, mid: int, reason_code: object, properties: object) -> None:
+        ok = not getattr(reason_code, "is_failure", False)
+        self.acks.append((mid, ok))
+
+    def record(self, mid: int, counts: Counter[tuple[str, str]]) -> None:
+        self.waiting[mid] = counts
+
+    def sweep(self) -> None:
+        while self.acks:
+            mid, ok = self.acks.popleft()
+            self._settle(mid, ok)
+        for mid in [m for m in self.early if m in self.waiting]:
+            self._settle(mid, self.early.pop(mid))
+
+    def _settle(self, mid: int, ok: bool) -> None:
+        counts = self.waiting.pop(mid, None)
+        if counts is None:
+            self.early[mid] = ok
+            return
+        if ok:
+            self.acknowledged.update(counts)
+        else:
+            self.refused += sum(counts.values())
+
+
+def publish(
+    sim: SiteSimulator,
+    host: str,
+    port: int,
+    start: datetime,
+    duration_s: float,
+    speed: float,
+    *,
+    topic_prefix: str,
+    gateway_batches: bool = False,
+    stop: threading.Event | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> Counter[tuple[str, str]]:
+    """Publish readings over MQTT v5, QoS 1, paced so that simulated time runs ``speed`` times
+    faster than wall time from ``start`` (aware datetime) for ``duration_s`` wall seconds
+    (``math.inf`` for ever) or until ``stop`` is set.
+
+    Each tick is published when the wall clock reaches it (ticks lagging behind are sent at once,
+    none are skipped). Returns readings published per (measurement, building), counting only
+    messages the broker acknowledged; waits up to 30 s for outstanding PUBACKs before returning.
+    paho reconnects with backoff (1-30 s) if the broker restarts; unacknowledged messages are
+    resent. ``progress(n)`` is called after each tick with the readings handed to the broker so far.
+    Raises :class:`PublishError` if the broker cannot be reached at the start."""
+    if speed <= 0:
+        raise ValueError(f"speed must be > 0, got {speed}")
+    stop = stop or threading.Event()
+    ledger = _AckLedger()
+    connected = threading.Event()
+    refused: list[str] = []
+
+    def on_connect(client: mqtt.Client, userdata: object, flags: object, reason_code: object, properties: object) -> None:
+        if getattr(reason_code, "is_failure", False):
+            refused.append(str(reason_code))
+        else:
+            connected.set()
+
+    def on_disconnect(client: mqtt.Client, userdata: object, flags: object, reason_code: object, properties: object) -> None:
+        connected.clear()
+
+    client = mqtt.Client(
+        CallbackAPIVersion.VERSION2,
+        client_id=f"facmon-sim-{os.getpid()}-{uuid.uuid4().hex[:8]}",
+        protocol=mqtt.MQTTv5,
+    )
+    client.max_inflight_messages_set(MAX_INFLIGHT)
+    client.max_queued_messages_set(0)
+    client.reconnect_delay_set(min_delay=1, max_delay=30)
+    client.on_connect = on_connect
+    client.on_disconnect = on_disconnect
+    client.on_publish = ledger.on_publish
+    session = Properties(PacketTypes.CONNECT)
+    session.SessionExpiryInterval = SESSION_EXPIRY_S
+    try:
+        client.connect(host, port, keepalive=30, clean_start=mqtt.MQTT_CLEAN_START_FIRST_ONLY, properties=session)
+    except OSError as exc:
+        raise PublishError(f"MQTT broker at {host}:{port} cannot be reached: {exc}") from None
+    client.loop_start()
+    try:
+        deadline = time.monotonic() + CONNECT_TIMEOUT_S
+        while not connected.wait(0.1):
+            if refused:
+                raise PublishError(f"MQTT broker at {host}:{port} refused the connection: {refused[0]}")
+            if time.monotonic() > deadline:
+                raise PublishError(f"MQTT broker at {host}:{port} did not accept the connection within {CONNECT_TIMEOUT_S:.0f} s")
+        _publish_paced(sim, client, ledger, start, duration_s, speed, topic_prefix, gateway_batches, stop, progress)
+        deadline = time.monotonic() + DRAIN_TIMEOUT_S
+        while True:
+            ledger.sweep()
+            if not ledger.waiting or time.monotonic() > deadline:
+                break
+            time.sleep(0.02)
+    finally:
+        client.disconnect()
+        client.loop_stop()
+    return ledger.acknowledged
+
+
+def _publish_paced(
+    sim: SiteSimulator,
+    client: mqtt.Client,
+    ledger: _AckLedger,
+    start: datetime,
+    duration_s: float,
+    speed: float,
+    topic_prefix: str,
+    gateway_batches: bool,
+    stop: threading.Event,
+    progress: Callable[[int], None] | None,
+) -> None:
+    start_s = epoch_s(start)
+    end_s = start_s + duration_s * speed  # may be inf
+    wall_start = time.monotonic()
+    handed = 0
+    chunk_start = start_s
+    while chunk_start < end_s and not stop.is_set():
+        chunk_end = min(chunk_start + CHUNK_S, end_s)
+        chunk_end_s = int(chunk_end) if chunk_end == int(chunk_end) else int(chunk_end) + 1
+        for tick in sim.readings(utc_datetime(chunk_start), utc_datetime(chunk_end_s)):
+            if tick[0].ts >= end_s:
+                sim.seek(utc_datetime(tick[0].ts))  # not published: a later run starts with it
+                return
+            due = wall_start + (tick[0].ts - start_s) / speed
+            while not stop.is_set():
+                ledger.sweep()
+                wait_s = due - time.monotonic()
+                if len(ledger.waiting) >= MAX_UNACKED:
+                    wait_s = max(wait_s, 0.1)  # the broker is not keeping up or is away: hold back
+                elif wait_s <= 0:
+                    break
+                stop.wait(min(wait_s, 0.5))
+            if stop.is_set():
+                sim.seek(utc_datetime(tick[0].ts))  # not published: a later run starts with it
+                return
+            handed += _send_tick(sim, client, ledger, tick, topic_prefix, gateway_batches)
+            if progress is not None:
+                progress(handed)
+        chunk_start = chunk_end_s
+
+
+def _send_tick(sim: SiteSimulator, client: mqtt.Client, ledger: _AckLedger, tick: list[Reading], prefix: str, batches: bool) -> int:
+    if batches:
+        per_building: dict[str, list[Reading]] = {}
+        for reading in tick:
+            per_building.setdefault(reading.building, []).append(reading)
+        for building, readings in per_building.items():
+            info = client.publish(f"{prefix}/{building}/_batch", _batch_payload(readings), qos=QOS)
+            ledger.record(info.mid, Counter((sim.measurement_of(r), building) for r in readings))
+    else:
+        for reading in tick:
+            info = client.publish(f"{prefix}/{reading.building}/{reading.device}", _payload(reading), qos=QOS)
+            ledger.record(info.mid, Counter({(sim.measurement_of(reading), reading.building): 1}))
+    return len(tick)
+
