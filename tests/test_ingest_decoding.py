@@ -211,9 +211,9 @@ def test_unknown_building_and_unknown_device(validator):
 
 
 def test_device_ids_are_per_building(validator):
-    # WX-ROOF exists in 341122A003 only.
-    assert check(validator, "WX-ROOF", {"temperature": 20.0}, building="341122A003")[0] is not None
-    assert reasons(check(validator, "WX-ROOF", {"temperature": 20.0})[1]) == [Reason.UNKNOWN_DEVICE]
+    # Chillers exist in the central-HVAC (class B) buildings only: 341122A002 has split units.
+    assert check(validator, "CH-1", {"running": 1.0}, building="341122A003")[0] is not None
+    assert reasons(check(validator, "CH-1", {"running": 1.0}, building="341122A002")[1]) == [Reason.UNKNOWN_DEVICE]
 
 
 @pytest.mark.parametrize(

@@ -87,7 +87,7 @@ def test_the_example_site_is_valid_and_complete(example_site):
         for equipment in building.equipment:
             assert example_site.equipment_vendor(building.code, equipment) is not None
     assert any(m.energy == "03" for b in example_site.buildings for m in b.meters), "gas is metered somewhere"
-    assert sum(len(b.weather_sensors) for b in example_site.buildings) >= 1
+    assert all(len(b.weather_sensors) == 1 for b in example_site.buildings), "weather series for every building"
     types = {e.type.value for b in example_site.buildings for e in b.equipment}
     assert {"chiller", "ahu", "elevator", "pump"} <= types
     assert {v.id for v in example_site.vendors} == {"property", "hvac", "elevator"}
