@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import signal
 import sys
 import threading
 import time
@@ -15,12 +17,12 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from facmon.errors import FacmonError
@@ -28,6 +30,9 @@ from facmon.registry import Site, load_site
 from facmon.settings import default_site_path, facmon_home, open_store, resolve_endpoints
 from facmon.stack import Stack
 from facmon.store import InfluxStore
+
+if TYPE_CHECKING:
+    from simulators import SiteSimulator
 
 app = typer.Typer(
     help="facmon: measured energy saving and maintenance quality for public-institution office buildings.",
@@ -213,21 +218,14 @@ def _counts_json(counts: Counter) -> dict[str, dict[str, int]]:
     return nested
 
 
-def _backfill(site: Site, store: InfluxStore, seed: int, start: datetime, end: datetime) -> Counter:
-    from simulators import SiteSimulator, backfill
+def _run_backfill(simulator: SiteSimulator, store: InfluxStore, start: datetime, end: datetime) -> Counter:
+    """Backfill [start, end) with a progress bar on stderr; returns points per (measurement, building)."""
+    from simulators import backfill
 
-    simulator = SiteSimulator(site, seed=seed, state_path=facmon_home() / "simulator-state.json")
-    with Progress(
-        TextColumn("backfill"), BarColumn(), MofNCompleteColumn(), TextColumn("steps"), TimeRemainingColumn(), console=err
-    ) as progress:
+    with Progress(TextColumn("backfill"), BarColumn(), TaskProgressColumn(), TimeRemainingColumn(), console=err) as progress:
         task = progress.add_task("backfill", total=None)
-
-        def report(done: int, total: int) -> None:
-            progress.update(task, completed=done, total=total)
-
-        counts = backfill(simulator, store, start, end, progress=report)
-    simulator.save_state()
-    return counts
+        # progress reports simulated seconds done and in total
+        return backfill(simulator, store, start, end, progress=lambda done_s, total_s: progress.update(task, completed=done_s, total=total_s))
 
 
 @app.command()
@@ -243,15 +241,19 @@ def simulate(
     output: FormatOption = OutputFormat.TABLE,
 ) -> None:
     """Simulate the site's buildings: publish readings over MQTT live, or backfill history into InfluxDB."""
+    from simulators import SiteSimulator, publish
+
     site = _load(site_path)
     endpoints = resolve_endpoints()
     at = _parse_start(start)
     if backfill:
         store = open_store(endpoints)
         store.create_database()
+        simulator = SiteSimulator(site, seed=seed, state_path=facmon_home() / "simulator-state.json")
         began = time.monotonic()
-        counts = _backfill(site, store, seed, at - timedelta(days=days), at)
+        counts = _run_backfill(simulator, store, at - timedelta(days=days), at)
         elapsed = time.monotonic() - began
+        simulator.save_state()
         if output is OutputFormat.JSON:
             out.print_json(json.dumps({"backfilled": _counts_json(counts), "start": (at - timedelta(days=days)).isoformat(), "end": at.isoformat(), "seconds": round(elapsed, 3)}))
             return
@@ -260,22 +262,19 @@ def simulate(
         out.print(f"{total:,} points in {elapsed:.1f} s ({total / max(elapsed, 1e-9):,.0f} points/s)")
         return
 
-    from simulators import SiteSimulator, publish
-
     simulator = SiteSimulator(site, seed=seed, state_path=facmon_home() / "simulator-state.json")
     stop = threading.Event()
+    # Ctrl-C and SIGTERM end the run normally: the counts are printed and the registers saved.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
     err.print(
         f"publishing to mqtt://{endpoints.mqtt_host}:{endpoints.mqtt_port} under {site.mqtt.topic_prefix}/ "
         f"at {speed:g}x from {at:%Y-%m-%d %H:%M:%S} UTC; Ctrl-C stops"
     )
-    try:
-        counts = publish(
-            simulator, endpoints.mqtt_host, endpoints.mqtt_port, at, duration if duration is not None else float("inf"), speed,
-            topic_prefix=site.mqtt.topic_prefix, gateway_batches=gateway_batches, stop=stop,
-        )
-    except KeyboardInterrupt:
-        stop.set()
-        raise
+    counts = publish(
+        simulator, endpoints.mqtt_host, endpoints.mqtt_port, at, duration if duration is not None else float("inf"), speed,
+        topic_prefix=site.mqtt.topic_prefix, gateway_batches=gateway_batches, stop=stop,
+    )
     simulator.save_state()
     if output is OutputFormat.JSON:
         out.print_json(json.dumps({"published": _counts_json(counts), "start": at.isoformat()}))
@@ -332,7 +331,7 @@ def demo(
 ) -> None:
     """Bring the stack up, backfill history, run simulator and collector live, and show what was stored."""
     from ingest import Collector
-    from simulators import SiteSimulator, backfill, publish
+    from simulators import SiteSimulator, publish
 
     site = _load(site_path)
     home = facmon_home()
@@ -351,9 +350,7 @@ def demo(
     err.print(f"[bold]2/4[/bold] backfill {days:g} days: {history_start:%Y-%m-%d %H:%M} .. {live_start:%Y-%m-%d %H:%M} UTC")
     simulator = SiteSimulator(site, seed=seed)
     began = time.monotonic()
-    with Progress(TextColumn("backfill"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err) as progress:
-        task = progress.add_task("backfill", total=None)
-        history = backfill(simulator, store, history_start, live_start, progress=lambda done, total: progress.update(task, completed=done, total=total))
+    history = _run_backfill(simulator, store, history_start, live_start)
     err.print(f"    {sum(history.values()):,} points in {time.monotonic() - began:.1f} s")
 
     err.print(f"[bold]3/4[/bold] live: simulator → mqtt://{endpoints.mqtt_host}:{endpoints.mqtt_port} → collector → InfluxDB, {live_seconds:g} s at {speed:g}x")
@@ -361,6 +358,9 @@ def demo(
     stop_collector = threading.Event()
     collector_thread = threading.Thread(target=collector.run, args=(stop_collector,), name="collector", daemon=True)
     collector_thread.start()
+    if not collector.connected.wait(30):
+        stop_collector.set()
+        raise FacmonError(f"the collector could not subscribe at mqtt://{endpoints.mqtt_host}:{endpoints.mqtt_port} within 30 s")
     published = publish(simulator, endpoints.mqtt_host, endpoints.mqtt_port, live_start, live_seconds, speed, topic_prefix=site.mqtt.topic_prefix)
     live_end = live_start + live_span + timedelta(seconds=1)
     deadline = time.monotonic() + 60
@@ -379,7 +379,8 @@ def demo(
     verdict = "[green]nothing lost[/green]" if n_published == n_stored and published == stored else "[red]MISMATCH[/red]"
     out.print(f"live run: {n_published:,} readings published, {n_stored:,} stored — {verdict}")
     out.print(f"The stack keeps running: InfluxDB {endpoints.influx_url} (database {store.database}), MQTT mqtt://{endpoints.mqtt_host}:{endpoints.mqtt_port}.")
-    out.print("Stop it with: .venv/bin/facmon stack down")
+    home_prefix = f"FACMON_HOME={home} " if os.environ.get("FACMON_HOME") else ""
+    out.print(f"Stop it with: {home_prefix}.venv/bin/facmon stack down   (or: make stack-down)")
     if published != stored:
         raise FacmonError("the live run lost readings: published and stored counts differ (see the table)")
 

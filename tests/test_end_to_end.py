@@ -1,0 +1,143 @@
+"""The whole data path through the real command line: `facmon simulate` publishes, `facmon ingest`
+stores, and every reading published is stored, per building and measurement."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from facmon.stack import free_port
+from facmon.store import InfluxStore
+
+FACMON = str(Path(sys.executable).with_name("facmon"))
+MEASUREMENTS = {"meter": "register", "ieq": "temperature", "equipment": "running", "weather": "temperature"}
+
+
+def stored(store: InfluxStore) -> Counter:
+    """Points per (measurement, building) in the store."""
+    counts: Counter = Counter()
+    for measurement, field in MEASUREMENTS.items():
+        for row in store.rows(f'SELECT count("{field}") FROM "{measurement}" GROUP BY "building"'):
+            counts[(measurement, row["building"])] = int(row["count"])
+    return counts
+
+
+def flatten(nested: dict[str, dict[str, int]]) -> Counter:
+    return Counter({(measurement, building): n for measurement, per in nested.items() for building, n in per.items()})
+
+
+class Collector:
+    """`facmon ingest` as a child process, with its log read line by line."""
+
+    def __init__(self, env: dict[str, str], client_id: str):
+        self.process = subprocess.Popen(
+            [FACMON, "ingest", "--client-id", client_id], env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True
+        )
+        self.log: list[str] = []
+        self.subscribed = threading.Event()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stderr is not None
+        for text in self.process.stderr:
+            self.log.append(text)
+            if "subscribed" in text:
+                self.subscribed.set()
+
+    def terminate(self) -> int:
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=60)
+
+
+def wait_until_equal(store: InfluxStore, expected: Counter, timeout_s: float = 60) -> Counter:
+    deadline = time.monotonic() + timeout_s
+    counts = stored(store)
+    while counts != expected and time.monotonic() < deadline:
+        time.sleep(0.5)
+        counts = stored(store)
+    return counts
+
+
+def own_home_env(stack_env: dict[str, str], stack, home: Path) -> dict[str, str]:
+    """The test's database on the session's servers, with a state folder (simulator registers) of its own."""
+    return {
+        **stack_env,
+        "FACMON_HOME": str(home),
+        "FACMON_MQTT_PORT": str(stack.mqtt_port),
+        "FACMON_INFLUX_URL": stack.influx_url,
+    }
+
+
+@pytest.mark.parametrize("gateway_batches", [False, True], ids=["device-topics", "gateway-batches"])
+def test_every_reading_published_live_is_stored(stack, stack_env, store, example_site, gateway_batches, tmp_path):
+    env = own_home_env(stack_env, stack, tmp_path)
+    collector = Collector(env, client_id=f"e2e-{store.database}")
+    try:
+        assert collector.subscribed.wait(30), "".join(collector.log)
+        start = (datetime.now(UTC) - timedelta(hours=3)).replace(microsecond=0)
+        args = [FACMON, "simulate", "--start", start.isoformat(), "--speed", "3600", "--duration", "3", "--seed", "7", "--format", "json"]
+        if gateway_batches:
+            args.append("--gateway-batches")
+        simulate = subprocess.run(args, env=env, capture_output=True, text=True, timeout=120)
+        assert simulate.returncode == 0, simulate.stderr
+        published = flatten(json.loads(simulate.stdout)["published"])
+        assert {b.code for b in example_site.buildings} == {building for _, building in published}
+        assert {measurement for measurement, _ in published} == set(MEASUREMENTS)
+
+        assert wait_until_equal(store, published) == published
+    finally:
+        exit_code = collector.terminate()
+    assert exit_code == 0, "".join(collector.log)
+    assert store.rows('SELECT count("written") FROM "ingest_stats"'), "the collector reports on itself"
+
+
+def test_backfill_writes_history_straight_to_influxdb(stack, stack_env, store, example_site, tmp_path):
+    env = own_home_env(stack_env, stack, tmp_path)
+    env["FACMON_MQTT_PORT"] = "1"  # backfill must not need the broker
+    result = subprocess.run(
+        [FACMON, "simulate", "--backfill", "--days", "1", "--start", "2026-02-14T16:00:00+00:00", "--format", "json"],
+        env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    backfilled = flatten(json.loads(result.stdout)["backfilled"])
+    assert stored(store) == backfilled
+    # One day of 15-minute meter readings: 96 per meter of the site.
+    n_meters = sum(len(b.meters) for b in example_site.buildings)
+    assert sum(n for (measurement, _), n in backfilled.items() if measurement == "meter") == 96 * n_meters
+    assert (tmp_path / "simulator-state.json").exists(), "registers are kept for a live run to continue from"
+
+
+def test_make_demo_runs_end_to_end_and_loses_nothing(tmp_path):
+    home = tmp_path / "home"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FACMON_")}
+    env["FACMON_HOME"] = str(home)
+    ports = [free_port(), free_port(), free_port()]
+    up = subprocess.run(
+        [FACMON, "stack", "up", "--mqtt-port", str(ports[0]), "--influx-port", str(ports[1]), "--influx-rpc-port", str(ports[2])],
+        env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert up.returncode == 0, up.stderr
+    try:
+        demo = subprocess.run(
+            [FACMON, "demo", "--days", "2", "--live-seconds", "8", "--speed", "900"], env=env, capture_output=True, text=True, timeout=600
+        )
+        assert demo.returncode == 0, demo.stdout + demo.stderr
+        assert "nothing lost" in demo.stdout
+        store = InfluxStore(f"http://127.0.0.1:{ports[1]}", "facmon")
+        counts = stored(store)
+        buildings = {building for _, building in counts}
+        assert len(buildings) == 5
+        for measurement in MEASUREMENTS:
+            assert all(counts[(measurement, b)] > 0 for b in buildings), measurement
+    finally:
+        subprocess.run([FACMON, "stack", "down"], env=env, capture_output=True, text=True, timeout=120)
