@@ -294,18 +294,17 @@ def ingest(
     stats_interval: Annotated[float, typer.Option(help="Seconds between the collector's own ingest_stats points.", min=0.1)] = 10.0,
 ) -> None:
     """Collect readings from MQTT into InfluxDB until SIGTERM or Ctrl-C (then flush, ack and exit)."""
-    from ingest import serve
+    from ingest import Collector, run_until_signalled
 
     site = _load(site_path)
     endpoints = resolve_endpoints()
     store = open_store(endpoints)
     store.create_database()
-    raise typer.Exit(
-        serve(
-            site, store, mqtt_host=endpoints.mqtt_host, mqtt_port=endpoints.mqtt_port, client_id=client_id,
-            batch_lines=batch_lines, flush_interval_s=flush_interval, stats_interval_s=stats_interval,
-        )
+    collector = Collector(
+        site, store, mqtt_host=endpoints.mqtt_host, mqtt_port=endpoints.mqtt_port, client_id=client_id,
+        batch_lines=batch_lines, flush_interval_s=flush_interval, stats_interval_s=stats_interval,
     )
+    raise typer.Exit(run_until_signalled(collector))
 
 
 # -- demo ---------------------------------------------------------------------------------------

@@ -6,12 +6,12 @@ Pieces, each usable and testable alone:
 * :mod:`ingest.validation`: decoded reading -> line protocol (good fields) + rejections (bad fields)
 * :mod:`ingest.rejections`: rejection -> ``ingest_rejected`` point
 * :mod:`ingest.sink`: batch -> InfluxDB, isolating refused lines (the seam for the on-disk spool)
-* :mod:`ingest.collector`: the paho-mqtt client, the writer loop, acks, stats and :func:`serve`
+* :mod:`ingest.collector`: the paho-mqtt client, the writer loop, acks, stats and :func:`run_until_signalled`
 
 This package imports only ``facmon``, paho-mqtt and the standard library.
 """
 
-from ingest.collector import Collector, Counters, run_until_signalled, serve
+from ingest.collector import Collector, Counters, run_until_signalled
 from ingest.decoders import Decoder, DecoderSet, FacmonJsonDecoder, parse_timestamp
 from ingest.model import Decoded, Reading, Reason, Rejection
 from ingest.sink import Sink, SinkResult, StoreSink
@@ -33,5 +33,4 @@ __all__ = [
     "Validator",
     "parse_timestamp",
     "run_until_signalled",
-    "serve",
 ]

@@ -545,29 +545,3 @@ def run_until_signalled(collector: Collector) -> int:
             signal.signal(sig, handler)
     return 0 if collector.counters.unflushed == 0 else 1
 
-
-def serve(
-    site: Site,
-    store: InfluxStore,
-    *,
-    mqtt_host: str,
-    mqtt_port: int,
-    client_id: str = "facmon-ingest",
-    batch_lines: int = 5000,
-    flush_interval_s: float = 1.0,
-    stats_interval_s: float = 10.0,
-    shutdown_timeout_s: float = 30.0,
-) -> int:
-    """``facmon ingest``: collect until SIGTERM/SIGINT, then flush, acknowledge and return the exit code."""
-    collector = Collector(
-        site,
-        store,
-        mqtt_host=mqtt_host,
-        mqtt_port=mqtt_port,
-        client_id=client_id,
-        batch_lines=batch_lines,
-        flush_interval_s=flush_interval_s,
-        stats_interval_s=stats_interval_s,
-        shutdown_timeout_s=shutdown_timeout_s,
-    )
-    return run_until_signalled(collector)
