@@ -391,6 +391,12 @@ def main() -> None:
         app()
     except FacmonError as exc:
         err.print(f"[red]facmon: error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        if "cannot be reached" in str(exc):
+            err.print(
+                f"  Is the local stack running? `facmon stack status` shows it (FACMON_HOME={facmon_home()}), "
+                "`facmon stack up` starts it; or set FACMON_INFLUX_URL / FACMON_MQTT_HOST / FACMON_MQTT_PORT.",
+                highlight=False, markup=False, soft_wrap=True,
+            )
         sys.exit(2)
     except KeyboardInterrupt:
         sys.exit(130)
