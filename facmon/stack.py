@@ -294,6 +294,14 @@ bind-address = "{self.host}:{self.influx_rpc_port}"
         _reap(service.pid)
         return True
 
+    def stop_service(self, name: str) -> bool:
+        """Stop one recorded service ("mosquitto" or "influxdb"), keeping its data; ``up()`` starts it again
+        on the same port. Returns False when it was not running."""
+        service = self._recorded().get(name)
+        if service is None:
+            raise FacmonError(f"{name!r} is not a service of the stack in {self.home}; expected mosquitto or influxdb")
+        return self._stop_pid(service)
+
     def down(self) -> list[str]:
         """Stop exactly the recorded PIDs that still run our configs; returns the names stopped."""
         stopped = [name for name, service in self._recorded().items() if self._stop_pid(service)]

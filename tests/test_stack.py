@@ -106,3 +106,19 @@ def test_cli_status_json_names_host_port_pid_and_database(tmp_path, ports):
         down = subprocess.run([*FACMON, "stack", "down"], env=env, capture_output=True, text=True, timeout=60)
     assert down.returncode == 0 and "stopped" in down.stdout
     assert not _alive(mosquitto["pid"]) and not _alive(influx["pid"])
+
+
+def test_one_service_can_be_stopped_and_started_again_keeping_its_data(tmp_path, ports):
+    stack = Stack(tmp_path, **ports)
+    stack.up()
+    try:
+        store = InfluxStore(stack.influx_url, "facmon")
+        store.write(["weather,building=B temperature=21.5 1000000000"])
+        old_pid = stack.status()["services"]["influxdb"]["pid"]
+        assert stack.stop_service("influxdb")
+        assert not store.ping() and stack.status()["services"]["mosquitto"]["running"]
+        restarted = stack.up()["services"]["influxdb"]
+        assert restarted["running"] and restarted["pid"] != old_pid and restarted["port"] == ports["influx_port"]
+        assert store.rows('SELECT "temperature" FROM "weather"')[0]["temperature"] == 21.5
+    finally:
+        stack.down()
