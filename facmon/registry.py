@@ -347,17 +347,103 @@ class SiteInfo(_Entry):
         return ZoneInfo(self.timezone)
 
 
+def mqtt_filter_problem(topic_filter: str) -> str | None:
+    """Why ``topic_filter`` cannot be subscribed to as a plain MQTT topic filter, or None when it can.
+
+    ``$``-topics (``$SYS``, ``$share/...``) are refused: shared subscriptions are the collector's
+    business, not the registry's."""
+    if not topic_filter:
+        return "an MQTT topic filter cannot be empty"
+    if len(topic_filter.encode("utf-8", errors="surrogatepass")) > 65535:
+        return "an MQTT topic filter is at most 65535 bytes"
+    if "\x00" in topic_filter:
+        return "an MQTT topic filter cannot contain the NUL character"
+    if topic_filter.startswith("$"):
+        return f"topic {topic_filter!r} starts with '$' (broker topics such as $SYS and $share/... are not device topics)"
+    levels = topic_filter.split("/")
+    for index, level in enumerate(levels):
+        if "#" in level and (level != "#" or index != len(levels) - 1):
+            return f"topic {topic_filter!r}: '#' must be a whole level and the last one, e.g. shellies/#"
+        if "+" in level and level != "+":
+            return f"topic {topic_filter!r}: '+' must be a whole level, e.g. tele/+/SENSOR"
+    return None
+
+
+def filters_overlap(first: str, second: str) -> bool:
+    """True when some topic matches both MQTT topic filters (``+`` one level, ``#`` the rest, even nothing)."""
+    a, b = first.split("/"), second.split("/")
+    for index in range(max(len(a), len(b)) + 1):
+        if (index < len(a) and a[index] == "#") or (index < len(b) and b[index] == "#"):
+            return True
+        if index == len(a) or index == len(b):
+            return len(a) == len(b)
+        if a[index] != "+" and b[index] != "+" and a[index] != b[index]:
+            return False
+    return False  # not reached
+
+
+class DeviceFormat(StrEnum):
+    """Device MQTT conventions the collector decodes besides facmon's own JSON (README: Device conventions)."""
+
+    SHELLY_GEN2 = "shelly_gen2"  # <device>/status/<component> and <device>/events/rpc NotifyStatus
+    TASMOTA = "tasmota"  # tele/<device>/SENSOR with an ENERGY object
+
+
+# The metering components of Shelly Gen2+ devices a channel name may name (emdata:N and em1data:N
+# are the energy counters of em:N and em1:N and feed the same meter).
+SHELLY_CHANNEL_TYPES = ("switch", "cover", "light", "pm1", "em", "em1")
+NATIVE_NAME_PATTERNS: dict[DeviceFormat, tuple[re.Pattern[str], str]] = {
+    DeviceFormat.SHELLY_GEN2: (
+        re.compile(r"^[^/+#:\s]+:(?:" + "|".join(SHELLY_CHANNEL_TYPES) + r"):(?:0|[1-9]\d{0,2})$"),
+        "<device>:<component>:<id> with component " + ", ".join(SHELLY_CHANNEL_TYPES) + ", e.g. shellypro3em-c8f09e8a1b2c:em:0",
+    ),
+    DeviceFormat.TASMOTA: (
+        re.compile(r"^[^/+#:\s]+(?::[1-9]\d{0,2})?$"),
+        "<device topic>, or <device topic>:<channel 1..n> for a multi-channel device, e.g. tasmota_C59B5E or tasmota_DUALR3:2",
+    ),
+}
+
+
+class DeviceDecoder(_Entry):
+    """Messages of one device convention on one topic filter, all belonging to one building.
+
+    ``devices`` maps each device's own name (its channel, for a multi-channel device) to the id of a
+    meter of ``building``; a device not listed is rejected as ``unknown_device``."""
+
+    format: DeviceFormat
+    topic: str = Field(description="MQTT topic filter, e.g. 'shellies/341122A002/#' or 'tele/+/SENSOR'")
+    building: str = Field(description="code of the building every device on this topic belongs to")
+    devices: dict[str, Identifier] = Field(min_length=1, description="device's own name -> meter id of the building")
+
+    _check_code = field_validator("building", mode="before")(_quoted_code)
+
+    @field_validator("topic")
+    @classmethod
+    def _valid_filter(cls, topic: str) -> str:
+        problem = mqtt_filter_problem(topic)
+        if problem is not None:
+            raise ValueError(problem)
+        return topic
+
+
 class MqttTopics(_Entry):
     topic_prefix: Identifier = "facmon"
+    decoders: list[DeviceDecoder] = Field(default_factory=list, description="device conventions besides facmon JSON on <topic_prefix>/#")
 
 
 class Collection(_Entry):
-    """How often gateways report each kind of device, seconds."""
+    """How often gateways report each kind of device, seconds, and which reading times are plausible."""
 
     meter_interval_s: int = Field(900, ge=1, le=86400)
     ieq_interval_s: int = Field(300, ge=1, le=86400)
     equipment_interval_s: int = Field(300, ge=1, le=86400)
     weather_interval_s: int = Field(300, ge=1, le=86400)
+    # Readings stamped further ahead of the collector's clock are rejected (implausible_time): NTP-synced
+    # gateways are seconds off; hours ahead is local time sent as UTC, a wrong date, or a unit error.
+    max_future_s: int = Field(600, ge=0, le=86400, description="seconds a reading may be stamped ahead of now")
+    # Readings older than this are rejected (implausible_time): covers a gateway buffering through a
+    # month-long outage; older is an RTC reset or a wrong year. Raise it for a deliberate late import.
+    max_age_days: float = Field(35.0, gt=0, le=3660, description="days a reading may be stamped before now")
 
 
 class Site(_Entry):
@@ -453,6 +539,55 @@ class Site(_Entry):
                             (("coverage", c, "systems"), f"system {system.value!r} of building {code} is already covered by vendor {other!r}")
                         )
                     claimed[(code, system)] = entry.vendor
+        problems += self._decoder_problems()
+        return problems
+
+    def _decoder_problems(self) -> list[tuple[tuple[str | int, ...], str]]:
+        """mqtt.decoders: buildings and meters exist, device names fit the format, every meter has at
+        most one device, and no topic filter overlaps facmon's own or another entry's."""
+        problems: list[tuple[tuple[str | int, ...], str]] = []
+        own = f"{self.mqtt.topic_prefix}/#"
+        fed: dict[tuple[str, str], tuple[int, str]] = {}
+        for i, entry in enumerate(self.mqtt.decoders):
+            where = ("mqtt", "decoders", i)
+            if filters_overlap(entry.topic, own):
+                problems.append(
+                    ((*where, "topic"), f"topic {entry.topic!r} overlaps {own}, facmon's own JSON convention; give these devices other topics")
+                )
+            for j, other in enumerate(self.mqtt.decoders[:i]):
+                if filters_overlap(entry.topic, other.topic):
+                    problems.append(
+                        ((*where, "topic"), f"topic {entry.topic!r} overlaps mqtt.decoders[{j}] topic {other.topic!r}: a message could match both")
+                    )
+            building = self._buildings.get(entry.building)
+            if building is None:
+                problems.append(((*where, "building"), f"building {entry.building!r} is not in buildings"))
+            pattern, expected = NATIVE_NAME_PATTERNS[entry.format]
+            for native, meter_id in entry.devices.items():
+                at = (*where, "devices", native)
+                if not pattern.match(native):
+                    problems.append((at, f"{native!r} is not a {entry.format.value} device name; expected {expected}"))
+                if building is None:
+                    continue
+                device = building.device(meter_id)
+                if device is None:
+                    problems.append((at, f"meter {meter_id!r} is not a meter of building {building.code}"))
+                elif not isinstance(device, Meter):
+                    problems.append((at, f"{meter_id!r} is not a meter of building {building.code}; {entry.format.value} devices feed electricity meters"))
+                elif device.unit != "kWh":
+                    problems.append((at, f"meter {meter_id!r} measures {device.unit}; {entry.format.value} devices report electricity in kWh"))
+                elif device.multiplier != 1.0:
+                    problems.append(
+                        (at, f"meter {meter_id!r} has multiplier {device.multiplier:g}; {entry.format.value} devices report energy already scaled, set multiplier: 1")
+                    )
+                else:
+                    previous = fed.get((building.code, meter_id))
+                    if previous is not None:
+                        problems.append(
+                            (at, f"meter {meter_id!r} of building {building.code} is already fed by {previous[1]!r} (mqtt.decoders[{previous[0]}]); one device per meter")
+                        )
+                    else:
+                        fed[(building.code, meter_id)] = (i, native)
         return problems
 
 
@@ -515,7 +650,7 @@ def _describe(raw: Any, loc: tuple[str | int, ...]) -> str:
                 parts[-1] += f"[{step}]"
             value = value[step] if isinstance(value, list) and step < len(value) else None
             if isinstance(value, dict):
-                label = value.get("id") or value.get("code") or value.get("vendor") or value.get("name")
+                label = value.get("id") or value.get("code") or value.get("vendor") or value.get("name") or value.get("topic")
                 if label is not None:
                     parts[-1] += f" ({label})"
         else:

@@ -13,41 +13,49 @@ and are plausible is :mod:`ingest.validation`'s job, so every decoder gets the s
 * ``<prefix>/<building>/_batch``: a gateway's batch ``{"readings": [{"device": ..., "ts": ..., ...}, ...]}``.
   Each entry is decoded on its own: one bad entry is rejected, the others still go through.
 
-``ts`` is epoch seconds or epoch milliseconds as a JSON number (told apart by magnitude: below 1e11
-is seconds, 1e11 up to 1e14 is milliseconds, larger is rejected as micro/nanoseconds), or an ISO-8601
-string **with** a UTC offset (``2024-05-01T08:00:00+08:00`` or ``...Z``). A naive ISO string is
-rejected (``bad_timestamp``), not read in the site's time zone: a gateway that drops the offset is
-misconfigured, and guessing would silently shift its readings by hours. Timestamps must fall in
+``ts`` is read by :func:`ingest.timestamps.parse_timestamp`: epoch seconds or milliseconds as a JSON
+number, or an ISO-8601 string **with** a UTC offset (a naive one is rejected, ``bad_timestamp``);
 2000-01-01 .. 2100-01-01 UTC; a missing ``ts`` is rejected.
+
+Device conventions configured in the registry (``mqtt.decoders``) come from :mod:`ingest.shelly` and
+:mod:`ingest.tasmota`; :meth:`DecoderSet.for_site` puts them behind facmon's JSON decoder.
 """
 
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timezone
-from decimal import Decimal
 from typing import Any, Protocol, runtime_checkable
 
 from paho.mqtt.client import topic_matches_sub
 
+from facmon.registry import DeviceFormat, Site
 from ingest.model import Decoded, Reading, Reason, Rejection
+from ingest.shelly import ShellyGen2Decoder
+from ingest.tasmota import TasmotaDecoder
+from ingest.timestamps import TS_MAX_NS, TS_MIN_NS, TimestampError, parse_timestamp
+
+__all__ = [
+    "BATCH_DEVICE",
+    "TS_MAX_NS",
+    "TS_MIN_NS",
+    "Decoder",
+    "DecoderSet",
+    "FacmonJsonDecoder",
+    "ShellyGen2Decoder",
+    "TasmotaDecoder",
+    "TimestampError",
+    "filter_covers",
+    "parse_timestamp",
+]
 
 BATCH_DEVICE = "_batch"
-
-# Plausible timestamps: anything outside is a device clock or unit error, not a reading.
-TS_MIN_NS = 946_684_800 * 10**9  # 2000-01-01T00:00:00Z
-TS_MAX_NS = 4_102_444_800 * 10**9  # 2100-01-01T00:00:00Z
-_SECONDS_BELOW = 1e11  # 1e11 s is the year 5138; 1e11 ms is 1973
-_MILLISECONDS_BELOW = 1e14  # 1e14 ms is the year 5138
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 @runtime_checkable
 class Decoder(Protocol):
-    """A device convention. Later conventions (Shelly, Tasmota, ...) implement this and are listed
-    in the collector's decoders; the first whose ``topic_filters`` match a topic decodes it."""
+    """A device convention (facmon JSON, Shelly Gen2, Tasmota, ...), listed in the collector's
+    :class:`DecoderSet`; the first whose ``topic_filters`` match a topic decodes it."""
 
     name: str
 
@@ -60,50 +68,6 @@ class Decoder(Protocol):
         """Readings and rejections of one message. Must not raise on any payload (the collector turns an
         exception into an ``internal_error`` rejection anyway, but that hides the real reason)."""
         ...
-
-
-class TimestampError(ValueError):
-    """A ``ts`` value that cannot be used; the message says why."""
-
-
-def _check_range(ns: int, shown: object) -> int:
-    if not TS_MIN_NS <= ns < TS_MAX_NS:
-        raise TimestampError(f"ts {shown!r} is outside 2000-01-01..2100-01-01 UTC")
-    return ns
-
-
-def parse_timestamp(value: object) -> int:
-    """Nanoseconds since the Unix epoch from a payload's ``ts``; raises :class:`TimestampError`."""
-    if isinstance(value, bool) or value is None:
-        raise TimestampError(f"ts {value!r} is not a number or an ISO-8601 string")
-    if isinstance(value, int):
-        magnitude = abs(value)
-        if magnitude < _SECONDS_BELOW:
-            return _check_range(value * 10**9, value)
-        if magnitude < _MILLISECONDS_BELOW:
-            return _check_range(value * 10**6, value)
-        raise TimestampError(f"ts {value!r} is too large for epoch seconds or milliseconds (microseconds or nanoseconds are not accepted)")
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise TimestampError(f"ts {value!r} is not a finite number")
-        # repr() is the shortest text that reads back as this float: the digits the device sent.
-        exact = Decimal(repr(value))
-        magnitude = abs(value)
-        if magnitude < _SECONDS_BELOW:
-            return _check_range(int((exact * 10**9).to_integral_value()), value)
-        if magnitude < _MILLISECONDS_BELOW:
-            return _check_range(int((exact * 10**6).to_integral_value()), value)
-        raise TimestampError(f"ts {value!r} is too large for epoch seconds or milliseconds (microseconds or nanoseconds are not accepted)")
-    if isinstance(value, str):
-        try:
-            moment = datetime.fromisoformat(value.strip())
-        except ValueError:
-            raise TimestampError(f"ts {value!r} is not an ISO-8601 date-time (nor a JSON number)") from None
-        if moment.tzinfo is None or moment.utcoffset() is None:
-            raise TimestampError(f"ts {value!r} has no UTC offset; write e.g. {value}+08:00 or {value}Z")
-        delta = moment - _EPOCH
-        return _check_range((delta.days * 86_400 + delta.seconds) * 10**9 + delta.microseconds * 1_000, value)
-    raise TimestampError(f"ts {value!r} is not a number or an ISO-8601 string")
 
 
 def _shown(value: object, limit: int = 80) -> str:
@@ -220,6 +184,20 @@ class DecoderSet:
         self.decoders = list(decoders)
         if not self.decoders:
             raise ValueError("at least one decoder is needed")
+
+    @classmethod
+    def for_site(cls, site: Site) -> DecoderSet:
+        """facmon JSON on ``<topic_prefix>/#`` and one decoder per ``mqtt.decoders`` entry of the registry
+        (whose topic filters the registry keeps disjoint from each other and from the prefix)."""
+        decoders: list[Decoder] = [FacmonJsonDecoder(site.mqtt.topic_prefix)]
+        for entry in site.mqtt.decoders:
+            if entry.format is DeviceFormat.SHELLY_GEN2:
+                decoders.append(ShellyGen2Decoder(entry.topic, entry.building, entry.devices))
+            elif entry.format is DeviceFormat.TASMOTA:
+                decoders.append(TasmotaDecoder(entry.topic, entry.building, entry.devices, site.site.tz))
+            else:  # pragma: no cover - a format the registry accepts but no decoder reads
+                raise ValueError(f"no decoder for format {entry.format!r}")
+        return cls(decoders)
 
     @property
     def topic_filters(self) -> list[str]:

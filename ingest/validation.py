@@ -6,6 +6,17 @@ inside :data:`facmon.schema.FIELD_RANGES`, and for a meter's ``register`` not ab
 ``rollover``. The check is **per field**: a bad field is rejected with its reason while the good
 fields of the same reading are still stored. A reading with no good field stores nothing.
 
+A reading must also be stamped plausibly close to now: at most ``collection.max_future_s`` ahead of
+the collector's clock and at most ``collection.max_age_days`` behind it (registry defaults 600 s and
+35 days), otherwise the whole reading is rejected as ``implausible_time``. This holds for every
+decoder; it catches device clocks that lost their time (RTC reset), local time sent as UTC, and
+wrong dates, while a gateway replaying a month of buffered readings after an outage still gets
+through.
+
+The building and device a reading names must be registered, and the device must belong to that
+building: a decoder for a device convention names the registry meter its device is mapped to, in the
+building its topic belongs to, so the same check covers every convention.
+
 Good fields become one line of line protocol through :func:`facmon.schema.reading_line`, which
 applies a meter's CT/PT multiplier, exactly as the simulator's backfill does.
 """
@@ -13,12 +24,15 @@ applies a meter's CT/PT multiplier, exactly as the simulator's backfill does.
 from __future__ import annotations
 
 import math
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from facmon.registry import Building, Meter, Site
 from facmon.schema import FIELD_RANGES, Device, allowed_fields, device_kind, reading_line
 
 from ingest.model import Reading, Reason, Rejection
+from ingest.timestamps import iso_utc
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,9 +63,32 @@ def _number(value: object) -> float | None:
 class Validator:
     """Checks readings against one site's registry; caches what it looked up per device."""
 
-    def __init__(self, site: Site):
+    def __init__(self, site: Site, *, clock: Callable[[], int] = time.time_ns):
         self.site = site
+        self.clock = clock  # nanoseconds since the epoch; tests pin it
+        self.max_future_ns = site.collection.max_future_s * 10**9
+        self.max_age_ns = int(site.collection.max_age_days * 86_400) * 10**9
         self._rules: dict[tuple[str, str], _DeviceRules | Rejection] = {}
+
+    def _implausible_time(self, reading: Reading) -> Rejection | None:
+        now = self.clock()
+        if reading.ts_ns > now + self.max_future_ns:
+            ahead = (reading.ts_ns - now) / 1e9
+            return Rejection(
+                Reason.IMPLAUSIBLE_TIME,
+                reading.building,
+                f"{reading.building}/{reading.device}: ts {iso_utc(reading.ts_ns)} is {ahead:.0f} s ahead of the collector's clock, more than "
+                f"{self.site.collection.max_future_s} s (collection.max_future_s; local time sent as UTC?)",
+            )
+        if reading.ts_ns < now - self.max_age_ns:
+            behind = (now - reading.ts_ns) / 86_400e9
+            return Rejection(
+                Reason.IMPLAUSIBLE_TIME,
+                reading.building,
+                f"{reading.building}/{reading.device}: ts {iso_utc(reading.ts_ns)} is {behind:.1f} days old, more than "
+                f"{self.site.collection.max_age_days:g} days (collection.max_age_days; a device clock that lost its time?)",
+            )
+        return None
 
     def _lookup(self, building_code: str, device_id: str) -> _DeviceRules | Rejection:
         key = (building_code, device_id)
@@ -81,6 +118,10 @@ class Validator:
         if isinstance(rules, Rejection):
             fields = ", ".join(sorted(map(str, reading.fields)))
             return None, [Rejection(rules.reason, rules.building, f"{rules.detail}; reading with fields {fields} not stored")]
+        implausible = self._implausible_time(reading)
+        if implausible is not None:
+            fields = ", ".join(sorted(map(str, reading.fields)))
+            return None, [Rejection(implausible.reason, implausible.building, f"{implausible.detail}; reading with fields {fields} not stored")]
         where = f"{reading.building}/{reading.device}"
         good: dict[str, float] = {}
         rejected: list[Rejection] = []

@@ -30,7 +30,10 @@ from ingest import Collector, StoreSink
 from tests.conftest import ROOT
 
 FACMON = str(Path(sys.executable).with_name("facmon"))
-TS = 1_714_521_600  # 2024-05-01T00:00:00Z
+# Midnight UTC two days ago: recent enough for the collector's plausibility window (registry
+# collection.max_age_days), and TS + 1 day is still in the past.
+TS = (int(time.time()) // 86_400 - 2) * 86_400
+TS_ISO_CST = time.strftime("%Y-%m-%dT%H:%M:%S+08:00", time.gmtime(TS + 8 * 3600))  # the same moment, ISO-8601 at UTC+8
 A002, A003, A004 = "341122A002", "341122A003", "341122A004"
 # A field every reading of a kind carries in these tests, to count points per series.
 COUNT_FIELD = {"meter": "register", "ieq": "temperature", "equipment": "running", "weather": "temperature"}
@@ -215,7 +218,7 @@ def test_every_published_reading_is_stored_once_and_bad_input_is_rejected_with_a
 
     final = collector_stats(store, client_id)[-1]  # written at stop, after the last batch
     assert (final["received"], final["written"], final["rejected"], final["spooled"]) == (messages, readings, len(rejected), 0)
-    assert final["lag"] > 0  # readings of 2024 are old
+    assert final["lag"] > 0  # readings of two days ago are old
 
 
 def test_mosquitto_pub_payloads_are_stored_like_python_published_ones(stack, store, example_site, client_id, publisher):
@@ -231,7 +234,7 @@ def test_mosquitto_pub_payloads_are_stored_like_python_published_ones(stack, sto
 
     with running(example_site, store, stack, client_id) as collector:
         mosquitto_pub(f"facmon/{A004}/IEQ-2F", {"ts": TS, **reading})
-        mosquitto_pub(f"facmon/{A004}/_batch", {"readings": [{"device": "E-IT", "ts": "2024-05-01T08:00:00+08:00", **meter}]})
+        mosquitto_pub(f"facmon/{A004}/_batch", {"readings": [{"device": "E-IT", "ts": TS_ISO_CST, **meter}]})
         publisher.publish(f"facmon/{A004}/IEQ-2F", {"ts": (TS + 300) * 1000, **reading})
         publisher.publish(f"facmon/{A004}/_batch", {"readings": [{"device": "E-IT", "ts": TS + 300, **meter}]})
         publisher.wait()

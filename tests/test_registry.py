@@ -182,3 +182,117 @@ def test_a_missing_file_is_named(tmp_path):
 
 def test_a_file_that_is_not_a_mapping_is_refused():
     assert "expected a mapping" in refused("- just\n- a list\n")[0]
+
+
+# -- device conventions (mqtt.decoders) and the plausibility window ---------------------------------
+
+DECODERS = """\
+mqtt:
+  topic_prefix: facmon
+  decoders:
+  - format: shelly_gen2
+    topic: 'shellies/320125A001/#'
+    building: '320125A001'
+    devices: {'shellyplus1pm-a8032ab1c2d3:switch:0': E-LS-1F}
+  - format: tasmota
+    topic: 'tele/+/SENSOR'
+    building: '320125A001'
+    devices: {tasmota_C59B5E: E-LS-2F}
+"""
+WITH_DECODERS = VALID.replace("vendors:\n", DECODERS + "vendors:\n", 1).replace(
+    "  - {id: W-MAIN,", "  - {id: E-LS-2F, energy: '01', subitem: '01A10', unit: kWh, rated_power_kw: 40}\n  - {id: W-MAIN,", 1
+)
+
+
+def test_device_decoders_and_the_time_window_load():
+    site = parse_site(WITH_DECODERS, Path("site.yaml"))
+    shelly, tasmota = site.mqtt.decoders
+    assert (shelly.format.value, shelly.topic, shelly.building) == ("shelly_gen2", "shellies/320125A001/#", "320125A001")
+    assert tasmota.devices == {"tasmota_C59B5E": "E-LS-2F"}
+    assert (site.collection.max_future_s, site.collection.max_age_days) == (600, 35.0)
+    # Without the section nothing changes: facmon JSON on the prefix only.
+    assert parse_site(VALID, Path("site.yaml")).mqtt.decoders == []
+
+
+@pytest.mark.parametrize(
+    ("case", "old", "new", "expected"),
+    [
+        ("unknown format", "format: tasmota", "format: zigbee2mqtt", "format: input should be 'shelly_gen2' or 'tasmota' (got 'zigbee2mqtt')"),
+        ("'#' not last", "topic: 'tele/+/SENSOR'", "topic: 'tele/#/SENSOR'", "'#' must be a whole level and the last one"),
+        ("'+' inside a level", "topic: 'tele/+/SENSOR'", "topic: 'tele/plug+/SENSOR'", "'+' must be a whole level"),
+        ("broker topic", "topic: 'tele/+/SENSOR'", "topic: '$share/g/tele/+/SENSOR'", "starts with '$'"),
+        ("empty topic", "topic: 'tele/+/SENSOR'", "topic: ''", "an MQTT topic filter cannot be empty"),
+        ("no devices", "devices: {tasmota_C59B5E: E-LS-2F}", "devices: {}", "devices: Dictionary should have at least 1 item"),
+        ("device id that cannot be a tag", "devices: {tasmota_C59B5E: E-LS-2F}", "devices: {tasmota_C59B5E: 'E LS'}", "devices > tasmota_C59B5E: String should match pattern"),
+        ("unquoted building code", "building: '320125A001'\n    devices: {tasmota", "building: 320125\n    devices: {tasmota", "building: write codes as quoted strings"),
+    ],
+)
+def test_a_broken_decoder_entry_is_refused_naming_its_line(case, old, new, expected):
+    assert old in WITH_DECODERS, case
+    text = WITH_DECODERS.replace(old, new, 1)
+    joined = "\n".join(refused(text))
+    assert expected in joined, f"{case}: {expected!r} not in\n{joined}"
+    assert f"site.yaml:{line_of(text, new.strip().splitlines()[0])}:" in joined, f"{case}: wrong line in\n{joined}"
+
+
+@pytest.mark.parametrize(
+    ("case", "old", "new", "expected", "line_fragment"),
+    [
+        ("unknown building", "building: '320125A001'\n    devices: {tasmota", "building: '320125A009'\n    devices: {tasmota",
+         "mqtt > decoders[1] (tele/+/SENSOR) > building: building '320125A009' is not in buildings", "320125A009"),
+        ("unknown meter", "tasmota_C59B5E: E-LS-2F", "tasmota_C59B5E: E-LS-9F", "meter 'E-LS-9F' is not a meter of building 320125A001", "E-LS-9F"),
+        ("not a meter", "tasmota_C59B5E: E-LS-2F", "tasmota_C59B5E: EL-1", "'EL-1' is not a meter of building 320125A001; tasmota devices feed electricity meters", "EL-1"),
+        ("water meter", "tasmota_C59B5E: E-LS-2F", "tasmota_C59B5E: W-MAIN", "meter 'W-MAIN' measures m3; tasmota devices report electricity in kWh", "W-MAIN"),
+        ("meter with a CT multiplier", "tasmota_C59B5E: E-LS-2F", "tasmota_C59B5E: E-MAIN", "meter 'E-MAIN' has multiplier 80; tasmota devices report energy already scaled, set multiplier: 1", "E-MAIN"),
+        ("two devices feed one meter", "tasmota_C59B5E: E-LS-2F", "tasmota_C59B5E: E-LS-1F",
+         "meter 'E-LS-1F' of building 320125A001 is already fed by 'shellyplus1pm-a8032ab1c2d3:switch:0' (mqtt.decoders[0]); one device per meter", "tasmota_C59B5E: E-LS-1F"),
+        ("Shelly name without a component", "'shellyplus1pm-a8032ab1c2d3:switch:0'", "'shellyplus1pm-a8032ab1c2d3'",
+         "'shellyplus1pm-a8032ab1c2d3' is not a shelly_gen2 device name; expected <device>:<component>:<id>", "'shellyplus1pm-a8032ab1c2d3'"),
+        ("Shelly energy counter instead of its meter", "'shellyplus1pm-a8032ab1c2d3:switch:0'", "'shellypro3em-c8f09e8a1b2c:emdata:0'",
+         "is not a shelly_gen2 device name", "emdata:0"),
+        ("Tasmota channel 0", "tasmota_C59B5E: E-LS-2F", "'tasmota_C59B5E:0': E-LS-2F", "is not a tasmota device name; expected <device topic>", "tasmota_C59B5E:0"),
+        ("topic under facmon's prefix", "topic: 'tele/+/SENSOR'", "topic: 'facmon/tasmota/+/SENSOR'", "overlaps facmon/#, facmon's own JSON convention", "facmon/tasmota"),
+        ("topic overlapping another entry", "topic: 'tele/+/SENSOR'", "topic: '+/#'",
+         "topic '+/#' overlaps mqtt.decoders[0] topic 'shellies/320125A001/#': a message could match both", "topic: '+/#'"),
+    ],
+)
+def test_inconsistent_decoder_entries_are_refused(case, old, new, expected, line_fragment):
+    assert old in WITH_DECODERS, case
+    text = WITH_DECODERS.replace(old, new, 1)
+    joined = "\n".join(refused(text))
+    assert expected in joined, f"{case}: {expected!r} not in\n{joined}"
+    assert f"site.yaml:{line_of(text, line_fragment)}:" in joined, f"{case}: wrong line in\n{joined}"
+
+
+def test_the_same_device_name_twice_in_one_entry_is_refused():
+    text = WITH_DECODERS.replace("devices: {tasmota_C59B5E: E-LS-2F}", "devices: {tasmota_C59B5E: E-LS-2F, tasmota_C59B5E: E-LS-1F}")
+    assert "key 'tasmota_C59B5E' appears twice" in "\n".join(refused(text))
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        ("max_future_s: -1", "collection > max_future_s: input should be greater than or equal to 0 (got -1)"),
+        ("max_age_days: 0", "collection > max_age_days: input should be greater than 0 (got 0)"),
+    ],
+)
+def test_the_time_window_is_checked(fields, expected):
+    text = VALID.replace("vendors:\n", f"collection: {{{fields}}}\nvendors:\n", 1)
+    assert expected in "\n".join(refused(text))
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "overlap"),
+    [
+        ("facmon/#", "facmon", True),  # '#' also matches the parent level
+        ("tele/+/SENSOR", "tele/plug/SENSOR", True),
+        ("tele/+/SENSOR", "tele/+/STATE", False),
+        ("shellies/341122A002/#", "shellies/341122A004/#", False),
+        ("+/#", "shellies/x", True),
+        ("a/+", "a/b/c", False),
+    ],
+)
+def test_topic_filter_overlap(first, second, overlap):
+    from facmon.registry import filters_overlap
+
+    assert filters_overlap(first, second) is overlap and filters_overlap(second, first) is overlap
