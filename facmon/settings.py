@@ -11,7 +11,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from facmon.broker_auth import COLLECTOR_USER, MqttAuth, gateway_user, read_credentials
 from facmon.errors import FacmonError
+from facmon.registry import Site
 from facmon.stack import HOST, Stack
 from facmon.store import InfluxStore
 
@@ -85,3 +87,70 @@ def open_store(endpoints: Endpoints) -> InfluxStore:
         password=_secret("FACMON_INFLUX_PASSWORD"),
         token=_secret("FACMON_INFLUX_TOKEN"),
     )
+
+
+# -- MQTT client credentials --------------------------------------------------------------------
+#
+# Each client resolves its own: FACMON_MQTT_USERNAME / FACMON_MQTT_PASSWORD (or *_FILE) when set,
+# else the local stack's credentials file (FACMON_HOME/mqtt/credentials.json, written by
+# `facmon mqtt credentials`), else anonymous. The broker's CA certificate: FACMON_MQTT_TLS_CA, else
+# the local stack's CA when its broker runs with TLS, else plain TCP. Never from the command line.
+
+
+def _mqtt_tls_ca(stack: Stack) -> str | None:
+    ca = os.environ.get("FACMON_MQTT_TLS_CA")
+    if ca:
+        return ca
+    security = stack.mqtt_security()
+    return security["tls_ca"] if security["tls"] else None
+
+
+def _env_login() -> tuple[str | None, str | None]:
+    username = _secret("FACMON_MQTT_USERNAME")
+    password = _secret("FACMON_MQTT_PASSWORD")
+    if password and not username:
+        raise FacmonError("FACMON_MQTT_PASSWORD is set but FACMON_MQTT_USERNAME is not: set both (or neither)")
+    return username, password
+
+
+def _stack_login(stack: Stack, user: str) -> MqttAuth | None:
+    entry = read_credentials(stack.mqtt_auth_folder).get(user)
+    if entry and entry.get("password"):
+        return MqttAuth(user, entry["password"], _mqtt_tls_ca(stack))
+    if stack.mqtt_security()["auth"]:
+        raise FacmonError(
+            f"the local broker requires a login, but {stack.mqtt_auth_folder}/credentials.json has no user {user}: "
+            "run `facmon mqtt credentials`, or set FACMON_MQTT_USERNAME and FACMON_MQTT_PASSWORD (or _FILE)"
+        )
+    return None
+
+
+def mqtt_auth(home: Path | None = None, *, user: str = COLLECTOR_USER) -> MqttAuth:
+    """The collector's login (``user`` from the stack's credentials file unless the environment names one)."""
+    stack = Stack(home or facmon_home())
+    username, password = _env_login()
+    if username:
+        return MqttAuth(username, password, _mqtt_tls_ca(stack))
+    return _stack_login(stack, user) or MqttAuth(None, None, _mqtt_tls_ca(stack))
+
+
+def simulator_auth(site: Site, home: Path | None = None) -> MqttAuth | dict[str, MqttAuth]:
+    """The simulator's login: one for everything when the environment names one (or nobody does and the
+    stack has no credentials: anonymous), else each building's gateway login from the stack's credentials
+    file, so the simulator publishes exactly as the site's gateways would and the broker's ACL applies."""
+    stack = Stack(home or facmon_home())
+    username, password = _env_login()
+    if username:
+        return MqttAuth(username, password, _mqtt_tls_ca(stack))
+    if not read_credentials(stack.mqtt_auth_folder) and not stack.mqtt_security()["auth"]:
+        return MqttAuth(None, None, _mqtt_tls_ca(stack))
+    logins: dict[str, MqttAuth] = {}
+    for building in site.buildings:
+        login = _stack_login(stack, gateway_user(building.code))
+        if login is None:
+            raise FacmonError(
+                f"{stack.mqtt_auth_folder}/credentials.json has no user {gateway_user(building.code)}: "
+                "run `facmon mqtt credentials` after changing the registry"
+            )
+        logins[building.code] = login
+    return logins

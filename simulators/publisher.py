@@ -5,6 +5,11 @@ Topics and payloads (DESIGN.md, MQTT): one reading goes to ``<prefix>/<building>
 tick goes to ``<prefix>/<building>/_batch`` as ``{"readings": [{"device": "<id>", "ts": ..., ...}]}``.
 MQTT v5, QoS 1, a persistent session (one hour), up to 1000 messages in flight.
 
+Logins (:func:`facmon.settings.simulator_auth`): one client with one login (or anonymous), or, on a
+broker with the ACL of :mod:`facmon.broker_auth`, one client per building connected as that building's
+gateway, so the broker holds the simulator to what each gateway may publish. A publish the broker
+refuses (PUBACK reason 0x87 Not authorized) is counted as refused, never as published.
+
 Acknowledgements are counted from ``on_publish`` (the broker's PUBACK), not from
 ``MessageInfo.wait_for_publish``: paho marks a message published while disconnected with
 ``rc = MQTT_ERR_NO_CONN`` and ``wait_for_publish`` then raises even though paho keeps the message
@@ -19,14 +24,16 @@ import threading
 import time
 import uuid
 from collections import Counter, deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
+from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from facmon.broker_auth import MqttAuth
 from facmon.errors import FacmonError
 from simulators.clock import epoch_s, utc_datetime
 from simulators.site import Reading, SiteSimulator
@@ -60,17 +67,25 @@ class _AckLedger:
     deque; the publishing thread matches acknowledgements to messages when it sweeps."""
 
     def __init__(self) -> None:
-        self.acks: deque[tuple[int, bool]] = deque()
-        self.waiting: dict[int, Counter[tuple[str, str]]] = {}
-        self.early: dict[int, bool] = {}  # acknowledgements that arrived before their message was recorded
+        self.acks: deque[tuple[Any, bool]] = deque()
+        self.waiting: dict[Any, Counter[tuple[str, str]]] = {}
+        self.early: dict[Any, bool] = {}  # acknowledgements that arrived before their message was recorded
         self.acknowledged: Counter[tuple[str, str]] = Counter()
         self.refused = 0
 
-    def on_publish(self, client: mqtt.Client, userdata: object, mid: int, reason_code: object, properties: object) -> None:
+    def on_publish(self, client: mqtt.Client, userdata: object, mid: Any, reason_code: object, properties: object) -> None:
         ok = not getattr(reason_code, "is_failure", False)
         self.acks.append((mid, ok))
 
-    def record(self, mid: int, counts: Counter[tuple[str, str]]) -> None:
+    def on_publish_of(self, key: str) -> Callable[..., None]:
+        """``on_publish`` for one of several clients: its mids become ``(key, mid)`` (mids are per client)."""
+
+        def on_publish(client: mqtt.Client, userdata: object, mid: int, reason_code: object, properties: object) -> None:
+            self.on_publish(client, userdata, (key, mid), reason_code, properties)
+
+        return on_publish
+
+    def record(self, mid: Any, counts: Counter[tuple[str, str]]) -> None:
         self.waiting[mid] = counts
 
     def sweep(self) -> None:
@@ -80,7 +95,7 @@ class _AckLedger:
         for mid in [m for m in self.early if m in self.waiting]:
             self._settle(mid, self.early.pop(mid))
 
-    def _settle(self, mid: int, ok: bool) -> None:
+    def _settle(self, mid: Any, ok: bool) -> None:
         counts = self.waiting.pop(mid, None)
         if counts is None:
             self.early[mid] = ok
@@ -103,6 +118,7 @@ def publish(
     gateway_batches: bool = False,
     stop: threading.Event | None = None,
     progress: Callable[[int], None] | None = None,
+    auth: MqttAuth | Mapping[str, MqttAuth] | None = None,
 ) -> Counter[tuple[str, str]]:
     """Publish readings over MQTT v5, QoS 1, paced so that simulated time runs ``speed`` times
     faster than wall time from ``start`` (aware datetime) for ``duration_s`` wall seconds
@@ -113,48 +129,28 @@ def publish(
     messages the broker acknowledged; waits up to 30 s for outstanding PUBACKs before returning.
     paho reconnects with backoff (1-30 s) if the broker restarts; unacknowledged messages are
     resent. ``progress(n)`` is called after each tick with the readings handed to the broker so far.
-    Raises :class:`PublishError` if the broker cannot be reached at the start."""
+    ``auth``: one login for everything, or a login per building code (one client each; see the module
+    docstring); None publishes anonymously.
+    Raises :class:`PublishError` if the broker cannot be reached or refuses a login at the start."""
     if speed <= 0:
         raise ValueError(f"speed must be > 0, got {speed}")
     stop = stop or threading.Event()
     ledger = _AckLedger()
-    connected = threading.Event()
-    refused: list[str] = []
-
-    def on_connect(client: mqtt.Client, userdata: object, flags: object, reason_code: object, properties: object) -> None:
-        if getattr(reason_code, "is_failure", False):
-            refused.append(str(reason_code))
-        else:
-            connected.set()
-
-    def on_disconnect(client: mqtt.Client, userdata: object, flags: object, reason_code: object, properties: object) -> None:
-        connected.clear()
-
-    client = mqtt.Client(
-        CallbackAPIVersion.VERSION2,
-        client_id=f"facmon-sim-{os.getpid()}-{uuid.uuid4().hex[:8]}",
-        protocol=mqtt.MQTTv5,
-    )
-    client.max_inflight_messages_set(MAX_INFLIGHT)
-    client.max_queued_messages_set(0)
-    client.reconnect_delay_set(min_delay=1, max_delay=30)
-    client.on_connect = on_connect
-    client.on_disconnect = on_disconnect
-    client.on_publish = ledger.on_publish
-    session = Properties(PacketTypes.CONNECT)
-    session.SessionExpiryInterval = SESSION_EXPIRY_S
+    logins: dict[str | None, MqttAuth]
+    if isinstance(auth, Mapping):
+        logins = dict(auth)
+    else:
+        logins = {None: auth or MqttAuth()}
+    clients = {key: _Connection(key, login, ledger) for key, login in logins.items()}
+    client: Any = clients[None].client if None in clients else _Gateways(topic_prefix, {k: c.client for k, c in clients.items() if k})
+    started: list[_Connection] = []
     try:
-        client.connect(host, port, keepalive=30, clean_start=mqtt.MQTT_CLEAN_START_FIRST_ONLY, properties=session)
-    except OSError as exc:
-        raise PublishError(f"MQTT broker at {host}:{port} cannot be reached: {exc}") from None
-    client.loop_start()
-    try:
+        for connection in clients.values():
+            connection.connect(host, port)
+            started.append(connection)
         deadline = time.monotonic() + CONNECT_TIMEOUT_S
-        while not connected.wait(0.1):
-            if refused:
-                raise PublishError(f"MQTT broker at {host}:{port} refused the connection: {refused[0]}")
-            if time.monotonic() > deadline:
-                raise PublishError(f"MQTT broker at {host}:{port} did not accept the connection within {CONNECT_TIMEOUT_S:.0f} s")
+        for connection in clients.values():
+            connection.wait_connected(host, port, deadline)
         _publish_paced(sim, client, ledger, start, duration_s, speed, topic_prefix, gateway_batches, stop, progress)
         deadline = time.monotonic() + DRAIN_TIMEOUT_S
         while True:
@@ -163,9 +159,82 @@ def publish(
                 break
             time.sleep(0.02)
     finally:
-        client.disconnect()
-        client.loop_stop()
+        for connection in started:
+            connection.client.disconnect()
+            connection.client.loop_stop()
     return ledger.acknowledged
+
+
+class _Connection:
+    """One MQTT client of the simulator (the only one, or one building's gateway)."""
+
+    def __init__(self, key: str | None, login: MqttAuth, ledger: _AckLedger):
+        self.key = key
+        self.login = login
+        self.connected = threading.Event()
+        self.refused: list[str] = []
+        suffix = f"-{key}" if key else ""
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=f"facmon-sim-{os.getpid()}-{uuid.uuid4().hex[:8]}{suffix}",
+            protocol=mqtt.MQTTv5,
+        )
+        login.apply(client)
+        client.max_inflight_messages_set(MAX_INFLIGHT)
+        client.max_queued_messages_set(0)
+        client.reconnect_delay_set(min_delay=1, max_delay=30)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_publish = ledger.on_publish_of(key) if key else ledger.on_publish
+        self.client = client
+
+    def _on_connect(self, client: mqtt.Client, userdata: object, flags: object, reason_code: object, properties: object) -> None:
+        if getattr(reason_code, "is_failure", False):
+            self.refused.append(str(reason_code))
+        else:
+            self.connected.set()
+
+    def _on_disconnect(self, client: mqtt.Client, userdata: object, flags: object, reason_code: object, properties: object) -> None:
+        self.connected.clear()
+
+    def connect(self, host: str, port: int) -> None:
+        session = Properties(PacketTypes.CONNECT)
+        session.SessionExpiryInterval = SESSION_EXPIRY_S
+        try:
+            self.client.connect(host, port, keepalive=30, clean_start=mqtt.MQTT_CLEAN_START_FIRST_ONLY, properties=session)
+        except OSError as exc:  # ssl.SSLError (e.g. the broker's certificate does not verify) is an OSError too
+            raise PublishError(f"MQTT broker at {host}:{port} cannot be reached ({self.login.describe()}): {exc}") from None
+        self.client.loop_start()
+
+    def wait_connected(self, host: str, port: int, deadline: float) -> None:
+        while not self.connected.wait(0.1):
+            if self.refused:
+                raise PublishError(f"MQTT broker at {host}:{port} refused the connection ({self.login.describe()}): {self.refused[0]}")
+            if time.monotonic() > deadline:
+                raise PublishError(f"MQTT broker at {host}:{port} did not accept the connection within {CONNECT_TIMEOUT_S:.0f} s")
+
+
+class _PublishedTo:
+    __slots__ = ("mid",)
+
+    def __init__(self, mid: tuple[str, int]):
+        self.mid = mid
+
+
+class _Gateways:
+    """Several clients, one per building, that publish like one: each topic goes out through the client of
+    the building it names; message ids become ``(building, mid)``."""
+
+    def __init__(self, prefix: str, clients: dict[str, mqtt.Client]):
+        self.levels = prefix.count("/") + 1
+        self.clients = clients
+
+    def publish(self, topic: str, payload: bytes, qos: int = 0) -> _PublishedTo:
+        building = topic.split("/")[self.levels]
+        client = self.clients.get(building)
+        if client is None:
+            raise PublishError(f"no gateway login for building {building} (topic {topic}); run `facmon mqtt credentials`")
+        return _PublishedTo((building, client.publish(topic, payload, qos=qos).mid))
 
 
 def _publish_paced(
