@@ -27,7 +27,7 @@ from rich.table import Table
 
 from facmon.errors import FacmonError
 from facmon.registry import Site, load_site
-from facmon.settings import default_site_path, facmon_home, open_store, resolve_endpoints
+from facmon.settings import default_site_path, facmon_home, mqtt_auth, open_store, resolve_endpoints, simulator_auth
 from facmon.stack import Stack
 from facmon.store import InfluxStore
 
@@ -42,8 +42,10 @@ app = typer.Typer(
 )
 site_app = typer.Typer(help="Validate and summarise the site registry.", no_args_is_help=True)
 stack_app = typer.Typer(help="Run the local Mosquitto + InfluxDB stack under FACMON_HOME.", no_args_is_help=True)
+mqtt_app = typer.Typer(help="Broker users and access control, generated from the site registry.", no_args_is_help=True)
 app.add_typer(site_app, name="site")
 app.add_typer(stack_app, name="stack")
+app.add_typer(mqtt_app, name="mqtt")
 
 # Piped output (CI logs, `| less`) gets room for the tables instead of rich's 80-column default.
 out = Console(width=None if sys.stdout.isatty() else 160)
@@ -149,12 +151,15 @@ def _print_stack(status: dict, output: OutputFormat) -> None:
         out.print_json(json.dumps(status))
         return
     table = Table(title=f"facmon stack in {status['home']}")
-    for column in ("service", "host", "port", "pid", "state"):
+    for column in ("service", "host", "port", "pid", "state", "security"):
         table.add_column(column)
     for name, service in status["services"].items():
         state = "[green]running[/green]" if service["running"] else "[red]stopped[/red]"
         label = f"{name} (database {service['database']})" if "database" in service else name
-        table.add_row(label, service["host"], str(service["port"]), str(service["pid"] or "-"), state)
+        security = ""
+        if name == "mosquitto":
+            security = ("auth on" if service.get("auth") else "anonymous") + (", TLS" if service.get("tls") else "")
+        table.add_row(label, service["host"], str(service["port"]), str(service["pid"] or "-"), state, security)
     out.print(table)
 
 
@@ -163,11 +168,30 @@ def stack_up(
     mqtt_port: MqttPortOption = None,
     influx_port: InfluxPortOption = None,
     influx_rpc_port: InfluxRpcPortOption = None,
+    auth: Annotated[
+        bool | None,
+        typer.Option(
+            "--auth/--no-auth",
+            help="Refuse anonymous MQTT clients; apply the password file and ACL made from the registry "
+            "(generated into FACMON_HOME/mqtt when missing). Default: as the stack was last started.",
+            show_default=False,
+        ),
+    ] = None,
+    tls: Annotated[
+        bool | None,
+        typer.Option("--tls/--no-tls", help="MQTT over TLS with a local CA (FACMON_HOME/mqtt/tls/ca.crt). Default: as last started.", show_default=False),
+    ] = None,
+    site_path: SiteOption = None,
     output: FormatOption = OutputFormat.TABLE,
 ) -> None:
     """Start Mosquitto and InfluxDB on loopback (harmless when they already run)."""
     stack = Stack(facmon_home(), mqtt_port=mqtt_port, influx_port=influx_port, influx_rpc_port=influx_rpc_port)
-    _print_stack(stack.up(), output)
+    if auth or (auth is None and stack.mqtt_security()["auth"]):
+        # keeps existing passwords; adds and removes gateways as the registry changed
+        from facmon.broker_auth import write_broker_files
+
+        write_broker_files(_load(site_path), stack.mqtt_auth_folder)
+    _print_stack(stack.up(auth=auth, tls=tls), output)
 
 
 @stack_app.command("down")
@@ -181,6 +205,46 @@ def stack_down() -> None:
 def stack_status(output: FormatOption = OutputFormat.TABLE) -> None:
     """Show each service with host, port and PID, and the InfluxDB database name."""
     _print_stack(Stack(facmon_home()).status(), output)
+
+
+# -- mqtt ---------------------------------------------------------------------------------------
+
+
+@mqtt_app.command("credentials")
+def mqtt_credentials(
+    site_path: SiteOption = None,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Folder for passwd, acl and credentials.json (default: FACMON_HOME/mqtt).", show_default=False)
+    ] = None,
+    rotate: Annotated[bool, typer.Option("--rotate", help="New passwords for every user (default: keep existing ones).")] = False,
+    output: FormatOption = OutputFormat.TABLE,
+) -> None:
+    """Write the broker's password file and ACL from the registry, and print users and topics (never passwords).
+
+    Each building's gateway (gw-<building>) may publish under <prefix>/<building>/ only; the collector
+    (facmon-ingest) may read everything under <prefix>/. Passwords are random and kept in
+    credentials.json (mode 0600), which the collector and the simulator read; a running
+    `facmon stack up --auth` broker picks up changes on the next `facmon stack up`."""
+    from facmon.broker_auth import write_broker_files
+
+    site = _load(site_path)
+    folder = out_dir or Stack(facmon_home()).mqtt_auth_folder
+    written = write_broker_files(site, folder, rotate=rotate)
+    if output is OutputFormat.JSON:
+        body = {
+            "folder": str(folder),
+            "rotated": rotate,
+            "users": [{"user": g.user, "role": g.role, "building": g.building, "publish": list(g.publish), "read": list(g.read)} for g in written],
+        }
+        out.print_json(json.dumps(body))
+        return
+    table = Table(title=f"MQTT users in {folder} (passwords in credentials.json, mode 0600)")
+    for column in ("user", "role", "may publish", "may read"):
+        table.add_column(column)
+    for g in written:
+        table.add_row(g.user, g.role + (f" {g.building}" if g.building else ""), "\n".join(g.publish) or "-", "\n".join(g.read) or "-")
+    out.print(table)
+    out.print(f"{'new passwords for all users' if rotate else 'existing passwords kept'}; anonymous clients may do nothing")
 
 
 # -- simulate -----------------------------------------------------------------------------------
@@ -234,7 +298,7 @@ def simulate(
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same readings.")] = 0,
     speed: Annotated[float, typer.Option(help="Simulated seconds per wall-clock second.", min=0.001)] = 1.0,
     duration: Annotated[float | None, typer.Option(help="Stop after this many wall-clock seconds (default: run until Ctrl-C).", show_default=False)] = None,
-    start: Annotated[str | None, typer.Option(help="Simulated start time, ISO-8601 with offset (default: now).", show_default=False)] = None,
+    start: Annotated[str | None, typer.Option(help="Simulated start time, ISO-8601 with offset (default: now; faster than real time with --duration: so that the run ends now).", show_default=False)] = None,
     gateway_batches: Annotated[bool, typer.Option("--gateway-batches", help="Publish one batch per building and step on <prefix>/<building>/_batch.")] = False,
     backfill: Annotated[bool, typer.Option("--backfill", help="Write history straight to InfluxDB instead of publishing.")] = False,
     days: Annotated[float, typer.Option(help="With --backfill: days of history ending at --start (default now).", min=0.0)] = 30.0,
@@ -246,6 +310,17 @@ def simulate(
     site = _load(site_path)
     endpoints = resolve_endpoints()
     at = _parse_start(start)
+    if start is None and not backfill and speed > 1:
+        if duration is not None:
+            # Faster than real time from "now" would stamp readings in the future, which the collector
+            # rejects as implausible: start in the past so the run ends at about now.
+            at -= timedelta(seconds=duration * speed)
+        else:
+            err.print(
+                f"note: at {speed:g}x with no --duration the readings run ahead of the clock; the collector rejects "
+                f"readings more than {site.collection.max_future_s} s in the future. Give --duration or --start.",
+                highlight=False,
+            )
     if backfill:
         store = open_store(endpoints)
         store.create_database()
@@ -273,7 +348,7 @@ def simulate(
     )
     counts = publish(
         simulator, endpoints.mqtt_host, endpoints.mqtt_port, at, duration if duration is not None else float("inf"), speed,
-        topic_prefix=site.mqtt.topic_prefix, gateway_batches=gateway_batches, stop=stop,
+        topic_prefix=site.mqtt.topic_prefix, gateway_batches=gateway_batches, stop=stop, auth=simulator_auth(site),
     )
     simulator.save_state()
     if output is OutputFormat.JSON:
@@ -284,27 +359,121 @@ def simulate(
 
 # -- ingest -------------------------------------------------------------------------------------
 
+ingest_app = typer.Typer(help="Collect readings from MQTT into InfluxDB; `facmon ingest status` shows how collectors fare.")
+app.add_typer(ingest_app, name="ingest")
 
-@app.command()
+
+@ingest_app.callback(invoke_without_command=True)
 def ingest(
+    ctx: typer.Context,
     site_path: SiteOption = None,
-    client_id: Annotated[str, typer.Option(help="MQTT client id; the broker keeps this id's session and queue while it is down.")] = "facmon-ingest",
+    client_id: Annotated[str, typer.Option(help="MQTT client id; the broker keeps this id's session and queue while it is down. Give every collector its own.")] = "facmon-ingest",
     batch_lines: Annotated[int, typer.Option(help="Write to InfluxDB when this many lines are waiting.", min=1)] = 5000,
     flush_interval: Annotated[float, typer.Option(help="...or when the oldest waiting line is this many seconds old.", min=0.01)] = 1.0,
     stats_interval: Annotated[float, typer.Option(help="Seconds between the collector's own ingest_stats points.", min=0.1)] = 10.0,
+    shared: Annotated[
+        str | None,
+        typer.Option("--shared", metavar="GROUP", help="Share the stream with the other collectors of GROUP ($share/GROUP/...); each needs its own --client-id.", show_default=False),
+    ] = None,
+    spool_max_mb: Annotated[float, typer.Option(help="Size limit of the on-disk spool used while InfluxDB is away, MB; 0 turns spooling off.", min=0.0)] = 1024.0,
+    spool_dir: Annotated[Path | None, typer.Option(help="Spool folder (default: FACMON_HOME/spool/<client id>).", show_default=False)] = None,
+    receive_maximum: Annotated[int, typer.Option(help="Unacknowledged messages the broker may send at once (MQTT v5 Receive Maximum); bounds memory.", min=1, max=65535)] = 1000,
 ) -> None:
-    """Collect readings from MQTT into InfluxDB until SIGTERM or Ctrl-C (then flush, ack and exit)."""
+    """Collect readings from MQTT into InfluxDB until SIGTERM or Ctrl-C (then flush, ack and exit).
+
+    While InfluxDB is unreachable, batches go to an on-disk spool and are acknowledged; they are
+    replayed in order once it answers. When the spool is full nothing more is acknowledged and the
+    broker keeps the backlog."""
+    if ctx.invoked_subcommand is not None:
+        return
     from ingest import Collector, run_until_signalled
 
+    if shared is not None and (not shared or any(ch in shared for ch in "/+#")):
+        raise FacmonError(f"--shared {shared!r}: a group name must not be empty or contain '/', '+' or '#'")
     site = _load(site_path)
     endpoints = resolve_endpoints()
     store = open_store(endpoints)
     store.create_database()
+    spool_folder = None
+    if spool_max_mb > 0:
+        spool_folder = spool_dir or facmon_home() / "spool" / client_id
     collector = Collector(
         site, store, mqtt_host=endpoints.mqtt_host, mqtt_port=endpoints.mqtt_port, client_id=client_id,
-        batch_lines=batch_lines, flush_interval_s=flush_interval, stats_interval_s=stats_interval,
+        batch_lines=batch_lines, flush_interval_s=flush_interval, stats_interval_s=stats_interval, auth=mqtt_auth(),
+        shared_group=shared, spool_dir=spool_folder, spool_max_bytes=max(1, int(spool_max_mb * 1024 * 1024)),
+        receive_maximum=receive_maximum,
     )
     raise typer.Exit(run_until_signalled(collector))
+
+
+# Columns of `facmon ingest status`, in order: ingest_stats field, heading.
+_STATUS_COLUMNS = (
+    ("received", "received"), ("written", "written"), ("rejected", "rejected"), ("spooled", "spooled"),
+    ("spool_bytes", "spool MB"), ("spool_full", "spool full"), ("broker_dropped", "broker dropped"), ("lag", "lag s"),
+)
+
+
+def ingest_status_rows(store: InfluxStore, now: datetime | None = None) -> list[dict]:
+    """The newest ingest_stats point of every collector, with ``age_s`` (seconds since it was written)."""
+    now = now or datetime.now(UTC)
+    rows = []
+    for series in store.query('SELECT * FROM "ingest_stats" GROUP BY "collector" ORDER BY time DESC LIMIT 1', epoch="ms"):
+        point = dict(zip(series["columns"], series["values"][0]))
+        stamp = point.pop("time") / 1000
+        fields = {name: value for name, value in point.items() if value is not None and name != "collector"}
+        rows.append({
+            "collector": series.get("tags", {}).get("collector", ""),
+            "time": datetime.fromtimestamp(stamp, UTC).isoformat(),
+            "age_s": round(now.timestamp() - stamp, 1),
+            **fields,
+        })
+    return sorted(rows, key=lambda row: row["collector"])
+
+
+@ingest_app.command("status")
+def ingest_status(output: FormatOption = OutputFormat.TABLE) -> None:
+    """Show each collector's latest ingest_stats: counts, spool, rejections by reason, broker drops, lag, age."""
+    endpoints = resolve_endpoints()
+    store = open_store(endpoints)
+    rows = ingest_status_rows(store)
+    if output is OutputFormat.JSON:
+        out.print_json(json.dumps({"database": store.database, "collectors": rows}))
+    if not rows:
+        err.print(
+            f"no collector has reported yet: database {store.database!r} at {endpoints.influx_url} holds no ingest_stats "
+            "(is `facmon ingest` running against it?)",
+            highlight=False, markup=False, soft_wrap=True,
+        )
+        raise typer.Exit(1)
+    if output is OutputFormat.JSON:
+        return
+    table = Table(title=f"Collectors reporting to {store.database!r} at {endpoints.influx_url}")
+    table.add_column("collector")
+    table.add_column("age s", justify="right")
+    for _, heading in _STATUS_COLUMNS:
+        table.add_column(heading, justify="right")
+    table.add_column("rejected by reason")
+    for row in rows:
+        cells = []
+        for name, _ in _STATUS_COLUMNS:
+            value = row.get(name)
+            if value is None:
+                cells.append("-")
+            elif name == "spool_bytes":
+                cells.append(f"{value / 1e6:,.1f}")
+            elif name == "spool_full":
+                cells.append("[red]FULL[/red]" if value else "no")
+            elif name == "lag":
+                cells.append(f"{value:,.1f}")
+            else:
+                cells.append(f"{value:,.0f}")
+        reasons = ", ".join(f"{name.removeprefix('rejected_')} {value:,.0f}" for name, value in sorted(row.items()) if name.startswith("rejected_"))
+        age = f"{row['age_s']:,.0f}"
+        table.add_row(escape(row["collector"]), age, *cells, escape(reasons) or "-")
+    out.print(table)
+    stale = [row["collector"] for row in rows if row["age_s"] > 120]
+    if stale:
+        err.print(f"no report for over 2 minutes from: {', '.join(stale)} (stopped, or cannot reach InfluxDB)", highlight=False, markup=False)
 
 
 # -- demo ---------------------------------------------------------------------------------------
@@ -353,14 +522,17 @@ def demo(
     err.print(f"    {sum(history.values()):,} points in {time.monotonic() - began:.1f} s")
 
     err.print(f"[bold]3/4[/bold] live: simulator → mqtt://{endpoints.mqtt_host}:{endpoints.mqtt_port} → collector → InfluxDB, {live_seconds:g} s at {speed:g}x")
-    collector = Collector(site, store, mqtt_host=endpoints.mqtt_host, mqtt_port=endpoints.mqtt_port, client_id="facmon-demo-ingest")
+    collector = Collector(site, store, mqtt_host=endpoints.mqtt_host, mqtt_port=endpoints.mqtt_port, client_id="facmon-demo-ingest", auth=mqtt_auth(home))
     stop_collector = threading.Event()
     collector_thread = threading.Thread(target=collector.run, args=(stop_collector,), name="collector", daemon=True)
     collector_thread.start()
     if not collector.connected.wait(30):
         stop_collector.set()
         raise FacmonError(f"the collector could not subscribe at mqtt://{endpoints.mqtt_host}:{endpoints.mqtt_port} within 30 s")
-    published = publish(simulator, endpoints.mqtt_host, endpoints.mqtt_port, live_start, live_seconds, speed, topic_prefix=site.mqtt.topic_prefix)
+    published = publish(
+        simulator, endpoints.mqtt_host, endpoints.mqtt_port, live_start, live_seconds, speed, topic_prefix=site.mqtt.topic_prefix,
+        auth=simulator_auth(site, home),
+    )
     live_end = live_start + live_span + timedelta(seconds=1)
     deadline = time.monotonic() + 60
     stored = stored_counts(store, live_start, live_end)

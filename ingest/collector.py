@@ -14,17 +14,31 @@ session. A crash or restart loses nothing that was not acknowledged; the broker 
 the write is idempotent (same series and timestamp overwrite). Acknowledgements are tied to the
 connection a message arrived on: after a reconnect the broker resends unacknowledged messages, and
 acknowledgements for the old connection's packet ids are not sent (they could name other messages).
+
+With a spool folder (``spool_dir``, see :mod:`ingest.spool`) a batch InfluxDB cannot take is
+fsynced to disk and then acknowledged; the writer replays the spool oldest first, probing InfluxDB
+with backoff, and while the spool holds anything new batches are appended behind it. When the spool
+is full the writer holds the batch unacknowledged and takes nothing new: the broker stops at the
+collector's Receive Maximum and keeps the rest of the backlog in the session.
+
+Scale-out (``shared_group``): the collector subscribes through ``$share/<group>/<filter>``. Mosquitto
+2.0 hands each message of a shared subscription to one member session in turn, whether that member is
+connected or not; an unacknowledged message stays in the session it was sent to and is redelivered
+when that client id reconnects. So every collector of a group needs its own stable client id, and a
+collector taken out of a group for good should be started once more to drain its session.
 """
 
 from __future__ import annotations
 
 import logging
 import queue
+import re
 import signal
 import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -32,6 +46,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from facmon.broker_auth import MqttAuth
 from facmon.registry import Site
 from facmon.schema import INGEST_STATS
 from facmon.store import InfluxStore, StoreUnavailable, line
@@ -39,7 +54,8 @@ from facmon.store import InfluxStore, StoreUnavailable, line
 from ingest.decoders import Decoder, DecoderSet, FacmonJsonDecoder
 from ingest.model import Reason, Rejection
 from ingest.rejections import UniqueClock, payload_text, rejection_line
-from ingest.sink import Sink, SinkResult, StoreSink
+from ingest.sink import ReplayResult, Sink, SinkResult, SpoolingSink, StoreSink, is_reading
+from ingest.spool import Spool, SpoolError, SpoolFull
 from ingest.validation import Validator
 
 log = logging.getLogger("facmon.ingest")
@@ -49,6 +65,13 @@ DROPPED_TOPIC = "$SYS/broker/publish/messages/dropped"
 KEEPALIVE_S = 30
 BACKOFF_MIN_S = 0.5
 BACKOFF_MAX_S = 30.0
+REPLAY_PROBE_MAX_S = 5.0  # longest pause between attempts to replay the spool while InfluxDB is away
+REPLAY_SLICE_S = 1.0  # replay at most this long before looking at new messages again
+SPOOL_RETRY_S = 1.0  # retry a batch the spool refused (full, disk error) this often: it costs no network
+SPOOL_LOG_EVERY_S = 10.0  # repeat the "spool full" error this often while it lasts
+DEFAULT_SPOOL_MAX_BYTES = 1024 * 1024 * 1024
+DEFAULT_RECEIVE_MAXIMUM = 1000  # unacknowledged messages the broker may send us: bounds memory while held
+_BUILDING_TAG = re.compile(r",building=((?:[^,\\ ]|\\.)+)")
 
 
 @dataclass
@@ -56,11 +79,13 @@ class Counters:
     """Cumulative counts since the collector started (a snapshot; see :attr:`Collector.counters`)."""
 
     received: int = 0  # MQTT messages received and handled
-    written: int = 0  # readings (points of meter/ieq/equipment/weather) stored
+    written: int = 0  # readings (points of meter/ieq/equipment/weather) stored in InfluxDB (spooled ones once replayed)
     rejected: dict[str, int] = field(default_factory=dict)  # rejections stored in ingest_rejected, by reason
     write_errors: int = 0  # store writes that failed (unavailable, or refused as a whole)
     acked: int = 0  # PUBACKs sent
-    spooled: int = 0  # lines kept in the local spool (0 until the spool exists)
+    spooled: int = 0  # readings in the local spool now, waiting for InfluxDB (a gauge)
+    spool_bytes: int = 0  # size of the spool's files now, bytes
+    spool_full: bool = False  # the spool refused the held batch (full or unwritable): nothing is being acknowledged
     unflushed: int = 0  # messages still held (not stored, not acknowledged) when run() returned
     newest_ts_ns: int = 0  # newest reading timestamp stored
     broker_dropped: int | None = None  # the broker's $SYS/broker/publish/messages/dropped, when it publishes it
@@ -99,6 +124,7 @@ class _Batch:
         self.extra: list[str] | None = None  # store_rejected points, built once
         self.extra_done = False
         self.attempts = 0
+        self.error: Exception | None = None  # why the last attempt failed
 
     def add(self, item: _Inbound) -> None:
         if not self.messages:
@@ -129,14 +155,20 @@ class Collector:
         flush_interval_s: float = 1.0,
         stats_interval_s: float = 10.0,
         shutdown_timeout_s: float = 30.0,
-        receive_maximum: int = 65535,
+        receive_maximum: int = DEFAULT_RECEIVE_MAXIMUM,
         decoders: Sequence[Decoder] | None = None,
         sink: Sink | None = None,
+        shared_group: str | None = None,
+        spool_dir: Path | None = None,
+        spool_max_bytes: int = DEFAULT_SPOOL_MAX_BYTES,
+        auth: MqttAuth | None = None,
     ):
         if batch_lines < 1:
             raise ValueError("batch_lines must be at least 1")
         if not 1 <= receive_maximum <= 65535:
             raise ValueError("receive_maximum must be 1..65535 (MQTT v5)")
+        if shared_group is not None and (not shared_group or any(ch in shared_group for ch in "/+#")):
+            raise ValueError(f"shared group {shared_group!r} must be a non-empty name without '/', '+' or '#'")
         self.site = site
         self.store = store
         self.mqtt_host = mqtt_host
@@ -147,8 +179,18 @@ class Collector:
         self.stats_interval_s = stats_interval_s
         self.shutdown_timeout_s = shutdown_timeout_s
         self.receive_maximum = receive_maximum
-        self.decoders = DecoderSet(decoders or [FacmonJsonDecoder(site.mqtt.topic_prefix)])
+        self.decoders = DecoderSet(decoders) if decoders else DecoderSet.for_site(site)
+        self.shared_group = shared_group
+        self.spool: Spool | None = None
+        if sink is None and spool_dir is not None:
+            self.spool = Spool(Path(spool_dir), spool_max_bytes)
+            try:
+                self.spool.open()
+            except OSError as exc:  # retried on the first batch that needs it; InfluxDB may never be away
+                log.error("the spool folder %s cannot be used (%s): batches cannot be spooled until it can", spool_dir, exc)
+            sink = SpoolingSink(StoreSink(store), self.spool, self._replay_rejection_line)
         self.sink: Sink = sink or StoreSink(store)
+        self.auth = auth or MqttAuth()  # login and TLS CA; the password never appears in a log line
         self.validator = Validator(site)
         self._clock = UniqueClock()
         self._queue: queue.SimpleQueue[_Inbound] = queue.SimpleQueue()
@@ -162,6 +204,9 @@ class Collector:
         self._closing_lock = threading.Lock()
         self._client: mqtt.Client | None = None
         self._stats_failing = False
+        self._replay_backoff = 0.0
+        self._spool_logged_at = -SPOOL_LOG_EVERY_S  # last "spool full" error, monotonic s
+        self._refresh_spool_counters()
 
     # -- observability ---------------------------------------------------------------------------
 
@@ -176,11 +221,19 @@ class Collector:
         """Set while the collector is connected and the broker has confirmed its subscription."""
         return self._connected
 
+    def topic_filters(self) -> list[str]:
+        """What the collector subscribes to: the decoders' filters, through ``$share/<group>/`` when shared."""
+        filters = list(self.decoders.topic_filters)
+        if self.shared_group is None:
+            return filters
+        return [f"$share/{self.shared_group}/{topic_filter}" for topic_filter in filters]
+
     # -- MQTT ------------------------------------------------------------------------------------
 
     def _make_client(self) -> mqtt.Client:
-        """The paho client; the later issue adds TLS and credentials here."""
+        """The paho client, with the collector's login and, when a CA is given, TLS verifying the broker."""
         client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=self.client_id, protocol=mqtt.MQTTv5, manual_ack=True)
+        self.auth.apply(client)
         client.on_connect = self._on_connect
         client.on_subscribe = self._on_subscribe
         client.on_disconnect = self._on_disconnect
@@ -198,11 +251,14 @@ class Collector:
     def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason_code: Any, properties: Any) -> None:
         try:
             if reason_code.is_failure:
-                log.error("broker %s:%d refused the connection of %s: %s", self.mqtt_host, self.mqtt_port, self.client_id, reason_code)
+                log.error(
+                    "broker %s:%d refused the connection of %s (%s): %s",
+                    self.mqtt_host, self.mqtt_port, self.client_id, self.auth.describe(), reason_code,
+                )
                 return
             with self._ack_lock:
                 self._generation += 1
-            filters = self.decoders.topic_filters
+            filters = self.topic_filters()
             # The broker keeps the subscriptions in the persistent session; subscribing again is harmless
             # and covers a session that expired or a broker that lost its state.
             _, self._subscribe_mid = client.subscribe([(topic_filter, 1) for topic_filter in filters] + [(DROPPED_TOPIC, 0)])
@@ -221,7 +277,7 @@ class Collector:
         # waits for it can be sure that its messages are routed to this session.
         if mid != self._subscribe_mid:
             return
-        filters = self.decoders.topic_filters
+        filters = self.topic_filters()
         refused = [f"{topic_filter} ({code})" for topic_filter, code in zip(filters, reason_codes) if code.is_failure]
         if refused:
             log.error("the broker refused the subscription to %s", ", ".join(refused))
@@ -326,7 +382,13 @@ class Collector:
                 return
 
     def _due(self, batch: _Batch) -> bool:
-        return bool(batch) and (len(batch.lines) >= self.batch_lines or time.monotonic() - batch.started >= self.flush_interval_s)
+        # A batch holding Receive Maximum messages is due at once: the broker sends nothing more until
+        # some are acknowledged, so waiting for the flush interval would only stall the stream.
+        return bool(batch) and (
+            len(batch.lines) >= self.batch_lines
+            or len(batch.messages) >= self.receive_maximum
+            or time.monotonic() - batch.started >= self.flush_interval_s
+        )
 
     def _commit(self, batch: _Batch) -> bool:
         """Store the batch and acknowledge its messages; False when the store cannot take it now."""
@@ -346,8 +408,12 @@ class Collector:
                 batch.extra_done = True
         except Exception as exc:  # StoreUnavailable, or a bug: either way hold the batch, never crash
             batch.attempts += 1
+            batch.error = exc
             with self._counters_lock:
                 self._counters.write_errors += 1
+            if isinstance(exc, SpoolError):
+                self._spool_refused(batch, exc)
+                return False
             log.warning(
                 "cannot store %d line(s) of %d message(s) (attempt %d): %s; holding them unacknowledged and retrying",
                 len(batch.lines),
@@ -361,7 +427,96 @@ class Collector:
             log.info("stored the held batch after %d failed attempt(s)", batch.attempts)
         self._account(batch)
         self._ack(batch)
+        if self._counters.spool_full:
+            log.warning("the spool takes batches again: acknowledging resumes")
+        self._refresh_spool_counters(full=False)
         return True
+
+    def _spool_refused(self, batch: _Batch, exc: SpoolError) -> None:
+        """InfluxDB and the spool both refused the batch: say so loudly (every SPOOL_LOG_EVERY_S), hold it."""
+        self._refresh_spool_counters(full=True)
+        now = time.monotonic()
+        if now - self._spool_logged_at < SPOOL_LOG_EVERY_S:
+            return
+        self._spool_logged_at = now
+        size_mb = self.spool.bytes / 1e6 if self.spool is not None else 0.0
+        if isinstance(exc, SpoolFull):
+            log.error(
+                "spool full (%.1f MB): not acknowledging, the broker holds the backlog (%d message(s) held here); "
+                "InfluxDB is still unavailable. Bring InfluxDB back or raise --spool-max-mb",
+                size_mb, len(batch.messages),
+            )
+        else:
+            log.error(
+                "the spool cannot take the batch (%s): not acknowledging, the broker holds the backlog (%d message(s) held here)",
+                exc, len(batch.messages),
+            )
+
+    def _retry_delay(self, batch: _Batch, backoff: float) -> float:
+        """Seconds until the held batch is tried again."""
+        return SPOOL_RETRY_S if isinstance(batch.error, SpoolError) else backoff
+
+    # -- spool -----------------------------------------------------------------------------------
+
+    def _refresh_spool_counters(self, full: bool | None = None) -> None:
+        spool = self.spool
+        with self._counters_lock:
+            if spool is not None:
+                self._counters.spooled = spool.readings
+                self._counters.spool_bytes = spool.bytes
+            if full is not None:
+                self._counters.spool_full = full
+
+    def _replay_rejection_line(self, refused: str, message: str) -> str:
+        """The ``ingest_rejected`` point for a spooled reading that InfluxDB refuses on replay (the
+        message it came from is long acknowledged: the point names the refused line instead)."""
+        match = _BUILDING_TAG.search(refused.split(" ", 1)[0])
+        building = match.group(1) if match else ""
+        detail = f"InfluxDB refused the spooled point {refused[:300]!r}: {message}"
+        log.warning("InfluxDB refused a spooled point: %s", message)
+        return rejection_line(self.site, Rejection(Reason.STORE_REJECTED, building, detail), "", "", self._clock.next())
+
+    def _replay(self) -> float:
+        """Replay spooled batches for up to REPLAY_SLICE_S; returns when (monotonic s) to try again."""
+        sink = self.sink
+        if not isinstance(sink, SpoolingSink) or not sink.pending:
+            return float("inf")
+        until = time.monotonic() + REPLAY_SLICE_S
+        replayed = 0
+        while sink.pending and time.monotonic() < until:
+            try:
+                result = sink.replay()
+            except Exception as exc:  # InfluxDB still away (or a bug): the batch stays first in the spool
+                first = self._replay_backoff == 0
+                self._replay_backoff = min(max(self._replay_backoff * 2, BACKOFF_MIN_S), REPLAY_PROBE_MAX_S)
+                spool = sink.spool
+                (log.warning if first else log.debug)(
+                    "cannot replay the spool (%d reading(s), %.1f MB) yet: %s; probing again every %.0f s at most",
+                    spool.readings, spool.bytes / 1e6, exc, REPLAY_PROBE_MAX_S, exc_info=not isinstance(exc, StoreUnavailable),
+                )
+                self._refresh_spool_counters()
+                return time.monotonic() + self._replay_backoff
+            if result is None:
+                break
+            replayed += 1
+            self._account_replay(result)
+        self._refresh_spool_counters()
+        if replayed and self._replay_backoff:
+            log.info("InfluxDB takes writes again: replaying the spool")
+        self._replay_backoff = 0.0
+        if replayed and not sink.pending:
+            log.info("the spool is drained: every spooled reading is in InfluxDB")
+        return time.monotonic()
+
+    def _account_replay(self, result: ReplayResult) -> None:
+        refused_readings = sum(1 for text, _ in result.refused if is_reading(text))
+        with self._counters_lock:
+            counters = self._counters
+            counters.written += result.readings
+            if refused_readings:
+                reason = Reason.STORE_REJECTED.value
+                counters.rejected[reason] = counters.rejected.get(reason, 0) + refused_readings
+            counters.newest_ts_ns = max(counters.newest_ts_ns, result.newest_ts_ns)
 
     def _store_rejected_line(self, batch: _Batch, index: int, message: str) -> str:
         message_index, _, building = batch.origin[index]
@@ -376,21 +531,21 @@ class Collector:
     def _account(self, batch: _Batch) -> None:
         assert batch.result is not None
         refused = {index for index, _ in batch.result.refused}
+        spooled = batch.result.spooled > 0  # a spooled batch's readings count as written once replayed
         written = 0
         rejected: dict[str, int] = {}
         for index, (_, reason, _) in enumerate(batch.origin):
             if reason is None:
-                if index not in refused:
+                if index not in refused and not spooled:
                     written += 1
             else:
                 rejected[reason] = rejected.get(reason, 0) + 1
         if refused:
             rejected[Reason.STORE_REJECTED.value] = rejected.get(Reason.STORE_REJECTED.value, 0) + len(refused)
-        newest = max((m.newest_ts_ns for m in batch.messages), default=0)
+        newest = 0 if spooled else max((m.newest_ts_ns for m in batch.messages), default=0)
         with self._counters_lock:
             counters = self._counters
             counters.written += written
-            counters.spooled += batch.result.spooled
             for reason, count in rejected.items():
                 counters.rejected[reason] = counters.rejected.get(reason, 0) + count
             counters.newest_ts_ns = max(counters.newest_ts_ns, newest)
@@ -413,17 +568,27 @@ class Collector:
             log.info("%d message(s) arrived before a reconnect and are not acknowledged; the broker redelivers them", stale)
 
     def stats_line(self) -> str:
-        """The ``ingest_stats`` point for now: cumulative counters and the lag of the newest stored reading."""
+        """The ``ingest_stats`` point for now (README, schema). Cumulative since start: ``received``
+        (messages), ``written`` (readings in InfluxDB), ``rejected`` and ``rejected_<reason>``
+        (rejections). Now: ``spooled`` (readings in the spool), ``spool_bytes``, ``spool_full`` (0/1:
+        nothing is being acknowledged), ``broker_dropped`` (the broker's own cumulative count, when it
+        publishes it), ``lag`` (seconds between now and the newest stored reading)."""
         counters = self.counters
         now = time.time_ns()
         lag = max(0.0, (now - counters.newest_ts_ns) / 1e9) if counters.newest_ts_ns else 0.0
-        fields = {
+        fields: dict[str, float] = {
             "received": counters.received,
             "written": counters.written,
             "rejected": counters.rejected_total,
             "spooled": counters.spooled,
+            "spool_bytes": counters.spool_bytes,
+            "spool_full": 1 if counters.spool_full else 0,
             "lag": lag,
         }
+        if counters.broker_dropped is not None:
+            fields["broker_dropped"] = counters.broker_dropped
+        for reason, count in sorted(counters.rejected.items()):
+            fields[f"rejected_{reason}"] = count
         return line(INGEST_STATS, {"collector": self.client_id}, fields, now)
 
     def _write_stats(self) -> None:
@@ -449,10 +614,14 @@ class Collector:
             self._closing = False
         client.connect_async(self.mqtt_host, self.mqtt_port, keepalive=KEEPALIVE_S, clean_start=False, properties=self._connect_properties())
         client.loop_start()
-        log.info("collector %s starting: mqtt://%s:%d -> %r", self.client_id, self.mqtt_host, self.mqtt_port, self.store)
+        log.info(
+            "collector %s starting: %s://%s:%d (%s) -> %r",
+            self.client_id, "mqtts" if self.auth.tls_ca else "mqtt", self.mqtt_host, self.mqtt_port, self.auth.describe(), self.store,
+        )
         batch = _Batch()
         backoff = BACKOFF_MIN_S
         retry_at = 0.0
+        replay_at = 0.0  # when to replay the spool next, monotonic s (while it holds anything)
         next_stats = time.monotonic() + self.stats_interval_s
         try:
             while not stop.is_set():
@@ -460,17 +629,24 @@ class Collector:
                 if now >= next_stats:
                     self._write_stats()
                     next_stats = now + self.stats_interval_s
+                spooling = self._spool_pending()
+                if spooling and now >= replay_at:  # the spool goes first, also while a batch is held
+                    replay_at = self._replay()
+                    now = time.monotonic()
+                    spooling = self._spool_pending()
                 if batch.attempts:  # a held batch: retry it before taking anything new
                     if now < retry_at:
-                        stop.wait(min(retry_at, next_stats) - now)
+                        stop.wait(max(0.0, min(retry_at, next_stats, replay_at if spooling else retry_at) - now))
                         continue
                     if self._commit(batch):
                         batch, backoff = _Batch(), BACKOFF_MIN_S
                     else:
                         backoff = min(backoff * 2, BACKOFF_MAX_S)
-                        retry_at = time.monotonic() + backoff
+                        retry_at = time.monotonic() + self._retry_delay(batch, backoff)
                     continue
                 wait = min(next_stats - now, 0.2)
+                if spooling:
+                    wait = min(wait, replay_at - now)
                 if batch:
                     wait = min(wait, batch.started + self.flush_interval_s - now)
                 self._fill(batch, wait)
@@ -478,9 +654,12 @@ class Collector:
                     if self._commit(batch):
                         batch = _Batch()
                     else:
-                        retry_at = time.monotonic() + backoff
+                        retry_at = time.monotonic() + self._retry_delay(batch, backoff)
         finally:
             self._shutdown(batch)
+
+    def _spool_pending(self) -> bool:
+        return isinstance(self.sink, SpoolingSink) and self.sink.pending
 
     def _shutdown(self, batch: _Batch) -> None:
         with self._closing_lock:
@@ -509,6 +688,7 @@ class Collector:
                 backoff = min(backoff * 2, BACKOFF_MAX_S)
             with self._counters_lock:
                 self._counters.unflushed = held
+            self._refresh_spool_counters()
             self._write_stats()
         finally:
             client = self._client
@@ -516,6 +696,13 @@ class Collector:
                 client.disconnect()
                 client.loop_stop()
             self._connected.clear()
+            if self.spool is not None:
+                self.spool.close()
+                if self.spool:
+                    log.warning(
+                        "%d reading(s) (%.1f MB) stay in the spool %s; the next start of %s replays them to InfluxDB",
+                        self.spool.readings, self.spool.bytes / 1e6, self.spool.folder, self.client_id,
+                    )
             counters = self.counters
             log.info(
                 "collector %s stopped: %d message(s) received, %d reading(s) stored, %d rejected, %d acknowledged",

@@ -141,3 +141,22 @@ def test_make_demo_runs_end_to_end_and_loses_nothing(tmp_path):
             assert all(counts[(measurement, b)] > 0 for b in buildings), measurement
     finally:
         subprocess.run([FACMON, "stack", "down"], env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_a_fast_live_run_without_start_ends_now_so_no_reading_is_in_the_future(stack, stack_env, store, tmp_path):
+    env = own_home_env(stack_env, stack, tmp_path)
+    collector = Collector(env, client_id=f"e2e-now-{store.database}")
+    try:
+        assert collector.subscribed.wait(30), "".join(collector.log)
+        before = datetime.now(UTC)
+        simulate = subprocess.run(
+            [FACMON, "simulate", "--speed", "1800", "--duration", "2", "--format", "json"], env=env, capture_output=True, text=True, timeout=120
+        )
+        assert simulate.returncode == 0, simulate.stderr
+        published = flatten(json.loads(simulate.stdout)["published"])
+        assert wait_until_equal(store, published) == published
+    finally:
+        assert collector.terminate() == 0
+    newest = store.rows('SELECT last("register") FROM "meter"')[0]["time"]
+    assert newest <= before.timestamp() + 60
+    assert not store.rows('SELECT count("detail") FROM "ingest_rejected"'), "nothing rejected as implausible"

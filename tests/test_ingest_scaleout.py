@@ -1,0 +1,143 @@
+"""Scale-out: collectors sharing one stream through ``$share/<group>/...`` store every reading (once
+or more, writes are idempotent), none lost; and `facmon ingest status` reports on each of them."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import threading
+import uuid
+from collections import Counter
+
+import pytest
+
+from facmon.schema import device_kind
+from tests.test_ingest import (  # noqa: F401 - publisher is a fixture
+    A002,
+    A003,
+    A004,
+    FACMON,
+    TS,
+    good_fields,
+    publisher,
+    purge_session,
+    running,
+    series_counts,
+    wait_for,
+)
+
+
+def publish_rounds(publisher, site, rounds: range) -> Counter:
+    """One reading per device of three buildings per round; returns readings per (measurement, building, device)."""
+    expected: Counter = Counter()
+    for code in (A002, A003, A004):
+        for device in site.building(code).all_devices():
+            kind = device_kind(device)
+            for i in rounds:
+                publisher.publish(f"facmon/{code}/{device.id}", {"ts": TS + 300 * i, **good_fields(device, i)})
+                expected[(kind, code, device.id if kind != "weather" else "weather")] += 1
+    publisher.wait()
+    return expected
+
+
+@pytest.fixture
+def group() -> str:
+    return f"g{uuid.uuid4().hex[:8]}"
+
+
+def test_two_collectors_sharing_a_stream_store_every_reading(stack, store, example_site, publisher, group):
+    ids = [f"test-share-{uuid.uuid4().hex[:8]}" for _ in range(2)]
+    try:
+        with running(example_site, store, stack, ids[0], shared_group=group) as first, running(example_site, store, stack, ids[1], shared_group=group) as second:
+            filters = first.topic_filters()
+            assert f"$share/{group}/facmon/#" in filters and all(f.startswith(f"$share/{group}/") for f in filters)
+            expected = publish_rounds(publisher, example_site, range(4))
+            messages = sum(expected.values())
+            wait_for(lambda: first.counters.acked + second.counters.acked == messages, 30, "every message stored and acknowledged")
+            # Each message went to one member of the group, and both took a share.
+            assert first.counters.received + second.counters.received == messages
+            assert first.counters.received > 0 and second.counters.received > 0
+
+            # A member that stops keeps its persistent session, and Mosquitto 2.0 goes on routing its
+            # share of the stream there; it is delivered when that client id comes back.
+        more = publish_rounds(publisher, example_site, range(4, 6))
+        with running(example_site, store, stack, ids[0], shared_group=group) as first:
+            wait_for(lambda: first.counters.written > 0, 30, "the first member's share")
+            partial = series_counts(store)
+            assert sum(partial.values()) < sum((expected + more).values()), "the stopped member's session holds its share"
+            with running(example_site, store, stack, ids[1], shared_group=group):
+                wait_for(lambda: series_counts(store) == expected + more, 30, "every reading of every series stored")
+        assert series_counts(store) == expected + more
+    finally:
+        for client_id in ids:
+            purge_session(stack, client_id)
+
+
+class SharedIngest:
+    """`facmon ingest --shared GROUP` as a child process, its log read line by line."""
+
+    def __init__(self, env: dict[str, str], client_id: str, group: str):
+        self.process = subprocess.Popen(
+            [FACMON, "ingest", "--client-id", client_id, "--shared", group, "--stats-interval", "0.5", "--flush-interval", "0.2"],
+            env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+        )
+        self.log: list[str] = []
+        self.subscribed = threading.Event()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stderr is not None
+        for text in self.process.stderr:
+            self.log.append(text)
+            if "subscribed to" in text:
+                self.subscribed.set()
+
+    def terminate(self) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(60)
+
+
+def test_facmon_ingest_shared_processes_share_and_ingest_status_reports_each(stack, store, stack_env, example_site, publisher, group):
+    ids = [f"test-share-cli-{uuid.uuid4().hex[:8]}" for _ in range(2)]
+    empty = subprocess.run([FACMON, "ingest", "status"], env=stack_env, capture_output=True, text=True, timeout=60)
+    assert empty.returncode == 1 and "no collector has reported yet" in empty.stderr
+
+    processes: list[SharedIngest] = []
+    try:
+        for client_id in ids:
+            processes.append(SharedIngest(stack_env, client_id, group))
+        for process in processes:
+            assert process.subscribed.wait(30), "".join(process.log)
+            assert any(f"$share/{group}/facmon/#" in entry for entry in process.log), "".join(process.log)
+        expected = publish_rounds(publisher, example_site, range(3))
+        publisher.publish(f"facmon/{A004}/E-MAIN", b"{oops")  # one rejection, reported by reason
+        publisher.wait()
+        wait_for(lambda: series_counts(store) == expected, 30, "every reading stored")
+
+        def reported() -> list[dict]:
+            result = subprocess.run([FACMON, "ingest", "status", "--format", "json"], env=stack_env, capture_output=True, text=True, timeout=60)
+            assert result.returncode == 0, result.stderr
+            rows = [row for row in json.loads(result.stdout)["collectors"] if row["collector"] in ids]
+            done = len(rows) == 2 and sum(row["written"] for row in rows) == sum(expected.values())
+            return rows if done and sum(row.get("rejected_bad_json", 0) for row in rows) == 1 else []
+
+        rows = {row["collector"]: row for row in wait_for(reported, 30, "ingest_stats of both collectors")}
+        for client_id in ids:
+            row = rows[client_id]
+            assert row["written"] > 0 and row["spooled"] == 0 and row["spool_full"] == 0 and row["age_s"] < 60
+            assert {"received", "rejected", "spool_bytes", "lag"} <= set(row)
+        assert sum(row["rejected"] for row in rows.values()) == 1
+        table = subprocess.run([FACMON, "ingest", "status"], env=stack_env, capture_output=True, text=True, timeout=60)
+        assert table.returncode == 0 and all(client_id in table.stdout for client_id in ids), table.stdout + table.stderr
+        assert "bad_json 1" in table.stdout, table.stdout
+        for process in processes:
+            assert process.terminate() == 0, "".join(process.log)
+    finally:
+        for process in processes:
+            if process.process.poll() is None:
+                process.process.kill()
+                process.process.wait()
+        for client_id in ids:
+            purge_session(stack, client_id)
