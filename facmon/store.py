@@ -36,7 +36,10 @@ class StoreRejected(StoreError):
 
 
 def _escape_key(text: str) -> str:
-    return text.replace("\\", "\\\\").replace(",", "\\,").replace("=", "\\=").replace(" ", "\\ ")
+    # Most keys and tag values need no escaping: four `in` tests are cheaper than four replace() calls.
+    if "\\" in text or "," in text or "=" in text or " " in text:
+        return text.replace("\\", "\\\\").replace(",", "\\,").replace("=", "\\=").replace(" ", "\\ ")
+    return text
 
 
 def _escape_measurement(text: str) -> str:
