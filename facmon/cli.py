@@ -26,6 +26,7 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from rich.table import Table
 
 from facmon.errors import FacmonError
+from ingest.collector import DEFAULT_RECEIVE_MAXIMUM
 from facmon.registry import Site, load_site
 from facmon.settings import default_site_path, facmon_home, mqtt_auth, open_store, resolve_endpoints, simulator_auth
 from facmon.stack import Stack
@@ -377,7 +378,7 @@ def ingest(
     ] = None,
     spool_max_mb: Annotated[float, typer.Option(help="Size limit of the on-disk spool used while InfluxDB is away, MB; 0 turns spooling off.", min=0.0)] = 1024.0,
     spool_dir: Annotated[Path | None, typer.Option(help="Spool folder (default: FACMON_HOME/spool/<client id>).", show_default=False)] = None,
-    receive_maximum: Annotated[int, typer.Option(help="Unacknowledged messages the broker may send at once (MQTT v5 Receive Maximum); bounds memory.", min=1, max=65535)] = 1000,
+    receive_maximum: Annotated[int, typer.Option(help="Unacknowledged messages the broker may send at once (MQTT v5 Receive Maximum); bounds memory.", min=1, max=65535)] = DEFAULT_RECEIVE_MAXIMUM,
 ) -> None:
     """Collect readings from MQTT into InfluxDB until SIGTERM or Ctrl-C (then flush, ack and exit).
 

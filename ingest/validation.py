@@ -51,6 +51,8 @@ def _shown(value: object, limit: int = 60) -> str:
 
 def _number(value: object) -> float | None:
     """The value as a finite float, or None when it is not a real number."""
+    if type(value) is float:  # the common case, decided without the checks below
+        return value if value - value == 0.0 else None  # NaN and infinity give NaN
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
     try:
@@ -58,6 +60,9 @@ def _number(value: object) -> float | None:
     except OverflowError:  # an integer too large for a float
         return None
     return number if math.isfinite(number) else None
+
+
+_UNBOUNDED = (-math.inf, math.inf, "")
 
 
 class Validator:
@@ -118,14 +123,25 @@ class Validator:
         if isinstance(rules, Rejection):
             fields = ", ".join(sorted(map(str, reading.fields)))
             return None, [Rejection(rules.reason, rules.building, f"{rules.detail}; reading with fields {fields} not stored")]
-        implausible = self._implausible_time(reading)
+        now = self.clock()
+        implausible = None
+        if not now - self.max_age_ns <= reading.ts_ns <= now + self.max_future_ns:
+            implausible = self._implausible_time(reading)
         if implausible is not None:
             fields = ", ".join(sorted(map(str, reading.fields)))
             return None, [Rejection(implausible.reason, implausible.building, f"{implausible.detail}; reading with fields {fields} not stored")]
-        where = f"{reading.building}/{reading.device}"
+        where = None  # "<building>/<device>" for messages, built only when something is rejected
         good: dict[str, float] = {}
         rejected: list[Rejection] = []
         for name, raw in reading.fields.items():
+            if name in rules.allowed:
+                value = _number(raw)
+                if value is not None:
+                    low, high, _ = rules.ranges.get(name, _UNBOUNDED)
+                    if low <= value <= high and (name != "register" or rules.rollover is None or value <= rules.rollover):
+                        good[name] = value
+                        continue
+            where = f"{reading.building}/{reading.device}"
             if name not in rules.allowed:
                 rejected.append(
                     Rejection(
@@ -139,7 +155,7 @@ class Validator:
             if value is None:
                 rejected.append(Rejection(Reason.BAD_VALUE, reading.building, f"{where}: field {name!r} = {_shown(raw)} is not a finite number"))
                 continue
-            low, high, unit = rules.ranges.get(name, (-math.inf, math.inf, ""))
+            low, high, unit = rules.ranges.get(name, _UNBOUNDED)
             if not low <= value <= high:
                 rejected.append(
                     Rejection(Reason.OUT_OF_RANGE, reading.building, f"{where}: field {name!r} = {value!r} is outside {low:g}..{high:g} ({unit})")
