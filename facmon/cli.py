@@ -26,11 +26,11 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from rich.table import Table
 
 from facmon.errors import FacmonError
-from ingest.collector import DEFAULT_RECEIVE_MAXIMUM
 from facmon.registry import Site, load_site
 from facmon.settings import default_site_path, facmon_home, mqtt_auth, open_store, resolve_endpoints, simulator_auth
 from facmon.stack import Stack
 from facmon.store import InfluxStore
+from ingest.collector import DEFAULT_RECEIVE_MAXIMUM
 
 if TYPE_CHECKING:
     from simulators import SiteSimulator

@@ -46,7 +46,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from facmon.broker_auth import MqttAuth
+from facmon.broker_auth import DROPPED_TOPIC, MqttAuth
 from facmon.registry import Site
 from facmon.schema import INGEST_STATS
 from facmon.store import InfluxStore, StoreUnavailable, line
@@ -61,7 +61,6 @@ from ingest.validation import Validator
 log = logging.getLogger("facmon.ingest")
 
 SESSION_EXPIRY_S = 7 * 24 * 3600
-DROPPED_TOPIC = "$SYS/broker/publish/messages/dropped"
 KEEPALIVE_S = 30
 BACKOFF_MIN_S = 0.5
 FILL_PAUSE_S = 0.05  # how often the writer tops up a batch that is not yet due
