@@ -51,7 +51,7 @@ from facmon.registry import Site
 from facmon.schema import INGEST_STATS
 from facmon.store import InfluxStore, StoreUnavailable, line
 
-from ingest.decoders import Decoder, DecoderSet, FacmonJsonDecoder
+from ingest.decoders import Decoder, DecoderSet
 from ingest.model import Reason, Rejection
 from ingest.rejections import UniqueClock, payload_text, rejection_line
 from ingest.sink import ReplayResult, Sink, SinkResult, SpoolingSink, StoreSink, is_reading

@@ -31,6 +31,7 @@ from paho.mqtt.client import topic_matches_sub
 
 from facmon.registry import DeviceFormat, Site
 from ingest.model import Decoded, Reading, Reason, Rejection
+from ingest.payload import shown
 from ingest.shelly import ShellyGen2Decoder
 from ingest.tasmota import TasmotaDecoder
 from ingest.timestamps import TS_MAX_NS, TS_MIN_NS, TimestampError, parse_timestamp
@@ -69,10 +70,6 @@ class Decoder(Protocol):
         exception into an ``internal_error`` rejection anyway, but that hides the real reason)."""
         ...
 
-
-def _shown(value: object, limit: int = 80) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 class FacmonJsonDecoder:
@@ -125,17 +122,17 @@ class FacmonJsonDecoder:
         readings = body.get("readings")
         if not isinstance(readings, list):
             out.rejections.append(
-                Rejection(Reason.BAD_PAYLOAD, building, f"{where}: 'readings' must be a list of reading objects, got {_shown(readings)}")
+                Rejection(Reason.BAD_PAYLOAD, building, f"{where}: 'readings' must be a list of reading objects, got {shown(readings)}")
             )
             return
         for index, entry in enumerate(readings):
             entry_where = f"{where} readings[{index}]"
             if not isinstance(entry, dict):
-                out.rejections.append(Rejection(Reason.BAD_PAYLOAD, building, f"{entry_where}: expected an object, got {_shown(entry)}"))
+                out.rejections.append(Rejection(Reason.BAD_PAYLOAD, building, f"{entry_where}: expected an object, got {shown(entry)}"))
                 continue
             device = entry.get("device")
             if not isinstance(device, str) or not device:
-                out.rejections.append(Rejection(Reason.BAD_PAYLOAD, building, f"{entry_where}: 'device' must be a device id string, got {_shown(device)}"))
+                out.rejections.append(Rejection(Reason.BAD_PAYLOAD, building, f"{entry_where}: 'device' must be a device id string, got {shown(device)}"))
                 continue
             self._decode_entry(building, device, entry, f"{entry_where} ({building}/{device})", out, device_key="present")
 
@@ -147,7 +144,7 @@ class FacmonJsonDecoder:
             named = fields.pop("device")
             if named != device:
                 out.rejections.append(
-                    Rejection(Reason.BAD_PAYLOAD, building, f"{where}: payload names device {_shown(named)} but the topic names {device!r}")
+                    Rejection(Reason.BAD_PAYLOAD, building, f"{where}: payload names device {shown(named)} but the topic names {device!r}")
                 )
                 return
         if "ts" not in fields:

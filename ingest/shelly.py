@@ -40,13 +40,13 @@ metering components without any of these attributes carry no readings and are pa
 from __future__ import annotations
 
 import json
-import math
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from ingest.model import Decoded, Reading, Reason, Rejection
+from ingest.model import Decoded, Reason, Rejection
+from ingest.payload import mapped_readings, scaled, shown
 from ingest.timestamps import TimestampError, parse_timestamp
 
 # component type -> (channel type, {facmon field: (path in the status object, divisor)})
@@ -66,20 +66,6 @@ _PASSED_OVER_METHODS = frozenset({"NotifyEvent"})
 _STATUS_METHODS = frozenset({"NotifyStatus", "NotifyFullStatus"})
 
 
-def _shown(value: object, limit: int = 80) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _scaled(value: object, divisor: float) -> float | None:
-    """``value / divisor`` for a finite real number, else None."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    try:
-        result = value / divisor
-    except OverflowError:
-        return None
-    return result if math.isfinite(result) else None
 
 
 class ShellyGen2Decoder:
@@ -136,12 +122,12 @@ class ShellyGen2Decoder:
             return
         if method not in _STATUS_METHODS:
             out.rejections.append(
-                Rejection(Reason.BAD_PAYLOAD, self.building, f"{topic}: method {_shown(method)} is not NotifyStatus, NotifyFullStatus or NotifyEvent")
+                Rejection(Reason.BAD_PAYLOAD, self.building, f"{topic}: method {shown(method)} is not NotifyStatus, NotifyFullStatus or NotifyEvent")
             )
             return
         params = body.get("params")
         if not isinstance(params, dict):
-            out.rejections.append(Rejection(Reason.BAD_PAYLOAD, self.building, f"{topic}: {method} 'params' must be an object, got {_shown(params)}"))
+            out.rejections.append(Rejection(Reason.BAD_PAYLOAD, self.building, f"{topic}: {method} 'params' must be an object, got {shown(params)}"))
             return
         channels = self._channels(topic, device, params, out)
         if not channels:
@@ -181,13 +167,13 @@ class ShellyGen2Decoder:
                         break
                 if value is None:
                     continue  # not in this (partial) status
-                number = _scaled(value, divisor)
+                number = scaled(value, divisor)
                 if number is None:
                     out.rejections.append(
                         Rejection(
                             Reason.BAD_VALUE,
                             self.building,
-                            f"{topic}: {key} {'.'.join(path)} = {_shown(value)} is not a finite number of {_UNIT[name]} (channel {channel})",
+                            f"{topic}: {key} {'.'.join(path)} = {shown(value)} is not a finite number of {_UNIT[name]} (channel {channel})",
                         )
                     )
                     continue
@@ -195,16 +181,4 @@ class ShellyGen2Decoder:
         return channels
 
     def _readings(self, topic: str, channels: dict[str, dict[str, float]], ts_ns: int, out: Decoded) -> None:
-        for channel, fields in channels.items():
-            meter = self.devices.get(channel)
-            if meter is None:
-                out.rejections.append(
-                    Rejection(
-                        Reason.UNKNOWN_DEVICE,
-                        self.building,
-                        f"{topic}: Shelly channel {channel!r} is not mapped to a meter of building {self.building} "
-                        f"(mqtt.decoders entry for {self.topic_filter!r}, devices)",
-                    )
-                )
-                continue
-            out.readings.append(Reading(self.building, meter, ts_ns, fields))
+        mapped_readings("Shelly channel", self.building, self.devices, self.topic_filter, topic, channels, ts_ns, out)

@@ -26,12 +26,12 @@ readings but no mapping is rejected as ``unknown_device``. The other telemetry (
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping, Sequence
 from datetime import tzinfo
 from typing import Any
 
-from ingest.model import Decoded, Reading, Reason, Rejection
+from ingest.model import Decoded, Reason, Rejection
+from ingest.payload import mapped_readings, scaled, shown
 from ingest.timestamps import TimestampError, parse_local_timestamp
 
 PREFIX = "tele"
@@ -41,19 +41,6 @@ _PASSED_OVER = frozenset({"STATE", "LWT", "INFO1", "INFO2", "INFO3", "RESULT", "
 _FIELDS = {"Total": ("register", 1.0, "kWh"), "Power": ("power", 1000.0, "W")}
 
 
-def _shown(value: object, limit: int = 80) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _scaled(value: object, divisor: float) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    try:
-        result = value / divisor
-    except OverflowError:
-        return None
-    return result if math.isfinite(result) else None
 
 
 class TasmotaDecoder:
@@ -94,7 +81,7 @@ class TasmotaDecoder:
         energy = body.get("ENERGY")
         if not isinstance(energy, dict):
             out.rejections.append(
-                Rejection(Reason.BAD_PAYLOAD, self.building, f"{topic}: no ENERGY object (got {_shown(energy)}); facmon reads Tasmota's energy monitor")
+                Rejection(Reason.BAD_PAYLOAD, self.building, f"{topic}: no ENERGY object (got {shown(energy)}); facmon reads Tasmota's energy monitor")
             )
             return out
         channels = self._channels(topic, device, energy, out)
@@ -110,19 +97,7 @@ class TasmotaDecoder:
         except TimestampError as exc:
             out.rejections.append(Rejection(Reason.BAD_TIMESTAMP, self.building, f"{topic}: Time: {exc}"))
             return out
-        for channel, fields in channels.items():
-            meter = self.devices.get(channel)
-            if meter is None:
-                out.rejections.append(
-                    Rejection(
-                        Reason.UNKNOWN_DEVICE,
-                        self.building,
-                        f"{topic}: Tasmota device {channel!r} is not mapped to a meter of building {self.building} "
-                        f"(mqtt.decoders entry for {self.topic_filter!r}, devices)",
-                    )
-                )
-                continue
-            out.readings.append(Reading(self.building, meter, ts_ns, fields))
+        mapped_readings("Tasmota", self.building, self.devices, self.topic_filter, topic, channels, ts_ns, out)
         return out
 
     def _channels(self, topic: str, device: str, energy: dict[str, Any], out: Decoded) -> dict[str, dict[str, float]]:
@@ -139,11 +114,11 @@ class TasmotaDecoder:
             values = list(enumerate(raw, start=1)) if isinstance(raw, list) else [(0, raw)]
             for number, value in values:
                 channel = f"{device}:{number}" if number else device
-                converted = _scaled(value, divisor)
+                converted = scaled(value, divisor)
                 if converted is None:
                     where = f"ENERGY.{key}[{number - 1}]" if number else f"ENERGY.{key}"
                     out.rejections.append(
-                        Rejection(Reason.BAD_VALUE, self.building, f"{topic}: {where} = {_shown(value)} is not a finite number of {unit} (device {channel})")
+                        Rejection(Reason.BAD_VALUE, self.building, f"{topic}: {where} = {shown(value)} is not a finite number of {unit} (device {channel})")
                     )
                     continue
                 channels.setdefault(channel, {})[name] = converted

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import threading
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -18,6 +16,7 @@ import pytest
 
 from facmon.stack import free_port
 from facmon.store import InfluxStore
+from tests.ingest_process import IngestProcess
 
 FACMON = str(Path(sys.executable).with_name("facmon"))
 MEASUREMENTS = {"meter": "register", "ieq": "temperature", "equipment": "running", "weather": "temperature"}
@@ -34,29 +33,6 @@ def stored(store: InfluxStore) -> Counter:
 
 def flatten(nested: dict[str, dict[str, int]]) -> Counter:
     return Counter({(measurement, building): n for measurement, per in nested.items() for building, n in per.items()})
-
-
-class Collector:
-    """`facmon ingest` as a child process, with its log read line by line."""
-
-    def __init__(self, env: dict[str, str], client_id: str):
-        self.process = subprocess.Popen(
-            [FACMON, "ingest", "--client-id", client_id], env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True
-        )
-        self.log: list[str] = []
-        self.subscribed = threading.Event()
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.process.stderr is not None
-        for text in self.process.stderr:
-            self.log.append(text)
-            if "subscribed" in text:
-                self.subscribed.set()
-
-    def terminate(self) -> int:
-        self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(timeout=60)
 
 
 def wait_until_equal(store: InfluxStore, expected: Counter, timeout_s: float = 60) -> Counter:
@@ -81,9 +57,9 @@ def own_home_env(stack_env: dict[str, str], stack, home: Path) -> dict[str, str]
 @pytest.mark.parametrize("gateway_batches", [False, True], ids=["device-topics", "gateway-batches"])
 def test_every_reading_published_live_is_stored(stack, stack_env, store, example_site, gateway_batches, tmp_path):
     env = own_home_env(stack_env, stack, tmp_path)
-    collector = Collector(env, client_id=f"e2e-{store.database}")
+    collector = IngestProcess(env, "--client-id", f"e2e-{store.database}")
     try:
-        assert collector.subscribed.wait(30), "".join(collector.log)
+        collector.wait_subscribed()
         start = (datetime.now(UTC) - timedelta(hours=3)).replace(microsecond=0)
         args = [FACMON, "simulate", "--start", start.isoformat(), "--speed", "3600", "--duration", "3", "--seed", "7", "--format", "json"]
         if gateway_batches:
@@ -145,9 +121,9 @@ def test_make_demo_runs_end_to_end_and_loses_nothing(tmp_path):
 
 def test_a_fast_live_run_without_start_ends_now_so_no_reading_is_in_the_future(stack, stack_env, store, tmp_path):
     env = own_home_env(stack_env, stack, tmp_path)
-    collector = Collector(env, client_id=f"e2e-now-{store.database}")
+    collector = IngestProcess(env, "--client-id", f"e2e-now-{store.database}")
     try:
-        assert collector.subscribed.wait(30), "".join(collector.log)
+        collector.wait_subscribed()
         before = datetime.now(UTC)
         simulate = subprocess.run(
             [FACMON, "simulate", "--speed", "1800", "--duration", "2", "--format", "json"], env=env, capture_output=True, text=True, timeout=120

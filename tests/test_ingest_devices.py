@@ -8,7 +8,7 @@ import json
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -118,7 +118,7 @@ def test_shelly_messages_without_readings_are_passed_over(topic, payload):
     ("topic", "payload", "reason", "says"),
     [
         (f"shellies/341122A002/{SHELLY}/events/rpc", notify({"ts": TS, "em:1": {"total_act_power": 5.0}}), Reason.UNKNOWN_DEVICE, f"{SHELLY}:em:1"),
-        (f"shellies/341122A002/other/status/switch:0", body({"apower": 5.0}), Reason.UNKNOWN_DEVICE, "'other:switch:0'"),
+        ("shellies/341122A002/other/status/switch:0", body({"apower": 5.0}), Reason.UNKNOWN_DEVICE, "'other:switch:0'"),
         (f"shellies/341122A002/{SHELLY}/events/rpc", notify({"em:0": {"total_act_power": 5.0}}), Reason.BAD_TIMESTAMP, "params.ts"),
         (f"shellies/341122A002/{SHELLY}/events/rpc", notify({"ts": "soon", "em:0": {"total_act_power": 5.0}}), Reason.BAD_TIMESTAMP, "soon"),
         (f"shellies/341122A002/{SHELLY}/events/rpc", notify({"ts": TS, "emdata:0": {"total_act": "12"}}), Reason.BAD_VALUE, "emdata:0 total_act = '12'"),

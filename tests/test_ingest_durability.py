@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
-import subprocess
 import threading
 import time
 import uuid
@@ -27,6 +25,7 @@ from facmon.store import InfluxStore, line
 from ingest.spool import Spool, SpoolError, SpoolFull
 from simulators import SiteSimulator, publish
 from tests.conftest import EXAMPLE_SITE
+from tests.ingest_process import IngestProcess
 from tests.test_ingest import A004, FACMON, TS, publish_readings, publisher, purge_session, running, series_counts, wait_for  # noqa: F401 - publisher is a fixture
 
 MEASUREMENTS = {"meter": "register", "ieq": "temperature", "equipment": "running", "weather": "temperature"}
@@ -270,42 +269,11 @@ def test_influxdb_stopped_for_30_s_mid_stream_loses_nothing(own_stack, own_store
         purge_session(own_stack, client_id)
 
 
-class IngestProcess:
-    """`facmon ingest` as a child process against the own stack."""
-
-    def __init__(self, stack: Stack, store: InfluxStore, client_id: str):
-        env = {k: v for k, v in os.environ.items() if not k.startswith("FACMON_")}
-        env |= {
-            "FACMON_HOME": str(stack.home),
-            "FACMON_INFLUX_DATABASE": store.database,
-            "FACMON_SITE": str(EXAMPLE_SITE),
-        }
-        self.process = subprocess.Popen(
-            [FACMON, "ingest", "--client-id", client_id, "--stats-interval", "1", "--flush-interval", "0.2"],
-            env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
-        )
-        self.log: list[str] = []
-        self.subscribed = threading.Event()
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.process.stderr is not None
-        for text in self.process.stderr:
-            self.log.append(text)
-            if "subscribed to" in text:
-                self.subscribed.set()
-
-    def wait_subscribed(self) -> None:
-        assert self.subscribed.wait(30), "".join(self.log)
-
-    def kill(self) -> None:
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(30)
-
-    def terminate(self) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(60)
+def ingest_process(stack: Stack, store: InfluxStore, client_id: str) -> IngestProcess:
+    """`facmon ingest` against the own stack and the test's database."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FACMON_")}
+    env |= {"FACMON_HOME": str(stack.home), "FACMON_INFLUX_DATABASE": store.database, "FACMON_SITE": str(EXAMPLE_SITE)}
+    return IngestProcess(env, "--client-id", client_id, "--stats-interval", "1", "--flush-interval", "0.2")
 
 
 def test_a_collector_killed_with_sigkill_mid_stream_loses_nothing_and_replays_its_spool(own_stack, own_store, example_site):
@@ -313,7 +281,7 @@ def test_a_collector_killed_with_sigkill_mid_stream_loses_nothing_and_replays_it
     spool_dir = Path(own_stack.home) / "spool" / client_id
     first = second = None
     try:
-        first = IngestProcess(own_stack, own_store, client_id)
+        first = ingest_process(own_stack, own_store, client_id)
         first.wait_subscribed()
         stream = Stream(own_stack, example_site, duration_s=25)
         wait_for(lambda: sum(stored(own_store).values()) > 100, 30, "readings stored before the kill")
@@ -324,7 +292,7 @@ def test_a_collector_killed_with_sigkill_mid_stream_loses_nothing_and_replays_it
         first.kill()
         own_stack.up()
         time.sleep(1.0)  # the stream goes on while no collector runs: the broker queues it in the session
-        second = IngestProcess(own_stack, own_store, client_id)
+        second = ingest_process(own_stack, own_store, client_id)
         second.wait_subscribed()
         published = stream.join()
         assert wait_stored(own_store, published) == published, "".join(second.log)

@@ -4,15 +4,14 @@ or more, writes are idempotent), none lost; and `facmon ingest status` reports o
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
-import threading
 import uuid
 from collections import Counter
 
 import pytest
 
 from facmon.schema import device_kind
+from tests.ingest_process import IngestProcess
 from tests.test_ingest import (  # noqa: F401 - publisher is a fixture
     A002,
     A003,
@@ -74,42 +73,17 @@ def test_two_collectors_sharing_a_stream_store_every_reading(stack, store, examp
             purge_session(stack, client_id)
 
 
-class SharedIngest:
-    """`facmon ingest --shared GROUP` as a child process, its log read line by line."""
-
-    def __init__(self, env: dict[str, str], client_id: str, group: str):
-        self.process = subprocess.Popen(
-            [FACMON, "ingest", "--client-id", client_id, "--shared", group, "--stats-interval", "0.5", "--flush-interval", "0.2"],
-            env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
-        )
-        self.log: list[str] = []
-        self.subscribed = threading.Event()
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.process.stderr is not None
-        for text in self.process.stderr:
-            self.log.append(text)
-            if "subscribed to" in text:
-                self.subscribed.set()
-
-    def terminate(self) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(60)
-
-
 def test_facmon_ingest_shared_processes_share_and_ingest_status_reports_each(stack, store, stack_env, example_site, publisher, group):
     ids = [f"test-share-cli-{uuid.uuid4().hex[:8]}" for _ in range(2)]
     empty = subprocess.run([FACMON, "ingest", "status"], env=stack_env, capture_output=True, text=True, timeout=60)
     assert empty.returncode == 1 and "no collector has reported yet" in empty.stderr
 
-    processes: list[SharedIngest] = []
+    processes: list[IngestProcess] = []
     try:
         for client_id in ids:
-            processes.append(SharedIngest(stack_env, client_id, group))
+            processes.append(IngestProcess(stack_env, "--client-id", client_id, "--shared", group, "--stats-interval", "0.5", "--flush-interval", "0.2"))
         for process in processes:
-            assert process.subscribed.wait(30), "".join(process.log)
+            process.wait_subscribed()
             assert any(f"$share/{group}/facmon/#" in entry for entry in process.log), "".join(process.log)
         expected = publish_rounds(publisher, example_site, range(3))
         publisher.publish(f"facmon/{A004}/E-MAIN", b"{oops")  # one rejection, reported by reason

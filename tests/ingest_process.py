@@ -1,0 +1,44 @@
+"""`facmon ingest` as a child process, its log read line by line: what the tests that run the real
+command (end to end, SIGKILL and restart, shared subscriptions) start and stop."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+FACMON = str(Path(sys.executable).with_name("facmon"))
+
+
+class IngestProcess:
+    def __init__(self, env: dict[str, str], *options: str):
+        self.process = subprocess.Popen(
+            [FACMON, "ingest", *options], env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True
+        )
+        self.log: list[str] = []
+        self.subscribed = threading.Event()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stderr is not None
+        for text in self.process.stderr:
+            self.log.append(text)
+            if "subscribed to" in text:
+                self.subscribed.set()
+
+    def wait_subscribed(self) -> None:
+        """Until the broker confirmed the subscription, so nothing published afterwards can be missed."""
+        assert self.subscribed.wait(30), "".join(self.log)
+
+    def kill(self) -> None:
+        """SIGKILL: no flush, no ack, no goodbye."""
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(30)
+
+    def terminate(self) -> int:
+        """SIGTERM, then the exit code (0: everything received was stored and acknowledged)."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(60)
