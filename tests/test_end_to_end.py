@@ -17,18 +17,9 @@ import pytest
 from facmon.stack import free_port
 from facmon.store import InfluxStore
 from tests.ingest_process import IngestProcess
+from tests.stored_counts import MEASUREMENTS, stored
 
 FACMON = str(Path(sys.executable).with_name("facmon"))
-MEASUREMENTS = {"meter": "register", "ieq": "temperature", "equipment": "running", "weather": "temperature"}
-
-
-def stored(store: InfluxStore) -> Counter:
-    """Points per (measurement, building) in the store."""
-    counts: Counter = Counter()
-    for measurement, field in MEASUREMENTS.items():
-        for row in store.rows(f'SELECT count("{field}") FROM "{measurement}" GROUP BY "building"'):
-            counts[(measurement, row["building"])] = int(row["count"])
-    return counts
 
 
 def flatten(nested: dict[str, dict[str, int]]) -> Counter:

@@ -26,9 +26,9 @@ from ingest.spool import Spool, SpoolError, SpoolFull
 from simulators import SiteSimulator, publish
 from tests.conftest import EXAMPLE_SITE
 from tests.ingest_process import IngestProcess
+from tests.stored_counts import stored
 from tests.test_ingest import A004, FACMON, TS, publish_readings, publisher, purge_session, running, series_counts, wait_for  # noqa: F401 - publisher is a fixture
 
-MEASUREMENTS = {"meter": "register", "ieq": "temperature", "equipment": "running", "weather": "temperature"}
 SPEED = 300.0  # simulated seconds per wall second: about 130 readings a second from the example site
 
 
@@ -194,15 +194,6 @@ def own_store(own_stack: Stack) -> Iterator[InfluxStore]:
     own_stack.up()  # a failed test may have left a server stopped
     fresh.query(f'DROP DATABASE "{database}"', method="POST")
     fresh.close()
-
-
-def stored(store: InfluxStore) -> Counter:
-    """Points per (measurement, building), as the simulator counts what it published."""
-    counts: Counter = Counter()
-    for measurement, field in MEASUREMENTS.items():
-        for row in store.rows(f'SELECT count("{field}") FROM "{measurement}" GROUP BY "building"'):
-            counts[(measurement, row["building"])] = int(row["count"])
-    return counts
 
 
 class Stream:
