@@ -32,6 +32,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import ssl
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
@@ -71,6 +72,14 @@ class MqttAuth:
             if not Path(self.tls_ca).is_file():
                 raise FacmonError(f"the broker's CA certificate {self.tls_ca} does not exist (FACMON_MQTT_TLS_CA or the stack's tls folder)")
             client.tls_set(ca_certs=self.tls_ca)
+
+    def tls_context(self) -> ssl.SSLContext | None:
+        """TLS verifying the broker's certificate and host name against ``tls_ca``; None for plain TCP."""
+        if not self.tls_ca:
+            return None
+        if not Path(self.tls_ca).is_file():
+            raise FacmonError(f"the broker's CA certificate {self.tls_ca} does not exist (FACMON_MQTT_TLS_CA or the stack's tls folder)")
+        return ssl.create_default_context(cafile=self.tls_ca)
 
     def describe(self) -> str:
         """For logs: who connects and how, never the password."""

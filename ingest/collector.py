@@ -1,10 +1,11 @@
 """The MQTT collector: subscribe, decode, validate, batch, write, and only then acknowledge.
 
-Threads: paho's network thread runs the MQTT connection and :meth:`Collector._on_message`, which only
-decodes and validates a message (CPU, no I/O) and queues the resulting lines. The thread that calls
-:meth:`Collector.run` is the writer: it gathers queued messages into a batch, writes the batch when it
-holds ``batch_lines`` lines or its oldest message is ``flush_interval_s`` old, and after the store
-accepted it sends the PUBACK of every message in the batch, in the order they arrived.
+Threads: the network thread of :class:`ingest.subscriber.Subscriber` runs the MQTT connection and
+:meth:`Collector._on_messages`, which only decodes and validates the messages of one socket read (CPU,
+no I/O) and queues the resulting lines. The thread that calls :meth:`Collector.run` is the writer: it
+gathers queued messages into a batch, writes the batch when it holds ``batch_lines`` lines or its oldest
+message is ``flush_interval_s`` old, and after the store accepted it acknowledges every message in the
+batch, in the order they arrived.
 
 Delivery guarantees (MQTT v5, QoS 1, persistent session with ``clean_start=False`` and a session
 expiry interval): a message is acknowledged only after its readings and its rejections are stored.
@@ -41,21 +42,16 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
-
 from facmon.broker_auth import DROPPED_TOPIC, MqttAuth
 from facmon.registry import Site
 from facmon.schema import INGEST_STATS
 from facmon.store import InfluxStore, StoreUnavailable, line
-
 from ingest.decoders import Decoder, DecoderSet
 from ingest.model import Reason, Rejection
 from ingest.rejections import UniqueClock, payload_text, rejection_line
 from ingest.sink import ReplayResult, Sink, SinkResult, SpoolingSink, StoreSink, is_reading
 from ingest.spool import Spool, SpoolError, SpoolFull
+from ingest.subscriber import Message, Subscriber, reason_text
 from ingest.validation import Validator
 
 log = logging.getLogger("facmon.ingest")
@@ -195,16 +191,13 @@ class Collector:
         self.auth = auth or MqttAuth()  # login and TLS CA; the password never appears in a log line
         self.validator = Validator(site)
         self._clock = UniqueClock()
-        self._queue: queue.SimpleQueue[_Inbound] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[list[_Inbound]] = queue.SimpleQueue()  # the messages of one socket read
         self._counters = Counters()
         self._counters_lock = threading.Lock()
-        self._ack_lock = threading.Lock()  # guards _generation and the acks tied to it
-        self._generation = 0
         self._connected = threading.Event()
-        self._subscribe_mid: int | None = None
         self._closing = False
         self._closing_lock = threading.Lock()
-        self._client: mqtt.Client | None = None
+        self._subscriber: Subscriber | None = None
         self._stats_failing = False
         self._replay_backoff = 0.0
         self._spool_logged_at = -SPOOL_LOG_EVERY_S  # last "spool full" error, monotonic s
@@ -232,86 +225,67 @@ class Collector:
 
     # -- MQTT ------------------------------------------------------------------------------------
 
-    def _make_client(self) -> mqtt.Client:
-        """The paho client, with the collector's login and, when a CA is given, TLS verifying the broker."""
-        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=self.client_id, protocol=mqtt.MQTTv5, manual_ack=True)
-        self.auth.apply(client)
-        client.on_connect = self._on_connect
-        client.on_subscribe = self._on_subscribe
-        client.on_disconnect = self._on_disconnect
-        client.on_message = self._on_message
-        client.on_connect_fail = self._on_connect_fail
-        client.reconnect_delay_set(1, 30)
-        return client
+    def _make_subscriber(self) -> Subscriber:
+        """The MQTT connection, with the collector's login and, when a CA is given, TLS verifying the broker."""
+        return Subscriber(
+            self.mqtt_host,
+            self.mqtt_port,
+            self.client_id,
+            [(topic_filter, 1) for topic_filter in self.topic_filters()] + [(DROPPED_TOPIC, 0)],
+            on_messages=self._on_messages,
+            on_subscribed=self._on_subscribed,
+            on_connection_lost=self._on_connection_lost,
+            auth=self.auth,
+            keepalive_s=KEEPALIVE_S,
+            session_expiry_s=SESSION_EXPIRY_S,
+            receive_maximum=self.receive_maximum,
+        )
 
-    def _connect_properties(self) -> Properties:
-        properties = Properties(PacketTypes.CONNECT)
-        properties.SessionExpiryInterval = SESSION_EXPIRY_S
-        properties.ReceiveMaximum = self.receive_maximum
-        return properties
-
-    def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason_code: Any, properties: Any) -> None:
-        try:
-            if reason_code.is_failure:
-                log.error(
-                    "broker %s:%d refused the connection of %s (%s): %s",
-                    self.mqtt_host, self.mqtt_port, self.client_id, self.auth.describe(), reason_code,
-                )
-                return
-            with self._ack_lock:
-                self._generation += 1
-            filters = self.topic_filters()
-            # The broker keeps the subscriptions in the persistent session; subscribing again is harmless
-            # and covers a session that expired or a broker that lost its state.
-            _, self._subscribe_mid = client.subscribe([(topic_filter, 1) for topic_filter in filters] + [(DROPPED_TOPIC, 0)])
-            log.info(
-                "connected to mqtt://%s:%d as %s (session %s)",
-                self.mqtt_host,
-                self.mqtt_port,
-                self.client_id,
-                "resumed" if flags.session_present else "new",
-            )
-        except Exception:  # a callback must never kill paho's network thread
-            log.exception("unexpected error in on_connect")
-
-    def _on_subscribe(self, client: mqtt.Client, userdata: Any, mid: int, reason_codes: Any, properties: Any) -> None:
+    def _on_subscribed(self, generation: int, reason_codes: list[int]) -> None:
         # `connected` is set only once the broker has confirmed the subscription: a publisher that
         # waits for it can be sure that its messages are routed to this session.
-        if mid != self._subscribe_mid:
-            return
         filters = self.topic_filters()
-        refused = [f"{topic_filter} ({code})" for topic_filter, code in zip(filters, reason_codes) if code.is_failure]
+        refused = [f"{topic_filter} ({reason_text(code)})" for topic_filter, code in zip(filters, reason_codes) if code >= 0x80]
         if refused:
             log.error("the broker refused the subscription to %s", ", ".join(refused))
             return
         self._connected.set()
         log.info("subscribed to %s", ", ".join(filters))
 
-    def _on_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:
-        log.warning("cannot connect to the MQTT broker at %s:%d; retrying", self.mqtt_host, self.mqtt_port)
-
-    def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason_code: Any, properties: Any) -> None:
-        with self._ack_lock:
-            self._generation += 1
+    def _on_connection_lost(self, reason: str) -> None:
         self._connected.clear()
         if not self._closing:
-            log.warning("lost the connection to the MQTT broker (%s); reconnecting, unacknowledged messages will be redelivered", reason_code)
+            log.warning("lost the connection to the MQTT broker (%s); reconnecting, unacknowledged messages will be redelivered", reason)
 
-    def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
-        try:
-            self._handle(message)
-        except Exception:  # never let one message stop the network thread; it stays unacknowledged
-            log.exception("unexpected error handling message mid=%s; it stays unacknowledged", getattr(message, "mid", "?"))
+    def _on_messages(self, generation: int, messages: list[Message]) -> None:
+        """Decode and validate the messages of one read and queue them for the writer (network thread)."""
+        delivery: list[_Inbound] = []
+        for message in messages:
+            try:
+                item = self._inbound(message, generation)
+            except Exception:  # never let one message stop the others; it stays unacknowledged
+                log.exception("unexpected error handling a message (packet id %d); it stays unacknowledged", message.packet_id)
+                continue
+            if item is not None:
+                delivery.append(item)
+        if not delivery:
+            return
+        with self._closing_lock:
+            if self._closing:
+                return  # not acknowledged: the broker redelivers them to the next session
+            self._queue.put(delivery)
+        with self._counters_lock:
+            self._counters.received += len(delivery)
 
-    def _handle(self, message: mqtt.MQTTMessage) -> None:
+    def _inbound(self, message: Message, generation: int) -> _Inbound | None:
         try:
-            topic = message.topic
+            topic = message.topic.decode("utf-8")
         except UnicodeDecodeError:
-            topic = bytes(message._topic).decode("utf-8", errors="replace")  # noqa: SLF001 - only way to see an invalid topic
+            topic = message.topic.decode("utf-8", errors="replace")
         if topic == DROPPED_TOPIC:
             self._broker_dropped(message.payload)
-            return
-        payload = bytes(message.payload)
+            return None
+        payload = message.payload
         rejections: list[Rejection] = []
         lines: list[str] = []
         buildings: list[str] = []
@@ -331,10 +305,10 @@ class Collector:
             lines, buildings, newest = [], [], 0
             rejections = [Rejection(Reason.INTERNAL_ERROR, "", f"collector error decoding this message: {type(exc).__name__}: {exc}")]
         shown = payload_text(payload) if rejections else ""
-        item = _Inbound(
-            mid=message.mid,
+        return _Inbound(
+            mid=message.packet_id,
             qos=message.qos,
-            generation=0,
+            generation=generation,
             topic=topic,
             payload=payload,
             lines=lines,
@@ -343,14 +317,6 @@ class Collector:
             reasons=[r.reason.value for r in rejections],
             newest_ts_ns=newest,
         )
-        with self._closing_lock:
-            if self._closing:
-                return  # not acknowledged: the broker redelivers it to the next session
-            with self._ack_lock:
-                item.generation = self._generation
-            self._queue.put(item)
-        with self._counters_lock:
-            self._counters.received += 1
 
     def _broker_dropped(self, payload: bytes) -> None:
         try:
@@ -381,12 +347,16 @@ class Collector:
             time.sleep(min(timeout, FILL_PAUSE_S))
             timeout = 0
         try:
-            batch.add(self._queue.get(timeout=max(timeout, 0.0)) if timeout > 0 else self._queue.get_nowait())
+            delivery = self._queue.get(timeout=max(timeout, 0.0)) if timeout > 0 else self._queue.get_nowait()
         except queue.Empty:
             return
-        while len(batch.lines) < self.batch_lines:
+        while True:
+            for item in delivery:
+                batch.add(item)
+            if len(batch.lines) >= self.batch_lines:
+                return
             try:
-                batch.add(self._queue.get_nowait())
+                delivery = self._queue.get_nowait()
             except queue.Empty:
                 return
 
@@ -560,17 +530,16 @@ class Collector:
             counters.newest_ts_ns = max(counters.newest_ts_ns, newest)
 
     def _ack(self, batch: _Batch) -> None:
-        client = self._client
+        subscriber = self._subscriber
+        by_generation: dict[int, list[int]] = {}
+        for message in batch.messages:
+            if message.qos:
+                by_generation.setdefault(message.generation, []).append(message.mid)
         acked = stale = 0
-        with self._ack_lock:
-            for message in batch.messages:
-                if message.qos == 0:
-                    continue
-                if message.generation != self._generation or client is None:
-                    stale += 1  # arrived on an earlier connection: the broker redelivers it, storing it again is harmless
-                    continue
-                client.ack(message.mid, message.qos)
-                acked += 1
+        for generation, packet_ids in by_generation.items():
+            sent = subscriber.ack(generation, packet_ids) if subscriber is not None else 0
+            acked += sent
+            stale += len(packet_ids) - sent  # arrived on an earlier connection: the broker redelivers them
         with self._counters_lock:
             self._counters.acked += acked
         if stale:
@@ -618,11 +587,10 @@ class Collector:
     def run(self, stop: threading.Event) -> None:
         """Collect until ``stop`` is set; then store and acknowledge what was received, write final
         stats and disconnect. Messages arriving after ``stop`` stay unacknowledged for the next session."""
-        client = self._client = self._make_client()
+        subscriber = self._subscriber = self._make_subscriber()
         with self._closing_lock:
             self._closing = False
-        client.connect_async(self.mqtt_host, self.mqtt_port, keepalive=KEEPALIVE_S, clean_start=False, properties=self._connect_properties())
-        client.loop_start()
+        subscriber.start()
         log.info(
             "collector %s starting: %s://%s:%d (%s) -> %r",
             self.client_id, "mqtts" if self.auth.tls_ca else "mqtt", self.mqtt_host, self.mqtt_port, self.auth.describe(), self.store,
@@ -667,6 +635,14 @@ class Collector:
         finally:
             self._shutdown(batch)
 
+    def _queued_messages(self) -> int:
+        held = 0
+        while True:
+            try:
+                held += len(self._queue.get_nowait())
+            except queue.Empty:
+                return held
+
     def _spool_pending(self) -> bool:
         return isinstance(self.sink, SpoolingSink) and self.sink.pending
 
@@ -686,7 +662,7 @@ class Collector:
                     batch, backoff = _Batch(), BACKOFF_MIN_S
                     continue
                 if time.monotonic() + backoff > deadline:
-                    held = len(batch.messages) + self._queue.qsize()
+                    held = len(batch.messages) + self._queued_messages()
                     log.error(
                         "stopping with %d message(s) not stored and not acknowledged: the broker keeps them in the "
                         "session and redelivers them when the collector starts again",
@@ -700,10 +676,9 @@ class Collector:
             self._refresh_spool_counters()
             self._write_stats()
         finally:
-            client = self._client
-            if client is not None:
-                client.disconnect()
-                client.loop_stop()
+            subscriber = self._subscriber
+            if subscriber is not None:
+                subscriber.stop()
             self._connected.clear()
             if self.spool is not None:
                 self.spool.close()
