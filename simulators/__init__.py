@@ -6,12 +6,14 @@ Public API (used by ``facmon simulate``)::
     counts = backfill(sim, store, start, end)                       # history straight to InfluxDB
     counts = publish(sim, host, port, start, duration_s, speed, topic_prefix="facmon")  # live over MQTT
     sim.save_state()
+    SiteSimulator(site, measures=[EfficiencyMeasure("341122A001", "01A10", 0.85, date(2025, 7, 1))])  # a known saving
 
 Only ``facmon`` (plus numpy, paho-mqtt and the standard library) is imported here.
 """
 
 from simulators.backfill import backfill, reading_lines
+from simulators.measures import EfficiencyMeasure
 from simulators.publisher import PublishError, publish
 from simulators.site import DayPlan, Reading, SiteSimulator
 
-__all__ = ["DayPlan", "PublishError", "Reading", "SiteSimulator", "backfill", "publish", "reading_lines"]
+__all__ = ["DayPlan", "EfficiencyMeasure", "PublishError", "Reading", "SiteSimulator", "backfill", "publish", "reading_lines"]

@@ -47,7 +47,7 @@ import json
 import math
 import os
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -60,6 +60,7 @@ from simulators.clock import DAY_S, DayGrid, base_tick_s, day_grid, epoch_s, fir
 from simulators.equipment import BuildingActivity, EquipmentSpec, elevator_trip_rate, equipment_spec, equipment_values
 from simulators.indoor import Zone, ZoneDrivers, indoor_quantities, layout_zones, step_first_order, zone_drivers
 from simulators.loads import MeterAllocation, allocate, building_loads, meter_rates
+from simulators.measures import EfficiencyMeasure, apply_measures, check_measures
 from simulators.noise import Stream, keyed_rng
 from simulators.occupancy import dining_presence, kitchen_activity, meals_per_day, office_occupancy
 from simulators.parameters import DEFAULT_PARAMETERS, ModelParameters
@@ -152,9 +153,9 @@ class _BuildingDevices:
     equipment: list[tuple[str, int, tuple[str, ...], bool]]  # (id, equipment column, field names, may omit)
 
 
-def site_fingerprint(site: Site, parameters: ModelParameters) -> str:
-    """Identifies the site registry and model parameters a state file belongs to."""
-    text = site.model_dump_json() + "\n" + repr(parameters)
+def site_fingerprint(site: Site, parameters: ModelParameters, measures: Sequence[EfficiencyMeasure] = ()) -> str:
+    """Identifies the site registry, model parameters and efficiency measures a state file belongs to."""
+    text = site.model_dump_json() + "\n" + repr(parameters) + ("\n" + repr(tuple(measures)) if measures else "")
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
@@ -164,16 +165,26 @@ class SiteSimulator:
     Not thread-safe; one :meth:`readings` iteration at a time.
     """
 
-    def __init__(self, site: Site, seed: int = 0, state_path: Path | None = None, *, parameters: ModelParameters = DEFAULT_PARAMETERS):
+    def __init__(
+        self,
+        site: Site,
+        seed: int = 0,
+        state_path: Path | None = None,
+        *,
+        parameters: ModelParameters = DEFAULT_PARAMETERS,
+        measures: Sequence[EfficiencyMeasure] = (),
+    ):
         if seed < 0:
             raise ValueError(f"seed must be >= 0, got {seed}")
+        check_measures(site, measures)
         self.site = site
+        self.measures = tuple(measures)
         self.seed = seed
         self.state_path = Path(state_path) if state_path is not None else None
         self.parameters = parameters
         self.step_s = base_tick_s(site.collection)
         self.climate = parameters.climates[site.site.climate_zone]
-        self.fingerprint = site_fingerprint(site, parameters)
+        self.fingerprint = site_fingerprint(site, parameters, self.measures)
         self.plan_hooks: list[Callable[[DayPlan], DayPlan]] = []
         self.reading_hooks: list[ReadingHook] = []
         self.state_note: str | None = None  # why a state file was not used, if it was not
@@ -507,6 +518,7 @@ class SiteSimulator:
                 climate=self.climate,
                 params=p.loads,
             )
+            apply_measures(loads.subitem_kw, grid.local_day, [m for m in self.measures if m.building == building.code])
             meter_rates(loads, self._allocations[b], rates, electric_noise, water_noise, p.loads)
             first, last = self._zone_ranges[b]
             if last > first:

@@ -27,7 +27,7 @@ from facmon.schema import FIELD_RANGES, MEASUREMENT_OF_KIND, allowed_fields, dev
 from facmon.stack import Stack, free_port, port_is_open
 from facmon.store import InfluxStore
 from facmon.workdays import DayKind, day_kind
-from simulators import Reading, SiteSimulator, backfill, publish
+from simulators import EfficiencyMeasure, Reading, SiteSimulator, backfill, publish
 from simulators.backfill import LineFormatter
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -191,6 +191,34 @@ def test_main_meter_is_the_sum_of_the_submeters_plus_losses(example_site: Site) 
         water_main = consumption(example_site, readings, building.code, "W-MAIN")
         water_subs = sum(consumption(example_site, readings, building.code, m.id) for m in building.meters if m.energy == "02" and m.id != "W-MAIN")
         assert water_subs == pytest.approx(0.8 * water_main, rel=0.01)
+
+
+def test_an_efficiency_measure_cuts_its_sub_item_from_its_date_and_the_main_meter_sees_it(example_site: Site) -> None:
+    """A lighting retrofit (01A10 × 0.85 from 7 May) against the same seed without it: lighting is 15 %
+    lower from that date and unchanged before; the main meter drops by the lighting saving plus losses."""
+    building = example_site.building(B_CLASS)
+    lighting = [m.id for m in building.meters if m.subitem == "01A10"]  # type: ignore[union-attr]
+    retrofit = EfficiencyMeasure(B_CLASS, "01A10", 0.85, date(2026, 5, 7))
+    before_and_after = (local(2026, 5, 6), local(2026, 5, 7), local(2026, 5, 8))
+    plain = collect(SiteSimulator(example_site, seed=6), before_and_after[0], before_and_after[2])
+    changed = collect(SiteSimulator(example_site, seed=6, measures=[retrofit]), before_and_after[0], before_and_after[2])
+
+    def used(readings: list[Reading], meter_ids: list[str], day: int) -> float:
+        start, end = before_and_after[day], before_and_after[day + 1]
+        window = [r for r in readings if start.timestamp() <= r.ts <= end.timestamp()]
+        return sum(consumption(example_site, window, B_CLASS, m) for m in meter_ids)
+
+    assert used(changed, lighting, 0) == pytest.approx(used(plain, lighting, 0), rel=1e-9)
+    assert used(changed, lighting, 1) == pytest.approx(0.85 * used(plain, lighting, 1), rel=0.01)
+    saved_kwh = used(plain, lighting, 1) - used(changed, lighting, 1)
+    assert used(plain, ["E-MAIN"], 1) - used(changed, ["E-MAIN"], 1) == pytest.approx(1.02 * saved_kwh, rel=0.02)
+
+
+def test_an_efficiency_measure_for_an_unknown_building_or_a_whole_category_is_refused(example_site: Site) -> None:
+    with pytest.raises(ValueError, match="320000A999"):
+        SiteSimulator(example_site, measures=[EfficiencyMeasure("320000A999", "01A10", 0.85, date(2026, 1, 1))])
+    with pytest.raises(ValueError, match="01A00"):
+        SiteSimulator(example_site, measures=[EfficiencyMeasure(B_CLASS, "01A00", 0.85, date(2026, 1, 1))])
 
 
 def test_meter_power_is_raw_kw_and_matches_the_register_advance(example_site: Site) -> None:
