@@ -446,6 +446,179 @@ class Collection(_Entry):
     max_age_days: float = Field(35.0, gt=0, le=3660, description="days a reading may be stamped before now")
 
 
+# ---------------------------------------------------------------------------------------------
+# Energy targets: conservation plan, GB/T 51161 correction parameters, energy-score weights.
+# Defaults come from facmon/standards.py (FACTS §1, §2); every M/L number can be overridden here.
+
+from facmon.standards import (  # noqa: E402  (kept beside the section that uses it)
+    FYP14_BASE_YEAR,
+    FYP14_NAME,
+    FYP14_NATIONAL_BASE_VALUES,
+    FYP14_REDUCTIONS,
+    FYP14_SOURCE,
+    FYP14_TARGET_YEAR,
+    GBT51161_CORRECTION_SOURCE,
+    GBT51161_REFERENCE_AREA_PER_PERSON_M2,
+    GBT51161_REFERENCE_USE_HOURS_H,
+    GBT51161_SOURCE,
+)
+
+# Indicators a plan sets reduction targets for (analytics/indicators.py computes them per year).
+PlanIndicator = Literal["kgce_per_m2", "kgce_per_person", "water_m3_per_person", "co2_kg_per_m2"]
+# The energy-score components, in display order (analytics/energy_score.py).
+SCORE_COMPONENTS = ("intensity", "plan", "savings", "after_hours", "completeness")
+_BENCHMARK_KEY = re.compile(r"^(?P<office_class>[AB])/(?P<office_use>government|commercial)/(?P<climate_zone>[a-z_]+)$")
+
+
+class EnergyPlan(_Entry):
+    """A conservation plan: base year, target year and reductions per indicator (14th Five-Year plan by default).
+
+    A building's base-year values are ``base_values[code]`` when given (numbers, or ``measured`` /
+    ``national``), else ``default_base``: ``measured`` reads the base year from energy_daily;
+    ``national`` uses ``national_base_values``; ``measured_else_national`` tries the first, then the second.
+    """
+
+    name: str = FYP14_NAME
+    source: str = FYP14_SOURCE
+    base_year: int = Field(FYP14_BASE_YEAR, ge=2000, le=2100)
+    target_year: int = Field(FYP14_TARGET_YEAR, ge=2000, le=2100)
+    reductions: dict[PlanIndicator, Annotated[float, Field(ge=0, lt=1)]] = Field(
+        default_factory=lambda: dict(FYP14_REDUCTIONS), description="fraction below the base-year value by target_year, e.g. 0.05"
+    )
+    national_base_values: dict[PlanIndicator, Annotated[float, Field(gt=0)]] = Field(default_factory=lambda: dict(FYP14_NATIONAL_BASE_VALUES))
+    default_base: Literal["measured", "national", "measured_else_national"] = "measured_else_national"
+    base_values: dict[str, dict[PlanIndicator, Annotated[float, Field(gt=0)]] | Literal["measured", "national"]] = Field(
+        default_factory=dict, description="per building code: base-year values, or measured / national"
+    )
+
+    @model_validator(mode="after")
+    def _years_in_order(self) -> EnergyPlan:
+        if self.target_year <= self.base_year:
+            raise ValueError(f"target_year {self.target_year} must be after base_year {self.base_year}")
+        return self
+
+
+class EuiBenchmark(_Entry):
+    """GB/T 51161 constraint and guide value of non-heating EUI, kWh/(m²·a)."""
+
+    constraint_kwh_m2: float = Field(gt=0, description="约束值")
+    guide_kwh_m2: float = Field(gt=0, description="引导值")
+
+    @model_validator(mode="after")
+    def _guide_below_constraint(self) -> EuiBenchmark:
+        if self.guide_kwh_m2 > self.constraint_kwh_m2:
+            raise ValueError(f"guide_kwh_m2 {self.guide_kwh_m2:g} cannot exceed constraint_kwh_m2 {self.constraint_kwh_m2:g}")
+        return self
+
+
+class Gbt51161Parameters(_Entry):
+    """Parameters of the GB/T 51161 comparison: correction references, use hours, table overrides."""
+
+    source: str = f"{GBT51161_SOURCE}; {GBT51161_CORRECTION_SOURCE}"
+    reference_use_hours_h: float = Field(GBT51161_REFERENCE_USE_HOURS_H, gt=0, description="T₀, h/a")
+    reference_area_per_person_m2: float = Field(GBT51161_REFERENCE_AREA_PER_PERSON_M2, gt=0, description="S₀, m²/person")
+    use_hours_h: dict[str, Annotated[float, Field(gt=0, le=8784)]] = Field(
+        default_factory=dict, description="per building code: annual use hours T; default working hours × working days of the year"
+    )
+    benchmarks: dict[str, EuiBenchmark] = Field(
+        default_factory=dict, description="overrides of Table 5.2.1, keyed '<A|B>/<government|commercial>/<climate zone>'"
+    )
+
+    @field_validator("benchmarks")
+    @classmethod
+    def _benchmark_keys(cls, benchmarks: dict[str, EuiBenchmark]) -> dict[str, EuiBenchmark]:
+        zones = {zone.value for zone in ClimateZone}
+        for key in benchmarks:
+            match = _BENCHMARK_KEY.match(key)
+            if match is None or match["climate_zone"] not in zones:
+                raise ValueError(f"benchmark key {key!r} must look like 'B/government/hot_summer_cold_winter' (zones: {', '.join(sorted(zones))})")
+        return benchmarks
+
+
+class ScoreWeights(_Entry):
+    """Weights of the energy-score components; they must sum to 1."""
+
+    intensity: float = Field(0.30, ge=0, le=1, description="corrected EUI against the GB/T 51161 guide and constraint values")
+    plan: float = Field(0.25, ge=0, le=1, description="progress of kgce/m² against the plan's reduction for the year")
+    savings: float = Field(0.20, ge=0, le=1, description="weather-normalised savings (IPMVP Option C)")
+    after_hours: float = Field(0.15, ge=0, le=1, description="share of electricity used outside working hours and on rest days")
+    completeness: float = Field(0.10, ge=0, le=1, description="share of expected meter intervals measured")
+
+    @model_validator(mode="after")
+    def _sum_to_one(self) -> ScoreWeights:
+        total = sum(getattr(self, name) for name in SCORE_COMPONENTS)
+        if abs(total - 1.0) > 1e-6:
+            terms = " + ".join(f"{name} {getattr(self, name):g}" for name in SCORE_COMPONENTS)
+            raise ValueError(f"score weights must sum to 1; {terms} = {total:g}")
+        return self
+
+
+class Scoring(_Entry):
+    """How each energy-score component turns its value into points (engineering defaults, not from a standard)."""
+
+    weights: ScoreWeights = Field(default_factory=ScoreWeights)
+    intensity_zero_above_constraint: float = Field(0.20, gt=0, le=2, description="EUI this fraction above the constraint value scores 0")
+    after_hours_target_share: float = Field(0.35, gt=0, lt=1, description="after-hours share at or below this scores full points")
+    after_hours_zero_share: float = Field(0.60, gt=0, le=1, description="after-hours share at or above this scores 0")
+    savings_target_fraction: float = Field(0.05, gt=0, lt=1, description="weather-normalised savings fraction scoring full points")
+    # FACTS §4 (M): national key energy-user monitoring system asks for ≥ 90 % of expected intervals.
+    completeness_target: float = Field(0.90, gt=0, le=1, description="completeness at or above this scores full points")
+    completeness_zero: float = Field(0.50, ge=0, lt=1, description="completeness at or below this scores 0")
+
+    @model_validator(mode="after")
+    def _thresholds_in_order(self) -> Scoring:
+        if self.after_hours_zero_share <= self.after_hours_target_share:
+            raise ValueError(f"after_hours_zero_share {self.after_hours_zero_share:g} must exceed after_hours_target_share {self.after_hours_target_share:g}")
+        if self.completeness_zero >= self.completeness_target:
+            raise ValueError(f"completeness_zero {self.completeness_zero:g} must be below completeness_target {self.completeness_target:g}")
+        return self
+
+
+class EnergyTargets(_Entry):
+    """What a building's energy use is judged against: the plan, GB/T 51161, and the score's weights."""
+
+    plan: EnergyPlan = Field(default_factory=EnergyPlan)
+    gbt51161: Gbt51161Parameters = Field(default_factory=Gbt51161Parameters)
+    scoring: Scoring = Field(default_factory=Scoring)
+
+
+# ---------------------------------------------------------------------------------------------
+# Conversion factors: which versioned kgce and CO₂ factors (facmon/standards.py, FACTS §3) the
+# energy statistics use. analytics/daily.py records the chosen version on every energy_daily point.
+
+from facmon.standards import DEFAULT_FACTOR_DATA_YEAR, DEFAULT_GRID_REGION, GRID_CO2_KG_PER_KWH, GRID_REGIONS  # noqa: E402
+
+
+class EnergyFactors(_Entry):
+    """Grid region and data year of the CO₂ factor, plus per-category overrides (M/L factors are configurable)."""
+
+    grid_region: str = Field(DEFAULT_GRID_REGION, description="national, or a regional grid: " + ", ".join(r for r in GRID_REGIONS if r != "national"))
+    data_year: int = Field(DEFAULT_FACTOR_DATA_YEAR, description="data year of the published grid CO₂ factor")
+    kgce_per_unit: dict[str, Annotated[float, Field(gt=0)]] = Field(
+        default_factory=dict, description="energy category code -> kgce per register unit, overriding facmon.standards.KGCE_PER_UNIT"
+    )
+    co2_kg_per_unit: dict[str, Annotated[float, Field(ge=0)]] = Field(
+        default_factory=dict, description="energy category code -> kgCO₂ per register unit (electricity: overrides the grid factor)"
+    )
+
+    @model_validator(mode="after")
+    def _published_factor(self) -> EnergyFactors:
+        if self.grid_region not in GRID_REGIONS:
+            raise ValueError(f"grid_region {self.grid_region!r} is not one of {', '.join(GRID_REGIONS)}")
+        if (self.data_year, self.grid_region) not in GRID_CO2_KG_PER_KWH and "01" not in self.co2_kg_per_unit:
+            known = ", ".join(f"{year}/{region}" for year, region in sorted(GRID_CO2_KG_PER_KWH))
+            raise ValueError(f"no grid CO₂ factor for data_year {self.data_year} and grid_region {self.grid_region!r}; known: {known}")
+        for code in (*self.kgce_per_unit, *self.co2_kg_per_unit):
+            if code not in ENERGY_CATEGORIES:
+                raise ValueError(f"{code!r} is not an energy category code 01..13")
+        return self
+
+    @property
+    def version(self) -> str:
+        """Short label of the factor set, e.g. ``2023-national`` (``+site`` when the site overrides a factor)."""
+        return f"{self.data_year}-{self.grid_region}" + ("+site" if self.kgce_per_unit or self.co2_kg_per_unit else "")
+
+
 class Site(_Entry):
     """A whole site: the root of the registry file."""
 
@@ -455,6 +628,8 @@ class Site(_Entry):
     vendors: list[Vendor] = Field(default_factory=list)
     coverage: list[Coverage] = Field(default_factory=list)
     buildings: list[Building] = Field(min_length=1)
+    energy_targets: EnergyTargets = Field(default_factory=EnergyTargets)
+    energy_factors: EnergyFactors = Field(default_factory=EnergyFactors)
 
     _buildings: dict[str, Building] = PrivateAttr(default_factory=dict)
     _vendors: dict[str, Vendor] = PrivateAttr(default_factory=dict)
@@ -540,6 +715,19 @@ class Site(_Entry):
                         )
                     claimed[(code, system)] = entry.vendor
         problems += self._decoder_problems()
+        problems += self._energy_target_problems()
+        return problems
+
+    def _energy_target_problems(self) -> list[tuple[tuple[str | int, ...], str]]:
+        """energy_targets: per-building entries name buildings of this site."""
+        problems: list[tuple[tuple[str | int, ...], str]] = []
+        for where, codes in (
+            (("energy_targets", "plan", "base_values"), self.energy_targets.plan.base_values),
+            (("energy_targets", "gbt51161", "use_hours_h"), self.energy_targets.gbt51161.use_hours_h),
+        ):
+            for code in codes:
+                if code not in self._buildings:
+                    problems.append(((*where, code), f"building {code!r} is not in buildings"))
         return problems
 
     def _decoder_problems(self) -> list[tuple[tuple[str | int, ...], str]]:

@@ -23,6 +23,12 @@ WEATHER = "weather"
 INGEST_REJECTED = "ingest_rejected"
 INGEST_STATS = "ingest_stats"
 SIM_TRUTH = "sim_truth"
+ENERGY_INTERVAL = "energy_interval"  # analytics: validated 15-minute consumption per meter
+METER_DAILY = "meter_daily"  # analytics: a meter's day (consumption, completeness, gaps, spikes, resets)
+ENERGY_DAILY = "energy_daily"  # analytics: building × energy category × sub-item per local day
+SCORE_ENERGY = "score_energy"
+FAULT = "fault"
+SCORE_VENDOR = "score_vendor"
 
 MEASUREMENT_OF_KIND: dict[DeviceKind, str] = {"meter": METER, "ieq": IEQ, "equipment": EQUIPMENT, "weather": WEATHER}
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
+from typing import NamedTuple
 
 # Building code, 10 characters (MOHURD 2008 分项能耗数据采集技术导则, FACTS §4, confidence H):
 # 6-digit administrative division code (GB/T 2260) + building type letter + 3-digit number.
@@ -107,3 +108,163 @@ class Severity(StrEnum):
 AC_COOLING_SETPOINT_MIN_C = 26.0  # 国办发〔2007〕42号: cooling set points not below 26 °C
 AC_HEATING_SETPOINT_MAX_C = 20.0  # 国办发〔2007〕42号: heating set points not above 20 °C
 FRESH_AIR_MIN_M3_H_PERSON = 30.0  # GB/T 18883-2022: fresh air at least 30 m³/(h·person)
+
+
+# ---------------------------------------------------------------------------------------------
+# Office energy benchmarks and plan targets (FACTS §1, §2)
+#
+# The registry's `energy_targets` section (facmon/registry.py) takes its defaults from here and may
+# override every number marked M or L; analytics/benchmarks.py applies them.
+
+# GB/T 51161-2016《民用建筑能耗标准》Table 5.2.1, office buildings: non-heating electricity-equivalent
+# energy-use intensity, kWh/(m²·a), as (约束值 constraint, 引导值 guide). Confidence L (FACTS §2:
+# verify before relying). Heating in severe-cold and cold zones is assessed separately (Chapter 6).
+GBT51161_SOURCE = "GB/T 51161-2016 Table 5.2.1 (FACTS §2, confidence L)"
+GBT51161_OFFICE_EUI_KWH_M2: dict[tuple[OfficeHvacClass, OfficeUse, ClimateZone], tuple[float, float]] = {
+    (OfficeHvacClass.A, OfficeUse.GOVERNMENT, ClimateZone.SEVERE_COLD_COLD): (55.0, 45.0),
+    (OfficeHvacClass.A, OfficeUse.GOVERNMENT, ClimateZone.HOT_SUMMER_COLD_WINTER): (70.0, 55.0),
+    (OfficeHvacClass.A, OfficeUse.GOVERNMENT, ClimateZone.HOT_SUMMER_WARM_WINTER): (65.0, 50.0),
+    (OfficeHvacClass.A, OfficeUse.GOVERNMENT, ClimateZone.MILD): (50.0, 40.0),
+    (OfficeHvacClass.A, OfficeUse.COMMERCIAL, ClimateZone.SEVERE_COLD_COLD): (65.0, 55.0),
+    (OfficeHvacClass.A, OfficeUse.COMMERCIAL, ClimateZone.HOT_SUMMER_COLD_WINTER): (85.0, 70.0),
+    (OfficeHvacClass.A, OfficeUse.COMMERCIAL, ClimateZone.HOT_SUMMER_WARM_WINTER): (80.0, 65.0),
+    (OfficeHvacClass.A, OfficeUse.COMMERCIAL, ClimateZone.MILD): (65.0, 50.0),
+    (OfficeHvacClass.B, OfficeUse.GOVERNMENT, ClimateZone.SEVERE_COLD_COLD): (70.0, 50.0),
+    (OfficeHvacClass.B, OfficeUse.GOVERNMENT, ClimateZone.HOT_SUMMER_COLD_WINTER): (90.0, 65.0),
+    (OfficeHvacClass.B, OfficeUse.GOVERNMENT, ClimateZone.HOT_SUMMER_WARM_WINTER): (80.0, 60.0),
+    (OfficeHvacClass.B, OfficeUse.GOVERNMENT, ClimateZone.MILD): (60.0, 45.0),
+    (OfficeHvacClass.B, OfficeUse.COMMERCIAL, ClimateZone.SEVERE_COLD_COLD): (80.0, 60.0),
+    (OfficeHvacClass.B, OfficeUse.COMMERCIAL, ClimateZone.HOT_SUMMER_COLD_WINTER): (110.0, 80.0),
+    (OfficeHvacClass.B, OfficeUse.COMMERCIAL, ClimateZone.HOT_SUMMER_WARM_WINTER): (100.0, 75.0),
+    (OfficeHvacClass.B, OfficeUse.COMMERCIAL, ClimateZone.MILD): (70.0, 55.0),
+}
+
+# GB/T 51161-2016 correction of the measured value (FACTS §2, confidence M):
+#   E_c = E × γ₁ × γ₂,  γ₁ = a₁ + b₁·T₀/T (annual use hours T),  γ₂ = a₂ + b₂·S/S₀ (floor area per person S).
+GBT51161_CORRECTION_SOURCE = "GB/T 51161-2016 §5.2 correction (FACTS §2, confidence M)"
+GBT51161_GAMMA1_COEFFICIENTS = (0.3, 0.7)  # (a₁, b₁)
+GBT51161_GAMMA2_COEFFICIENTS = (0.7, 0.3)  # (a₂, b₂)
+GBT51161_REFERENCE_USE_HOURS_H = 2500.0  # T₀, h/a (M; configurable: energy_targets.gbt51161)
+GBT51161_REFERENCE_AREA_PER_PERSON_M2 = 10.0  # S₀, m²/person (M; configurable: energy_targets.gbt51161)
+
+# 14th Five-Year plan for public institutions,《"十四五"公共机构节约能源资源工作规划》(2021), FACTS §1,
+# confidence H: the national 2020 baseline and the 2025 reductions against it. Indicator names are those
+# of analytics/indicators.py. There is no national CO₂ baseline: its base value is always measured.
+FYP14_SOURCE = '《"十四五"公共机构节约能源资源工作规划》 (2021), FACTS §1, confidence H'
+FYP14_NAME = "十四五 (14th Five-Year plan, public institutions)"
+FYP14_BASE_YEAR = 2020
+FYP14_TARGET_YEAR = 2025
+FYP14_NATIONAL_BASE_VALUES: dict[str, float] = {
+    "kgce_per_m2": 18.48,  # kgce/(m²·a)
+    "kgce_per_person": 329.56,  # kgce/(person·a)
+    "water_m3_per_person": 21.53,  # m³/(person·a)
+}
+FYP14_REDUCTIONS: dict[str, float] = {  # fraction below the base-year value by the target year
+    "kgce_per_m2": 0.05,
+    "kgce_per_person": 0.06,
+    "water_m3_per_person": 0.06,
+    "co2_kg_per_m2": 0.07,
+}
+
+
+# -- Measurement and verification (FACTS §7) ----------------------------------------------------
+# IPMVP Option C (whole building), ASHRAE Guideline 14 statistics, CalTRACK 2.0 methods. These are
+# defaults: every analytics function that uses one takes it as a parameter. "CalTRACK 2.0 §x" numbers
+# were read from the CalTRACK methods text (confidence M, not yet listed in FACTS §7).
+
+# Baseline data sufficiency (FACTS §7: 365 days, ≥ 90 % valid days; CalTRACK 2.0 §2.2).
+MV_BASELINE_MIN_DAYS = 365
+MV_BASELINE_MIN_VALID_FRACTION = 0.90
+
+# Acceptance of a baseline fit (FACTS §7, confidence M: "check the edition" of Guideline 14).
+MV_DAILY_CVRMSE_MAX = 0.25
+MV_DAILY_NMBE_MAX = 0.005
+MV_HOURLY_CVRMSE_MAX = 0.30
+MV_HOURLY_NMBE_MAX = 0.10
+
+# Fractional savings uncertainty, ASHRAE G14 Annex B (FACTS §7): savings are "inconclusive" when
+# FSU exceeds 50 % at 68 % confidence; K = 1.26 for hourly data (FACTS §7, M).
+MV_FSU_INCONCLUSIVE_ABOVE = 0.50
+MV_FSU_CONFIDENCE = 0.68
+MV_FSU_K_HOURLY = 1.26
+# Sun & Baltazar (2013) correction for daily data, K = a·M² + b·M + d with M the months of the
+# reporting period (CalTRACK 2.0 §4.3.1.4.6, M).
+MV_FSU_SUN_BALTAZAR_DAILY = (-0.00024, 0.03535, 1.00286)
+
+# Daily change-point model search (CalTRACK 2.0 §3.2, M): balance points 30–90 °F, here in °C on a
+# 0.5 K grid; a slope counts only if positive with p < 0.10 and backed by ≥ 10 days with non-zero
+# degree days and ≥ 20 °F·day (11.1 K·day) of them in total.
+MV_BALANCE_POINT_MIN_C = -1.0  # 30 °F
+MV_BALANCE_POINT_MAX_C = 32.0  # 90 °F
+MV_BALANCE_POINT_STEP_K = 0.5
+MV_SLOPE_P_VALUE_MAX = 0.10
+MV_MIN_NONZERO_DEGREE_DAYS = 10
+MV_MIN_TOTAL_DEGREE_DAYS_K_DAY = 20 / 1.8
+
+# Hourly time-of-week-and-temperature model (CalTRACK 2.0 §3.8, M): temperature knots 30, 45, 55, 65,
+# 75, 90 °F in °C; an hour of the week is "occupied" when the load sits above a regression on
+# heating and cooling degree hours (balance points 50 °F and 65 °F) in more than 65 % of its hours.
+MV_TOWT_TEMPERATURE_KNOTS_C = (-1.1, 7.2, 12.8, 18.3, 23.9, 32.2)
+MV_TOWT_OCCUPANCY_THRESHOLD = 0.65
+MV_TOWT_OCCUPANCY_BALANCE_C = (10.0, 18.3)
+
+
+# -- Conversion factors (FACTS §3) -------------------------------------------------------------
+# Energy to standard coal (kgce) and to CO₂, versioned by data year. The registry's
+# `energy_factors` section (facmon/registry.py) picks the grid region and data year and may override
+# any factor; analytics/daily.py records on every energy_daily point which version it used.
+
+
+class ConversionFactor(NamedTuple):
+    """One conversion factor: ``value`` in ``unit``, where it comes from, and how sure we are (H/M/L)."""
+
+    value: float
+    unit: str
+    source: str
+    confidence: str
+    data_year: int | None = None
+
+
+# Standard coal equivalent per unit of the energy category's register unit (ENERGY_CATEGORIES).
+# Water (02) has none; categories without an entry get no kgce (the analysis reports them).
+KGCE_PER_UNIT: dict[str, ConversionFactor] = {
+    # Public-institution statistics use the 当量值 (calorific equivalent) of electricity.
+    "01": ConversionFactor(0.1229, "kgce/kWh", "electricity 当量值 (FACTS §3)", "H"),
+    "03": ConversionFactor(1.2143, "kgce/m3", "natural gas, gas field (FACTS §3)", "M"),
+    "04": ConversionFactor(34.12, "kgce/GJ", "heat 0.03412 kgce/MJ (FACTS §3)", "M"),
+    "08": ConversionFactor(1.7143, "kgce/kg", "LPG (FACTS §3)", "M"),
+    "10": ConversionFactor(1.4714, "kgce/kg", "petrol (FACTS §3)", "M"),
+    "12": ConversionFactor(1.4571, "kgce/kg", "diesel (FACTS §3)", "M"),
+}
+# The 等价值 of electricity (≈0.30 kgce/kWh, changes yearly, FACTS §3 confidence L) is not used by
+# public-institution statistics; a site that needs it sets energy_factors.kgce_per_unit['01'].
+
+# Grid regions of the published CO₂ factors: national average and the seven regional grids.
+GRID_REGIONS: dict[str, str] = {
+    "national": "全国 national average",
+    "north": "华北 North China",
+    "northeast": "东北 Northeast",
+    "east": "华东 East China",
+    "central": "华中 Central China",
+    "northwest": "西北 Northwest",
+    "south": "南方 China Southern",
+    "southwest": "西南 Southwest",
+}
+_GRID_CO2_SOURCE = "电力二氧化碳排放因子, 生态环境部/国家统计局 (FACTS §3)"
+# Grid electricity CO₂, kgCO₂/kWh, by (data year, region). Confidence H for every entry.
+GRID_CO2_KG_PER_KWH: dict[tuple[int, str], ConversionFactor] = {
+    (2021, "national"): ConversionFactor(0.5568, "kgCO2/kWh", _GRID_CO2_SOURCE, "H", 2021),
+    (2022, "national"): ConversionFactor(0.5366, "kgCO2/kWh", _GRID_CO2_SOURCE, "H", 2022),
+    (2023, "national"): ConversionFactor(0.5306, "kgCO2/kWh", _GRID_CO2_SOURCE + ", published 2026", "H", 2023),
+    (2023, "north"): ConversionFactor(0.6361, "kgCO2/kWh", _GRID_CO2_SOURCE, "H", 2023),
+    (2023, "northeast"): ConversionFactor(0.5122, "kgCO2/kWh", _GRID_CO2_SOURCE, "H", 2023),
+    (2023, "east"): ConversionFactor(0.5500, "kgCO2/kWh", _GRID_CO2_SOURCE, "H", 2023),
+    (2023, "central"): ConversionFactor(0.5271, "kgCO2/kWh", _GRID_CO2_SOURCE, "H", 2023),
+    (2023, "northwest"): ConversionFactor(0.5543, "kgCO2/kWh", _GRID_CO2_SOURCE, "H", 2023),
+    (2023, "south"): ConversionFactor(0.4042, "kgCO2/kWh", _GRID_CO2_SOURCE, "H", 2023),
+    (2023, "southwest"): ConversionFactor(0.2472, "kgCO2/kWh", _GRID_CO2_SOURCE, "H", 2023),
+}
+DEFAULT_GRID_REGION = "national"
+DEFAULT_FACTOR_DATA_YEAR = 2023
+# FACTS §3 gives CO₂ factors for grid electricity only: CO₂ of gas, heat and fuels is written only
+# when the site sets energy_factors.co2_kg_per_unit for the category (with its source in the YAML).
