@@ -1,0 +1,186 @@
+"""Analytics benchmarks; prints one JSON object on stdout, progress on stderr.
+
+Sections (``--section``, repeatable; default: all):
+
+opendsm   facmon's daily change-point baseline against OpenDSM's daily model (the reference
+          implementation, formerly eemeter) on OpenDSM's own sample data: CV(RMSE) of both and their
+          ratio (target: facmon ≤ 1.10 × OpenDSM), savings and uncertainty of both over the reporting
+          period (target: facmon's savings within OpenDSM's uncertainty), time per fit of both and the
+          speed ratio (target: ≥ 10×). OpenDSM runs in its own virtual environment
+          ``bench/.venv-opendsm`` (created here on first use with ``python3 -m venv`` and pip; never a
+          facmon dependency) as ``bench/opendsm_reference.py``, which fits, predicts and reports; facmon
+          reads the very same sample CSVs through its own CSV path (analytics.interval_csv), on the
+          same baseline and reporting windows, and fits with the Monday–Friday calendar (US data).
+
+Add a section: write ``def section_NAME(args) -> dict`` and list it in SECTIONS.
+
+    .venv/bin/python bench/analytics.py --section opendsm
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import gzip
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from analytics.changepoint import fit_daily_baseline  # noqa: E402
+from analytics.fit_statistics import fit_statistics  # noqa: E402
+from analytics.interval_csv import read_interval_csv, to_regular  # noqa: E402
+from analytics.savings import savings_with_uncertainty  # noqa: E402
+
+OPENDSM_VENV = ROOT / "bench" / ".venv-opendsm"
+# scikit-fda (an OpenDSM dependency) fails to import with multimethod 2.x: pin it below 2.
+OPENDSM_PACKAGES = ["opendsm", "multimethod<2"]
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def opendsm_python() -> Path:
+    """The benchmark's own OpenDSM environment, created on first use."""
+    python = OPENDSM_VENV / "bin" / "python"
+    if not python.exists():
+        log(f"creating {OPENDSM_VENV} with {' '.join(OPENDSM_PACKAGES)} (first use only)")
+        # the system's python3, not facmon's venv: the two environments stay apart
+        subprocess.run(["python3", "-m", "venv", str(OPENDSM_VENV)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", *OPENDSM_PACKAGES], check=True)
+    return python
+
+
+def merged_sample_csv(meter_csv: str, temperature_csv: str, folder: Path) -> Path:
+    """One CSV as `facmon baseline fit` takes it: daily kWh rows and hourly °F rows, each leaving the other blank."""
+    path = folder / "opendsm-sample.csv"
+    with path.open("w", newline="") as out, gzip.open(meter_csv, "rt") as meter, gzip.open(temperature_csv, "rt") as weather:
+        writer = csv.writer(out)
+        writer.writerow(["time", "kwh", "temp_f"])
+        for row in csv.DictReader(meter):
+            writer.writerow([row["start"], row["value"], ""])
+        for row in csv.DictReader(weather):
+            writer.writerow([row["dt"], "", row["tempF"]])
+    return path
+
+
+def section_opendsm(args: argparse.Namespace) -> dict:
+    python = opendsm_python()
+    log(f"OpenDSM reference on {args.sample} ({args.repeats} timed fits after a warm-up)")
+    completed = subprocess.run(
+        [str(python), str(ROOT / "bench" / "opendsm_reference.py"), "--sample", args.sample, "--repeats", str(args.repeats)],
+        capture_output=True, text=True, check=False,
+    )
+    if completed.returncode != 0:
+        raise SystemExit(f"opendsm_reference.py failed:\n{completed.stderr[-3000:]}")
+    reference = json.loads(completed.stdout)
+
+    with tempfile.TemporaryDirectory() as folder:
+        merged = merged_sample_csv(reference["meter_csv"], reference["temperature_csv"], Path(folder))
+        series = to_regular(read_interval_csv(merged, "time", "kwh", "temp_f", "F"), "daily")
+    days = series.starts
+    baseline_start, baseline_end = (np.datetime64(moment[:10], "D") for moment in reference["baseline"])
+    reporting_start, reporting_end = (np.datetime64(moment[:10], "D") for moment in reference["reporting"])
+    in_baseline = (days >= baseline_start) & (days < baseline_end)
+    in_reporting = (days >= reporting_start) & (days < reporting_end)
+    working = np.is_busday(days)  # US data: Monday–Friday
+
+    def fit():
+        return fit_daily_baseline(days[in_baseline], series.temperature_c[in_baseline], series.consumption[in_baseline], working[in_baseline])
+
+    baseline = fit()  # warm-up (imports, caches), as for OpenDSM
+    fit_seconds = []
+    for _ in range(args.our_repeats):
+        began = time.perf_counter()
+        baseline = fit()
+        fit_seconds.append(time.perf_counter() - began)
+    predicted = baseline.predict(series.temperature_c[in_reporting], working[in_reporting])
+    savings = savings_with_uncertainty(predicted, series.consumption[in_reporting], baseline.statistics, "daily")
+
+    # OpenDSM's baseline predictions scored by facmon's own CV(RMSE) (n − p with OpenDSM's p): same yardstick.
+    observed_ref = np.array(reference["baseline_series"]["observed_kwh"], dtype=float)
+    predicted_ref = np.array(reference["baseline_series"]["predicted_kwh"], dtype=float)
+    scored = np.isfinite(observed_ref) & np.isfinite(predicted_ref)
+    reference_statistics = fit_statistics(observed_ref[scored], predicted_ref[scored], reference["n_parameters"])
+
+    ours_fit_s = statistics.median(fit_seconds)
+    theirs_fit_s = reference["fit_seconds_median"]
+    difference = savings.avoided_kwh - reference["avoided_kwh"]
+    return {
+        "sample": reference["sample"],
+        "baseline": [str(baseline_start), str(baseline_end - 1)],
+        "reporting": [str(reporting_start), str(reporting_end - 1)],
+        "designed_fraction": reference["designed_fraction"],
+        "facmon": {
+            "model": {kind: model.as_dict() for kind, model in baseline.models.items()},
+            "n": baseline.statistics.n,
+            "n_parameters": baseline.statistics.n_parameters,
+            "cvrmse": baseline.statistics.cvrmse,
+            "r2": baseline.statistics.r2,
+            "nmbe": baseline.statistics.nmbe,
+            "avoided_kwh": savings.avoided_kwh,
+            "fraction": savings.fraction,
+            "uncertainty_kwh": savings.uncertainty_kwh,
+            "fsu": savings.fsu,
+            "fit_seconds_median": ours_fit_s,
+        },
+        "opendsm": {
+            "version": reference["opendsm_version"],
+            "model": reference["model"],
+            "n": reference["n"],
+            "n_parameters": reference["n_parameters"],
+            "cvrmse_adj": reference["cvrmse_adj"],
+            "cvrmse_by_facmon_formula": reference_statistics.cvrmse,
+            "r2": reference_statistics.r2,
+            "nmbe": reference["nmbe"],
+            "avoided_kwh": reference["avoided_kwh"],
+            "fraction": reference["fraction"],
+            "uncertainty_kwh": reference["uncertainty_kwh"],
+            "fsu": reference["fsu"],
+            "first_fit_seconds": reference["first_fit_seconds"],
+            "fit_seconds_median": theirs_fit_s,
+        },
+        "cvrmse_ratio": baseline.statistics.cvrmse / reference["cvrmse_adj"],
+        "cvrmse_target_met": baseline.statistics.cvrmse <= 1.10 * reference["cvrmse_adj"],
+        "savings_difference_kwh": difference,
+        "savings_within_opendsm_uncertainty": reference["uncertainty_kwh"] is not None and abs(difference) <= reference["uncertainty_kwh"],
+        "savings_within_facmon_uncertainty": abs(difference) <= savings.uncertainty_kwh,
+        "confidence": savings.confidence,
+        "speed_ratio": theirs_fit_s / ours_fit_s,
+        "speed_target_met": theirs_fit_s / ours_fit_s >= 10,
+    }
+
+
+# A "pipeline" section (InfluxDB end to end) goes here: def section_pipeline(args) -> dict, listed below.
+SECTIONS: dict[str, Callable[[argparse.Namespace], dict]] = {
+    "opendsm": section_opendsm,
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--section", action="append", choices=sorted(SECTIONS), help="section to run (repeatable; default: all)")
+    parser.add_argument("--sample", default="il-electricity-cdd-hdd-daily", help="OpenDSM sample (daily electricity with heating and cooling)")
+    parser.add_argument("--repeats", type=int, default=5, help="timed OpenDSM fits")
+    parser.add_argument("--our-repeats", type=int, default=50, help="timed facmon fits")
+    args = parser.parse_args()
+    result = {}
+    for name in args.section or list(SECTIONS):
+        began = time.perf_counter()
+        result[name] = SECTIONS[name](args)
+        log(f"{name}: {time.perf_counter() - began:.1f} s")
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
