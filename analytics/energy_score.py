@@ -1,0 +1,438 @@
+"""The energy-saving score of a building for a period (0–100), explained component by component.
+
+Five components, each mapping its value to a fraction of its points by a monotone, capped rule
+(defaults in the registry's ``energy_targets.scoring``; engineering choices, not from a standard):
+
+| component | value | full points | half points | zero points |
+|---|---|---|---|---|
+| intensity | GB/T 51161 corrected EUI, kWh/(m²·a), annual | ≤ guide value | = constraint value | ≥ constraint × (1 + 20 %) |
+| plan | kgce/m² reduction achieved vs the base year | ≥ reduction required this year | half of it | no reduction (or growth) |
+| savings | weather-normalised savings fraction | ≥ +5 % | 0 % (or inconclusive: FSU > 50 %) | ≤ −5 % |
+| after_hours | share of electricity outside working hours / on rest days | ≤ 35 % | (linear) | ≥ 60 % |
+| completeness | share of expected meter intervals measured | ≥ 90 % (FACTS §4, M) | (linear) | ≤ 50 % |
+
+Every rule is linear between its anchors. Points of a component = 100 × effective weight × fraction;
+the score is their sum. A component without a value (no data, no baseline, period in the base year)
+is reported as not available and its weight is shared among the available components in proportion
+to their weights, so the score stays on 0–100; the explanation lists what was redistributed.
+
+Monthly periods use annualised values (analytics/indicators.py) against the annual benchmarks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from analytics.benchmarks import (
+    Gbt51161Comparison,
+    PlanProgress,
+    compare_gbt51161,
+    plan_progress,
+    read_measured_base_values,
+    resolve_base_values,
+)
+from analytics.building_savings import savings_in_period
+from analytics.indicators import (
+    BuildingIndicators,
+    Completeness,
+    IndicatorError,
+    Period,
+    SiteIndicatorReport,
+    read_indicators,
+)
+from analytics.savings import Savings
+from facmon.registry import SCORE_COMPONENTS, ScoreWeights, Scoring, Site
+from facmon.schema import SCORE_ENERGY
+from facmon.store import InfluxStore, line
+
+PLAN_SCORE_INDICATOR = "kgce_per_m2"  # the plan's headline indicator (单位建筑面积能耗) drives the plan component
+
+COMPONENT_LABELS = {
+    "intensity": "EUI vs GB/T 51161",
+    "plan": "plan progress (kgce/m²)",
+    "savings": "weather-normalised savings",
+    "after_hours": "after-hours use",
+    "completeness": "data completeness",
+}
+
+
+class ScoreWeightError(IndicatorError):
+    """Score weights that cannot be used."""
+
+
+@dataclass(frozen=True)
+class SavingsEvidence:
+    """Weather-normalised savings of one building over the period (IPMVP Option C, analytics' savings).
+
+    ``fraction``: avoided energy / adjusted baseline (positive = saved); ``fsu``: fractional savings
+    uncertainty at 68 % confidence; ``conclusive``: False when FSU > 50 % (FACTS §7).
+    """
+
+    fraction: float
+    fsu: float | None
+    conclusive: bool
+
+
+def savings_evidence(savings: Savings) -> SavingsEvidence:
+    """The score's view of measured savings: fraction, FSU, and conclusive unless FSU > 50 % (G14)."""
+    return SavingsEvidence(fraction=savings.fraction, fsu=savings.fsu, conclusive=not savings.inconclusive)
+
+
+# ---------------------------------------------------------------------------------------------
+# Points rules: value → fraction of the component's points, 0..1
+
+
+def linear_points(value: float, full_at: float, zero_at: float) -> float:
+    """1 at or beyond ``full_at``, 0 at or beyond ``zero_at``, linear between (either direction)."""
+    if full_at == zero_at:
+        raise ValueError("full_at and zero_at must differ")
+    fraction = (value - zero_at) / (full_at - zero_at)
+    return min(1.0, max(0.0, fraction))
+
+
+def intensity_points(corrected_kwh_m2: float, guide_kwh_m2: float, constraint_kwh_m2: float, zero_above_constraint: float) -> float:
+    """Full at or below the guide value, half at the constraint value, zero at constraint × (1 + zero_above_constraint)."""
+    if corrected_kwh_m2 <= guide_kwh_m2:
+        return 1.0
+    if corrected_kwh_m2 <= constraint_kwh_m2:  # guide < E ≤ constraint, so constraint > guide here
+        return 1.0 - 0.5 * (corrected_kwh_m2 - guide_kwh_m2) / (constraint_kwh_m2 - guide_kwh_m2)
+    return 0.5 * linear_points(corrected_kwh_m2, constraint_kwh_m2, constraint_kwh_m2 * (1.0 + zero_above_constraint))
+
+
+def plan_points(achieved_reduction: float, required_reduction: float) -> float:
+    """Full when the reduction achieved reaches the reduction required, zero at no reduction, linear between."""
+    if required_reduction <= 0:
+        raise ValueError(f"required_reduction must be positive (got {required_reduction})")
+    return linear_points(achieved_reduction, required_reduction, 0.0)
+
+
+def savings_points(evidence: SavingsEvidence, target_fraction: float) -> float:
+    """Full at +target, half at zero, zero at −target; inconclusive savings count as zero savings."""
+    fraction = evidence.fraction if evidence.conclusive else 0.0
+    return linear_points(fraction, target_fraction, -target_fraction)
+
+
+# ---------------------------------------------------------------------------------------------
+# Components
+
+
+@dataclass(frozen=True)
+class ComponentScore:
+    """One component of a building's score, with everything needed to check it by hand."""
+
+    component: str
+    label: str
+    available: bool
+    value: float | None
+    unit: str  # "share" values are fractions 0..1
+    target: float | None
+    target_text: str
+    fraction: float  # share of the component's points earned, 0..1
+    rule: str
+    note: str = ""
+    weight: float = 0.0  # as configured
+    effective_weight: float = 0.0  # after sharing out unavailable components' weight
+    points: float = 0.0  # 100 × effective_weight × fraction
+    max_points: float = 0.0  # 100 × effective_weight
+
+
+def _unavailable(component: str, unit: str, note: str, rule: str) -> ComponentScore:
+    return ComponentScore(component, COMPONENT_LABELS[component], False, None, unit, None, "-", 0.0, rule, note)
+
+
+def intensity_component(comparison: Gbt51161Comparison | None, scoring: Scoring, note_if_missing: str = "no electricity data") -> ComponentScore:
+    zero = scoring.intensity_zero_above_constraint
+    rule = f"≤ guide: full; = constraint: half; ≥ constraint +{zero:.0%}: 0; linear between"
+    if comparison is None:
+        return _unavailable("intensity", "kWh/(m²·a)", note_if_missing, rule)
+    fraction = intensity_points(comparison.corrected_kwh_m2, comparison.guide_kwh_m2, comparison.constraint_kwh_m2, zero)
+    note = (
+        f"measured {comparison.measured_kwh_m2:.1f} × γ₁ {comparison.gamma1:.3f} (T {comparison.use_hours_h:.0f} h) "
+        f"× γ₂ {comparison.gamma2:.3f} (S {comparison.area_per_person_m2:.1f} m²/person); {comparison.verdict}; {comparison.note}"
+    )
+    return ComponentScore(
+        "intensity", COMPONENT_LABELS["intensity"], True, comparison.corrected_kwh_m2, "kWh/(m²·a)", comparison.guide_kwh_m2,
+        f"guide {comparison.guide_kwh_m2:g} / constraint {comparison.constraint_kwh_m2:g}", fraction, rule, note,
+    )
+
+
+def plan_component(progress: PlanProgress | None, note_if_missing: str) -> ComponentScore:
+    rule = "reduction ≥ required this year: full; no reduction: 0; linear between"
+    if progress is None:
+        return _unavailable("plan", "share", note_if_missing, rule)
+    fraction = plan_points(progress.achieved_reduction, progress.required_reduction)
+    note = (
+        f"{progress.actual_value:.2f} vs base {progress.base_value:.2f} kgce/m² ({progress.base_source}); "
+        f"target {progress.target_value:.2f}"
+    )
+    return ComponentScore(
+        "plan", COMPONENT_LABELS["plan"], True, progress.achieved_reduction, "share", progress.required_reduction,
+        f"≥ {progress.required_reduction:.1%} below base", fraction, rule, note,
+    )
+
+
+def savings_component(evidence: SavingsEvidence | None, scoring: Scoring) -> ComponentScore:
+    target = scoring.savings_target_fraction
+    rule = f"≥ +{target:.0%}: full; 0 or inconclusive: half; ≤ −{target:.0%}: 0; linear between"
+    if evidence is None:
+        return _unavailable("savings", "share", "no weather-normalised baseline for this building and period", rule)
+    fsu = "n/a" if evidence.fsu is None else f"{evidence.fsu:.0%}"
+    note = f"FSU {fsu}" + ("" if evidence.conclusive else "; inconclusive (FSU > 50 %): counted as no demonstrated saving")
+    return ComponentScore(
+        "savings", COMPONENT_LABELS["savings"], True, evidence.fraction, "share", target, f"≥ {target:.0%} saved",
+        savings_points(evidence, target), rule, note,
+    )
+
+
+def after_hours_component(share: float | None, scoring: Scoring, note: str = "") -> ComponentScore:
+    full, zero = scoring.after_hours_target_share, scoring.after_hours_zero_share
+    rule = f"≤ {full:.0%}: full; ≥ {zero:.0%}: 0; linear between"
+    if share is None:
+        return _unavailable("after_hours", "share", "no main-meter interval data", rule)
+    return ComponentScore(
+        "after_hours", COMPONENT_LABELS["after_hours"], True, share, "share", full, f"≤ {full:.0%}", linear_points(share, full, zero), rule, note,
+    )
+
+
+def completeness_component(completeness: Completeness | None, scoring: Scoring) -> ComponentScore:
+    full, zero = scoring.completeness_target, scoring.completeness_zero
+    rule = f"≥ {full:.0%}: full; ≤ {zero:.0%}: 0; linear between"
+    if completeness is None:
+        return _unavailable("completeness", "share", "meter_daily holds no completeness for this site and period (run facmon analyze)", rule)
+    note = f"mean over {completeness.meter_days_expected} expected meter-days; {completeness.meter_days_reported} have a meter_daily row, the others count 0"
+    return ComponentScore(
+        "completeness", COMPONENT_LABELS["completeness"], True, completeness.completeness, "share", full, f"≥ {full:.0%}",
+        linear_points(completeness.completeness, full, zero), rule, note,
+    )
+
+
+def weigh(components: Sequence[ComponentScore], weights: ScoreWeights | Mapping[str, float]) -> tuple[list[ComponentScore], float | None, str]:
+    """Give each component its weight and points; share unavailable weight among the available
+    components in proportion. Returns (components, score 0–100 or None when none is available, explanation)."""
+    configured = {name: float(getattr(weights, name) if isinstance(weights, ScoreWeights) else weights[name]) for name in SCORE_COMPONENTS}
+    total = sum(configured.values())
+    if any(w < 0 for w in configured.values()) or abs(total - 1.0) > 1e-6:
+        raise ScoreWeightError(f"score weights must be non-negative and sum to 1 (got {configured}, sum {total:g})")
+    available_weight = sum(configured[c.component] for c in components if c.available)
+    if available_weight <= 0:
+        return [replace(c, weight=configured[c.component]) for c in components], None, "no component available: not scored"
+    weighed = []
+    for c in components:
+        effective = configured[c.component] / available_weight if c.available else 0.0
+        weighed.append(replace(c, weight=configured[c.component], effective_weight=effective, points=100.0 * effective * c.fraction, max_points=100.0 * effective))
+    missing = [c for c in components if not c.available and configured[c.component] > 0]
+    explanation = ""
+    if missing:
+        explanation = (
+            f"not available: {', '.join(c.component for c in missing)} (weight {1.0 - available_weight:.2f}); "
+            f"shared among the others in proportion (each weight ÷ {available_weight:.2f})"
+        )
+    return weighed, sum(c.points for c in weighed), explanation
+
+
+# ---------------------------------------------------------------------------------------------
+# A building's score and the site's scorecard
+
+
+@dataclass
+class BuildingScore:
+    """A building's score for a period with its components, indicators and comparisons."""
+
+    building: str
+    name: str
+    period: str
+    score: float | None
+    components: list[ComponentScore]
+    explanation: str
+    indicators: BuildingIndicators
+    gbt51161: Gbt51161Comparison | None = None
+    plan: list[PlanProgress] = field(default_factory=list)
+    rank: int | None = None
+
+    def component(self, name: str) -> ComponentScore:
+        return next(c for c in self.components if c.component == name)
+
+    def as_dict(self) -> dict:
+        return {
+            "building": self.building,
+            "name": self.name,
+            "period": self.period,
+            "score": self.score,
+            "rank": self.rank,
+            "explanation": self.explanation,
+            "components": [asdict(c) for c in self.components],
+            "indicators": self.indicators.as_dict(),
+            "gbt51161": None if self.gbt51161 is None else self.gbt51161.as_dict(),
+            "plan": [p.as_dict() for p in self.plan],
+        }
+
+
+def rank_scores(scores: Sequence[BuildingScore]) -> list[BuildingScore]:
+    """Best first; equal scores (to 0.01 points) share a rank (1, 2, 2, 4); unscored buildings last, unranked."""
+    scored = sorted((s for s in scores if s.score is not None), key=lambda s: (-round(s.score, 2), s.building))
+    ranked: list[BuildingScore] = []
+    for position, entry in enumerate(scored, start=1):
+        same = ranked and round(ranked[-1].score, 2) == round(entry.score, 2)
+        entry.rank = ranked[-1].rank if same else position
+        ranked.append(entry)
+    for entry in sorted((s for s in scores if s.score is None), key=lambda s: s.building):
+        entry.rank = None
+        ranked.append(entry)
+    return ranked
+
+
+@dataclass
+class EnergyScorecard:
+    """Every building's score for one period, ranked, with the site's indicators."""
+
+    site: str
+    period: Period
+    buildings: list[BuildingScore]
+    site_indicators: BuildingIndicators
+    weights: dict[str, float]
+
+    def as_dict(self) -> dict:
+        return {
+            "site": self.site,
+            "period": self.period.label,
+            "period_start": self.period.start.isoformat(),
+            "period_end": self.period.end.isoformat(),
+            "weights": self.weights,
+            "buildings": [b.as_dict() for b in self.buildings],
+            "site_indicators": self.site_indicators.as_dict(),
+        }
+
+
+def score_building(
+    site: Site,
+    indicators: BuildingIndicators,
+    period: Period,
+    completeness: Completeness | None,
+    savings: SavingsEvidence | None,
+    measured_base: Mapping[str, float] | None,
+) -> BuildingScore:
+    """Score one building from its indicators and the given evidence (pure: no database)."""
+    building = site.building(indicators.building)
+    if building is None:
+        raise IndicatorError(f"building {indicators.building!r} is not in the site registry")
+    targets = site.energy_targets
+    scoring = targets.scoring
+    annualised = ""
+    if period.kind == "month":
+        annualised = f"annualised from {indicators.totals.days_with_data} day(s) of data (a month carries its season)"
+    elif indicators.totals.days_with_data != period.days:
+        annualised = f"annualised from {indicators.totals.days_with_data} day(s) of data"
+
+    comparison = None
+    if indicators.has_data and indicators.totals.electricity_kwh > 0:
+        comparison = compare_gbt51161(building, site.site.climate_zone, indicators.annual["electricity_kwh_per_m2"], targets.gbt51161, period.year)
+    intensity = intensity_component(comparison, scoring)
+    if annualised and intensity.available:
+        intensity = replace(intensity, note=f"{annualised}; {intensity.note}")
+
+    progress_rows: list[PlanProgress] = []
+    plan_note = f"no energy data in {period.label}"
+    base = resolve_base_values(targets.plan, building.code, measured_base)
+    if base is None:
+        plan_note = f"no base-year ({targets.plan.base_year}) values: measure them or give energy_targets.plan.base_values"
+    elif period.year <= targets.plan.base_year:
+        plan_note = f"{period.label} is not after the plan's base year {targets.plan.base_year}"
+    elif indicators.has_data:
+        for indicator, base_value in base.values.items():
+            found = plan_progress(indicator, indicators.annual[indicator], base_value, base.source, targets.plan, period.year)
+            if found is not None:
+                progress_rows.append(found)
+    headline = next((p for p in progress_rows if p.indicator == PLAN_SCORE_INDICATOR), None)
+    if headline is None and progress_rows:
+        plan_note = f"the plan sets no {PLAN_SCORE_INDICATOR} reduction, or its base value is missing"
+    plan = plan_component(headline, plan_note)
+    if annualised and plan.available:
+        plan = replace(plan, note=f"{annualised}; {plan.note}")
+
+    split = indicators.after_hours
+    share = None if split is None else split.after_hours_share
+    after_note = ""
+    if split is not None and share is not None:
+        after_note = f"off-hours on working days {split.off_hours_workday_share:.0%}, rest days {split.rest_day_share:.0%} of {split.total_kwh:,.0f} kWh"
+    components = [
+        intensity,
+        plan,
+        savings_component(savings, scoring),
+        after_hours_component(share, scoring, after_note),
+        completeness_component(completeness, scoring),
+    ]
+    weighed, score, explanation = weigh(components, scoring.weights)
+    return BuildingScore(building.code, building.name, period.label, score, weighed, explanation, indicators, comparison, progress_rows)
+
+
+def score_report(
+    site: Site,
+    report: SiteIndicatorReport,
+    savings: Mapping[str, SavingsEvidence | None] | None = None,
+    measured_base: Mapping[str, Mapping[str, float]] | None = None,
+) -> EnergyScorecard:
+    """Score and rank every building of an indicator report (pure: no database)."""
+    savings = savings or {}
+    measured_base = measured_base or {}
+    scores = []
+    for indicators in report.buildings:
+        completeness = None if report.completeness is None else report.completeness.get(indicators.building)
+        scores.append(
+            score_building(site, indicators, report.period, completeness, savings.get(indicators.building), measured_base.get(indicators.building))
+        )
+    weights = site.energy_targets.scoring.weights
+    return EnergyScorecard(site.site.name, report.period, rank_scores(scores), report.site, {name: getattr(weights, name) for name in SCORE_COMPONENTS})
+
+
+def score_energy(
+    store: InfluxStore,
+    site: Site,
+    period: Period,
+    savings: Mapping[str, SavingsEvidence | None] | None = None,
+    today: date | None = None,
+) -> EnergyScorecard:
+    """Read the period's data (and the plan's base year when measured) and score every building.
+
+    ``savings``: weather-normalised savings per building; by default measured from InfluxDB over the
+    period so far against the year before it (analytics.building_savings)."""
+    report = read_indicators(store, site, period, today)
+    if savings is None:
+        today = today or datetime.now(ZoneInfo(site.site.timezone)).date()
+        measured_savings = savings_in_period(store, site, period.start, min(period.end, today + timedelta(days=1)))
+        savings = {code: None if found is None or found.savings is None else savings_evidence(found.savings) for code, found in measured_savings.items()}
+    plan = site.energy_targets.plan
+    # Read the base year only when some building's base is to be measured.
+    choices = [plan.base_values.get(b.code, plan.default_base) for b in site.buildings]
+    needs_measured = period.year > plan.base_year and any(choice in ("measured", "measured_else_national") for choice in choices)
+    measured = read_measured_base_values(store, site) if needs_measured else {}
+    return score_report(site, report, savings, measured)
+
+
+def score_energy_lines(card: EnergyScorecard, timezone: str) -> list[str]:
+    """score_energy points: tags building, period; time = the period's local start (so a rerun
+    overwrites the same points); fields score, rank and per component _points, _value, _weight, _available."""
+    start = datetime.combine(card.period.start, time(0), ZoneInfo(timezone))
+    time_ns = int(start.timestamp()) * 1_000_000_000
+    lines = []
+    for entry in card.buildings:
+        if entry.score is None:
+            continue
+        fields: dict[str, float] = {"score": round(entry.score, 4), "rank": float(entry.rank or 0)}
+        for c in entry.components:
+            fields[f"{c.component}_points"] = round(c.points, 4)
+            fields[f"{c.component}_weight"] = round(c.effective_weight, 6)
+            fields[f"{c.component}_available"] = 1.0 if c.available else 0.0
+            if c.value is not None:
+                fields[f"{c.component}_value"] = c.value
+        lines.append(line(SCORE_ENERGY, {"building": entry.building, "period": card.period.label}, fields, time_ns))
+    return lines
+
+
+def write_energy_scores(store: InfluxStore, card: EnergyScorecard, timezone: str) -> int:
+    """Write the scorecard's score_energy points; returns how many."""
+    lines = score_energy_lines(card, timezone)
+    store.write(lines)
+    return len(lines)
