@@ -7,6 +7,7 @@ Public API (used by ``facmon simulate``)::
     counts = publish(sim, host, port, start, duration_s, speed, topic_prefix="facmon")  # live over MQTT
     sim.save_state()
     SiteSimulator(site, measures=[EfficiencyMeasure("341122A001", "01A10", 0.85, date(2025, 7, 1))])  # a known saving
+    SiteSimulator(site, faults=simulators.faults.load_faults("examples/faults-month.yaml", site))  # injected faults
 
 Only ``facmon`` (plus numpy, paho-mqtt and the standard library) is imported here.
 """

@@ -33,11 +33,15 @@ seed and site fingerprint match (otherwise ignored, see :attr:`SiteSimulator.sta
 An unwrapped raw count is everything the meter has counted, in raw units; the register it shows is
 that count modulo its ``rollover``.
 
-Fault injection (later)
------------------------
+Fault injection
+---------------
 Two hook lists are the seams for it: :attr:`SiteSimulator.plan_hooks` may change a day's plan
-(loads, equipment values, IEQ targets) before it is simulated, :attr:`SiteSimulator.reading_hooks`
-may change or drop each tick's readings before they are returned.
+(loads, equipment values, IEQ targets, meter resets) before it is simulated,
+:attr:`SiteSimulator.reading_hooks` may change or drop each tick's readings before they are
+returned. ``SiteSimulator(site, faults=...)`` installs both for a scenario of
+:mod:`simulators.faults`; the faults join the state file's fingerprint. A meter reset is part of the
+plan (``DayPlan.meter_resets``) and of the carried raw counts, so it survives split calls, fast
+forwards and the state file.
 """
 
 from __future__ import annotations
@@ -51,6 +55,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -59,13 +64,16 @@ from facmon.schema import MEASUREMENT_OF_KIND, Device, device_kind
 from simulators.clock import DAY_S, DayGrid, base_tick_s, day_grid, epoch_s, first_tick_at_or_after, utc_datetime
 from simulators.equipment import BuildingActivity, EquipmentSpec, elevator_trip_rate, equipment_spec, equipment_values
 from simulators.indoor import Zone, ZoneDrivers, indoor_quantities, layout_zones, step_first_order, zone_drivers
-from simulators.loads import MeterAllocation, allocate, building_loads, meter_rates
+from simulators.loads import MeterAllocation, MeterShare, allocate, building_loads, meter_rates
 from simulators.measures import EfficiencyMeasure, apply_measures, check_measures
 from simulators.noise import Stream, keyed_rng
 from simulators.occupancy import dining_presence, kitchen_activity, meals_per_day, office_occupancy
 from simulators.parameters import DEFAULT_PARAMETERS, ModelParameters
 from simulators.registers import POWER_DECIMALS, displayed_registers, initial_raw_counts
 from simulators.weather import OutdoorWeather, outdoor_weather
+
+if TYPE_CHECKING:
+    from simulators.faults import FaultInjector, InjectedFault
 
 STATE_FORMAT = "facmon-simulator-state/1"
 IEQ_QUANTITIES = ("temperature", "humidity", "co2", "pm25", "pm10", "tvoc", "hcho")
@@ -127,6 +135,7 @@ class DayPlan:
     zone_noise: np.ndarray  # ticks × zones × 4 standard normals (sensor noise)
     equipment: list[np.ndarray] = field(default_factory=list)  # per equipment: ticks × fields (NaN = absent)
     weather_sensors: list[np.ndarray] = field(default_factory=list)  # per weather sensor: ticks × quantities
+    meter_resets: list[tuple[int, int]] = field(default_factory=list)  # (tick index, meter column): the count is 0 at that tick
 
 
 @dataclass
@@ -153,9 +162,11 @@ class _BuildingDevices:
     equipment: list[tuple[str, int, tuple[str, ...], bool]]  # (id, equipment column, field names, may omit)
 
 
-def site_fingerprint(site: Site, parameters: ModelParameters, measures: Sequence[EfficiencyMeasure] = ()) -> str:
-    """Identifies the site registry, model parameters and efficiency measures a state file belongs to."""
+def site_fingerprint(site: Site, parameters: ModelParameters, measures: Sequence[EfficiencyMeasure] = (), faults: Sequence[object] = ()) -> str:
+    """Identifies the site registry, model parameters, efficiency measures and injected faults a state file belongs to."""
     text = site.model_dump_json() + "\n" + repr(parameters) + ("\n" + repr(tuple(measures)) if measures else "")
+    if faults:
+        text += "\n" + repr(tuple(faults))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
@@ -173,6 +184,7 @@ class SiteSimulator:
         *,
         parameters: ModelParameters = DEFAULT_PARAMETERS,
         measures: Sequence[EfficiencyMeasure] = (),
+        faults: Sequence[InjectedFault] = (),
     ):
         if seed < 0:
             raise ValueError(f"seed must be >= 0, got {seed}")
@@ -184,7 +196,8 @@ class SiteSimulator:
         self.parameters = parameters
         self.step_s = base_tick_s(site.collection)
         self.climate = parameters.climates[site.site.climate_zone]
-        self.fingerprint = site_fingerprint(site, parameters, self.measures)
+        self.faults = tuple(faults)
+        self.fingerprint = site_fingerprint(site, parameters, self.measures, self.faults)
         self.plan_hooks: list[Callable[[DayPlan], DayPlan]] = []
         self.reading_hooks: list[ReadingHook] = []
         self.state_note: str | None = None  # why a state file was not used, if it was not
@@ -230,6 +243,11 @@ class SiteSimulator:
         self._origin: _State | None = None
         self._current: _State | None = None
         self._checkpoints: OrderedDict[int, _State] = OrderedDict()
+        self.fault_injector: FaultInjector | None = None
+        if self.faults:
+            from simulators.faults import FaultInjector  # faults.py builds on this module
+
+            self.fault_injector = FaultInjector(self, self.faults)
         if self.state_path is not None:
             self._load_state(self.state_path)
 
@@ -246,6 +264,47 @@ class SiteSimulator:
         device = building.device(reading.device)
         assert device is not None
         return building, device
+
+    def building_index(self, code: str) -> int:
+        """Position of building ``code`` in the registry (KeyError if it is not there)."""
+        for b, building in enumerate(self.site.buildings):
+            if building.code == code:
+                return b
+        raise KeyError(code)
+
+    def meter_column(self, building: str, meter_id: str) -> int:
+        """Column of a meter in the plan's meter arrays (``DayPlan.meter_rate``, ``raw_step``)."""
+        return self._columns[self.building_index(building)][meter_id]
+
+    def main_meters(self, building: str) -> list[MeterShare]:
+        """The building's main electricity meters (01000) with their shares and ratings, kW."""
+        return list(self._allocations[self.building_index(building)].main)
+
+    def meter_rated_kw(self, column: int) -> float:
+        """Rated power of the meter in ``column``, kW (+inf without one)."""
+        rated = self._meters[column][1].rated_power_kw
+        return float(rated) if rated else math.inf
+
+    def equipment_column(self, building: str, equipment_id: str) -> tuple[int, EquipmentSpec]:
+        """Index of a piece of equipment in ``DayPlan.equipment`` and its spec (fields, meter, rating)."""
+        b = self.building_index(building)
+        for j, spec in enumerate(self._equipment):
+            if spec.building_index == b and spec.equipment.id == equipment_id:
+                return j, spec
+        raise KeyError(f"{building}/{equipment_id}")
+
+    def zone_column(self, building: str, sensor_id: str) -> int:
+        """Column of an IEQ sensor's zone in the plan's zone arrays."""
+        b = self.building_index(building)
+        for z, zone in enumerate(self._zones):
+            if zone.building_index == b and zone.sensor.id == sensor_id:
+                return z
+        raise KeyError(f"{building}/{sensor_id}")
+
+    def recount_meters(self, plan: DayPlan, columns: Sequence[int]) -> None:
+        """After a plan hook changed ``plan.meter_rate`` of ``columns``: their raw counts per tick follow."""
+        for c in columns:
+            plan.raw_step[:, c] = plan.meter_rate[:, c] * (self.step_s / 3600.0) / self._multiplier[c]
 
     @property
     def position(self) -> datetime | None:
@@ -331,13 +390,17 @@ class SiteSimulator:
         """A new origin at ``tick`` before the current one, whose registers reach the old origin's values."""
         assert self._origin is not None
         counted = np.zeros(len(self._meters))
+        reset = np.zeros(len(self._meters), dtype=bool)
         for day in range(tick // DAY_S, (self._origin.ts - 1) // DAY_S + 1):
             plan = self._plan(day)
             i0 = int(np.searchsorted(plan.grid.ts_s, tick))
             i1 = int(np.searchsorted(plan.grid.ts_s, self._origin.ts))
             counted += plan.raw_step[i0:i1].sum(axis=0)
+            for i, column in plan.meter_resets:
+                reset[column] |= i0 <= i < i1
         fresh = self._fresh_state(tick)
-        raw = self._origin.raw_counts - counted
+        # A meter reset in between hides what the meter showed before it: those start from their seeded values.
+        raw = np.where(reset, fresh.raw_counts, self._origin.raw_counts - counted)
         return replace(fresh, raw_counts=raw, last_report=raw.copy())
 
     def _fast_forward(self, tick: int) -> None:
@@ -373,6 +436,9 @@ class SiteSimulator:
         """Raw counts and zone states (temperatures, CO₂, vapour) at ticks i0..i1 inclusive, rows 0..i1-i0."""
         assert self._current is not None
         raw = np.cumsum(np.vstack([self._current.raw_counts[None, :], plan.raw_step[i0:i1]]), axis=0)
+        for i, column in plan.meter_resets:
+            if i0 <= i < i1:  # the count shows 0 at tick i and counts on from there
+                raw[i - i0 :, column] -= raw[i - i0, column]
         target = np.hstack([plan.zone_temp_target_c[i0:i1], plan.zone_co2_target_ppm[i0:i1], plan.zone_vapour_target_hpa[i0:i1]])
         gain = np.hstack([plan.zone_temp_gain[i0:i1], plan.zone_co2_gain[i0:i1], plan.zone_vapour_gain[i0:i1]])
         return raw, step_first_order(self._current.zones, target, gain)
