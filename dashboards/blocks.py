@@ -1,0 +1,166 @@
+"""Building blocks every facmon dashboard is made of: template variables from the registry, panels
+with InfluxQL targets on the fixed datasource, and the dashboard skeleton with its JSON rendering.
+
+InfluxQL conventions used by every query (Grafana expands them; tests expand them the same way):
+``$timeFilter`` is the dashboard time range, ``$__interval`` the panel's bucket width, and a
+multi-value variable is used as ``"tag" =~ /^$var$/`` (Grafana writes the chosen values as a regex
+alternation, and "All" as ``.*``, which also matches points without the tag).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from grafana_foundation_sdk.builders import dashboard as dashboard_builder
+from grafana_foundation_sdk.builders import stat, table, text, timeseries
+from grafana_foundation_sdk.cog.encoder import JSONEncoder
+from grafana_foundation_sdk.models import dashboard as dashboard_model
+from grafana_foundation_sdk.models import text as text_model
+
+from dashboards.datasource import DATASOURCE_UID
+from dashboards.influxql import INFLUXDB_PLUGIN, InfluxQL
+from dashboards.titles import Lang, title
+from facmon.registry import Site
+
+ALL = ".*"  # the value of a variable's "All" option: a regex matching any tag value, and none
+SITE_TAG = "facmon"  # every dashboard carries this tag; the folder holds nothing else
+
+
+def datasource_ref() -> dashboard_model.DataSourceRef:
+    return dashboard_model.DataSourceRef(type_val=INFLUXDB_PLUGIN, uid=DATASOURCE_UID)
+
+
+def influxql(ref_id: str, query: str) -> InfluxQL:
+    """A raw InfluxQL target on facmon's datasource."""
+    return InfluxQL(ref_id, DATASOURCE_UID, query)
+
+
+def _escape_custom_value(text_value: str) -> str:
+    # A custom variable's values are comma-separated "text : value" pairs.
+    return text_value.replace(",", "\\,")
+
+
+def _all_option() -> dashboard_model.VariableOption:
+    return dashboard_model.VariableOption(selected=True, text="All", value="$__all")
+
+
+def registry_variable(name: str, label: str, choices: Sequence[tuple[str, str]]) -> dashboard_builder.CustomVariable:
+    """A multi-value variable over registry entries, ``choices`` as (value, shown text); defaults to All."""
+    query = ",".join(f"{_escape_custom_value(shown)} : {_escape_custom_value(value)}" for value, shown in choices)
+    options = [_all_option()] + [dashboard_model.VariableOption(selected=False, text=shown, value=value) for value, shown in choices]
+    return (
+        dashboard_builder.CustomVariable(name)
+        .label(label)
+        .values(query)
+        .multi(True)
+        .include_all(True)
+        .all_value(ALL)
+        .options(options)
+        .current(dashboard_model.VariableOption(selected=True, text=["All"], value=["$__all"]))
+    )
+
+
+def building_variable(site: Site, lang: Lang) -> dashboard_builder.CustomVariable:
+    """``$building``: the registry's buildings by code, shown by name."""
+    return registry_variable("building", title("var.building", lang), [(b.code, f"{b.name} ({b.code})") for b in site.buildings])
+
+
+def vendor_variable(site: Site, lang: Lang) -> dashboard_builder.CustomVariable:
+    """``$vendor``: the registry's vendors by id, shown by name."""
+    return registry_variable("vendor", title("var.vendor", lang), [(v.id, v.name) for v in site.vendors])
+
+
+def tag_values_variable(name: str, label: str, measurement: str, tag: str) -> dashboard_builder.QueryVariable:
+    """A multi-value variable listing the values of ``tag`` seen in ``measurement`` (refreshed with the time range)."""
+    return (
+        dashboard_builder.QueryVariable(name)
+        .label(label)
+        .datasource(datasource_ref())
+        .query(f'SHOW TAG VALUES FROM "{measurement}" WITH KEY = "{tag}"')
+        .refresh(dashboard_model.VariableRefresh.ON_TIME_RANGE_CHANGED)
+        .sort(dashboard_model.VariableSort.ALPHABETICAL_ASC)
+        .multi(True)
+        .include_all(True)
+        .all_value(ALL)
+        .current(dashboard_model.VariableOption(selected=True, text=["All"], value=["$__all"]))
+    )
+
+
+def timeseries_panel(panel_title: str, targets: Sequence[InfluxQL], *, unit: str, description: str = "", width: int = 12, height: int = 8) -> timeseries.Panel:
+    panel = timeseries.Panel().title(panel_title).datasource(datasource_ref()).unit(unit).span(width).height(height)
+    if description:
+        panel = panel.description(description)
+    for target in targets:
+        panel = panel.with_target(target)
+    return panel
+
+
+def table_panel(panel_title: str, targets: Sequence[InfluxQL], *, description: str = "", width: int = 12, height: int = 8) -> table.Panel:
+    panel = table.Panel().title(panel_title).datasource(datasource_ref()).span(width).height(height)
+    if description:
+        panel = panel.description(description)
+    for target in targets:
+        panel = panel.with_target(target.table())
+    return panel
+
+
+def stat_panel(panel_title: str, targets: Sequence[InfluxQL], *, unit: str = "none", description: str = "", width: int = 6, height: int = 6) -> stat.Panel:
+    panel = stat.Panel().title(panel_title).datasource(datasource_ref()).unit(unit).span(width).height(height)
+    if description:
+        panel = panel.description(description)
+    for target in targets:
+        panel = panel.with_target(target)
+    return panel
+
+
+def markdown_panel(panel_title: str, content: str, *, width: int = 12, height: int = 8) -> text.Panel:
+    """A static panel: facts from the registry (not from InfluxDB), rendered as Markdown."""
+    return text.Panel().title(panel_title).mode(text_model.TextMode.MARKDOWN).content(content).span(width).height(height)
+
+
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    def cell(value: object) -> str:
+        return str(value).replace("|", "\\|")
+
+    lines = ["| " + " | ".join(cell(h) for h in header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def new_dashboard(site: Site, uid: str, dashboard_title: str, description: str, tags: Sequence[str] = ()) -> dashboard_builder.Dashboard:
+    """A dashboard with facmon's defaults: fixed uid, site tag, the site's time zone, last 24 h, 1 min refresh."""
+    return (
+        dashboard_builder.Dashboard(dashboard_title)
+        .uid(uid)
+        .description(description)
+        .tags([SITE_TAG, *tags])
+        .timezone(site.site.timezone)
+        .time("now-24h", "now")
+        .refresh("1m")
+        .tooltip(dashboard_model.DashboardCursorSync.CROSSHAIR)
+        .editable()
+    )
+
+
+def dashboard_json(board: dashboard_builder.Dashboard) -> dict[str, Any]:
+    """The dashboard model as Grafana stores it (plain JSON types), panels numbered 1.. in order so
+    that links to a panel (``viewPanel=``) stay stable from one export to the next."""
+    model = json.loads(json.dumps(board.build(), cls=JSONEncoder))
+    number = 0
+    for panel in model.get("panels", []):
+        for inner in [panel, *panel.get("panels", [])]:
+            number += 1
+            inner["id"] = number
+    return model
+
+
+def panel_targets(dashboard: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """Every (panel title, target) of a dashboard JSON, rows included."""
+    found: list[tuple[str, dict[str, Any]]] = []
+    for panel in dashboard.get("panels", []):
+        for inner in [panel, *panel.get("panels", [])]:
+            for target in inner.get("targets", []) or []:
+                found.append((inner.get("title", ""), target))
+    return found

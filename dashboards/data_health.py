@@ -1,0 +1,248 @@
+"""Dashboard (d), data health: is the collection chain whole?
+
+Ingest rates per collector, rejected input by reason, the collectors' spool, broker drops and lag
+(all from ``ingest_stats`` and ``ingest_rejected``, written by ingest), and the registry's devices
+that stopped reporting (from the raw measurements). Measurement, tag and field names are those of
+facmon.schema and the README's schema table.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from grafana_foundation_sdk.builders import dashboard as dashboard_builder
+from grafana_foundation_sdk.models import dashboard as dashboard_model
+
+from dashboards.blocks import (
+    building_variable,
+    dashboard_json,
+    influxql,
+    markdown_panel,
+    markdown_table,
+    new_dashboard,
+    stat_panel,
+    table_panel,
+    tag_values_variable,
+    timeseries_panel,
+    vendor_variable,
+)
+from dashboards.titles import Lang, title
+from facmon.registry import Site
+from facmon.schema import EQUIPMENT, IEQ, INGEST_REJECTED, INGEST_STATS, METER, WEATHER
+
+UID = "facmon-data-health"
+# A device is offline when it sent nothing in the current collection interval and the
+# OFFLINE_INTERVALS - 1 full ones before it (the current interval is still filling).
+OFFLINE_INTERVALS = 3
+
+COLLECTOR_FILTER = '"collector" =~ /^$collector$/'
+BUILDING_FILTER = '"building" =~ /^$building$/'
+# Rejected input that names no building of the registry carries no building tag: always shown.
+REJECT_BUILDING_FILTER = '("building" =~ /^$building$/ OR "building" = \'\')'
+
+
+@dataclass(frozen=True)
+class DeviceKind:
+    """How one kind of registry device shows up in InfluxDB."""
+
+    key: str  # facmon.schema.DeviceKind
+    measurement: str
+    device_tags: tuple[str, ...]  # tags that identify one device
+    field: str  # a field every device of the kind reports
+    interval_s: int  # the registry's collection interval
+    registered: int  # devices of this kind in the registry
+    extra_filter: str = ""  # further InfluxQL condition (e.g. the vendor variable)
+
+
+def _common_quantity(quantity_lists: list[list[str]], preferred: str) -> str:
+    """The field most sensors of a kind report (``preferred`` on a tie): offline detection counts it."""
+    counts = Counter(q for quantities in quantity_lists for q in quantities)
+    if not counts:
+        return preferred
+    best = max(counts.values())
+    return preferred if counts.get(preferred) == best else min(q for q, n in counts.items() if n == best)
+
+
+def device_kinds(site: Site) -> list[DeviceKind]:
+    """The kinds of device the registry has, with their measurement, identifying tags and interval."""
+    collection = site.collection
+    ieq_lists = [[q.value for q in s.quantities] for b in site.buildings for s in b.ieq_sensors]
+    weather_lists = [[q.value for q in s.quantities] for b in site.buildings for s in b.weather_sensors]
+    kinds = [
+        DeviceKind("meter", METER, ("building", "meter"), "register", collection.meter_interval_s, sum(len(b.meters) for b in site.buildings)),
+        DeviceKind("ieq", IEQ, ("building", "sensor"), _common_quantity(ieq_lists, "temperature"), collection.ieq_interval_s, len(ieq_lists)),
+        DeviceKind(
+            "equipment", EQUIPMENT, ("building", "equipment"), "running", collection.equipment_interval_s,
+            sum(len(b.equipment) for b in site.buildings), extra_filter=' AND "vendor" =~ /^$vendor$/',
+        ),
+        DeviceKind("weather", WEATHER, ("building",), _common_quantity(weather_lists, "temperature"), collection.weather_interval_s, len(weather_lists)),
+    ]
+    return [kind for kind in kinds if kind.registered > 0]
+
+
+def _group_tags(kind: DeviceKind) -> str:
+    return ", ".join(f'"{tag}"' for tag in kind.device_tags)
+
+
+def offline_query(kind: DeviceKind) -> str:
+    """InfluxQL listing the devices of ``kind`` silent for the last OFFLINE_INTERVALS intervals.
+
+    Innermost: readings per device per collection interval over the dashboard range, 0 where none
+    (fill(0) only fills series that have points in the range, so a device must have reported in the
+    range to be listed). Then the moving sum over OFFLINE_INTERVALS intervals (as an average), its
+    latest value per device, and only the devices where that is 0.
+    """
+    tags = _group_tags(kind)
+    counts = (
+        f'SELECT count("{kind.field}") AS "n" FROM "{kind.measurement}" WHERE $timeFilter AND {BUILDING_FILTER}{kind.extra_filter} '
+        f"GROUP BY time({kind.interval_s}s), {tags} fill(0)"
+    )
+    moving = f'SELECT moving_average("n", {OFFLINE_INTERVALS}) AS "recent" FROM ({counts}) GROUP BY {tags}'
+    latest = f'SELECT last("recent") AS "recent" FROM ({moving}) GROUP BY {tags}'
+    return f'SELECT "recent" AS "readings_per_interval" FROM ({latest}) WHERE "recent" = 0 GROUP BY {tags}'
+
+
+def reporting_query(kind: DeviceKind) -> str:
+    """InfluxQL counting the devices of ``kind`` that reported at least once per ``$__interval``."""
+    tags = _group_tags(kind)
+    per_device = (
+        f'SELECT last("{kind.field}") AS "v" FROM "{kind.measurement}" WHERE $timeFilter AND {BUILDING_FILTER}{kind.extra_filter} '
+        f"GROUP BY time($__interval), {tags}"
+    )
+    return f'SELECT count("v") AS "devices" FROM ({per_device}) GROUP BY time($__interval)'
+
+
+def _registered_devices_markdown(site: Site, kinds: list[DeviceKind], lang: Lang) -> str:
+    per_building = {
+        "meter": lambda b: len(b.meters), "ieq": lambda b: len(b.ieq_sensors),
+        "equipment": lambda b: len(b.equipment), "weather": lambda b: len(b.weather_sensors),
+    }
+    header = [title("column.building", lang), title("column.name", lang)] + [title(f"kind.{k.key}", lang) for k in kinds]
+    rows = [[b.code, b.name] + [per_building[k.key](b) for k in kinds] for b in site.buildings]
+    rows.append(["", "Σ"] + [k.registered for k in kinds])
+    return markdown_table(header, rows)
+
+
+def _collector_panels(lang: Lang) -> list[Any]:
+    stats = f'FROM "{INGEST_STATS}" WHERE $timeFilter AND {COLLECTOR_FILTER}'
+    rate = timeseries_panel(
+        title("panel.ingest_rate", lang),
+        [
+            influxql("A", f'SELECT non_negative_derivative(last("received"), 1s) {stats} GROUP BY time($__interval), "collector"')
+            .alias(f"$tag_collector {title('series.received', lang)}"),
+            influxql("B", f'SELECT non_negative_derivative(last("written"), 1s) {stats} GROUP BY time($__interval), "collector"')
+            .alias(f"$tag_collector {title('series.written', lang)}"),
+        ],
+        unit="suffix:/s", description=title("panel.ingest_rate.description", lang),
+    ).interval("30s")
+    lag = timeseries_panel(
+        title("panel.lag", lang),
+        [influxql("A", f'SELECT max("lag") {stats} GROUP BY time($__interval), "collector"').alias("$tag_collector")],
+        unit="s", description=title("panel.lag.description", lang),
+    ).interval("30s")
+    # Two panels rather than one with a per-query unit override: the dashboard schema types an
+    # override's value as an object, so `{"id": "unit", "value": "bytes"}` would not validate.
+    spooled = timeseries_panel(
+        title("panel.spool", lang),
+        [influxql("A", f'SELECT max("spooled") {stats} GROUP BY time($__interval), "collector"').alias("$tag_collector")],
+        unit="short", description=title("panel.spool.description", lang), width=8,
+    ).interval("30s")
+    spool_bytes = timeseries_panel(
+        title("panel.spool_bytes", lang),
+        [influxql("A", f'SELECT max("spool_bytes") {stats} GROUP BY time($__interval), "collector"').alias("$tag_collector")],
+        unit="bytes", width=8,
+    ).interval("30s")
+    spool_full = stat_panel(
+        title("panel.spool_full", lang),
+        [influxql("A", f'SELECT last("spool_full") {stats} GROUP BY "collector"').alias("$tag_collector")],
+        width=8, height=8,
+    ).mappings([
+        dashboard_model.ValueMap(options={
+            "0": dashboard_model.ValueMappingResult(text=title("value.ok", lang), color="green", index=0),
+            "1": dashboard_model.ValueMappingResult(text=title("value.full", lang), color="red", index=1),
+        })
+    ])
+    dropped = timeseries_panel(
+        title("panel.broker_dropped", lang),
+        [influxql("A", f'SELECT non_negative_difference(last("broker_dropped")) {stats} GROUP BY time($__interval), "collector"').alias("$tag_collector")],
+        unit="short", description=title("panel.broker_dropped.description", lang), width=12,
+    ).interval("30s")
+    latest = table_panel(
+        title("panel.collectors", lang),
+        [influxql(
+            "A",
+            'SELECT last("received") AS "received", last("written") AS "written", last("rejected") AS "rejected", '
+            f'last("spooled") AS "spooled", last("lag") AS "lag_s" {stats} GROUP BY "collector"',
+        )],
+        width=12,
+    )
+    return [rate, lag, spooled, spool_bytes, spool_full, dropped, latest]
+
+
+def _reject_panels(lang: Lang) -> list[Any]:
+    by_reason = timeseries_panel(
+        title("panel.rejects_by_reason", lang),
+        [influxql(
+            "A",
+            f'SELECT count("topic") FROM "{INGEST_REJECTED}" WHERE $timeFilter AND {REJECT_BUILDING_FILTER} '
+            'GROUP BY time($__interval), "reason" fill(0)',
+        ).alias("$tag_reason")],
+        unit="short", description=title("panel.rejects_by_reason.description", lang),
+    )
+    cumulative = table_panel(
+        title("panel.rejects_cumulative", lang),
+        [influxql("A", f'SELECT last(/^rejected_/) FROM "{INGEST_STATS}" WHERE $timeFilter AND {COLLECTOR_FILTER} GROUP BY "collector"')],
+    )
+    recent = table_panel(
+        title("panel.rejects_recent", lang),
+        [influxql(
+            "A",
+            f'SELECT "reason", "building", "topic", "detail", "payload" FROM "{INGEST_REJECTED}" '
+            f"WHERE $timeFilter AND {REJECT_BUILDING_FILTER} ORDER BY time DESC LIMIT 100",
+        )],
+        width=24, height=10,
+    )
+    return [by_reason, cumulative, recent]
+
+
+def _device_panels(site: Site, lang: Lang) -> list[Any]:
+    kinds = device_kinds(site)
+    panels: list[Any] = []
+    for kind in kinds:
+        kind_title = title(f"kind.{kind.key}", lang)
+        interval = f"{kind.interval_s // 60} min" if kind.interval_s % 60 == 0 else f"{kind.interval_s} s"
+        panels.append(table_panel(
+            title("panel.offline", lang, kind=kind_title),
+            [influxql("A", offline_query(kind))],
+            description=title("panel.offline.description", lang, n=OFFLINE_INTERVALS, interval=interval),
+            width=6,
+        ))
+    reporting = timeseries_panel(
+        title("panel.reporting", lang),
+        [influxql(chr(ord("A") + i), reporting_query(kind)).alias(title(f"kind.{kind.key}", lang)) for i, kind in enumerate(kinds)],
+        unit="short", description=title("panel.reporting.description", lang),
+    ).interval(f"{max(kind.interval_s for kind in kinds)}s")
+    panels.append(reporting)
+    panels.append(markdown_panel(title("panel.registered", lang), _registered_devices_markdown(site, kinds, lang)))
+    return panels
+
+
+def data_health_dashboard(site: Site, lang: Lang) -> dict[str, Any]:
+    """Dashboard (d), data health, as Grafana's dashboard JSON."""
+    board = (
+        new_dashboard(site, UID, title("data_health", lang), title("data_health.description", lang), tags=["data-health"])
+        .with_variable(building_variable(site, lang))
+        .with_variable(vendor_variable(site, lang))
+        .with_variable(tag_values_variable("collector", title("var.collector", lang), INGEST_STATS, "collector"))
+    )
+    for row_key, panels in (
+        ("row.collectors", _collector_panels(lang)),
+        ("row.rejects", _reject_panels(lang)),
+        ("row.devices", _device_panels(site, lang)),
+    ):
+        board = board.with_row(dashboard_builder.Row(title(row_key, lang)))
+        for panel in panels:
+            board = board.with_panel(panel)
+    return dashboard_json(board)

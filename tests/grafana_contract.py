@@ -1,0 +1,382 @@
+"""A loopback stand-in for Grafana that holds every request to Grafana's own published contract.
+
+No Grafana server can run here (see ../shared/grafana/README.md). :class:`ContractGrafana` is a real
+HTTP server (pytest-httpserver) that
+
+- validates every request, through openapi-core, against Grafana 11.4's OpenAPI spec, patched for the
+  spec's known defects and closed (``additionalProperties: false``) on the objects facmon sends, so a
+  misspelt key fails instead of being ignored; a dashboard body is also validated against the
+  dashboard JSON Schema;
+- keeps state like Grafana for what facmon touches (folders, datasources by uid, dashboards by uid
+  with versions), so "a second push changes nothing" can be checked by what it sends;
+- validates its own responses against the same spec, so it cannot drift into answers Grafana never gives;
+- records every violation; tests assert there are none.
+
+It also renders InfluxQL the way Grafana's InfluxDB datasource does before sending a panel's query
+(:func:`render_influxql`), so the tests can run each panel's query against a real InfluxDB.
+
+The contract folder is ``../shared/grafana`` from the project root or ``$FACMON_GRAFANA_CONTRACT``; if
+it is missing the tests fail (never skip): a contract test that silently does not run proves nothing.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import json
+import os
+import re
+import threading
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+from openapi_core import OpenAPI
+from openapi_core.contrib.werkzeug import (
+    WerkzeugOpenAPIRequest,
+    WerkzeugOpenAPIResponse,
+)
+from pytest_httpserver import HTTPServer
+from werkzeug.wrappers import Request, Response
+
+ROOT = Path(__file__).resolve().parent.parent
+SPEC_FILE = "openapi3-grafana-11.4.0.json"
+DASHBOARD_SCHEMA_FILE = "dashboard.jsonschema.json"
+
+# Objects facmon sends, closed against unknown keys (README defect 3, plus the datasource and folder
+# update commands this push also sends).
+CLOSED_SCHEMAS = (
+    "ProvisionedAlertRule", "AlertQuery", "RelativeTimeRange", "AlertRuleGroup", "EmbeddedContactPoint", "Route",
+    "NotificationTemplateContent", "SaveDashboardCommand", "CreateFolderCommand",
+    "UpdateFolderCommand", "AddDataSourceCommand", "UpdateDataSourceCommand",
+)
+# Contact point types Grafana 11 accepts besides the spec's (README defect 1).
+EXTRA_CONTACT_POINT_TYPES = ("mqtt", "LINE", "oncall", "sns", "webex", "jira")
+
+
+class ContractMissing(AssertionError):
+    """The Grafana contract files are not where the tests look for them."""
+
+
+def contract_folder() -> Path:
+    """The folder with Grafana's contract files; raises (fails the test) when it is missing."""
+    configured = os.environ.get("FACMON_GRAFANA_CONTRACT")
+    folder = Path(configured) if configured else ROOT.parent / "shared" / "grafana"
+    missing = [name for name in (SPEC_FILE, DASHBOARD_SCHEMA_FILE) if not (folder / name).is_file()]
+    if missing:
+        raise ContractMissing(
+            f"Grafana contract files {missing} not found in {folder}: set FACMON_GRAFANA_CONTRACT to the folder "
+            "holding them (see ../shared/grafana/README.md); the Grafana tests cannot run without them"
+        )
+    return folder
+
+
+@cache
+def _raw_spec() -> str:
+    return (contract_folder() / SPEC_FILE).read_text(encoding="utf-8")
+
+
+@cache
+def dashboard_schema() -> dict[str, Any]:
+    return json.loads((contract_folder() / DASHBOARD_SCHEMA_FILE).read_text(encoding="utf-8"))
+
+
+def dashboard_problems(model: dict[str, Any]) -> list[str]:
+    """Every way ``model`` breaks the dashboard JSON Schema (empty when valid)."""
+    validator = jsonschema.Draft7Validator(dashboard_schema())
+    problems = []
+    for error in validator.iter_errors(model):
+        # A panel is "a Panel or a RowPanel": report why each alternative rejected it.
+        for e in [error, *error.context]:
+            problems.append(f"{'/'.join(map(str, e.absolute_path)) or '(dashboard)'}: {e.message[:300]}")
+    return problems
+
+
+def patched_spec(server_url: str) -> dict[str, Any]:
+    """Grafana's OpenAPI 3 spec with the README's four defects fixed, served at ``server_url``."""
+    spec = json.loads(_raw_spec())
+    schemas = spec["components"]["schemas"]
+    # 1. contact point types carry a leading space; Grafana 11 accepts a few more.
+    contact_type = schemas["EmbeddedContactPoint"]["properties"]["type"]
+    contact_type["enum"] = [value.strip() for value in contact_type["enum"]] + list(EXTRA_CONTACT_POINT_TYPES)
+    # 2. mute timings: Alertmanager's wire format, not the colliding TimeInterval model.
+    schemas["MuteTimeInterval"]["properties"]["time_intervals"]["items"] = {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "times": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["start_time", "end_time"],
+                    "properties": {
+                        "start_time": {"type": "string", "pattern": r"^([01]\d|2[0-4]):[0-5]\d$"},
+                        "end_time": {"type": "string", "pattern": r"^([01]\d|2[0-4]):[0-5]\d$"},
+                    },
+                },
+            },
+            "weekdays": {"type": "array", "items": {"type": "string"}},
+            "days_of_month": {"type": "array", "items": {"type": "string"}},
+            "months": {"type": "array", "items": {"type": "string"}},
+            "years": {"type": "array", "items": {"type": "string"}},
+            "location": {"type": "string"},
+        },
+    }
+    # 3. close the objects we send.
+    for name in CLOSED_SCHEMAS:
+        schemas[name]["additionalProperties"] = False
+    # 4. the loopback server instead of the relative /api.
+    spec["servers"] = [{"url": f"{server_url.rstrip('/')}/api"}]
+    return spec
+
+
+@dataclass
+class Violation:
+    """A request (or one of our own responses) that breaks the contract."""
+
+    method: str
+    path: str
+    problem: str
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path}: {self.problem}"
+
+
+def _explain(exc: BaseException) -> str:
+    parts = [f"{type(exc).__name__}: {exc}"]
+    cause = exc.__cause__ or exc.__context__
+    seen = 0
+    while cause is not None and seen < 5:
+        details = getattr(cause, "schema_errors", None)
+        if details:
+            parts += [f"{'/'.join(map(str, e.absolute_path)) or '(body)'}: {e.message[:300]}" for e in details]
+        else:
+            parts.append(f"{type(cause).__name__}: {str(cause)[:300]}")
+        cause = cause.__cause__ or cause.__context__
+        seen += 1
+    return " <- ".join(parts)
+
+
+@dataclass
+class GrafanaState:
+    """What the stand-in Grafana holds, shaped like Grafana's own answers."""
+
+    folders: dict[str, dict[str, Any]] = field(default_factory=dict)
+    datasources: dict[str, dict[str, Any]] = field(default_factory=dict)
+    datasource_secrets: dict[str, dict[str, str]] = field(default_factory=dict)  # uid -> secureJsonData as received
+    dashboards: dict[str, dict[str, Any]] = field(default_factory=dict)  # uid -> {"dashboard", "folderUid", "version", "id"}
+
+
+class ContractGrafana:
+    """The loopback Grafana: start(), use ``url`` with grafana-client, then check ``violations``."""
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+        self.server = HTTPServer(host="127.0.0.1", port=0)
+        self.state = GrafanaState()
+        self.violations: list[Violation] = []
+        self.requests: list[tuple[str, str]] = []  # (method, path) of every request, in order
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+        self._openapi: OpenAPI | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+
+    def start(self) -> ContractGrafana:
+        self.server.start()
+        self._openapi = OpenAPI.from_dict(patched_spec(self.url))
+        self.server.expect_request(re.compile(".*")).respond_with_handler(self._handle)
+        return self
+
+    def stop(self) -> None:
+        self.server.clear()
+        if self.server.is_running():
+            self.server.stop()
+
+    def reset(self) -> None:
+        """Forget everything: an empty Grafana, no requests, no violations."""
+        with self._lock:
+            self.state = GrafanaState()
+            self.violations.clear()
+            self.requests.clear()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.port}"
+
+    def writes(self) -> list[tuple[str, str]]:
+        """Requests that would change Grafana (POST, PUT, PATCH, DELETE)."""
+        return [(method, path) for method, path in self.requests if method not in ("GET", "HEAD")]
+
+    # -- request handling --------------------------------------------------------------------------
+
+    def _handle(self, request: Request) -> Response:
+        with self._lock:
+            self.requests.append((request.method, request.path))
+            assert self._openapi is not None
+            try:
+                self._openapi.validate_request(WerkzeugOpenAPIRequest(request))
+            except Exception as exc:  # noqa: BLE001 (every kind of contract failure is recorded, then answered 400)
+                self.violations.append(Violation(request.method, request.path, _explain(exc)))
+                return self._json({"message": "request breaks the Grafana API contract"}, 400)
+            if request.headers.get("Authorization") != f"Bearer {self.token}":
+                return self._json({"message": "Unauthorized"}, 401)
+            response = self._route(request)
+            try:
+                self._openapi.validate_response(WerkzeugOpenAPIRequest(request), WerkzeugOpenAPIResponse(response))
+            except Exception as exc:  # noqa: BLE001 (recorded: the test fails on it)
+                self.violations.append(Violation(request.method, request.path, "the stand-in's own response: " + _explain(exc)))
+            return response
+
+    @staticmethod
+    def _json(body: Any, status: int = 200) -> Response:
+        return Response(json.dumps(body), status=status, content_type="application/json")
+
+    def _route(self, request: Request) -> Response:
+        method, path = request.method, request.path.removeprefix("/api")
+        body = request.get_json(silent=True) if request.data else None
+        routes = (
+            ("GET", r"/health", lambda m: self._json({"commit": "stand-in", "database": "ok", "version": "11.4.0"})),
+            ("GET", r"/folders/(?P<uid>[^/]+)", lambda m: self._get_folder(m["uid"])),
+            ("POST", r"/folders", lambda m: self._create_folder(body)),
+            ("PUT", r"/folders/(?P<uid>[^/]+)", lambda m: self._update_folder(m["uid"], body)),
+            ("GET", r"/datasources/uid/(?P<uid>[^/]+)", lambda m: self._get_datasource(m["uid"])),
+            ("POST", r"/datasources", lambda m: self._save_datasource(None, body)),
+            ("PUT", r"/datasources/uid/(?P<uid>[^/]+)", lambda m: self._save_datasource(m["uid"], body)),
+            ("GET", r"/dashboards/uid/(?P<uid>[^/]+)", lambda m: self._get_dashboard(m["uid"])),
+            ("POST", r"/dashboards/db", lambda m: self._save_dashboard(body)),
+        )
+        for route_method, pattern, answer in routes:
+            match = re.fullmatch(pattern, path)
+            if match and method == route_method:
+                return answer(match)
+        self.violations.append(Violation(method, request.path, "the stand-in does not serve this endpoint (valid, but unexpected from facmon)"))
+        return self._json({"message": "Not found"}, 404)
+
+    def _not_found(self, what: str) -> Response:
+        return self._json({"message": f"{what} not found"}, 404)
+
+    # folders
+
+    def _folder_view(self, folder: dict[str, Any]) -> dict[str, Any]:
+        return {**folder, "url": f"/dashboards/f/{folder['uid']}/", "hasAcl": False, "canSave": True, "canEdit": True, "canAdmin": True, "canDelete": True}
+
+    def _get_folder(self, uid: str) -> Response:
+        folder = self.state.folders.get(uid)
+        return self._json(self._folder_view(folder)) if folder else self._not_found("folder")
+
+    def _create_folder(self, body: dict[str, Any]) -> Response:
+        uid = body.get("uid") or f"folder{next(self._ids)}"
+        if uid in self.state.folders:
+            return self._json({"message": "a folder with the same uid already exists"}, 409)
+        folder = {"id": next(self._ids), "uid": uid, "title": body["title"], "version": 1}
+        self.state.folders[uid] = folder
+        return self._json(self._folder_view(folder))
+
+    def _update_folder(self, uid: str, body: dict[str, Any]) -> Response:
+        folder = self.state.folders.get(uid)
+        if folder is None:
+            return self._not_found("folder")
+        if not body.get("overwrite") and body.get("version") not in (None, folder["version"]):
+            return self._json({"message": "the folder has been changed by someone else"}, 409)
+        folder.update(title=body.get("title", folder["title"]), version=folder["version"] + 1)
+        return self._json(self._folder_view(folder))
+
+    # datasources
+
+    def _get_datasource(self, uid: str) -> Response:
+        datasource = self.state.datasources.get(uid)
+        return self._json(datasource) if datasource else self._not_found("data source")
+
+    def _save_datasource(self, uid: str | None, body: dict[str, Any]) -> Response:
+        if uid is None:
+            uid = body.get("uid") or f"ds{next(self._ids)}"
+            if uid in self.state.datasources or any(d["name"] == body.get("name") for d in self.state.datasources.values()):
+                return self._json({"message": "data source with the same name or uid already exists"}, 409)
+            record = {"id": next(self._ids), "orgId": 1, "version": 0, "readOnly": False, "basicAuth": False, "withCredentials": False, "user": "", "database": ""}
+        else:
+            existing = self.state.datasources.get(uid)
+            if existing is None:
+                return self._not_found("data source")
+            record = existing
+        secrets = {**self.state.datasource_secrets.get(uid, {}), **(body.get("secureJsonData") or {})}
+        public = {key: value for key, value in body.items() if key != "secureJsonData"}
+        record.update(public, uid=uid, version=record["version"] + 1, secureJsonFields={name: True for name in secrets})
+        self.state.datasources[uid] = record
+        self.state.datasource_secrets[uid] = secrets
+        return self._json({"id": record["id"], "name": record["name"], "message": "Datasource saved", "datasource": record})
+
+    # dashboards
+
+    def _get_dashboard(self, uid: str) -> Response:
+        stored = self.state.dashboards.get(uid)
+        if stored is None:
+            return self._not_found("dashboard")
+        folder = self.state.folders[stored["folderUid"]]
+        meta = {"folderUid": folder["uid"], "folderTitle": folder["title"], "folderId": folder["id"], "version": stored["version"],
+                "slug": uid, "url": f"/d/{uid}", "type": "db", "provisioned": False, "canSave": True, "canEdit": True}
+        return self._json({"dashboard": stored["dashboard"], "meta": meta})
+
+    def _save_dashboard(self, body: dict[str, Any]) -> Response:
+        model = copy.deepcopy(body["dashboard"])
+        problems = dashboard_problems(model)
+        if problems:
+            self.violations.append(Violation("POST", "/api/dashboards/db", "dashboard breaks dashboard.jsonschema.json: " + "; ".join(problems[:5])))
+            return self._json({"message": "invalid dashboard"}, 400)
+        folder_uid = body.get("folderUid", "")
+        if folder_uid and folder_uid not in self.state.folders:
+            return self._json({"message": "folder not found"}, 400)
+        uid = model.get("uid") or f"dash{next(self._ids)}"
+        stored = self.state.dashboards.get(uid)
+        if stored is not None and not body.get("overwrite") and model.get("version") != stored["version"]:
+            return self._json({"message": "The dashboard has been changed by someone else", "status": "version-mismatch"}, 412)
+        version = stored["version"] + 1 if stored else 1
+        dashboard_id = stored["id"] if stored else next(self._ids)
+        model.update(id=dashboard_id, uid=uid, version=version)
+        self.state.dashboards[uid] = {"dashboard": model, "folderUid": folder_uid, "version": version, "id": dashboard_id}
+        return self._json({"id": dashboard_id, "uid": uid, "url": f"/d/{uid}", "status": "success", "version": version,
+                           "title": model.get("title", ""), "folderUid": folder_uid})
+
+
+# -- Grafana's InfluxQL templating -----------------------------------------------------------------
+
+_REGEX_SPECIALS = re.compile(r"([\\^$.|?*+()\[\]{}/])")
+
+
+def _escape_regex(value: str) -> str:
+    return _REGEX_SPECIALS.sub(r"\\\1", value)
+
+
+def interval_text(seconds: int) -> str:
+    """A bucket width as Grafana writes ``$__interval`` (``30s``, ``15m``, ``1h``)."""
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def render_influxql(
+    query: str,
+    *,
+    start_ms: int,
+    end_ms: int,
+    interval_s: int,
+    variables: dict[str, list[str] | None],
+    all_values: dict[str, str],
+) -> str:
+    """``query`` as Grafana's InfluxDB datasource sends it: ``$timeFilter``, ``$__interval`` and each
+    multi-value variable (``None`` = All, written as the variable's allValue; else the chosen values,
+    regex-escaped, as ``(a|b)``)."""
+    rendered = query.replace("$timeFilter", f"time >= {start_ms}ms and time <= {end_ms}ms")
+    rendered = rendered.replace("$__interval", interval_text(interval_s)).replace("$interval", interval_text(interval_s))
+    for name in sorted(variables, key=len, reverse=True):
+        chosen = variables[name]
+        value = all_values[name] if chosen is None else "(" + "|".join(_escape_regex(v) for v in chosen) + ")"
+        rendered = rendered.replace(f"${{{name}}}", value).replace(f"${name}", value)
+    leftover = re.search(r"\$(?!tag_)[A-Za-z_]\w*", rendered)
+    if leftover:
+        raise AssertionError(f"query still holds {leftover.group(0)} after templating: {rendered}")
+    return rendered
