@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
@@ -33,6 +34,8 @@ from facmon.store import InfluxStore
 from ingest.collector import DEFAULT_RECEIVE_MAXIMUM
 
 if TYPE_CHECKING:
+    from analytics.energy_score import EnergyScorecard
+    from facmon.settings import Endpoints
     from simulators import SiteSimulator
 
 app = typer.Typer(
@@ -293,6 +296,23 @@ def _run_backfill(simulator: SiteSimulator, store: InfluxStore, start: datetime,
         return backfill(simulator, store, start, end, progress=lambda done_s, total_s: progress.update(task, completed=done_s, total=total_s))
 
 
+def _live_truth_sink(endpoints: Endpoints) -> Callable[[list[str]], None] | None:
+    """Where a live run writes sim_truth as faults start and end: straight to InfluxDB when it answers, else nowhere (said once)."""
+    store = open_store(endpoints)
+    if not store.ping():
+        err.print(f"note: InfluxDB at {store.url} does not answer; sim_truth is not recorded (use --labels-out)", highlight=False)
+        return None
+    store.create_database()
+
+    def write(lines: list[str]) -> None:
+        try:
+            store.write(lines)
+        except FacmonError as exc:  # a live run goes on; the labels file still has the truth
+            err.print(f"note: sim_truth not written: {exc}", highlight=False)
+
+    return write
+
+
 @app.command()
 def simulate(
     site_path: SiteOption = None,
@@ -303,12 +323,18 @@ def simulate(
     gateway_batches: Annotated[bool, typer.Option("--gateway-batches", help="Publish one batch per building and step on <prefix>/<building>/_batch.")] = False,
     backfill: Annotated[bool, typer.Option("--backfill", help="Write history straight to InfluxDB instead of publishing.")] = False,
     days: Annotated[float, typer.Option(help="With --backfill: days of history ending at --start (default now).", min=0.0)] = 30.0,
+    faults_path: Annotated[Path | None, typer.Option("--faults", help="Fault scenario YAML (e.g. examples/faults-month.yaml): inject its faults, record them as sim_truth.", show_default=False)] = None,
+    labels_out: Annotated[Path | None, typer.Option("--labels-out", help="With --faults: write the injected faults of the simulated period to this JSON labels file.", show_default=False)] = None,
     output: FormatOption = OutputFormat.TABLE,
 ) -> None:
     """Simulate the site's buildings: publish readings over MQTT live, or backfill history into InfluxDB."""
     from simulators import SiteSimulator, publish
+    from simulators.faults import labels, load_faults, truth_line, truth_points, write_labels
 
     site = _load(site_path)
+    if labels_out is not None and faults_path is None:
+        raise FacmonError("--labels-out needs --faults FILE: the labels are the injected faults")
+    faults = load_faults(faults_path, site) if faults_path is not None else []
     endpoints = resolve_endpoints()
     at = _parse_start(start)
     if start is None and not backfill and speed > 1:
@@ -325,11 +351,19 @@ def simulate(
     if backfill:
         store = open_store(endpoints)
         store.create_database()
-        simulator = SiteSimulator(site, seed=seed, state_path=facmon_home() / "simulator-state.json")
+        simulator = SiteSimulator(site, seed=seed, state_path=facmon_home() / "simulator-state.json", faults=faults)
         began = time.monotonic()
         counts = _run_backfill(simulator, store, at - timedelta(days=days), at)
         elapsed = time.monotonic() - began
         simulator.save_state()
+        if faults:
+            window_s = (int((at - timedelta(days=days)).timestamp()), int(at.timestamp()))
+            truth = truth_points(faults, *window_s)
+            if truth:
+                store.write([truth_line(fault, ts_s, active) for fault, ts_s, active in truth])
+            counts.update(("sim_truth", fault.building) for fault, _, _ in truth)
+            if labels_out is not None:
+                write_labels(labels_out, labels(faults, *window_s, seed=seed, scenario=str(faults_path)))
         if output is OutputFormat.JSON:
             out.print_json(json.dumps({"backfilled": _counts_json(counts), "start": (at - timedelta(days=days)).isoformat(), "end": at.isoformat(), "seconds": round(elapsed, 3)}))
             return
@@ -338,7 +372,9 @@ def simulate(
         out.print(f"{total:,} points in {elapsed:.1f} s ({total / max(elapsed, 1e-9):,.0f} points/s)")
         return
 
-    simulator = SiteSimulator(site, seed=seed, state_path=facmon_home() / "simulator-state.json")
+    simulator = SiteSimulator(site, seed=seed, state_path=facmon_home() / "simulator-state.json", faults=faults)
+    if simulator.fault_injector is not None:
+        simulator.fault_injector.truth_sink = _live_truth_sink(endpoints)
     stop = threading.Event()
     # Ctrl-C and SIGTERM end the run normally: the counts are printed and the registers saved.
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -352,6 +388,8 @@ def simulate(
         topic_prefix=site.mqtt.topic_prefix, gateway_batches=gateway_batches, stop=stop, auth=simulator_auth(site),
     )
     simulator.save_state()
+    if labels_out is not None and simulator.position is not None:
+        write_labels(labels_out, labels(faults, int(at.timestamp()), int(simulator.position.timestamp()), seed=seed, scenario=str(faults_path)))
     if output is OutputFormat.JSON:
         out.print_json(json.dumps({"published": _counts_json(counts), "start": at.isoformat()}))
         return
@@ -475,6 +513,421 @@ def ingest_status(output: FormatOption = OutputFormat.TABLE) -> None:
     stale = [row["collector"] for row in rows if row["age_s"] > 120]
     if stale:
         err.print(f"no report for over 2 minutes from: {', '.join(stale)} (stopped, or cannot reach InfluxDB)", highlight=False, markup=False)
+
+
+# -- analyze ------------------------------------------------------------------------------------
+
+
+def _analysis_time(text: str, option: str, tz, *, end_of_day: bool) -> datetime:
+    """A date (local day of the site; for --until, through its end) or an ISO datetime (no offset: site local time)."""
+    from datetime import date as _date
+
+    try:
+        day = _date.fromisoformat(text)
+    except ValueError:
+        day = None
+    if day is not None and len(text) == 10:
+        moment = datetime.combine(day + timedelta(days=1 if end_of_day else 0), datetime.min.time(), tzinfo=tz)
+        return moment.astimezone(UTC)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise FacmonError(f"{option} {text!r} is neither a date (2026-03-01) nor an ISO datetime (2026-03-01T08:00+08:00)") from None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=tz)).astimezone(UTC)
+
+
+def _print_analysis(summary, output: OutputFormat) -> None:
+    from analytics.analyze import iter_gaps
+
+    body = summary.as_dict()
+    if output is OutputFormat.JSON:
+        out.print_json(json.dumps(body, ensure_ascii=False))
+        return
+    table = Table(title=f"Analysed {summary.days} local day(s): {summary.start:%Y-%m-%d %H:%M} .. {summary.end:%Y-%m-%d %H:%M} UTC, factors {summary.factor_version}")
+    for column in ("building", "measured", "estimated", "missing", "spikes", "resets", "rollovers", "electricity kWh", "kgce", "CO₂ kg", "water m³", "points", "s"):
+        table.add_column(column, justify="left" if column == "building" else "right")
+    for b in body["buildings"]:
+        totals = b["totals"]  # the <cc>000 rows only: sub-item rows are parts of them
+
+        def total(name: str, codes: list[str], totals: dict = totals) -> str:
+            values = [totals[code][name] for code in codes if name in totals.get(code, {})]
+            return f"{sum(values):,.1f}" if values else "-"
+
+        table.add_row(
+            b["building"], f"{b['intervals']['measured']:,}", f"{b['intervals']['estimated']:,}", f"{b['intervals']['missing']:,}",
+            str(b["spikes"]), str(b["resets"]), str(b["rollovers"]), total("consumption", ["01"]), total("kgce", list(totals)),
+            total("co2_kg", list(totals)), total("consumption", ["02"]), f"{b['points']:,}", f"{b['seconds']:.1f}",
+        )
+    out.print(table)
+    gaps = list(iter_gaps(summary))
+    if gaps:
+        shown = Table(title=f"Missing intervals (gaps over 2 h or without readings): {len(gaps)} run(s)")
+        for column in ("building", "meter", "from (UTC)", "until (UTC)"):
+            shown.add_column(column)
+        for building, meter, start, end in gaps[:20]:
+            shown.add_row(building, meter, start, end)
+        out.print(shown)
+        if len(gaps) > 20:
+            out.print(f"... {len(gaps) - 20} more (--format json lists them all)")
+    if body["no_kgce_factor"]:
+        err.print(f"no kgce factor for energy categories {', '.join(body['no_kgce_factor'])}: set energy_factors.kgce_per_unit in the registry")
+    out.print(f"{body['points']:,} points written in {summary.seconds:.1f} s")
+
+
+@app.command()
+def analyze(
+    site_path: SiteOption = None,
+    since: Annotated[
+        str | None,
+        typer.Option(help="Start: a date (local day of the site) or ISO datetime. Default: from the last analysed interval, else 2 days back.", show_default=False),
+    ] = None,
+    until: Annotated[
+        str | None,
+        typer.Option(help="End: a date (through the end of that local day) or ISO datetime. Default: the last complete interval.", show_default=False),
+    ] = None,
+    follow: Annotated[bool, typer.Option("--follow", help="Keep analysing the recent past every --interval-min minutes until Ctrl-C / SIGTERM.")] = False,
+    interval_min: Annotated[float, typer.Option("--interval-min", help="With --follow: minutes between runs.", min=0.1)] = 5.0,
+    output: FormatOption = OutputFormat.TABLE,
+) -> None:
+    """Validated consumption: meter registers to energy_interval, meter_daily and energy_daily (kgce, CO₂).
+
+    Rollover, meter replacement (never negative), gaps up to 2 h interpolated and flagged estimated,
+    longer gaps missing and listed, spikes above rated power excluded. Whole local days are
+    (re)computed; rerunning a period rewrites the same points with the same values."""
+    from analytics.analyze import analyze as run_analysis
+    from analytics.analyze import default_since, default_until
+    from analytics.analyze import follow as follow_analysis
+
+    site = _load(site_path)
+    store = open_store(resolve_endpoints())
+    tz = site.site.tz
+    if follow:
+        if since is not None or until is not None:
+            raise FacmonError("--follow analyses the recent past by itself; leave out --since and --until")
+        stop = threading.Event()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: stop.set())
+
+        err.print(f"analysing every {interval_min:g} min; Ctrl-C stops")
+        follow_analysis(site, store, every_s=interval_min * 60, stop=stop)  # logs each cycle
+        return
+    end = _analysis_time(until, "--until", tz, end_of_day=True) if until else default_until(site)
+    start = _analysis_time(since, "--since", tz, end_of_day=False) if since else default_since(site, store, end)
+    with Progress(TextColumn("analyse {task.description}"), BarColumn(), TaskProgressColumn(), TimeRemainingColumn(), console=err, transient=True) as progress:
+        task = progress.add_task("", total=len(site.buildings))
+        summary = run_analysis(site, store, start, end, progress=lambda code, done, total: progress.update(task, completed=done, description=code))
+    _print_analysis(summary, output)
+
+
+# -- score energy -------------------------------------------------------------------------------
+
+score_app = typer.Typer(help="Scores: `facmon score energy` rates each building's energy saving (0-100), explained.", no_args_is_help=True)
+app.add_typer(score_app, name="score")
+
+
+def _share_or_number(value: float | None, unit: str) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.1%}" if unit == "share" else f"{value:,.1f}"
+
+
+def energy_scorecard_tables(card: EnergyScorecard, explain: bool = True) -> list[Table]:
+    """Rich tables of an energy scorecard: the ranking, the indicators, and (``explain``) each building's components."""
+    from analytics.energy_score import COMPONENT_LABELS
+    from analytics.indicators import INDICATOR_UNITS
+
+    ranking = Table(title=f"Energy-saving score, {card.site}, {card.period.label} (0-100; points / max per component)")
+    for column in ("rank", "building", "name", "score"):
+        ranking.add_column(column, justify="right" if column in ("rank", "score") else "left")
+    for name in card.weights:
+        ranking.add_column(f"{name}\n(w {card.weights[name]:.2f})", justify="right")
+    for entry in card.buildings:
+        cells = []
+        for c in entry.components:
+            cells.append(f"{c.points:.1f}/{c.max_points:.1f}" if c.available else "n/a")
+        score = "-" if entry.score is None else f"{entry.score:.1f}"
+        ranking.add_row(str(entry.rank or "-"), entry.building, escape(entry.name), f"[bold]{score}[/bold]", *cells)
+
+    indicators = Table(title=f"Indicators {card.period.label}, per year (annualised from the days with data)")
+    headings = {"electricity_kwh_per_m2": "kWh/m²", "kgce_per_m2": "kgce/m²", "kgce_per_person": "kgce/person", "water_m3_per_person": "water m³/person", "co2_kg_per_m2": "kgCO₂/m²"}
+    for column in ("building", "days", *(headings.get(k, k) for k in INDICATOR_UNITS), "GB/T 51161 E_c\n(guide/constraint)", "plan kgce/m²\nachieved/required", "after hours", "sub-items of main\nA/B/C/D/unmetered"):
+        indicators.add_column(column, justify="left" if column == "building" else "right")
+    rows = [(e.indicators, e) for e in card.buildings] + [(card.site_indicators, None)]
+    for found, entry in rows:
+        values = [f"{found.annual[k]:,.2f}" if k in found.annual else "-" for k in INDICATOR_UNITS]
+        gbt = plan = "-"
+        if entry is not None and entry.gbt51161 is not None:
+            g = entry.gbt51161
+            gbt = f"{g.corrected_kwh_m2:.1f} ({g.guide_kwh_m2:g}/{g.constraint_kwh_m2:g})"
+        if entry is not None:
+            headline = next((p for p in entry.plan if p.indicator == "kgce_per_m2"), None)
+            if headline is not None:
+                plan = f"{headline.achieved_reduction:.1%} / {headline.required_reduction:.1%}"
+        after = found.after_hours.after_hours_share if found.after_hours is not None else None
+        label = found.building if entry is not None else "site"
+        shares = "-"
+        if found.shares is not None:
+            groups = [found.shares.by_group.get(f"01{letter}00", 0.0) for letter in "ABCD"]
+            shares = "/".join(f"{100 * share:.0f}" for share in (*groups, found.shares.unmetered)) + " %"
+        indicators.add_row(escape(label), str(found.totals.days_with_data), *values, gbt, plan, _share_or_number(after, "share"), shares)
+
+    tables = [ranking, indicators]
+    if explain:
+        for entry in card.buildings:
+            title = f"{entry.building} {entry.name}: {'-' if entry.score is None else f'{entry.score:.1f}'} points"
+            detail = Table(title=escape(title), caption=escape(entry.explanation) or None)
+            for column in ("component", "value", "unit", "target", "points", "weight (eff.)", "rule", "note"):
+                detail.add_column(column, justify="right" if column in ("value", "points", "weight (eff.)") else "left", overflow="fold")
+            for c in entry.components:
+                unit = "%" if c.unit == "share" else c.unit
+                weight = f"{c.weight:.2f} ({c.effective_weight:.3f})"
+                points = f"{c.points:.1f}/{c.max_points:.1f}" if c.available else "n/a"
+                detail.add_row(COMPONENT_LABELS[c.component], _share_or_number(c.value, c.unit), unit, escape(c.target_text), points, weight, escape(c.rule), escape(c.note))
+            tables.append(detail)
+    return tables
+
+
+def print_energy_scorecard(card: EnergyScorecard, console: Console | None = None, explain: bool = True) -> None:
+    """Print an energy scorecard as tables (used by `facmon score energy` and `facmon demo`)."""
+    for table in energy_scorecard_tables(card, explain):
+        (console or out).print(table)
+
+
+def energy_scorecard(store: InfluxStore, site: Site, period: str | None = None, *, write: bool = True) -> EnergyScorecard:
+    """Score every building of the site for ``period`` (``2025`` or ``2025-06``; default: this year, local
+    time), and write the score_energy points unless ``write`` is False."""
+    from zoneinfo import ZoneInfo
+
+    from analytics.energy_score import score_energy, write_energy_scores
+    from analytics.indicators import parse_period
+
+    label = period or str(datetime.now(ZoneInfo(site.site.timezone)).year)
+    card = score_energy(store, site, parse_period(label))
+    if write:
+        write_energy_scores(store, card, site.site.timezone)
+    return card
+
+
+@score_app.command("energy")
+def score_energy_command(
+    period: Annotated[str | None, typer.Option("--period", help="A year (2025) or a month (2025-06), local time. Default: this year.", show_default=False)] = None,
+    site_path: SiteOption = None,
+    output: FormatOption = OutputFormat.TABLE,
+    explain: Annotated[bool, typer.Option("--explain/--no-explain", help="Table output: one table of components per building.")] = True,
+) -> None:
+    """Score each building's energy saving (0-100) from energy_daily, energy_interval and meter_daily; write score_energy."""
+    site = _load(site_path)
+    store = open_store(resolve_endpoints())
+    card = energy_scorecard(store, site, period)
+    if output is OutputFormat.JSON:
+        out.print_json(json.dumps(card.as_dict(), ensure_ascii=False))
+        return
+    print_energy_scorecard(card, explain=explain)
+
+
+# -- baseline -----------------------------------------------------------------------------------
+
+baseline_app = typer.Typer(help="Weather-normalised baselines and savings (IPMVP Option C, ASHRAE G14, CalTRACK).", no_args_is_help=True)
+app.add_typer(baseline_app, name="baseline")
+
+
+class BaselineFrequency(StrEnum):
+    DAILY = "daily"
+    HOURLY = "hourly"
+
+
+class TemperatureUnit(StrEnum):
+    C = "C"
+    F = "F"
+
+
+class WorkingCalendar(StrEnum):  # the values of analytics.baseline.WorkCalendar
+    CHINA = "china"
+    WEEKEND = "weekend"
+    NONE = "none"
+
+
+@baseline_app.command("fit")
+def baseline_fit(
+    csv_file: Annotated[Path, typer.Option("--csv", help="CSV with a header row: time, consumption per interval, outdoor temperature.", show_default=False)],
+    time_col: Annotated[str, typer.Option("--time-col", help="Column of interval start times, ISO-8601 with or without offset, taken as local time.", show_default=False)],
+    load_col: Annotated[str, typer.Option("--load-col", help="Column of consumption per interval (kWh, m³, ...; not a register).", show_default=False)],
+    temp_col: Annotated[str, typer.Option("--temp-col", help="Column of outdoor temperature (may be at another interval; blanks allowed).", show_default=False)],
+    freq: Annotated[BaselineFrequency, typer.Option("--freq", help="daily: change-point model on days; hourly: time-of-week-and-temperature model.")] = BaselineFrequency.DAILY,
+    baseline_end: Annotated[str | None, typer.Option("--baseline-end", help="Last day of the baseline (YYYY-MM-DD); later data is the reporting period (default: all baseline).", show_default=False)] = None,
+    temp_unit: Annotated[TemperatureUnit, typer.Option("--temp-unit", help="Unit of the temperature column.")] = TemperatureUnit.C,
+    calendar: Annotated[
+        WorkingCalendar,
+        typer.Option("--calendar", help="Working days: china (holidays and 调休), weekend (Mon-Fri work) or none (no day-kind split)."),
+    ] = WorkingCalendar.CHINA,
+    output: FormatOption = OutputFormat.TABLE,
+) -> None:
+    """Fit a baseline on exported interval data; with data past --baseline-end, measure the savings and their uncertainty."""
+    from analytics.baseline import WorkCalendar, measure_savings
+    from analytics.interval_csv import read_interval_csv, to_regular
+
+    work_calendar = WorkCalendar(calendar.value)
+    end = None
+    if baseline_end is not None:
+        try:
+            end = datetime.strptime(baseline_end, "%Y-%m-%d").date()
+        except ValueError:
+            raise FacmonError(f"--baseline-end {baseline_end!r} is not a date such as 2025-06-30") from None
+    readings = read_interval_csv(csv_file, time_col, load_col, temp_col, temp_unit.value)
+    report = {"file": str(csv_file), **measure_savings(to_regular(readings, freq.value), end, work_calendar)}
+    if output is OutputFormat.JSON:
+        out.print_json(json.dumps(_finite(report), allow_nan=False))
+        return
+    _print_baseline(report)
+
+
+def _finite(value: object) -> object:
+    """The report with NaN and infinities as null: JSON has no NaN."""
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(item) for item in value]
+    if isinstance(value, float) and (value != value or abs(value) == float("inf")):  # NaN is the value unequal to itself
+        return None
+    return value
+
+
+def _print_baseline(report: dict) -> None:
+    baseline, acceptance, sufficiency = report["baseline"], report["acceptance"], report["sufficiency"]
+    fit = Table(title=f"{report['interval']} baseline {baseline['start']} .. {baseline['end']} — {report['file']}")
+    for column in ("n", "parameters", "CV(RMSE)", "NMBE", "R²", "G14 acceptance", "data sufficiency"):
+        fit.add_column(column, justify="right" if column not in ("G14 acceptance", "data sufficiency") else "left")
+    verdict = "[green]accepted[/green]" if acceptance["accepted"] else f"[red]not accepted[/red] (CV(RMSE) ≤ {acceptance['cvrmse_max']:.0%}, |NMBE| ≤ {acceptance['nmbe_max']:.1%})"
+    enough = "[green]sufficient[/green]" if sufficiency["sufficient"] else "[yellow]insufficient[/yellow]: " + "; ".join(sufficiency["issues"])
+    fit.add_row(str(report["n"]), str(report["n_parameters"]), f"{report['cvrmse']:.1%}", f"{report['nmbe']:.2%}", f"{report['r2']:.3f}", verdict, enough)
+    out.print(fit)
+    if report["interval"] == "daily":
+        segments = Table(title=f"change-point model ({report['calendar']} calendar)")
+        for column in ("days", "model", "intercept/day", "heating slope /K·day", "heating balance °C", "cooling slope /K·day", "cooling balance °C"):
+            segments.add_column(column, justify="left" if column in ("days", "model") else "right")
+
+        def number(value: float | None, fmt: str) -> str:
+            return "-" if value is None else format(value, fmt)
+
+        for kind, s in report["model"]["segments"].items():
+            segments.add_row(
+                f"{kind} ({s['n_days']})", s["model_type"], f"{s['intercept_kwh']:.2f}",
+                number(s["heating_slope_kwh_per_k"] if s["heating_balance_c"] is not None else None, ".3f"), number(s["heating_balance_c"], ".1f"),
+                number(s["cooling_slope_kwh_per_k"] if s["cooling_balance_c"] is not None else None, ".3f"), number(s["cooling_balance_c"], ".1f"),
+            )
+        out.print(segments)
+    else:
+        out.print(f"time-of-week-and-temperature model: {report['model']['occupied_hours_of_week']} of 168 hours of the week occupied ({report['calendar']} calendar)")
+    savings = report.get("savings")
+    if "reporting" not in report:
+        out.print("no reporting period: the file ends at the baseline (give --baseline-end to measure savings)")
+        return
+    if savings is None:
+        out.print(f"[yellow]no savings[/yellow]: {report['reporting'].get('issue', '')}")
+        return
+    result = Table(title=f"savings {report['reporting']['start']} .. {report['reporting']['end']} ({savings['m']} points)")
+    for column in ("baseline predicted", "observed", "avoided", "fraction", f"± at {savings['confidence']:.0%}", "FSU", "verdict"):
+        result.add_column(column, justify="right" if column != "verdict" else "left")
+    fsu = "-" if savings["fsu"] is None else f"{savings['fsu']:.1%}"
+    result.add_row(
+        f"{savings['predicted_kwh']:,.1f}", f"{savings['observed_kwh']:,.1f}", f"{savings['avoided']:,.1f}", f"{savings['fraction']:.1%}",
+        f"{savings['uncertainty_kwh']:,.1f}", fsu, "[yellow]inconclusive[/yellow] (FSU > 50 %)" if savings["inconclusive"] else "[green]conclusive[/green]",
+    )
+    out.print(result)
+
+
+# -- grafana ------------------------------------------------------------------------------------
+
+grafana_app = typer.Typer(
+    help="Grafana as code from the registry: provisioning files (`export`) or an HTTP API push (`push`).", no_args_is_help=True
+)
+app.add_typer(grafana_app, name="grafana")
+
+GrafanaLangOption = Annotated[str, typer.Option("--lang", help="Language of titles: zh or en.")]
+InfluxVersionOption = Annotated[
+    str | None,
+    typer.Option(
+        "--influx-version", envvar="FACMON_INFLUX_VERSION", show_default=False,
+        help="InfluxDB behind FACMON_INFLUX_URL: 1, 2 or 3 (default: 2 when FACMON_INFLUX_TOKEN[_FILE] is set, else 1).",
+    ),
+]
+
+
+def _grafana_inputs(site_path: Path | None, lang: str, influx_version: str | None) -> tuple:
+    """The site, the checked language and the datasource settings for `facmon grafana`."""
+    from dashboards.datasource import datasource_settings
+    from dashboards.titles import check_lang
+
+    return _load(site_path), check_lang(lang), datasource_settings(resolve_endpoints(), influx_version)
+
+
+@grafana_app.command("export")
+def grafana_export(
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder to write (its contents go to /etc/grafana/provisioning).")],
+    site_path: SiteOption = None,
+    lang: GrafanaLangOption = "zh",
+    influx_version: InfluxVersionOption = None,
+    dashboards_path: Annotated[
+        str | None,
+        typer.Option(help="Where the dashboard JSON files will be on the Grafana host (default: /etc/grafana/provisioning/dashboards/facmon).", show_default=False),
+    ] = None,
+    output: FormatOption = OutputFormat.TABLE,
+) -> None:
+    """Write Grafana file-provisioning files: datasource, dashboard provider and dashboards (alerting/ follows)."""
+    from dashboards.provisioning import export_provisioning
+
+    site, language, settings = _grafana_inputs(site_path, lang, influx_version)
+    written = export_provisioning(site, out_dir, settings, language, dashboards_path=dashboards_path)
+    if output is OutputFormat.JSON:
+        out.print_json(json.dumps({"out": str(out_dir), "files": [str(path.relative_to(out_dir)) for path in written]}))
+        return
+    table = Table(title=f"Grafana provisioning files in {out_dir}")
+    table.add_column("file")
+    for path in written:
+        table.add_row(escape(str(path.relative_to(out_dir))))
+    out.print(table)
+    out.print(f"Copy the contents of {escape(str(out_dir))} to /etc/grafana/provisioning and restart Grafana (README, Grafana).")
+
+
+@grafana_app.command("push")
+def grafana_push(
+    url: Annotated[str, typer.Option("--url", envvar="FACMON_GRAFANA_URL", help="Grafana's address, e.g. http://127.0.0.1:3000.")],
+    site_path: SiteOption = None,
+    lang: GrafanaLangOption = "zh",
+    influx_version: InfluxVersionOption = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only print what would be created or updated.")] = False,
+    update_secrets: Annotated[bool, typer.Option("--update-secrets", help="Send the datasource's secrets even when nothing else changed (token rotation).")] = False,
+    output: FormatOption = OutputFormat.TABLE,
+) -> None:
+    """Create or update facmon's folder, datasource and dashboards in a running Grafana (token from
+    FACMON_GRAFANA_TOKEN or FACMON_GRAFANA_TOKEN_FILE); a second push changes nothing."""
+    from dashboards.catalog import FOLDER_UID, build_dashboards, folder_title
+    from dashboards.push import DesiredState, apply, connect, grafana_token, plan
+
+    site, language, settings = _grafana_inputs(site_path, lang, influx_version)
+    desired = DesiredState(FOLDER_UID, folder_title(language), settings, build_dashboards(site, language))
+    api = connect(url, grafana_token())
+    changes = plan(api, desired, update_secrets=update_secrets)
+    if not dry_run:
+        apply(api, changes)
+    if output is OutputFormat.JSON:
+        out.print_json(json.dumps({
+            "url": url, "dry_run": dry_run,
+            "changes": [{"kind": c.kind, "uid": c.uid, "title": c.title, "action": c.action.value} for c in changes],
+        }, ensure_ascii=False))
+        return
+    table = Table(title=f"{'Plan for' if dry_run else 'Pushed to'} Grafana at {escape(url)}")
+    for column in ("object", "uid", "title", "action"):
+        table.add_column(column)
+    colour = {"create": "green", "update": "yellow", "unchanged": "dim"}
+    for change in changes:
+        table.add_row(change.kind, escape(change.uid), escape(change.title), f"[{colour[change.action.value]}]{change.action.value}[/]")
+    out.print(table)
+    pending = sum(1 for change in changes if change.apply is not None)
+    if dry_run:
+        out.print(f"dry run: {pending} object(s) would change; nothing was sent")
+    else:
+        out.print(f"{pending} object(s) created or updated, {len(changes) - pending} unchanged")
 
 
 # -- demo ---------------------------------------------------------------------------------------
