@@ -957,7 +957,7 @@ def demo(
 
     site = _load(site_path)
     home = facmon_home()
-    err.print(f"[bold]1/4[/bold] local stack under {home}")
+    err.print(f"[bold]1/5[/bold] local stack under {home}")
     _print_stack(Stack(home).up(), OutputFormat.TABLE)
     endpoints = resolve_endpoints(home)
     store = open_store(endpoints)
@@ -969,13 +969,13 @@ def demo(
     live_start = (datetime.now(UTC) - live_span).replace(microsecond=0)
     live_start -= timedelta(seconds=live_start.timestamp() % site.collection.ieq_interval_s)
     history_start = live_start - timedelta(days=days)
-    err.print(f"[bold]2/4[/bold] backfill {days:g} days: {history_start:%Y-%m-%d %H:%M} .. {live_start:%Y-%m-%d %H:%M} UTC")
+    err.print(f"[bold]2/5[/bold] backfill {days:g} days: {history_start:%Y-%m-%d %H:%M} .. {live_start:%Y-%m-%d %H:%M} UTC")
     simulator = SiteSimulator(site, seed=seed)
     began = time.monotonic()
     history = _run_backfill(simulator, store, history_start, live_start)
     err.print(f"    {sum(history.values()):,} points in {time.monotonic() - began:.1f} s")
 
-    err.print(f"[bold]3/4[/bold] live: simulator → mqtt://{endpoints.mqtt_host}:{endpoints.mqtt_port} → collector → InfluxDB, {live_seconds:g} s at {speed:g}x")
+    err.print(f"[bold]3/5[/bold] live: simulator → mqtt://{endpoints.mqtt_host}:{endpoints.mqtt_port} → collector → InfluxDB, {live_seconds:g} s at {speed:g}x")
     collector = Collector(site, store, mqtt_host=endpoints.mqtt_host, mqtt_port=endpoints.mqtt_port, client_id="facmon-demo-ingest", auth=mqtt_auth(home))
     stop_collector = threading.Event()
     collector_thread = threading.Thread(target=collector.run, args=(stop_collector,), name="collector", daemon=True)
@@ -997,17 +997,26 @@ def demo(
     collector_thread.join(timeout=30)
     stored = stored_counts(store, live_start, live_end)
 
-    err.print("[bold]4/4[/bold] what InfluxDB holds")
+    err.print("[bold]4/5[/bold] what InfluxDB holds")
     totals = stored_counts(store, history_start, live_end)
     out.print(_counts_table(f"Stored in database {store.database!r}", {"backfilled": history, "live published": published, "live stored": stored, "total stored": totals}))
     n_published, n_stored = sum(published.values()), sum(stored.values())
     verdict = "[green]nothing lost[/green]" if n_published == n_stored and published == stored else "[red]MISMATCH[/red]"
     out.print(f"live run: {n_published:,} readings published, {n_stored:,} stored — {verdict}")
+    if published != stored:
+        raise FacmonError("the live run lost readings: published and stored counts differ (see the table)")
+
+    from analytics.analyze import analyze as run_analysis
+
+    err.print(f"[bold]5/5[/bold] analysis: registers → energy_interval, energy_daily; energy-saving score for {live_end.astimezone(site.site.tz):%Y-%m}")
+    summary = run_analysis(site, store, history_start, live_end)
+    err.print(f"    {summary.days} local days of {len(summary.buildings)} buildings analysed in {summary.seconds:.1f} s")
+    card = energy_scorecard(store, site, f"{live_end.astimezone(site.site.tz):%Y-%m}")
+    print_energy_scorecard(card, explain=False)
+    out.print("Each component explained: facmon score energy --period " + card.period.label)
     out.print(f"The stack keeps running: InfluxDB {endpoints.influx_url} (database {store.database}), MQTT mqtt://{endpoints.mqtt_host}:{endpoints.mqtt_port}.")
     home_prefix = f"FACMON_HOME={home} " if os.environ.get("FACMON_HOME") else ""
     out.print(f"Stop it with: {home_prefix}.venv/bin/facmon stack down   (or: make stack-down)")
-    if published != stored:
-        raise FacmonError("the live run lost readings: published and stored counts differ (see the table)")
 
 
 def main() -> None:

@@ -106,6 +106,14 @@ def test_make_demo_runs_end_to_end_and_loses_nothing(tmp_path):
         assert len(buildings) == 5
         for measurement in MEASUREMENTS:
             assert all(counts[(measurement, b)] > 0 for b in buildings), measurement
+        # the history is analysed and each building is scored and ranked
+        assert "Energy-saving score" in demo.stdout
+        daily = store.rows('SELECT count("consumption") FROM "energy_daily" WHERE "subitem" = \'01000\' GROUP BY "building"')
+        assert {row["building"] for row in daily} == buildings
+        scores = store.rows('SELECT last("score"), last("rank") FROM "score_energy" GROUP BY "building"')
+        assert {row["building"] for row in scores} == buildings
+        for row in scores:  # competition ranking: 1 + the buildings scoring better (equal scores share a rank)
+            assert int(row["last_1"]) == 1 + sum(other["last"] > row["last"] for other in scores), scores
     finally:
         subprocess.run([FACMON, "stack", "down"], env=env, capture_output=True, text=True, timeout=120)
 
