@@ -26,6 +26,7 @@ import itertools
 import json
 import os
 import re
+import subprocess
 import threading
 from dataclasses import dataclass, field
 from functools import cache
@@ -60,10 +61,22 @@ class ContractMissing(AssertionError):
     """The Grafana contract files are not where the tests look for them."""
 
 
+def _beside_origin() -> list[Path]:
+    """``../shared/grafana`` of the checkout this one was cloned from, when that is a local folder: a
+    throwaway clone (CI, or `git clone` into /tmp to try a fresh machine) has no ``../shared`` of its own."""
+    try:
+        url = subprocess.run(["git", "-C", str(ROOT), "config", "--get", "remote.origin.url"], capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return []
+    origin = Path(url.removeprefix("file://"))
+    return [origin.parent / "shared" / "grafana"] if url and origin.is_dir() else []
+
+
 def contract_folder() -> Path:
     """The folder with Grafana's contract files; raises (fails the test) when it is missing."""
     configured = os.environ.get("FACMON_GRAFANA_CONTRACT")
-    folder = Path(configured) if configured else ROOT.parent / "shared" / "grafana"
+    candidates = [Path(configured)] if configured else [ROOT.parent / "shared" / "grafana", *_beside_origin()]
+    folder = next((c for c in candidates if all((c / name).is_file() for name in (SPEC_FILE, DASHBOARD_SCHEMA_FILE))), candidates[0])
     missing = [name for name in (SPEC_FILE, DASHBOARD_SCHEMA_FILE) if not (folder / name).is_file()]
     if missing:
         raise ContractMissing(
