@@ -155,7 +155,8 @@ _PROBE_SUFFIX = " probe=0.0 0"
 _PLAIN_KEYS: dict[str, bool] = {}  # field name -> needs no line-protocol escaping
 
 
-def _device_prefix(site: Site, building: Building, device: Device) -> tuple[str, float | None]:
+def device_line_prefix(site: Site, building: Building, device: Device) -> tuple[str, float | None]:
+    """The escaped "measurement,tags" start of the device's lines and its multiplier (None for 1.0), cached."""
     key = (id(site), id(building), id(device))
     entry = _PREFIXES.get(key)
     if entry is not None and entry[0] is site and entry[1] is building and entry[2] is device:
@@ -185,7 +186,7 @@ def reading_line(site: Site, building: Building, device: Device, fields: Mapping
     check it); faster because the escaped measurement and tags of each device are cached. Anything
     other than finite float values under plain field names takes the reference path.
     """
-    prefix, multiplier = _device_prefix(site, building, device)
+    prefix, multiplier = device_line_prefix(site, building, device)
     parts = []
     for name, value in fields.items():
         if type(value) is not float or not _plain_key(name):

@@ -100,3 +100,26 @@ def test_another_site_object_is_not_served_from_the_cache_of_the_first(example_s
     assert second == reference(other, building, equipment, {"running": 1.0}, 0)
     if equipment.vendor is None:
         assert first != second
+
+
+@settings(max_examples=200, deadline=None)
+@given(index=st.integers(min_value=0), data=st.data())
+def test_the_collectors_validated_lines_are_byte_identical_to_the_reference(example_site, index, data):
+    """ingest.validation formats good fields with the device's cached prefix (its hot path): the same bytes."""
+    from ingest.model import Reading
+    from ingest.validation import Validator
+
+    building, device = all_devices(example_site)[index % len(all_devices(example_site))]
+    names = sorted(allowed_fields(device))
+    ranges = schema.FIELD_RANGES[schema.device_kind(device)]
+
+    def good_value(name: str) -> float:
+        low, high, _ = ranges.get(name, (-1e6, 1e6, ""))
+        high = min(high, getattr(device, "rollover", high)) if name == "register" else high
+        return data.draw(st.floats(min_value=max(low, -1e9), max_value=min(high, 1e9), allow_nan=False))
+
+    fields = {name: good_value(name) for name in data.draw(st.lists(st.sampled_from(names), min_size=1, unique=True))}
+    time_ns = 1_763_780_000_123_000_000
+    checked, problems = Validator(example_site, clock=lambda: time_ns).check(Reading(building.code, device.id, time_ns, fields))
+    assert not problems
+    assert checked == reference(example_site, building, device, fields, time_ns)
