@@ -44,8 +44,9 @@ from analytics.indicators import (
     read_indicators,
 )
 from analytics.savings import Savings
+from analytics.scorecard import ComponentScore, competition_rank, linear_points, weigh_components
 from facmon.registry import SCORE_COMPONENTS, ScoreWeights, Scoring, Site
-from facmon.schema import SCORE_ENERGY
+from facmon.schema import SAVINGS, SCORE_ENERGY
 from facmon.store import InfluxStore, line
 
 PLAN_SCORE_INDICATOR = "kgce_per_m2"  # the plan's headline indicator (单位建筑面积能耗) drives the plan component
@@ -85,14 +86,6 @@ def savings_evidence(savings: Savings) -> SavingsEvidence:
 # Points rules: value → fraction of the component's points, 0..1
 
 
-def linear_points(value: float, full_at: float, zero_at: float) -> float:
-    """1 at or beyond ``full_at``, 0 at or beyond ``zero_at``, linear between (either direction)."""
-    if full_at == zero_at:
-        raise ValueError("full_at and zero_at must differ")
-    fraction = (value - zero_at) / (full_at - zero_at)
-    return min(1.0, max(0.0, fraction))
-
-
 def intensity_points(corrected_kwh_m2: float, guide_kwh_m2: float, constraint_kwh_m2: float, zero_above_constraint: float) -> float:
     """Full at or below the guide value, half at the constraint value, zero at constraint × (1 + zero_above_constraint)."""
     if corrected_kwh_m2 <= guide_kwh_m2:
@@ -117,26 +110,6 @@ def savings_points(evidence: SavingsEvidence, target_fraction: float) -> float:
 
 # ---------------------------------------------------------------------------------------------
 # Components
-
-
-@dataclass(frozen=True)
-class ComponentScore:
-    """One component of a building's score, with everything needed to check it by hand."""
-
-    component: str
-    label: str
-    available: bool
-    value: float | None
-    unit: str  # "share" values are fractions 0..1
-    target: float | None
-    target_text: str
-    fraction: float  # share of the component's points earned, 0..1
-    rule: str
-    note: str = ""
-    weight: float = 0.0  # as configured
-    effective_weight: float = 0.0  # after sharing out unavailable components' weight
-    points: float = 0.0  # 100 × effective_weight × fraction
-    max_points: float = 0.0  # 100 × effective_weight
 
 
 def _unavailable(component: str, unit: str, note: str, rule: str) -> ComponentScore:
@@ -216,21 +189,7 @@ def weigh(components: Sequence[ComponentScore], weights: ScoreWeights | Mapping[
     total = sum(configured.values())
     if any(w < 0 for w in configured.values()) or abs(total - 1.0) > 1e-6:
         raise ScoreWeightError(f"score weights must be non-negative and sum to 1 (got {configured}, sum {total:g})")
-    available_weight = sum(configured[c.component] for c in components if c.available)
-    if available_weight <= 0:
-        return [replace(c, weight=configured[c.component]) for c in components], None, "no component available: not scored"
-    weighed = []
-    for c in components:
-        effective = configured[c.component] / available_weight if c.available else 0.0
-        weighed.append(replace(c, weight=configured[c.component], effective_weight=effective, points=100.0 * effective * c.fraction, max_points=100.0 * effective))
-    missing = [c for c in components if not c.available and configured[c.component] > 0]
-    explanation = ""
-    if missing:
-        explanation = (
-            f"not available: {', '.join(c.component for c in missing)} (weight {1.0 - available_weight:.2f}); "
-            f"shared among the others in proportion (each weight ÷ {available_weight:.2f})"
-        )
-    return weighed, sum(c.points for c in weighed), explanation
+    return weigh_components(components, configured)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -272,16 +231,7 @@ class BuildingScore:
 
 def rank_scores(scores: Sequence[BuildingScore]) -> list[BuildingScore]:
     """Best first; equal scores (to 0.01 points) share a rank (1, 2, 2, 4); unscored buildings last, unranked."""
-    scored = sorted((s for s in scores if s.score is not None), key=lambda s: (-round(s.score, 2), s.building))
-    ranked: list[BuildingScore] = []
-    for position, entry in enumerate(scored, start=1):
-        same = ranked and round(ranked[-1].score, 2) == round(entry.score, 2)
-        entry.rank = ranked[-1].rank if same else position
-        ranked.append(entry)
-    for entry in sorted((s for s in scores if s.score is None), key=lambda s: s.building):
-        entry.rank = None
-        ranked.append(entry)
-    return ranked
+    return competition_rank(scores, lambda s: s.building)
 
 
 @dataclass
@@ -293,6 +243,7 @@ class EnergyScorecard:
     buildings: list[BuildingScore]
     site_indicators: BuildingIndicators
     weights: dict[str, float]
+    measured_savings: dict[str, Savings] = field(default_factory=dict)  # per building, when its baseline allowed it
 
     def as_dict(self) -> dict:
         return {
@@ -303,6 +254,7 @@ class EnergyScorecard:
             "weights": self.weights,
             "buildings": [b.as_dict() for b in self.buildings],
             "site_indicators": self.site_indicators.as_dict(),
+            "savings": {code: found.as_dict() for code, found in self.measured_savings.items()},
         }
 
 
@@ -399,21 +351,27 @@ def score_energy(
     ``savings``: weather-normalised savings per building; by default measured from InfluxDB over the
     period so far against the year before it (analytics.building_savings)."""
     report = read_indicators(store, site, period, today)
+    measured: dict[str, Savings] = {}
     if savings is None:
         today = today or datetime.now(ZoneInfo(site.site.timezone)).date()
-        measured_savings = savings_in_period(store, site, period.start, min(period.end, today + timedelta(days=1)))
-        savings = {code: None if found is None or found.savings is None else savings_evidence(found.savings) for code, found in measured_savings.items()}
+        found = savings_in_period(store, site, period.start, min(period.end, today + timedelta(days=1)))
+        measured = {code: result.savings for code, result in found.items() if result is not None and result.savings is not None}
+        savings = {code: savings_evidence(measured[code]) if code in measured else None for code in found}
     plan = site.energy_targets.plan
     # Read the base year only when some building's base is to be measured.
     choices = [plan.base_values.get(b.code, plan.default_base) for b in site.buildings]
     needs_measured = period.year > plan.base_year and any(choice in ("measured", "measured_else_national") for choice in choices)
-    measured = read_measured_base_values(store, site) if needs_measured else {}
-    return score_report(site, report, savings, measured)
+    base_values = read_measured_base_values(store, site) if needs_measured else {}
+    card = score_report(site, report, savings, base_values)
+    card.measured_savings = measured
+    return card
 
 
 def score_energy_lines(card: EnergyScorecard, timezone: str) -> list[str]:
     """score_energy points: tags building, period; time = the period's local start (so a rerun
-    overwrites the same points); fields score, rank and per component _points, _value, _weight, _available."""
+    overwrites the same points); fields score, rank and per component _points, _value, _weight, _available.
+    And the savings behind the savings component, one `savings` point per building that has them:
+    avoided_kwh, uncertainty_kwh (± at 68 %), predicted_kwh, observed_kwh, fraction, fsu, conclusive, reporting_days."""
     start = datetime.combine(card.period.start, time(0), ZoneInfo(timezone))
     time_ns = int(start.timestamp()) * 1_000_000_000
     lines = []
@@ -428,6 +386,19 @@ def score_energy_lines(card: EnergyScorecard, timezone: str) -> list[str]:
             if c.value is not None:
                 fields[f"{c.component}_value"] = c.value
         lines.append(line(SCORE_ENERGY, {"building": entry.building, "period": card.period.label}, fields, time_ns))
+    for building, found in sorted(card.measured_savings.items()):
+        measured = {
+            "avoided_kwh": round(found.avoided_kwh, 3),
+            "uncertainty_kwh": round(found.uncertainty_kwh, 3),
+            "predicted_kwh": round(found.predicted_kwh, 3),
+            "observed_kwh": round(found.observed_kwh, 3),
+            "fraction": round(found.fraction, 6),
+            "conclusive": 0.0 if found.inconclusive else 1.0,
+            "reporting_days": float(found.m),
+        }
+        if found.fsu is not None:
+            measured["fsu"] = round(found.fsu, 6)
+        lines.append(line(SAVINGS, {"building": building, "period": card.period.label}, measured, time_ns))
     return lines
 
 
