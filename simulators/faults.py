@@ -65,7 +65,6 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
 from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -82,6 +81,8 @@ from pydantic import (
 )
 
 from facmon.errors import FacmonError
+# FaultKind and friends live in facmon (analytics shares them); re-exported here for the simulator's users.
+from facmon.fault_kinds import DEFAULT_SEVERITY, FaultKind, responsible_system
 from facmon.registry import (
     Building,
     Equipment,
@@ -111,42 +112,9 @@ LABELS_FORMAT = "facmon-fault-labels/1"
 NS_PER_S = 1_000_000_000
 
 
-class FaultKind(StrEnum):
-    """What goes wrong (issue 5, item 1)."""
-
-    METER_STUCK = "meter_stuck"
-    DEVICE_OFFLINE = "device_offline"
-    SPIKE = "spike"
-    OUT_OF_RANGE = "out_of_range"
-    METER_RESET = "meter_reset"
-    LIGHTS_AFTER_HOURS = "lights_after_hours"
-    HVAC_WEEKEND = "hvac_weekend"
-    WATER_LEAK = "water_leak"
-    EQUIPMENT_FAULT_CODE = "equipment_fault_code"
-    ELEVATOR_OUT_OF_SERVICE = "elevator_out_of_service"
-    VENTILATION_FAILURE = "ventilation_failure"
-    COMFORT_OUT_OF_BAND = "comfort_out_of_band"
-    SIMULTANEOUS_HEATING_COOLING = "simultaneous_heating_cooling"
-
-
 # Faults of the data path (what the gateway reports), injected into readings; the others change the building.
 READING_FAULTS = frozenset({FaultKind.DEVICE_OFFLINE, FaultKind.SPIKE, FaultKind.OUT_OF_RANGE})
 
-DEFAULT_SEVERITY: dict[FaultKind, Severity] = {
-    FaultKind.METER_STUCK: Severity.MINOR,
-    FaultKind.DEVICE_OFFLINE: Severity.MAJOR,
-    FaultKind.SPIKE: Severity.MINOR,
-    FaultKind.OUT_OF_RANGE: Severity.MINOR,
-    FaultKind.METER_RESET: Severity.MINOR,
-    FaultKind.LIGHTS_AFTER_HOURS: Severity.MINOR,
-    FaultKind.HVAC_WEEKEND: Severity.MINOR,
-    FaultKind.WATER_LEAK: Severity.MAJOR,
-    FaultKind.EQUIPMENT_FAULT_CODE: Severity.MAJOR,
-    FaultKind.ELEVATOR_OUT_OF_SERVICE: Severity.MAJOR,
-    FaultKind.VENTILATION_FAILURE: Severity.MAJOR,
-    FaultKind.COMFORT_OUT_OF_BAND: Severity.MINOR,
-    FaultKind.SIMULTANEOUS_HEATING_COOLING: Severity.MINOR,
-}
 
 # Kind-specific parameters: which kinds take them and their defaults (L: chosen so that each fault is
 # plainly visible against normal operation of the example site).
@@ -518,24 +486,6 @@ def _check_window(kind: FaultKind, building: Building, device: object, start_s: 
             day += timedelta(days=1)
     if kind in (FaultKind.VENTILATION_FAILURE, FaultKind.COMFORT_OUT_OF_BAND) and not any_occupied:
         raise ValueError(f"start: {kind.value} shows in occupied hours; the window has none (working hours on working days)")
-
-
-def responsible_system(kind: FaultKind, building: Building, device: object) -> System:
-    """The building system a fault belongs to, which the registry's coverage maps to a vendor."""
-    if kind == FaultKind.LIGHTS_AFTER_HOURS:
-        return System.LIGHTING
-    if kind == FaultKind.WATER_LEAK:
-        return System.WATER_SUPPLY
-    if kind == FaultKind.COMFORT_OUT_OF_BAND or kind == FaultKind.SIMULTANEOUS_HEATING_COOLING:
-        return System.HVAC
-    if kind == FaultKind.VENTILATION_FAILURE:
-        # B-class offices get their fresh air from the central HVAC; A-class from ventilation fans.
-        return System.HVAC if building.office_class == "B" else System.VENTILATION
-    if isinstance(device, Equipment):
-        return device.maintained_system
-    if isinstance(device, Meter):
-        return System.WATER_SUPPLY if device.energy == "02" else System.ELECTRICAL
-    return System.INDOOR_ENVIRONMENT
 
 
 def _default_description(kind: FaultKind, building: Building, device: object, p: dict[str, float | str]) -> str:
