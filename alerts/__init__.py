@@ -1,11 +1,14 @@
-"""Grafana alerting built from the site registry: rule groups on the `fault` measurement, contact
-points per vendor, notification policies, templates, mute timings. Not built yet.
+"""Grafana alerting built from the site registry, on the ``fault`` measurement that ``facmon analyze`` writes.
 
-Where it plugs in (alerts/ may not import dashboards/; facmon/cli.py joins the two):
-- rules query the datasource by its fixed uid ``facmon-influxdb`` (dashboards.datasource.DATASOURCE_UID)
-  and live in the folder uid ``facmon`` (dashboards.catalog.FOLDER_UID);
-- ``facmon grafana export`` leaves ``alerting/`` in the provisioning folder for the alerting YAML files;
-- ``facmon grafana push`` plans and applies changes object by object (dashboards.push: read, compare,
-  create / update / unchanged); alerting adds its own plan of rule groups (PUT .../rule-groups/{group}),
-  contact points and the policy tree (PUT /policies) the same way, and the CLI runs both plans.
+- ``rules``: one alert rule per fault kind (InfluxQL, labels from the fault tags, Chinese annotations).
+- ``notifications``: contact points per vendor and the energy office, message templates, mute timings
+  from the maintenance windows, the notification policy tree; :func:`alerting_objects` gathers them.
+- ``routing``: which contact points a policy tree sends an alert to (Alertmanager's walk).
+- ``files``: the same objects as Grafana provisioning files.
+
+Where it plugs in (alerts/ may not import dashboards/; dashboards/ and facmon/cli.py join the two):
+rules query the datasource by its fixed uid and live in facmon's folder, both passed in
+(``dashboards.datasource.DATASOURCE_UID``, ``dashboards.catalog.FOLDER_UID``);
+``dashboards.provisioning`` writes ``alerting/*.yaml`` and ``dashboards.push`` plans and applies the
+alerting objects after the folder, datasource and dashboards.
 """

@@ -5,7 +5,11 @@ Layout (copy the folder's contents to ``/etc/grafana/provisioning``)::
     datasources/facmon.yaml        the InfluxDB datasource (secrets as $__env{...}/$__file{...})
     dashboards/facmon.yaml         a file provider reading the JSON files below into folder "facmon"
     dashboards/facmon/<name>.json  one file per dashboard of dashboards.catalog
-    alerting/                      rule groups, contact points, policies (filled by the alerting work)
+    alerting/rules.yaml            the fault alert rules (alerts.rules), in folder "facmon"
+    alerting/contact-points.yaml   a contact point per vendor and the energy office (alerts.notifications)
+    alerting/policies.yaml         the notification policy tree (routes by the vendor label)
+    alerting/templates.yaml        the Chinese message templates
+    alerting/mute-timings.yaml     the registry's planned maintenance windows
 """
 
 from __future__ import annotations
@@ -16,8 +20,14 @@ from typing import Any
 
 import yaml
 
+from alerts.files import alerting_documents
+from alerts.notifications import alerting_objects
 from dashboards.catalog import DASHBOARDS, FOLDER_UID, build_dashboards, folder_title
-from dashboards.datasource import DatasourceSettings, datasource_provisioning
+from dashboards.datasource import (
+    DATASOURCE_UID,
+    DatasourceSettings,
+    datasource_provisioning,
+)
 from dashboards.titles import Lang
 from facmon.errors import FacmonError
 from facmon.registry import Site
@@ -91,4 +101,7 @@ def export_provisioning(
     for stale in dashboards_folder.glob("*.json"):
         if stale.name not in current:
             stale.unlink()
+    objects = alerting_objects(site, FOLDER_UID, DATASOURCE_UID)
+    for name, document in alerting_documents(objects, folder_title(lang)).items():
+        written.append(_write_yaml(out_dir / "alerting" / name, document))
     return written

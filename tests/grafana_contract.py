@@ -8,7 +8,11 @@ HTTP server (pytest-httpserver) that
   misspelt key fails instead of being ignored; a dashboard body is also validated against the
   dashboard JSON Schema;
 - keeps state like Grafana for what facmon touches (folders, datasources by uid, dashboards by uid
-  with versions), so "a second push changes nothing" can be checked by what it sends;
+  with versions; alerting: rule groups per folder, contact points with secret settings redacted on
+  read, the policy tree, templates, mute timings), so "a second push changes nothing" can be checked
+  by what it sends; it also checks what Grafana checks across objects (a rule's folder and datasource
+  exist, the policy tree names existing contact points and mute timings, a contact point in use is
+  not deleted);
 - validates its own responses against the same spec, so it cannot drift into answers Grafana never gives;
 - records every violation; tests assert there are none.
 
@@ -55,6 +59,8 @@ CLOSED_SCHEMAS = (
 )
 # Contact point types Grafana 11 accepts besides the spec's (README defect 1).
 EXTRA_CONTACT_POINT_TYPES = ("mqtt", "LINE", "oncall", "sns", "webex", "jira")
+# Contact point settings Grafana 11 keeps secret: answered as "[REDACTED]", never returned.
+SECURE_CONTACT_SETTINGS = {"dingding": ("url",), "wecom": ("url", "secret"), "webhook": ("password", "authorization_credentials")}
 
 
 class ContractMissing(AssertionError):
@@ -146,6 +152,18 @@ def patched_spec(server_url: str) -> dict[str, Any]:
     return spec
 
 
+def spec_schema_problems(schema_name: str, instance: Any) -> list[str]:
+    """Every way ``instance`` breaks the patched spec's schema ``schema_name`` (empty when valid): for
+    checking provisioning files against the objects the API defines."""
+    return [f"{'/'.join(map(str, e.absolute_path)) or '(object)'}: {e.message[:300]}" for e in _spec_validator(schema_name).iter_errors(instance)]
+
+
+@cache
+def _spec_validator(schema_name: str) -> jsonschema.Draft4Validator:
+    root = {"$ref": f"#/components/schemas/{schema_name}", "components": patched_spec("http://127.0.0.1")["components"]}
+    return jsonschema.Draft4Validator(root)
+
+
 @dataclass
 class Violation:
     """A request (or one of our own responses) that breaks the contract."""
@@ -181,6 +199,15 @@ class GrafanaState:
     datasources: dict[str, dict[str, Any]] = field(default_factory=dict)
     datasource_secrets: dict[str, dict[str, str]] = field(default_factory=dict)  # uid -> secureJsonData as received
     dashboards: dict[str, dict[str, Any]] = field(default_factory=dict)  # uid -> {"dashboard", "folderUid", "version", "id"}
+    rule_groups: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # (folder uid, group) -> AlertRuleGroup
+    # uid -> EmbeddedContactPoint as received; a fresh Grafana has its default email contact point.
+    contact_points: dict[str, dict[str, Any]] = field(default_factory=lambda: {
+        "default-email": {"uid": "default-email", "name": "grafana-default-email", "type": "email",
+                          "settings": {"addresses": "<example@email.com>"}, "disableResolveMessage": False},
+    })
+    policy_tree: dict[str, Any] = field(default_factory=lambda: {"receiver": "grafana-default-email", "group_by": ["grafana_folder", "alertname"]})
+    templates: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> NotificationTemplate
+    mute_timings: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> MuteTimeInterval
 
 
 class ContractGrafana:
@@ -261,6 +288,19 @@ class ContractGrafana:
             ("PUT", r"/datasources/uid/(?P<uid>[^/]+)", lambda m: self._save_datasource(m["uid"], body)),
             ("GET", r"/dashboards/uid/(?P<uid>[^/]+)", lambda m: self._get_dashboard(m["uid"])),
             ("POST", r"/dashboards/db", lambda m: self._save_dashboard(body)),
+            ("GET", r"/v1/provisioning/folder/(?P<folder>[^/]+)/rule-groups/(?P<group>[^/]+)", lambda m: self._get_rule_group(m["folder"], m["group"])),
+            ("PUT", r"/v1/provisioning/folder/(?P<folder>[^/]+)/rule-groups/(?P<group>[^/]+)", lambda m: self._put_rule_group(m["folder"], m["group"], body)),
+            ("GET", r"/v1/provisioning/contact-points", lambda m: self._json([self._contact_point_view(p) for p in self.state.contact_points.values()])),
+            ("POST", r"/v1/provisioning/contact-points", lambda m: self._save_contact_point(None, body)),
+            ("PUT", r"/v1/provisioning/contact-points/(?P<uid>[^/]+)", lambda m: self._save_contact_point(m["uid"], body)),
+            ("DELETE", r"/v1/provisioning/contact-points/(?P<uid>[^/]+)", lambda m: self._delete_contact_point(m["uid"])),
+            ("GET", r"/v1/provisioning/policies", lambda m: self._json({**self.state.policy_tree, "provenance": "api"})),
+            ("PUT", r"/v1/provisioning/policies", lambda m: self._put_policy_tree(body)),
+            ("GET", r"/v1/provisioning/templates/(?P<name>[^/]+)", lambda m: self._get_template(m["name"])),
+            ("PUT", r"/v1/provisioning/templates/(?P<name>[^/]+)", lambda m: self._put_template(m["name"], body)),
+            ("GET", r"/v1/provisioning/mute-timings/(?P<name>[^/]+)", lambda m: self._get_mute_timing(m["name"])),
+            ("POST", r"/v1/provisioning/mute-timings", lambda m: self._save_mute_timing(None, body)),
+            ("PUT", r"/v1/provisioning/mute-timings/(?P<name>[^/]+)", lambda m: self._save_mute_timing(m["name"], body)),
         )
         for route_method, pattern, answer in routes:
             match = re.fullmatch(pattern, path)
@@ -352,6 +392,127 @@ class ContractGrafana:
         self.state.dashboards[uid] = {"dashboard": model, "folderUid": folder_uid, "version": version, "id": dashboard_id}
         return self._json({"id": dashboard_id, "uid": uid, "url": f"/d/{uid}", "status": "success", "version": version,
                            "title": model.get("title", ""), "folderUid": folder_uid})
+
+
+    # alerting (Grafana 11's provisioning API)
+
+    def _rejected(self, method: str, path: str, problem: str, status: int = 400) -> Response:
+        """A request Grafana itself would refuse: recorded as a violation (the test fails) and refused."""
+        self.violations.append(Violation(method, path, problem))
+        return self._json({"message": problem}, status)
+
+    def _get_rule_group(self, folder_uid: str, group: str) -> Response:
+        stored = self.state.rule_groups.get((folder_uid, group))
+        return self._json(stored) if stored else Response(status=404)
+
+    def _put_rule_group(self, folder_uid: str, group: str, body: dict[str, Any]) -> Response:
+        path = f"/api/v1/provisioning/folder/{folder_uid}/rule-groups/{group}"
+        if folder_uid not in self.state.folders:
+            return self._rejected("PUT", path, f"folder {folder_uid} does not exist")
+        other_uids = {r["uid"] for key, g in self.state.rule_groups.items() if key != (folder_uid, group) for r in g["rules"]}
+        rules = []
+        for rule in body.get("rules") or []:
+            if (rule.get("folderUID"), rule.get("ruleGroup")) != (folder_uid, group):
+                return self._rejected("PUT", path, f"rule {rule.get('uid')} names folder {rule.get('folderUID')} / group {rule.get('ruleGroup')}")
+            if rule.get("uid") in other_uids:
+                return self._rejected("PUT", path, f"rule uid {rule.get('uid')} is already used by another group")
+            refs = {query.get("refId") for query in rule["data"]}
+            if rule["condition"] not in refs:
+                return self._rejected("PUT", path, f"rule {rule.get('uid')}: condition {rule['condition']} is not a refId of its data")
+            for query in rule["data"]:
+                if query.get("datasourceUid") != "__expr__" and query.get("datasourceUid") not in self.state.datasources:
+                    return self._rejected("PUT", path, f"rule {rule.get('uid')}: datasource {query.get('datasourceUid')} does not exist")
+            previous = next((r for r in (self.state.rule_groups.get((folder_uid, group)) or {}).get("rules", []) if r["uid"] == rule.get("uid")), None)
+            rules.append({**copy.deepcopy(rule), "id": previous["id"] if previous else next(self._ids), "updated": "2024-11-22T07:00:00Z", "provenance": "api"})
+        stored = {"title": group, "folderUid": folder_uid, "interval": body.get("interval", 60), "rules": rules}
+        self.state.rule_groups[(folder_uid, group)] = stored
+        return self._json(stored)
+
+    def _contact_point_view(self, point: dict[str, Any]) -> dict[str, Any]:
+        secure = SECURE_CONTACT_SETTINGS.get(point["type"], ())
+        settings = {key: ("[REDACTED]" if key in secure else value) for key, value in point["settings"].items()}
+        return {**point, "settings": settings, "provenance": "api"}
+
+    def _used_receivers(self, route: dict[str, Any]) -> set[str]:
+        names = {route["receiver"]} if route.get("receiver") else set()
+        for child in route.get("routes") or []:
+            names |= self._used_receivers(child)
+        return names
+
+    def _used_mute_timings(self, route: dict[str, Any]) -> set[str]:
+        names = set(route.get("mute_time_intervals") or [])
+        for child in route.get("routes") or []:
+            names |= self._used_mute_timings(child)
+        return names
+
+    def _save_contact_point(self, uid: str | None, body: dict[str, Any]) -> Response:
+        path = "/api/v1/provisioning/contact-points" + (f"/{uid}" if uid else "")
+        if uid is None:
+            uid = body.get("uid") or f"cp{next(self._ids)}"
+            if uid in self.state.contact_points:
+                return self._rejected("POST", path, f"contact point uid {uid} already exists")
+        elif uid not in self.state.contact_points:
+            return self._rejected("PUT", path, f"contact point {uid} does not exist", 404)
+        point = {"uid": uid, "name": body.get("name") or uid, "type": body["type"], "settings": copy.deepcopy(body["settings"]),
+                 "disableResolveMessage": bool(body.get("disableResolveMessage"))}
+        self.state.contact_points[uid] = point
+        created = path.endswith("contact-points")  # POST answers the contact point, PUT an empty Ack
+        return self._json(self._contact_point_view(point) if created else {}, 202)
+
+    def _delete_contact_point(self, uid: str) -> Response:
+        point = self.state.contact_points.get(uid)
+        if point is None:
+            return Response(status=202)
+        sharing = [p for p in self.state.contact_points.values() if p["name"] == point["name"] and p["uid"] != uid]
+        if not sharing and point["name"] in self._used_receivers(self.state.policy_tree):
+            self.violations.append(Violation("DELETE", f"/api/v1/provisioning/contact-points/{uid}", f"contact point {point['name']} is used by the policy tree"))
+            return Response(status=202)
+        del self.state.contact_points[uid]
+        return Response(status=202)
+
+    def _put_policy_tree(self, body: dict[str, Any]) -> Response:
+        path = "/api/v1/provisioning/policies"
+        if not body.get("receiver"):
+            return self._rejected("PUT", path, "the root policy needs a receiver")
+        if body.get("mute_time_intervals") or body.get("object_matchers"):
+            return self._rejected("PUT", path, "the root policy cannot have matchers or mute timings")
+        known = {p["name"] for p in self.state.contact_points.values()}
+        unknown = self._used_receivers(body) - known
+        if unknown:
+            return self._rejected("PUT", path, f"receivers {sorted(unknown)} do not exist")
+        unknown = self._used_mute_timings(body) - set(self.state.mute_timings)
+        if unknown:
+            return self._rejected("PUT", path, f"mute timings {sorted(unknown)} do not exist")
+        self.state.policy_tree = copy.deepcopy(body)
+        return self._json({}, 202)
+
+    def _get_template(self, name: str) -> Response:
+        stored = self.state.templates.get(name)
+        return self._json(stored) if stored else self._json({"message": "template not found"}, 404)
+
+    def _put_template(self, name: str, body: dict[str, Any]) -> Response:
+        stored = self.state.templates.get(name)
+        if stored is not None and body.get("version") not in (None, stored["version"]):
+            return self._json({"message": "version conflict"}, 409)
+        version = f"v{int(stored['version'][1:]) + 1}" if stored else "v1"
+        self.state.templates[name] = {"name": name, "template": body["template"], "version": version, "provenance": "api"}
+        return self._json(self.state.templates[name], 202)
+
+    def _get_mute_timing(self, name: str) -> Response:
+        stored = self.state.mute_timings.get(name)
+        return self._json(stored) if stored else Response(status=404)
+
+    def _save_mute_timing(self, name: str | None, body: dict[str, Any]) -> Response:
+        path = "/api/v1/provisioning/mute-timings" + (f"/{name}" if name else "")
+        if name is None:
+            if body["name"] in self.state.mute_timings:
+                return self._rejected("POST", path, f"mute timing {body['name']} already exists")
+            self.state.mute_timings[body["name"]] = copy.deepcopy(body)
+            return self._json(body, 201)
+        if name not in self.state.mute_timings:
+            return self._rejected("PUT", path, f"mute timing {name} does not exist", 404)
+        self.state.mute_timings[name] = {**copy.deepcopy(body), "name": name}
+        return self._json(self.state.mute_timings[name], 202)
 
 
 # -- Grafana's InfluxQL templating -----------------------------------------------------------------
