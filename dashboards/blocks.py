@@ -13,9 +13,18 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from grafana_foundation_sdk.builders import (
+    bargauge,
+    piechart,
+    stat,
+    table,
+    text,
+    timeseries,
+)
+from grafana_foundation_sdk.builders import common as common_builder
 from grafana_foundation_sdk.builders import dashboard as dashboard_builder
-from grafana_foundation_sdk.builders import stat, table, text, timeseries
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
+from grafana_foundation_sdk.models import common as common_model
 from grafana_foundation_sdk.models import dashboard as dashboard_model
 from grafana_foundation_sdk.models import text as text_model
 
@@ -113,6 +122,83 @@ def stat_panel(panel_title: str, targets: Sequence[InfluxQL], *, unit: str = "no
     for target in targets:
         panel = panel.with_target(target)
     return panel
+
+
+def period_variable(name: str, label: str, measurement: str) -> dashboard_builder.QueryVariable:
+    """A single-value variable over the ``period`` tag of a score measurement (``2025``, ``2025-06``),
+    newest first, so the dashboard opens on the latest period scored. Use it as ``"period" =~ /^$period$/``,
+    which holds whether Grafana writes the value plain or regex-escaped."""
+    return (
+        dashboard_builder.QueryVariable(name)
+        .label(label)
+        .datasource(datasource_ref())
+        .query(f'SHOW TAG VALUES FROM "{measurement}" WITH KEY = "period"')
+        .refresh(dashboard_model.VariableRefresh.ON_DASHBOARD_LOAD)
+        .sort(dashboard_model.VariableSort.ALPHABETICAL_DESC)
+        .multi(False)
+        .include_all(False)
+    )
+
+
+def thresholds(base_color: str, steps: Sequence[tuple[float, str]]) -> dashboard_builder.ThresholdsConfig:
+    """Absolute thresholds: ``base_color`` below the first value, then each (value, colour) from that value up."""
+    return (
+        dashboard_builder.ThresholdsConfig()
+        .mode(dashboard_model.ThresholdsMode.ABSOLUTE)
+        .steps([dashboard_model.Threshold(value=None, color=base_color)] + [dashboard_model.Threshold(value=v, color=c) for v, c in steps])
+    )
+
+
+def with_threshold_lines(panel: timeseries.Panel, config: dashboard_builder.ThresholdsConfig) -> timeseries.Panel:
+    """Draw ``config``'s thresholds on a time series as dashed lines over shaded bands."""
+    return panel.thresholds(config).thresholds_style(common_builder.GraphThresholdsStyleConfig().mode(common_model.GraphThresholdsStyleMode.DASHED_AND_AREA))
+
+
+def bars(panel: timeseries.Panel) -> timeseries.Panel:
+    """Show a time series as bars (one bar per bucket), e.g. energy per day."""
+    return panel.draw_style(common_model.GraphDrawStyle.BARS).fill_opacity(80)
+
+
+def bargauge_panel(
+    panel_title: str, targets: Sequence[InfluxQL], *, unit: str, config: dashboard_builder.ThresholdsConfig | None = None,
+    min_value: float | None = None, max_value: float | None = None, description: str = "", width: int = 12, height: int = 8,
+) -> bargauge.Panel:
+    """One horizontal bar per series (its last value), coloured by ``config``'s thresholds."""
+    panel = (
+        bargauge.Panel().title(panel_title).datasource(datasource_ref()).unit(unit).span(width).height(height)
+        .orientation(common_model.VizOrientation.HORIZONTAL)
+        .display_mode(common_model.BarGaugeDisplayMode.GRADIENT)
+        .reduce_options(common_builder.ReduceDataOptions().calcs(["lastNotNull"]).values(False))
+    )
+    if config is not None:
+        panel = panel.thresholds(config)
+    if min_value is not None:
+        panel = panel.min(min_value)
+    if max_value is not None:
+        panel = panel.max(max_value)
+    if description:
+        panel = panel.description(description)
+    for target in targets:
+        panel = panel.with_target(target)
+    return panel
+
+
+def piechart_panel(panel_title: str, targets: Sequence[InfluxQL], *, unit: str, description: str = "", width: int = 12, height: int = 8) -> piechart.Panel:
+    """Shares of a whole: one slice per series (its total)."""
+    panel = (
+        piechart.Panel().title(panel_title).datasource(datasource_ref()).unit(unit).span(width).height(height)
+        .reduce_options(common_builder.ReduceDataOptions().calcs(["sum"]).values(False))
+    )
+    if description:
+        panel = panel.description(description)
+    for target in targets:
+        panel = panel.with_target(target)
+    return panel
+
+
+def merged_table(panel: table.Panel) -> table.Panel:
+    """A table whose queries' answers are merged into one (Grafana's ``merge`` transformation)."""
+    return panel.with_transformation(dashboard_model.DataTransformerConfig(id_val="merge", options={}))
 
 
 def markdown_panel(panel_title: str, content: str, *, width: int = 12, height: int = 8) -> text.Panel:

@@ -1,8 +1,7 @@
 """The registry of facmon's dashboards: one entry per dashboard, each a function of the site registry.
 
-Adding a dashboard is one entry here. Planned (issue 6): (a) site energy overview, (b) building
-detail, (c) vendor scorecard; they plug in the same way once analytics writes ``energy_*``,
-``score_*`` and ``fault``.
+Adding a dashboard is one entry here: (a) site energy overview, (b) building detail, (c) vendor
+scorecard and (d) data health (issue 6).
 """
 
 from __future__ import annotations
@@ -11,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from dashboards import data_health
+from dashboards import building_detail, data_health, energy_overview, vendor_scorecard
 from dashboards.titles import Lang, title
 from facmon.registry import Site
 
@@ -28,6 +27,9 @@ class DashboardEntry:
 
 
 DASHBOARDS: tuple[DashboardEntry, ...] = (
+    DashboardEntry(energy_overview.UID, "energy-overview", energy_overview.energy_overview_dashboard),
+    DashboardEntry(building_detail.UID, "building-detail", building_detail.building_detail_dashboard),
+    DashboardEntry(vendor_scorecard.UID, "vendor-scorecard", vendor_scorecard.vendor_scorecard_dashboard),
     DashboardEntry(data_health.UID, "data-health", data_health.data_health_dashboard),
 )
 

@@ -1,0 +1,266 @@
+"""Dashboard (a), site energy overview for the officers.
+
+Each building's intensity against the GB/T 51161 constraint and guide values (thresholds computed
+from the registry at build time, one panel per benchmark), progress against the conservation plan of
+``energy_targets.plan``, the energy trend, the electricity sub-item breakdown, the energy-saving score
+ranking and the savings with their uncertainty. Scores and savings are per period (``$period``, the
+``period`` tag of ``score_energy``); everything else follows the dashboard's time range.
+
+Measurements: ``energy_daily``, ``score_energy`` and ``savings`` (README schema table; ``savings`` is
+written by ``facmon score energy`` next to ``score_energy``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from grafana_foundation_sdk.builders import common as common_builder
+from grafana_foundation_sdk.builders import dashboard as dashboard_builder
+
+from dashboards.blocks import (
+    bargauge_panel,
+    bars,
+    building_variable,
+    dashboard_json,
+    influxql,
+    markdown_panel,
+    markdown_table,
+    new_dashboard,
+    period_variable,
+    piechart_panel,
+    table_panel,
+    thresholds,
+    timeseries_panel,
+)
+from dashboards.titles import Lang, title
+from facmon.registry import SCORE_COMPONENTS, Building, EnergyPlan, Site
+from facmon.schema import ENERGY_DAILY, SAVINGS, SCORE_ENERGY
+from facmon.standards import (
+    GBT51161_OFFICE_EUI_KWH_M2,
+    GBT51161_SOURCE,
+    ClimateZone,
+    OfficeHvacClass,
+    OfficeUse,
+)
+
+UID = "facmon-energy"
+
+# The savings measurement (facmon.schema.SAVINGS, written by `facmon score energy` next to score_energy):
+# tags building, period; time = local start of the period (a rerun overwrites); fields from analytics.savings.Savings.
+SAVINGS_FIELDS = {
+    "avoided_kwh": "avoided energy over the period, kWh (baseline prediction − observed; positive = saved)",
+    "uncertainty_kwh": "± band of avoided_kwh at the confidence level (68 %), kWh",
+    "predicted_kwh": "adjusted baseline over the reporting period, kWh",
+    "observed_kwh": "measured over the reporting period, kWh",
+    "fraction": "avoided_kwh / predicted_kwh",
+    "fsu": "fractional savings uncertainty, uncertainty_kwh / |avoided_kwh| (absent when nothing was avoided)",
+    "conclusive": "1 when FSU ≤ 50 % (ASHRAE G14, FACTS §7), else 0",
+}
+
+BUILDING_FILTER = '"building" =~ /^$building$/'
+PERIOD_FILTER = '"period" =~ /^$period$/'
+MAIN_ELECTRICITY = "\"energy\" = '01' AND \"subitem\" = '01000'"
+CATEGORY_TOTALS = '"subitem" =~ /^[0-9]{2}000$/'  # the <cc>000 row of each category is its building total
+ELECTRICITY_SUBITEMS = "\"energy\" = '01' AND \"subitem\" != '01000'"
+DAY = "24h"  # energy_daily has one point per local day: no bucket narrower than that
+
+
+@dataclass(frozen=True)
+class BenchmarkGroup:
+    """Buildings that share one GB/T 51161 benchmark (same class, use and the site's climate zone)."""
+
+    office_class: OfficeHvacClass
+    office_use: OfficeUse
+    climate_zone: ClimateZone
+    constraint_kwh_m2: float
+    guide_kwh_m2: float
+    source: str
+    buildings: tuple[str, ...]  # building codes
+
+
+def gbt51161_benchmark(site: Site, building: Building) -> tuple[float, float, str]:
+    """(constraint, guide) in kWh/(m²·a) of ``building`` and where they come from: the registry's
+    ``energy_targets.gbt51161.benchmarks`` override, else GB/T 51161-2016 Table 5.2.1.
+
+    The same lookup as analytics.benchmarks.eui_benchmark (dashboards may not import analytics;
+    tests/test_dashboards.py holds the two equal)."""
+    zone = site.site.climate_zone
+    key = f"{building.office_class.value}/{building.office_use.value}/{zone.value}"
+    override = site.energy_targets.gbt51161.benchmarks.get(key)
+    if override is not None:
+        return override.constraint_kwh_m2, override.guide_kwh_m2, f"registry energy_targets.gbt51161.benchmarks[{key!r}]"
+    constraint, guide = GBT51161_OFFICE_EUI_KWH_M2[(building.office_class, building.office_use, zone)]
+    return constraint, guide, GBT51161_SOURCE
+
+
+def benchmark_groups(site: Site) -> list[BenchmarkGroup]:
+    """The registry's buildings grouped by their GB/T 51161 benchmark, in registry order."""
+    groups: dict[tuple[Any, ...], list[str]] = {}
+    for building in site.buildings:
+        constraint, guide, source = gbt51161_benchmark(site, building)
+        groups.setdefault((building.office_class, building.office_use, constraint, guide, source), []).append(building.code)
+    return [
+        BenchmarkGroup(office_class, office_use, site.site.climate_zone, constraint, guide, source, tuple(codes))
+        for (office_class, office_use, constraint, guide, source), codes in groups.items()
+    ]
+
+
+def required_reduction(plan: EnergyPlan, indicator: str, year: int) -> float | None:
+    """Fraction below the base year the plan requires of ``indicator`` by ``year``, on a straight path
+    from base to target year; None when the plan sets none or the year is not after the base year.
+
+    The same rule as analytics.benchmarks.required_reduction (held equal by the tests)."""
+    full = plan.reductions.get(indicator)  # type: ignore[call-overload]
+    if full is None or year <= plan.base_year:
+        return None
+    return full * min(1.0, (year - plan.base_year) / (plan.target_year - plan.base_year))
+
+
+def _number(value: float) -> str:
+    return f"{value:g}"
+
+
+def _percent(fraction: float | None) -> str:
+    return "—" if fraction is None else f"{fraction * 100:.1f} %"
+
+
+def intensity_query(codes: Sequence[str]) -> str:
+    """Latest corrected EUI (kWh/(m²·a)) of the period per building, for the buildings ``codes``."""
+    group = "|".join(codes)
+    return (
+        f'SELECT last("intensity_value") AS "eui_kwh_m2" FROM "{SCORE_ENERGY}" '
+        f'WHERE {PERIOD_FILTER} AND "building" =~ /^({group})$/ AND {BUILDING_FILTER} GROUP BY "building"'
+    )
+
+
+def _intensity_panels(site: Site, lang: Lang) -> list[Any]:
+    panels: list[Any] = []
+    for group in benchmark_groups(site):
+        config = thresholds("green", [(group.guide_kwh_m2, "yellow"), (group.constraint_kwh_m2, "red")])
+        panels.append(bargauge_panel(
+            title("panel.intensity", lang, klass=group.office_class.value, use=title(f"use.{group.office_use.value}", lang),
+                  constraint=_number(group.constraint_kwh_m2), guide=_number(group.guide_kwh_m2)),
+            [influxql("A", intensity_query(group.buildings)).alias("$tag_building")],
+            unit="suffix: kWh/m²", config=config, min_value=0, max_value=round(group.constraint_kwh_m2 * 1.3, 1),
+            description=title("panel.intensity.description", lang, source=group.source), width=12,
+        ))
+    header = [title(k, lang) for k in ("column.building", "column.name", "column.class", "column.use", "column.climate_zone",
+                                       "column.floor_area", "column.guide", "column.constraint")]
+    rows = []
+    for building in site.buildings:
+        constraint, guide, _ = gbt51161_benchmark(site, building)
+        rows.append([building.code, building.name, building.office_class.value, title(f"use.{building.office_use.value}", lang),
+                     site.site.climate_zone.value, _number(building.floor_area_m2), _number(guide), _number(constraint)])
+    panels.append(markdown_panel(title("panel.benchmarks", lang), markdown_table(header, rows), width=24 if len(panels) % 2 == 0 else 12))
+    return panels
+
+
+PLAN_PROGRESS_QUERY = (
+    f'SELECT "plan_points" / "plan_weight" / 100 AS "share_of_required" FROM "{SCORE_ENERGY}" '
+    f'WHERE {PERIOD_FILTER} AND {BUILDING_FILTER} AND "plan_available" = 1 GROUP BY "building"'
+)
+PLAN_TABLE_QUERY = (
+    f'SELECT "plan_value" AS "reduction_achieved", "plan_points" / "plan_weight" / 100 AS "share_of_required" FROM "{SCORE_ENERGY}" '
+    f'WHERE {PERIOD_FILTER} AND {BUILDING_FILTER} AND "plan_available" = 1 GROUP BY "building"'
+)
+
+
+def plan_markdown(plan: EnergyPlan, lang: Lang) -> str:
+    """The plan's reductions by the target year, and the reduction each year requires on the way."""
+    indicators = list(plan.reductions)
+    text = title("plan.text", lang, base_year=plan.base_year, target_year=plan.target_year)
+    targets = markdown_table([title("column.indicator", lang), title("column.reduction_by_target", lang)],
+                             [[indicator, _percent(plan.reductions[indicator])] for indicator in indicators])
+    yearly = markdown_table(
+        [title("column.year", lang)] + indicators,
+        [[year] + [_percent(required_reduction(plan, indicator, year)) for indicator in indicators]
+         for year in range(plan.base_year + 1, plan.target_year + 1)],
+    )
+    return f"**{plan.name}**\n\n{text}\n\n{targets}\n\n{yearly}\n\n{plan.source}"
+
+
+def _plan_panels(site: Site, lang: Lang) -> list[Any]:
+    plan = site.energy_targets.plan
+    progress = bargauge_panel(
+        title("panel.plan_progress", lang), [influxql("A", PLAN_PROGRESS_QUERY).alias("$tag_building")],
+        unit="percentunit", config=thresholds("red", [(0.5, "yellow"), (1.0, "green")]), min_value=0, max_value=1,
+        description=title("panel.plan_progress.description", lang), width=8,
+    )
+    per_building = table_panel(title("panel.plan_table", lang), [influxql("A", PLAN_TABLE_QUERY)], width=8)
+    return [progress, per_building, markdown_panel(title("panel.plan", lang), plan_markdown(plan, lang), width=8)]
+
+
+def trend_query(site: Site, field: str, alias: str, rows: str) -> str:
+    """Sum of ``field`` over the ``rows`` of energy_daily per building and bucket; buckets start at local
+    midnight (``tz``), where the daily points sit, so a day is never split between two buckets."""
+    return (
+        f'SELECT sum("{field}") AS "{alias}" FROM "{ENERGY_DAILY}" WHERE $timeFilter AND {BUILDING_FILTER} AND {rows} '
+        f"GROUP BY time($__interval), \"building\" fill(none) tz('{site.site.timezone}')"
+    )
+
+
+SUBITEM_QUERY = (
+    f'SELECT sum("consumption") AS "kwh" FROM "{ENERGY_DAILY}" WHERE $timeFilter AND {BUILDING_FILTER} AND {ELECTRICITY_SUBITEMS} '
+    'GROUP BY "subitem"'
+)
+
+
+def _trend_panels(site: Site, lang: Lang) -> list[Any]:
+    energy = bars(timeseries_panel(
+        title("panel.energy_trend", lang), [influxql("A", trend_query(site, "kgce", "kgce", CATEGORY_TOTALS)).alias("$tag_building")],
+        unit="suffix: kgce", description=title("panel.energy_trend.description", lang), width=8,
+    )).interval(DAY)
+    electricity = bars(timeseries_panel(
+        title("panel.electricity_trend", lang), [influxql("A", trend_query(site, "consumption", "kwh", MAIN_ELECTRICITY)).alias("$tag_building")], unit="kwatth", width=8,
+    )).interval(DAY)
+    subitems = piechart_panel(
+        title("panel.subitems", lang), [influxql("A", SUBITEM_QUERY).alias("$tag_subitem")],
+        unit="kwatth", description=title("panel.subitems.description", lang), width=8,
+    )
+    return [energy, electricity, subitems]
+
+
+SCORE_QUERY = f'SELECT last("score") AS "score" FROM "{SCORE_ENERGY}" WHERE {PERIOD_FILTER} AND {BUILDING_FILTER} GROUP BY "building"'
+SCORE_TABLE_QUERY = (
+    'SELECT "rank", "score", ' + ", ".join(f'"{c}_points"' for c in SCORE_COMPONENTS)
+    + f' FROM "{SCORE_ENERGY}" WHERE {PERIOD_FILTER} AND {BUILDING_FILTER} GROUP BY "building"'
+)
+SAVINGS_QUERY = (
+    'SELECT "avoided_kwh" - "uncertainty_kwh" AS "avoided_low_kwh", "avoided_kwh", "avoided_kwh" + "uncertainty_kwh" AS "avoided_high_kwh", '
+    f'"fraction", "fsu", "conclusive" FROM "{SAVINGS}" WHERE {PERIOD_FILTER} AND {BUILDING_FILTER} GROUP BY "building"'
+)
+
+
+def _score_panels(lang: Lang) -> list[Any]:
+    ranking = bargauge_panel(
+        title("panel.score_ranking", lang), [influxql("A", SCORE_QUERY).alias("$tag_building")],
+        unit="none", config=thresholds("red", [(60, "yellow"), (80, "green")]), min_value=0, max_value=100, width=8,
+    )
+    components = table_panel(title("panel.score_table", lang), [influxql("A", SCORE_TABLE_QUERY)], width=16).sort_by(
+        [common_builder.TableSortByFieldState().display_name("rank")]
+    )
+    savings = table_panel(title("panel.savings", lang), [influxql("A", SAVINGS_QUERY)], description=title("panel.savings.description", lang), width=24)
+    return [ranking, components, savings]
+
+
+def energy_overview_dashboard(site: Site, lang: Lang) -> dict[str, Any]:
+    """Dashboard (a), site energy overview, as Grafana's dashboard JSON."""
+    board = (
+        new_dashboard(site, UID, title("energy", lang), title("energy.description", lang), tags=["energy"])
+        .time("now/y", "now")
+        .refresh("1h")
+        .with_variable(building_variable(site, lang))
+        .with_variable(period_variable("period", title("var.period", lang), SCORE_ENERGY))
+    )
+    for row_key, panels in (
+        ("row.intensity", _intensity_panels(site, lang)),
+        ("row.plan", _plan_panels(site, lang)),
+        ("row.trend", _trend_panels(site, lang)),
+        ("row.score", _score_panels(lang)),
+    ):
+        board = board.with_row(dashboard_builder.Row(title(row_key, lang)))
+        for panel in panels:
+            board = board.with_panel(panel)
+    return dashboard_json(board)
