@@ -291,6 +291,32 @@ class Service(StrEnum):
     ENERGY_METERING = "energy_metering"
 
 
+class ContractTerms(_Entry):
+    """The money side of a vendor's contract: deductions for SLA breaches (vendor maintenance-quality score).
+
+    A breach (a fault not restored within its severity's ``restore_min``) costs
+    ``deduction_per_breach_cny[severity]`` yuan, or ``deduction_per_breach_percent[severity]`` % of
+    ``monthly_fee_cny``; a month's deductions are capped at ``cap_percent`` % of the monthly fee. Without
+    terms nothing is deducted (the score still counts breaches)."""
+
+    monthly_fee_cny: float | None = Field(None, gt=0, description="contract fee per month, CNY")
+    deduction_per_breach_cny: dict[Severity, Annotated[float, Field(ge=0)]] = Field(default_factory=dict, description="CNY per breach, by severity")
+    deduction_per_breach_percent: dict[Severity, Annotated[float, Field(ge=0, le=100)]] = Field(
+        default_factory=dict, description="percent of the monthly fee per breach, by severity"
+    )
+    cap_percent: float | None = Field(None, gt=0, le=100, description="a month's deductions at most this percent of the monthly fee")
+    reference: str | None = Field(None, description="where the terms come from, e.g. the contract number and clause")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ContractTerms:
+        both = sorted(s.value for s in set(self.deduction_per_breach_cny) & set(self.deduction_per_breach_percent))
+        if both:
+            raise ValueError(f"severity {', '.join(both)} has both deduction_per_breach_cny and deduction_per_breach_percent; give one")
+        if self.monthly_fee_cny is None and (self.deduction_per_breach_percent or self.cap_percent is not None):
+            raise ValueError("deduction_per_breach_percent and cap_percent need monthly_fee_cny")
+        return self
+
+
 class Vendor(_Entry):
     """An outsourced property or maintenance company and its service-level agreement."""
 
@@ -299,6 +325,7 @@ class Vendor(_Entry):
     services: list[Service] = Field(min_length=1)
     contacts: list[Contact] = Field(min_length=1)
     sla: dict[Severity, SlaTerm]
+    contract: ContractTerms = Field(default_factory=ContractTerms, description="deductions for SLA breaches (optional)")
 
     @field_validator("sla")
     @classmethod
@@ -619,6 +646,206 @@ class EnergyFactors(_Entry):
         return f"{self.data_year}-{self.grid_region}" + ("+site" if self.kgce_per_unit or self.co2_kg_per_unit else "")
 
 
+# ---------------------------------------------------------------------------------------------
+# Vendor maintenance-quality score: weights and points rules (analytics/vendor_score.py). Defaults from
+# facmon/standards.py (FACTS §5, §6) where a KPI exists, engineering choices otherwise; all configurable.
+
+from facmon.standards import EQUIPMENT_GOOD_ORDER_MIN_SHARE, REPAIR_TIMELINESS_MIN_SHARE  # noqa: E402
+
+# The vendor-score components, in display order.
+VENDOR_SCORE_COMPONENTS = ("sla_compliance", "restore_time", "fault_rate", "repeat_faults", "availability", "ieq", "completeness")
+
+
+class VendorScoreWeights(_Entry):
+    """Weights of the vendor-score components; they must sum to 1."""
+
+    sla_compliance: float = Field(0.25, ge=0, le=1, description="share of faults restored within the SLA restore_min of their severity")
+    restore_time: float = Field(0.15, ge=0, le=1, description="mean time to restore as a multiple of the SLA restore_min")
+    fault_rate: float = Field(0.10, ge=0, le=1, description="severity-weighted faults per maintained device per 30 days")
+    repeat_faults: float = Field(0.10, ge=0, le=1, description="share of faults reopening on the same target within the repeat window")
+    availability: float = Field(0.20, ge=0, le=1, description="share of time the maintained equipment had no active fault")
+    ieq: float = Field(0.10, ge=0, le=1, description="GB/T 18883 compliance in occupied hours (vendors covering indoor_environment)")
+    completeness: float = Field(0.10, ge=0, le=1, description="data completeness of the maintained devices")
+
+    @model_validator(mode="after")
+    def _sum_to_one(self) -> VendorScoreWeights:
+        total = sum(getattr(self, name) for name in VENDOR_SCORE_COMPONENTS)
+        if abs(total - 1.0) > 1e-6:
+            terms = " + ".join(f"{name} {getattr(self, name):g}" for name in VENDOR_SCORE_COMPONENTS)
+            raise ValueError(f"vendor score weights must sum to 1; {terms} = {total:g}")
+        return self
+
+
+def _default_severity_weights() -> dict[Severity, float]:
+    return {Severity.CRITICAL: 3.0, Severity.MAJOR: 2.0, Severity.MINOR: 1.0}
+
+
+class VendorScoring(_Entry):
+    """How each vendor-score component turns its value into points; linear between the full and zero marks."""
+
+    weights: VendorScoreWeights = Field(default_factory=VendorScoreWeights)
+    # FACTS §6 (M/L): repair timeliness ≥ 95 %.
+    sla_compliance_target: float = Field(REPAIR_TIMELINESS_MIN_SHARE, gt=0, le=1, description="SLA compliance at or above this scores full points")
+    sla_compliance_zero: float = Field(0.70, ge=0, lt=1, description="SLA compliance at or below this scores 0")
+    restore_ratio_full: float = Field(0.5, gt=0, description="mean restore time ÷ SLA restore_min at or below this scores full points")
+    restore_ratio_zero: float = Field(1.5, gt=0, description="mean restore time ÷ SLA restore_min at or above this scores 0")
+    severity_weights: dict[Severity, Annotated[float, Field(ge=0)]] = Field(default_factory=_default_severity_weights, description="weight of one fault per severity in fault_rate")
+    fault_rate_full: float = Field(0.05, ge=0, description="weighted faults per maintained device per 30 days at or below this scores full points")
+    fault_rate_zero: float = Field(0.50, gt=0, description="weighted faults per maintained device per 30 days at or above this scores 0")
+    repeat_window_days: float = Field(7.0, gt=0, le=90, description="a fault opening this soon after the same target's same fault cleared is a repeat")
+    repeat_share_zero: float = Field(0.25, gt=0, le=1, description="share of repeat faults at or above this scores 0 (none scores full)")
+    # FACTS §6 (M/L): equipment in good order (设备完好率) ≥ 98 %.
+    availability_target: float = Field(EQUIPMENT_GOOD_ORDER_MIN_SHARE, gt=0, le=1, description="availability at or above this scores full points")
+    availability_zero: float = Field(0.90, ge=0, lt=1, description="availability at or below this scores 0")
+    ieq_target: float = Field(0.95, gt=0, le=1, description="share of occupied sensor-hours within GB/T 18883 bands scoring full points")
+    ieq_zero: float = Field(0.70, ge=0, lt=1, description="IEQ compliance at or below this scores 0")
+    ieq_summer_months: list[Annotated[int, Field(ge=1, le=12)]] = Field(default_factory=lambda: [6, 7, 8, 9], description="months judged by the summer bands")
+    ieq_winter_months: list[Annotated[int, Field(ge=1, le=12)]] = Field(default_factory=lambda: [12, 1, 2], description="months judged by the winter bands; other months by their union")
+    # FACTS §4 (M): ≥ 90 % of expected intervals.
+    completeness_target: float = Field(0.90, gt=0, le=1, description="completeness at or above this scores full points")
+    completeness_zero: float = Field(0.50, ge=0, lt=1, description="completeness at or below this scores 0")
+
+    @model_validator(mode="after")
+    def _marks_in_order(self) -> VendorScoring:
+        for name, full, zero, higher_is_better in (
+            ("sla_compliance", self.sla_compliance_target, self.sla_compliance_zero, True),
+            ("restore_ratio", self.restore_ratio_full, self.restore_ratio_zero, False),
+            ("fault_rate", self.fault_rate_full, self.fault_rate_zero, False),
+            ("availability", self.availability_target, self.availability_zero, True),
+            ("ieq", self.ieq_target, self.ieq_zero, True),
+            ("completeness", self.completeness_target, self.completeness_zero, True),
+        ):
+            if (full <= zero) if higher_is_better else (full >= zero):
+                relation = "above" if higher_is_better else "below"
+                raise ValueError(f"{name}: the full-points mark {full:g} must be {relation} the zero mark {zero:g}")
+        missing = [s.value for s in Severity if s not in self.severity_weights]
+        if missing:
+            raise ValueError(f"severity_weights needs every severity; missing {', '.join(missing)}")
+        overlap = sorted(set(self.ieq_summer_months) & set(self.ieq_winter_months))
+        if overlap:
+            raise ValueError(f"months {overlap} are both summer and winter months")
+        return self
+
+
+# ---------------------------------------------------------------------------------------------
+# Alerting (alerts/): who besides the vendors is notified, and planned maintenance windows during which
+# a vendor's notifications are muted (Grafana mute timings). Everything optional: the defaults alert the
+# vendors only and mute nothing.
+
+from datetime import date
+
+
+class Weekday(StrEnum):
+    MONDAY = "monday"
+    TUESDAY = "tuesday"
+    WEDNESDAY = "wednesday"
+    THURSDAY = "thursday"
+    FRIDAY = "friday"
+    SATURDAY = "saturday"
+    SUNDAY = "sunday"
+
+
+class MaintenanceWindow(_Entry):
+    """A planned maintenance window: notifications of faults for ``vendors`` in ``buildings`` are muted
+    while it lasts (the alerts still show in Grafana). It recurs on ``weekdays`` (empty: every day),
+    between ``start`` and ``end`` (local time of the site; none: all day), within ``first_day`` ..
+    ``last_day`` inclusive (none: always). Critical faults still reach the energy office."""
+
+    name: Identifier
+    vendors: list[Identifier] | Literal["all"] = "all"
+    buildings: list[str] | Literal["all"] = "all"
+    weekdays: list[Weekday] = Field(default_factory=list)
+    start: time | None = None
+    end: time | None = None
+    first_day: date | None = None
+    last_day: date | None = None
+
+    @model_validator(mode="after")
+    def _bounded(self) -> MaintenanceWindow:
+        if (self.start is None) != (self.end is None):
+            raise ValueError("give both start and end (times of day), or neither for whole days")
+        if self.start is not None and self.end is not None and self.start >= self.end:
+            raise ValueError(f"start {self.start:%H:%M} must be before end {self.end:%H:%M} (split a window crossing midnight in two)")
+        if (self.first_day is None) != (self.last_day is None):
+            raise ValueError("give both first_day and last_day, or neither for a weekly window")
+        if self.first_day is not None and self.last_day is not None and self.first_day > self.last_day:
+            raise ValueError(f"first_day {self.first_day} is after last_day {self.last_day}")
+        if not self.weekdays and self.start is None and self.first_day is None:
+            raise ValueError("a maintenance window needs weekdays, start/end or first_day/last_day (else it mutes for ever)")
+        return self
+
+
+class Alerting(_Entry):
+    """Alert routing beyond the vendors' own contacts."""
+
+    energy_office: list[Contact] = Field(
+        default_factory=list,
+        description="the energy office (节能办/机关事务管理局): gets every critical fault and faults no vendor maintains",
+    )
+    maintenance_windows: list[MaintenanceWindow] = Field(default_factory=list)
+
+
+from facmon.standards import (  # noqa: E402  (kept beside the section that uses it)
+    GBT18883_CO2_MAX_PPM,
+    GBT18883_CO2_MEAN_WINDOW_S,
+    GBT18883_TEMPERATURE_SUMMER_C,
+    GBT18883_TEMPERATURE_WINTER_C,
+)
+
+
+class Detection(_Entry):
+    """Thresholds and persistence of the rule-based fault detectors (analytics/fault_detectors.py).
+
+    Engineering defaults (L) unless a source is named; every one can be set in the registry's
+    ``detection:`` section. Persistence counts consecutive readings (or intervals) that must show a
+    fault before it is raised, so one odd reading never pages anyone."""
+
+    severity: dict[str, Severity] = Field(default_factory=dict, description="fault kind -> severity, overriding facmon.fault_kinds.DEFAULT_SEVERITY")
+    offline_missed_readings: float = Field(2.5, gt=1, description="a device is offline after this many reporting intervals without a reading")
+    offline_lookback_h: float = Field(24.0, gt=0, description="a device must have reported within this many hours before the period to be missed")
+    stuck_min_steps: int = Field(2, ge=1, description="flat register steps in a row, while power flows, before a meter is stuck")
+    stuck_min_resolutions: float = Field(5.0, gt=0, description="energy the power implies over the flat run, in register resolutions (multiplier x last decimal)")
+    stuck_sensor_h: float = Field(6.0, gt=0, description="hours of bit-identical readings of every quantity before an IEQ sensor is stuck")
+    after_hours_lookback_days: int = Field(21, ge=3, le=60, description="days of history for a lighting meter's own unoccupied baseline")
+    after_hours_min_days: int = Field(3, ge=1, description="days with readings at an hour before its unoccupied baseline is trusted")
+    after_hours_margin_share: float = Field(0.25, gt=0, le=1, description="margin above the unoccupied baseline, share of the meter's rated power")
+    after_hours_persistence: int = Field(4, ge=1, description="15-min intervals above baseline + margin in a row")
+    hvac_days_off_persistence: int = Field(6, ge=1, description="equipment readings running on a day off in a row (5-min readings: 30 min)")
+    leak_night_start: time = Field(time(1, 0), description="local start of the night window for water night flow")
+    leak_night_end: time = Field(time(5, 0), description="local end of the night window")
+    leak_lookback_nights: int = Field(14, ge=3, le=60, description="nights of history for a water meter's own night-flow baseline")
+    leak_min_flow_m3_h: float = Field(0.2, gt=0, description="night flow above the meter's baseline that counts as a leak, m³/h")
+    leak_baseline_share: float = Field(1.0, ge=0, description="... or this share of the baseline itself, whichever is larger")
+    running_types: list[EquipmentType] = Field(
+        default_factory=lambda: [EquipmentType.ELEVATOR, EquipmentType.ESCALATOR, EquipmentType.TRANSFORMER, EquipmentType.UPS],
+        description="equipment that is in service around the clock: running 0 is a fault",
+    )
+    not_running_persistence: int = Field(2, ge=1, description="readings with running 0 in a row before equipment that should run is down")
+    fault_code_persistence: int = Field(1, ge=1, description="readings with a non-zero fault code in a row")
+    heating_water_min_c: float = Field(35.0, description="water supply at or above this: the unit heats, °C")
+    cooling_water_max_c: float = Field(12.0, description="water supply at or below this: the unit cools, °C (7/12 °C chilled water)")
+    heating_air_min_c: float = Field(28.0, description="supply air at or above this: the unit heats, °C")
+    cooling_air_max_c: float = Field(16.0, description="supply air at or below this: the unit cools, °C")
+    simultaneous_persistence: int = Field(3, ge=1, description="readings in a row with one unit heating and another cooling")
+    ieq_mean_window_s: int = Field(GBT18883_CO2_MEAN_WINDOW_S, ge=300, description="IEQ values are judged as rolling means over this window (GB/T 18883: CO₂ 1-hour mean)")
+    ieq_persistence: int = Field(3, ge=1, description="readings in a row with the rolling mean outside the band")
+    co2_max_ppm: float = Field(GBT18883_CO2_MAX_PPM, gt=0, description="GB/T 18883-2022, 1-hour mean (FACTS §5, M)")
+    temperature_summer_c: tuple[float, float] = Field(GBT18883_TEMPERATURE_SUMMER_C, description="GB/T 18883-2022 summer band (FACTS §5, H)")
+    temperature_winter_c: tuple[float, float] = Field(GBT18883_TEMPERATURE_WINTER_C, description="GB/T 18883-2022 winter band (FACTS §5, H)")
+    summer_months: list[int] = Field(default_factory=lambda: [6, 7, 8], description="months judged by the summer band (L: the standard names no dates)")
+    winter_months: list[int] = Field(default_factory=lambda: [12, 1, 2], description="months judged by the winter band; other months by the union of both")
+
+    @field_validator("severity")
+    @classmethod
+    def _known_kinds(cls, severity: dict[str, Severity]) -> dict[str, Severity]:
+        from facmon.fault_kinds import FaultKind
+
+        unknown = sorted(set(severity) - {k.value for k in FaultKind})
+        if unknown:
+            raise ValueError(f"unknown fault kind(s) {', '.join(unknown)}; known: {', '.join(k.value for k in FaultKind)}")
+        return severity
+
+
 class Site(_Entry):
     """A whole site: the root of the registry file."""
 
@@ -630,6 +857,9 @@ class Site(_Entry):
     buildings: list[Building] = Field(min_length=1)
     energy_targets: EnergyTargets = Field(default_factory=EnergyTargets)
     energy_factors: EnergyFactors = Field(default_factory=EnergyFactors)
+    alerting: Alerting = Field(default_factory=Alerting)
+    vendor_scoring: VendorScoring = Field(default_factory=VendorScoring)
+    detection: Detection = Field(default_factory=Detection)
 
     _buildings: dict[str, Building] = PrivateAttr(default_factory=dict)
     _vendors: dict[str, Vendor] = PrivateAttr(default_factory=dict)
@@ -716,6 +946,24 @@ class Site(_Entry):
                     claimed[(code, system)] = entry.vendor
         problems += self._decoder_problems()
         problems += self._energy_target_problems()
+        problems += self._alerting_problems()
+        return problems
+
+    def _alerting_problems(self) -> list[tuple[tuple[str | int, ...], str]]:
+        """alerting.maintenance_windows: unique names; vendors and buildings of this site."""
+        problems: list[tuple[tuple[str | int, ...], str]] = []
+        seen: set[str] = set()
+        for w, window in enumerate(self.alerting.maintenance_windows):
+            where = ("alerting", "maintenance_windows", w)
+            if window.name in seen:
+                problems.append(((*where, "name"), f"maintenance window name {window.name!r} is used twice"))
+            seen.add(window.name)
+            for vendor in [] if window.vendors == "all" else window.vendors:
+                if vendor not in self._vendors:
+                    problems.append(((*where, "vendors"), f"vendor {vendor!r} is not in vendors"))
+            for code in [] if window.buildings == "all" else window.buildings:
+                if code not in self._buildings:
+                    problems.append(((*where, "buildings"), f"building {code!r} is not in buildings"))
         return problems
 
     def _energy_target_problems(self) -> list[tuple[tuple[str | int, ...], str]]:

@@ -27,6 +27,7 @@ ENERGY_INTERVAL = "energy_interval"  # analytics: validated 15-minute consumptio
 METER_DAILY = "meter_daily"  # analytics: a meter's day (consumption, completeness, gaps, spikes, resets)
 ENERGY_DAILY = "energy_daily"  # analytics: building × energy category × sub-item per local day
 SCORE_ENERGY = "score_energy"
+SAVINGS = "savings"  # analytics: weather-normalised savings per building and score period (score energy)
 FAULT = "fault"
 SCORE_VENDOR = "score_vendor"
 

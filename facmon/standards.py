@@ -268,3 +268,33 @@ DEFAULT_GRID_REGION = "national"
 DEFAULT_FACTOR_DATA_YEAR = 2023
 # FACTS §3 gives CO₂ factors for grid electricity only: CO₂ of gas, heat and fuels is written only
 # when the site sets energy_factors.co2_kg_per_unit for the category (with its source in the YAML).
+
+
+# -- Vendor maintenance-quality score (FACTS §5, §6) ---------------------------------------------
+# Defaults of the registry's `vendor_scoring` section (facmon/registry.py); analytics/vendor_score.py
+# applies them. M/L numbers are configurable there.
+
+# Outsourced property and maintenance services, common contract KPIs (FACTS §6, confidence M/L).
+VENDOR_KPI_SOURCE = "common 物业服务 contract KPIs (FACTS §6, confidence M/L)"
+EQUIPMENT_GOOD_ORDER_MIN_SHARE = 0.98  # 设备完好率 ≥ 98 % (M/L)
+REPAIR_TIMELINESS_MIN_SHARE = 0.95  # 维修及时率 ≥ 95 % (M/L)
+# 川机管发〔2015〕53号 (FACTS §6, H): urgent repairs on site within 30 min. On-site arrival is not in the
+# sensor data, so the score cannot measure it; SLA onsite_min terms should not be looser than this.
+URGENT_REPAIR_ONSITE_MAX_MIN = 30.0
+
+# GB/T 18883-2022 indoor air quality (FACTS §5): comfort bands for the vendor's IEQ compliance.
+GBT18883_SOURCE = "GB/T 18883-2022 (FACTS §5)"
+GBT18883_TEMPERATURE_SUMMER_C = (22.0, 28.0)  # H
+GBT18883_TEMPERATURE_WINTER_C = (16.0, 24.0)  # H
+GBT18883_HUMIDITY_SUMMER_PCT = (40.0, 80.0)  # % RH, H
+GBT18883_HUMIDITY_WINTER_PCT = (30.0, 60.0)  # % RH, H
+GBT18883_CO2_MAX_PPM = 1000.0  # 0.10 %, 1-hour mean (M)
+GBT18883_PM25_MAX_UG_M3 = 50.0  # 24-hour mean (M)
+GBT18883_PM10_MAX_UG_M3 = 100.0  # 24-hour mean (M)
+GBT18883_HCHO_MAX_MG_M3 = 0.08  # formaldehyde, 1-hour mean (H)
+GBT18883_TVOC_MAX_MG_M3 = 0.60  # 8-hour mean (M)
+
+# GB/T 18883-2022 (FACTS §5), further limits used by the fault detectors (analytics/fault_detectors.py).
+GBT18883_CO2_MEAN_WINDOW_S = 3600  # the CO₂ limit is a 1-hour mean (M)
+GBT18883_PM25_MAX_UG_M3 = 50.0  # 24-hour mean (M)
+GBT18883_PM10_MAX_UG_M3 = 100.0  # 24-hour mean (M)
