@@ -114,6 +114,16 @@ def test_make_demo_runs_end_to_end_and_loses_nothing(tmp_path):
         assert {row["building"] for row in scores} == buildings
         for row in scores:  # competition ranking: 1 + the buildings scoring better (equal scores share a rank)
             assert int(row["last_1"]) == 1 + sum(other["last"] > row["last"] for other in scores), scores
+        # the injected chiller fault code is detected, still active, and charged to the HVAC vendor
+        assert "Active faults" in demo.stdout
+        chiller = store.rows('SELECT last("active") FROM "fault" WHERE "kind" = \'equipment_fault_code\' AND "target" = \'CH-1\' GROUP BY "building", "vendor"')
+        assert [(row["building"], row["vendor"], row["last"]) for row in chiller] == [("341122A003", "hvac", 1.0)]
+        vendors = store.rows('SELECT last("score") FROM "score_vendor" GROUP BY "vendor"')
+        assert {row["vendor"] for row in vendors} == {"property", "hvac", "elevator"}
+        # and the Grafana provisioning files are where the demo says
+        provisioning = home / "grafana-provisioning"
+        assert str(provisioning) in demo.stdout
+        assert (provisioning / "datasources").is_dir() and list((provisioning / "alerting").glob("*.yaml"))
     finally:
         subprocess.run([FACMON, "stack", "down"], env=env, capture_output=True, text=True, timeout=120)
 
