@@ -12,8 +12,12 @@ Missing intervals get no energy_interval point; meter_daily says how many there 
 
 Written (README, Storage):
 - ``energy_interval`` (building, meter, energy, subitem): ``consumption`` (meter unit per interval),
-  ``estimated`` (bool), at the interval's start. (Why an interval is estimated -- gap, reset, spike --
-  is counted per day in meter_daily; a third field per interval costs a quarter more write time.)
+  at the interval's start, and ``estimated`` = true on estimated intervals only. A measured interval
+  carries no ``estimated`` field (half the field values to write: InfluxDB's write path is the
+  analysis's bottleneck), except ``estimated`` = false where an earlier run had stored true and real
+  readings have since arrived: InfluxDB merges the fields of a rewritten point, so the stale flag is
+  overwritten explicitly. (Why an interval is estimated -- gap, reset, spike -- is counted per day in
+  meter_daily; a third field per interval costs a quarter more write time.)
 - ``meter_daily`` (building, meter, energy, subitem): completeness and interval counts, at local midnight.
 - ``energy_daily`` (building, energy, subitem): ``consumption``, ``kgce``, ``co2_kg``, ``completeness``,
   ``estimated_share``, ``meters``, ``factor_version``, at local midnight (analytics.daily: which rows are totals).
@@ -173,12 +177,15 @@ def _prefix(measurement: str, tags: dict[str, str]) -> str:
     return probe[: -len(" probe=0.0 0")]
 
 
-def _interval_lines(prefix: str, intervals: IntervalConsumption, consumption: np.ndarray) -> list[str]:
+def _interval_lines(prefix: str, intervals: IntervalConsumption, consumption: np.ndarray, flagged_s: np.ndarray) -> list[str]:
+    """energy_interval lines; ``flagged_s``: interval starts stored earlier with ``estimated`` = true."""
     keep = intervals.state != MISSING
-    starts = intervals.interval_starts_s[keep].tolist()
+    starts_s = intervals.interval_starts_s[keep]
+    estimated = intervals.state[keep] == ESTIMATED
+    cleared = np.isin(starts_s, flagged_s) & ~estimated
+    flags = np.where(estimated, ",estimated=true", np.where(cleared, ",estimated=false", "")).tolist()
     values = consumption[keep].tolist()
-    estimated = np.where(intervals.state[keep] == ESTIMATED, "true", "false").tolist()
-    return [f"{prefix} consumption={v!r},estimated={e} {s}" for v, e, s in zip(values, estimated, starts)]
+    return [f"{prefix} consumption={v!r}{e} {s}" for v, e, s in zip(values, flags, starts_s.tolist())]
 
 
 def _meter_daily_lines(prefix: str, days: MeterDays) -> list[str]:
@@ -269,12 +276,14 @@ def analyze_building(
     result = BuildingResult(building.code)
     margin_s = MAX_GAP_S + period.interval_s
 
-    def read(meter: Meter) -> tuple[np.ndarray, np.ndarray]:
-        return store.field_series(METER, "register", {"building": building.code, "meter": meter.id}, period.start_s - margin_s, period.end_s + margin_s)
+    def read(meter: Meter) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        tags = {"building": building.code, "meter": meter.id}
+        times_s, registers = store.field_series(METER, "register", tags, period.start_s - margin_s, period.end_s + margin_s)
+        return times_s, registers, store.times_where_true(ENERGY_INTERVAL, "estimated", tags, period.start_s, period.end_s)
 
     per_meter: list[tuple[Meter, MeterDays]] = []
     lines = 0
-    for meter, (times_s, registers) in zip(building.meters, pool.map(read, building.meters)):
+    for meter, (times_s, registers, flagged_s) in zip(building.meters, pool.map(read, building.meters)):
         intervals = meter_intervals(meter, times_s, registers, period)
         consumption = np.round(intervals.consumption, VALUE_DECIMALS)
         intervals = IntervalConsumption(
@@ -283,7 +292,7 @@ def analyze_building(
         days = meter_days(intervals, period.day_edges_s)
         per_meter.append((meter, days))
         tags = {"building": building.code, "meter": meter.id, "energy": meter.energy, "subitem": meter.subitem}
-        batch = _interval_lines(_prefix(ENERGY_INTERVAL, tags), intervals, consumption)
+        batch = _interval_lines(_prefix(ENERGY_INTERVAL, tags), intervals, consumption, flagged_s)
         batch += _meter_daily_lines(_prefix(METER_DAILY, tags), days)
         writer.add(batch)
         lines += len(batch)

@@ -170,7 +170,8 @@ def section_pipeline(args: argparse.Namespace) -> dict:
     from bench.analytics_pipeline import run_on_own_stack
 
     figures = run_on_own_stack(buildings=args.pipeline_buildings, days=args.pipeline_days)
-    figures["target_met"] = figures["analyse_and_score_one_s_per_building_year"] < 5.0
+    # the target is about a whole building-year; shorter runs extrapolate fixed costs and do not judge it
+    figures["target_met"] = figures["analyse_and_score_one_s_per_building_year"] < 5.0 if args.pipeline_days >= 365 else None
     return figures
 
 

@@ -198,6 +198,15 @@ class InfluxStore:
             raise StoreRejected(f"InfluxDB's answer to {influxql!r} holds a value that is not a number (field {field!r})")
         return numbers[0::2].astype(np.int64), numbers[1::2]
 
+    def times_where_true(self, measurement: str, field: str, tags: Mapping[str, str], start_s: int, end_s: int) -> np.ndarray:
+        """Times (epoch seconds) in [start_s, end_s) where the boolean ``field`` of the points matching ``tags`` is true."""
+        for name in (measurement, field, *tags):
+            if not _PLAIN_NAME.match(name):
+                raise ValueError(f"{name!r}: times_where_true takes plain measurement, field and tag names")
+        where = "".join(f" AND \"{key}\"='{_quote_tag_value(value)}'" for key, value in sorted(tags.items()))
+        rows = self.rows(f'SELECT "{field}" FROM "{measurement}" WHERE "{field}" = true AND time >= {int(start_s)}s AND time < {int(end_s)}s{where}')
+        return np.array([int(row["time"]) for row in rows], dtype=np.int64)
+
     def rows(self, influxql: str, *, epoch: str = "s") -> list[dict[str, Any]]:
         """Run InfluxQL and flatten every series into row dicts that include the series' tags."""
         flat: list[dict[str, Any]] = []

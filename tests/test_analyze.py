@@ -163,6 +163,31 @@ def test_deleted_hour_is_estimated_and_a_long_gap_is_missing_and_reported(store,
     assert missing == []
 
 
+def test_an_estimated_interval_whose_readings_arrive_late_is_measured_on_the_next_run(store, example_site):
+    """Measured intervals carry no `estimated` field; an interval estimated across a gap is flagged true,
+    and once the gateway's buffered readings arrive a rerun stores it measured (flag false, value exact)."""
+    simulator = SiteSimulator(example_site, seed=5)
+    start, end = datetime(2026, 3, 2, 12, tzinfo=UTC), datetime(2026, 3, 3, 20, tzinfo=UTC)
+    backfill(simulator, store, start, end)
+    day = (datetime.fromisoformat("2026-03-03T00:00+08:00"), datetime.fromisoformat("2026-03-04T00:00+08:00"))
+    gap = "\"building\"='341122A001' AND \"meter\"='E-LS-1F' AND time >= '2026-03-03T02:00:00Z' AND time < '2026-03-03T03:00:00Z'"
+    store.query(f'DELETE FROM "meter" WHERE {gap}', method="POST")
+    analyze(example_site, store, *day)
+    where = "\"meter\"='E-LS-1F' AND \"building\"='341122A001'"
+    flagged = store.rows(f'SELECT "consumption" FROM "energy_interval" WHERE {where} AND "estimated" = true')
+    assert len(flagged) == 5
+    assert store.rows(f'SELECT count("estimated") FROM "energy_interval" WHERE {where}')[0]["count"] == 5, "measured intervals carry no flag"
+
+    backfill(simulator, store, start, end)  # the buffered readings arrive
+    analyze(example_site, store, *day)
+    assert not store.rows(f'SELECT "consumption" FROM "energy_interval" WHERE {where} AND "estimated" = true')
+    cleared = store.rows(f'SELECT "consumption", "estimated" FROM "energy_interval" WHERE {where} AND "estimated" = false')
+    assert [row["time"] for row in cleared] == [row["time"] for row in flagged]
+    times = [row["time"] for row in cleared]
+    registers = registers_at(store, "341122A001", "E-LS-1F", [times[0], times[-1] + 900])
+    assert sum(row["consumption"] for row in cleared) == pytest.approx(registers[1] - registers[0], abs=1e-5)
+
+
 def test_follow_survives_an_unreachable_influxdb_and_keeps_cycling(example_site):
     """With InfluxDB away every cycle fails with StoreUnavailable, is reported, and the loop goes on until stopped."""
     nobody = InfluxStore(f"http://127.0.0.1:{free_port()}", "facmon", timeout_s=2)
