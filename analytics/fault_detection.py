@@ -217,7 +217,9 @@ def detect_building(site: Site, building: Building, store: InfluxStore, from_s: 
             winter = np.isin(month, d.winter_months)
             low = np.where(summer, d.temperature_summer_c[0], np.where(winter, d.temperature_winter_c[0], min(d.temperature_summer_c[0], d.temperature_winter_c[0])))
             high = np.where(summer, d.temperature_summer_c[1], np.where(winter, d.temperature_winter_c[1], max(d.temperature_summer_c[1], d.temperature_winter_c[1])))
-            keep(fd.ieq_band_episodes(FaultKind.COMFORT_OUT_OF_BAND, sensor.id, times_all, vv, low, high, occ,
+            # the band is judged once the morning warm-up is over (detection.comfort_warmup_h)
+            warmed = fd.after_warm_up(hours_f, working, hours.start, hours.end, d.comfort_warmup_h)
+            keep(fd.ieq_band_episodes(FaultKind.COMFORT_OUT_OF_BAND, sensor.id, times_all, vv, low, high, warmed,
                                       window_s=d.ieq_mean_window_s, persistence=d.ieq_persistence, what="temperature outside the GB/T 18883 band (°C, rolling mean)"))
 
     # -- weather sensors: offline and out of range only
@@ -311,3 +313,4 @@ def detect_faults(site: Site, store: InfluxStore, from_s: int, until_s: int, *, 
 
 
 _KINDS = {k.value for k in FaultKind}
+

@@ -76,6 +76,12 @@ def occupied(hours: np.ndarray, working: np.ndarray, opens: time, closes: time) 
     return working & (hours >= _hour(opens)) & (hours < _hour(closes))
 
 
+def after_warm_up(hours: np.ndarray, working: np.ndarray, opens: time, closes: time, warm_up_h: float) -> np.ndarray:
+    """Occupied hours from ``warm_up_h`` after opening: when a zone's temperature is judged. A split unit
+    switched on at arrival, or a central plant after a cold weekend, needs that long to reach the band."""
+    return working & (hours >= _hour(opens) + warm_up_h) & (hours < _hour(closes))
+
+
 # -- the data path -------------------------------------------------------------------------------
 
 

@@ -829,6 +829,11 @@ class Detection(_Entry):
     simultaneous_persistence: int = Field(3, ge=1, description="readings in a row with one unit heating and another cooling")
     ieq_mean_window_s: int = Field(GBT18883_CO2_MEAN_WINDOW_S, ge=300, description="IEQ values are judged as rolling means over this window (GB/T 18883: CO₂ 1-hour mean)")
     ieq_persistence: int = Field(3, ge=1, description="readings in a row with the rolling mean outside the band")
+    comfort_warmup_h: float = Field(
+        2.0, ge=0, le=12,
+        description="hours after the working day starts during which the temperature band is not judged: a split unit switched on at "
+        "arrival (or a central plant after a cold weekend) needs that long to bring a zone into the band (engineering default, L)",
+    )
     co2_max_ppm: float = Field(GBT18883_CO2_MAX_PPM, gt=0, description="GB/T 18883-2022, 1-hour mean (FACTS §5, M)")
     temperature_summer_c: tuple[float, float] = Field(GBT18883_TEMPERATURE_SUMMER_C, description="GB/T 18883-2022 summer band (FACTS §5, H)")
     temperature_winter_c: tuple[float, float] = Field(GBT18883_TEMPERATURE_WINTER_C, description="GB/T 18883-2022 winter band (FACTS §5, H)")

@@ -239,3 +239,24 @@ def test_a_fault_active_before_a_run_that_no_longer_shows_is_cleared_at_the_runs
     replace_faults(store, [b], fault_lines(b, [open_leak], SERIES, {}, day1, day2), day1, day2)
     replace_faults(store, [b], fault_lines(b, [], SERIES, active_before(store, b, day2), day2, day2 + 86400), day2, day2 + 86400)
     assert _points(store) == [(day1 + 3600, 1.0), (day2, 0.0)]
+
+
+def test_a_morning_warm_up_is_not_a_comfort_fault_but_an_office_still_cold_after_it_is():
+    """Monday 16 November 2026, a split-AC office at 14 °C when people arrive at 08:30: warmed to 20 °C
+    by 10:00 it raises nothing (the band is judged from two hours after opening); left at 14 °C it
+    raises comfort_out_of_band once the warm-up is over."""
+    tz = ZoneInfo("Asia/Shanghai")
+    start = int(datetime(2026, 11, 16, 7, 0, tzinfo=tz).timestamp())
+    times = np.arange(start, start + 10 * 3600, 300)
+    hours, working, _, _ = fd.local_clock(times, tz)
+    judged = fd.after_warm_up(hours, working, time(8, 30), time(17, 30), 2.0)
+    warming = np.clip(14.0 + (hours - 8.5) * 4.0, 14.0, 20.0)  # 14 °C at 08:30, 20 °C at 10:00
+    cold = np.full(times.size, 14.0)
+    low, high = np.full(times.size, 16.0), np.full(times.size, 24.0)
+
+    def comfort(values):
+        return fd.ieq_band_episodes(FaultKind.COMFORT_OUT_OF_BAND, "IEQ-1F", times, values, low, high, judged, window_s=3600, persistence=3, what="t")
+
+    assert comfort(warming) == []
+    [episode] = comfort(cold)
+    assert datetime.fromtimestamp(episode.start_s, tz).hour == 10 and episode.start_s - int(datetime(2026, 11, 16, 10, 30, tzinfo=tz).timestamp()) <= 600
