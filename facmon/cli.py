@@ -697,6 +697,55 @@ def faults_evaluate(
     out.print(table)
 
 
+@faults_app.command("review")
+def faults_review(
+    site_path: SiteOption = None,
+    week: Annotated[str | None, typer.Option("--week", help="ISO week to review, e.g. 2026-W43 (Monday to Sunday, local time). Default: the last complete week.", show_default=False)] = None,
+    week_start: Annotated[str | None, typer.Option("--week-start", help="...or the first local day (YYYY-MM-DD) of the 7 days to review.", show_default=False)] = None,
+    weeks_baseline: Annotated[int | None, typer.Option("--weeks-baseline", help="Weeks before the review week for the hourly baseline (default: the registry's anomalies.baseline_weeks, 8).", min=2, max=52, show_default=False)] = None,
+    write: Annotated[bool, typer.Option("--write", help="Also store the list in the `anomaly` measurement (replacing the week's earlier review). Never `fault`: the review pages no one.")] = False,
+    output: FormatOption = OutputFormat.TABLE,
+) -> None:
+    """The weekly anomaly review: hours off each building's hourly baseline (TOWT, scored by hour of week) and night base-load creep."""
+    from datetime import date as _date
+
+    from analytics.anomalies import review_list, review_site, review_week_start, write_review
+
+    site = _load(site_path)
+    try:
+        first_day = _date.fromisoformat(week_start) if week_start is not None else None
+    except ValueError:
+        raise FacmonError(f"--week-start {week_start!r} is not a date like 2026-10-19") from None
+    tz = site.site.tz
+    start = review_week_start(week, first_day, datetime.now(tz).date())
+    weeks = weeks_baseline or site.anomalies.baseline_weeks
+    store = open_store(resolve_endpoints())
+    reviews = review_site(store, site, start, baseline_weeks=weeks)
+    entries = review_list(reviews)
+    written = write_review(store, site, reviews, start) if write else None
+    if output is OutputFormat.JSON:
+        body = {
+            "week_start": start.isoformat(), "week_end": (start + timedelta(days=7)).isoformat(), "baseline_weeks": weeks,
+            "anomalies": [a.as_dict(tz) for a in entries], "buildings": [r.as_dict(tz) for r in reviews], "points_written": written,
+        }
+        out.print_json(json.dumps(body, ensure_ascii=False))
+        return
+    table = Table(title=f"Anomaly review {start} .. {start + timedelta(days=6)} (baseline {weeks} weeks before; for review, never paged)")
+    for column in ("building", "kind", "from (local)", "until (local)", "score", "excess kWh", "forest rank", "detail"):
+        table.add_column(column, justify="right" if column in ("score", "excess kWh", "forest rank") else "left")
+    for a in entries:
+        rank = "-" if a.isolation_rank is None else f"{a.isolation_rank:.3f}"
+        score = f"{a.score:.1%}/wk" if a.kind == "night_base_load_creep" else f"{a.score:+.1f}"
+        table.add_row(a.building, a.kind, datetime.fromtimestamp(a.start_s, tz).strftime("%Y-%m-%d %H:%M"), datetime.fromtimestamp(a.end_s, tz).strftime("%Y-%m-%d %H:%M"),
+                      score, f"{a.excess_kwh:,.0f}", rank, escape(a.detail))
+    out.print(table)
+    for r in reviews:
+        if r.skipped:
+            err.print(f"{r.building}: {r.skipped}", highlight=False, markup=False)
+    if written is not None:
+        out.print(f"{written} anomaly point(s) written")
+
+
 # -- score energy -------------------------------------------------------------------------------
 
 score_app = typer.Typer(help="Scores: `facmon score energy` rates each building's energy saving, `facmon score vendors` each vendor's maintenance quality (0-100), explained.", no_args_is_help=True)

@@ -29,6 +29,7 @@ ENERGY_DAILY = "energy_daily"  # analytics: building × energy category × sub-i
 SCORE_ENERGY = "score_energy"
 SAVINGS = "savings"  # analytics: weather-normalised savings per building and score period (score energy)
 FAULT = "fault"
+ANOMALY = "anomaly"  # analytics: the weekly anomaly review list (faults review --write); never paged
 SCORE_VENDOR = "score_vendor"
 
 MEASUREMENT_OF_KIND: dict[DeviceKind, str] = {"meter": METER, "ieq": IEQ, "equipment": EQUIPMENT, "weather": WEATHER}
