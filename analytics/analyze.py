@@ -21,6 +21,8 @@ Written (README, Storage):
 - ``meter_daily`` (building, meter, energy, subitem): completeness and interval counts, at local midnight.
 - ``energy_daily`` (building, energy, subitem): ``consumption``, ``kgce``, ``co2_kg``, ``completeness``,
   ``estimated_share``, ``meters``, ``factor_version``, at local midnight (analytics.daily: which rows are totals).
+- ``energy_monthly`` (building, energy, subitem): every local calendar month the period touches, summed
+  from that month's stored energy_daily points (analytics.monthly), at the month's local start.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ import numpy as np
 
 from analytics.consumption import ESTIMATED, MAX_GAP_S, MISSING, IntervalConsumption, interval_amounts, interval_consumption
 from analytics.daily import DailyEnergy, Factors, MeterDays, daily_energy, local_day, local_midnights_s, meter_days
+from analytics.monthly import write_monthly
 from facmon.errors import FacmonError
 from facmon.registry import Building, Meter, Site
 from facmon.schema import ENERGY_DAILY, ENERGY_INTERVAL, METER, METER_DAILY
@@ -330,7 +333,8 @@ def analyze(
     buildings: list[str] | None = None,
     progress: Callable[[str, int, int], None] | None = None,
 ) -> AnalysisSummary:
-    """Validated consumption for the local days covering [since, until): energy_interval, meter_daily, energy_daily.
+    """Validated consumption for the local days covering [since, until): energy_interval, meter_daily, energy_daily
+    (and energy_monthly of the months they touch).
 
     ``buildings``: codes to analyse (default all). ``progress(building, done, total)`` is called after
     each building. Raises StoreUnavailable / StoreRejected when InfluxDB fails; points of buildings
@@ -353,6 +357,8 @@ def analyze(
                     progress(building.code, done, len(chosen))
     finally:
         writer.close()
+    # After the day points are written: each month touched is summed from all its stored days.
+    write_monthly(store, [b.code for b in chosen], period.start_s, period.end_s - 1, site.site.tz)
     energies = sorted({m.energy for b in chosen for m in b.meters})
     return AnalysisSummary(
         start=datetime.fromtimestamp(period.start_s, UTC),

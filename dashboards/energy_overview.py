@@ -2,11 +2,11 @@
 
 Each building's intensity against the GB/T 51161 constraint and guide values (thresholds computed
 from the registry at build time, one panel per benchmark), progress against the conservation plan of
-``energy_targets.plan``, the energy trend, the electricity sub-item breakdown, the energy-saving score
+``energy_targets.plan``, the energy trend per calendar month, the electricity sub-item breakdown, the energy-saving score
 ranking and the savings with their uncertainty. Scores and savings are per period (``$period``, the
 ``period`` tag of ``score_energy``); everything else follows the dashboard's time range.
 
-Measurements: ``energy_daily``, ``score_energy`` and ``savings`` (README schema table; ``savings`` is
+Measurements: ``energy_monthly`` (trend), ``energy_daily`` (sub-items), ``score_energy`` and ``savings`` (README schema table; ``savings`` is
 written by ``facmon score energy`` next to ``score_energy``).
 """
 
@@ -36,7 +36,7 @@ from dashboards.blocks import (
 )
 from dashboards.titles import Lang, title
 from facmon.registry import SCORE_COMPONENTS, Building, EnergyPlan, Site
-from facmon.schema import ENERGY_DAILY, SAVINGS, SCORE_ENERGY
+from facmon.schema import ENERGY_DAILY, ENERGY_MONTHLY, SAVINGS, SCORE_ENERGY
 from facmon.standards import (
     GBT51161_OFFICE_EUI_KWH_M2,
     GBT51161_SOURCE,
@@ -64,7 +64,7 @@ PERIOD_FILTER = '"period" =~ /^$period$/'
 MAIN_ELECTRICITY = "\"energy\" = '01' AND \"subitem\" = '01000'"
 CATEGORY_TOTALS = '"subitem" =~ /^[0-9]{2}000$/'  # the <cc>000 row of each category is its building total
 ELECTRICITY_SUBITEMS = "\"energy\" = '01' AND \"subitem\" != '01000'"
-DAY = "24h"  # energy_daily has one point per local day: no bucket narrower than that
+MONTH_POINT_BUCKET = "1d"  # energy_monthly points sit at local midnights: each month's rows fall in one local-day bucket
 
 
 @dataclass(frozen=True)
@@ -193,11 +193,14 @@ def _plan_panels(site: Site, lang: Lang) -> list[Any]:
 
 
 def trend_query(site: Site, field: str, alias: str, rows: str) -> str:
-    """Sum of ``field`` over the ``rows`` of energy_daily per building and bucket; buckets start at local
-    midnight (``tz``), where the daily points sit, so a day is never split between two buckets."""
+    """Sum of ``field`` over the ``rows`` of energy_monthly per building and local calendar month.
+
+    InfluxQL has no calendar-month GROUP BY, so the analysis writes one energy_monthly point per month
+    at its local start; local-day buckets (``tz``) add up the rows (categories) of a building's month
+    and, with fill(none), leave one bar per month."""
     return (
-        f'SELECT sum("{field}") AS "{alias}" FROM "{ENERGY_DAILY}" WHERE $timeFilter AND {BUILDING_FILTER} AND {rows} '
-        f"GROUP BY time($__interval), \"building\" fill(none) tz('{site.site.timezone}')"
+        f'SELECT sum("{field}") AS "{alias}" FROM "{ENERGY_MONTHLY}" WHERE $timeFilter AND {BUILDING_FILTER} AND {rows} '
+        f"GROUP BY time({MONTH_POINT_BUCKET}), \"building\" fill(none) tz('{site.site.timezone}')"
     )
 
 
@@ -211,10 +214,10 @@ def _trend_panels(site: Site, lang: Lang) -> list[Any]:
     energy = bars(timeseries_panel(
         title("panel.energy_trend", lang), [influxql("A", trend_query(site, "kgce", "kgce", CATEGORY_TOTALS)).alias("$tag_building")],
         unit="suffix: kgce", description=title("panel.energy_trend.description", lang), width=8,
-    )).interval(DAY)
+    ))
     electricity = bars(timeseries_panel(
         title("panel.electricity_trend", lang), [influxql("A", trend_query(site, "consumption", "kwh", MAIN_ELECTRICITY)).alias("$tag_building")], unit="kwatth", width=8,
-    )).interval(DAY)
+    ))
     subitems = piechart_panel(
         title("panel.subitems", lang), [influxql("A", SUBITEM_QUERY).alias("$tag_subitem")],
         unit="kwatth", description=title("panel.subitems.description", lang), width=8,

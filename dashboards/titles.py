@@ -120,8 +120,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "column.required": ("应达降幅", "required reduction"),
     "panel.energy_trend": ("综合能耗趋势 kgce", "Energy trend, kgce"),
     "panel.energy_trend.description": (
-        "各建筑各能源类别总量（<cc>000 行）的标准煤当量之和，按所选时段的统计间隔（至少 1 天）汇总；时段选“本年”看逐月走势。",
-        "Standard-coal equivalent of each building's category totals (the <cc>000 rows), summed per bucket of the chosen range (at least a day); choose this year to see the months.",
+        "各建筑各能源类别总量（<cc>000 行）的标准煤当量之和，每个自然月一根柱（energy_monthly，记在月初）；时段从月中开始时该月不显示，默认“本年”显示全部月份。",
+        "Standard-coal equivalent of each building's category totals (the <cc>000 rows), one bar per calendar month (energy_monthly, stamped at the month's start); a range starting mid-month leaves that month out, the default this year shows them all.",
     ),
     "panel.electricity_trend": ("总用电量趋势 kWh", "Main electricity trend, kWh"),
     "panel.subitems": ("电力分项构成", "Electricity by sub-item"),

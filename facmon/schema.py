@@ -26,6 +26,7 @@ SIM_TRUTH = "sim_truth"
 ENERGY_INTERVAL = "energy_interval"  # analytics: validated 15-minute consumption per meter
 METER_DAILY = "meter_daily"  # analytics: a meter's day (consumption, completeness, gaps, spikes, resets)
 ENERGY_DAILY = "energy_daily"  # analytics: building × energy category × sub-item per local day
+ENERGY_MONTHLY = "energy_monthly"  # analytics: energy_daily summed per local calendar month (analytics.monthly)
 SCORE_ENERGY = "score_energy"
 SAVINGS = "savings"  # analytics: weather-normalised savings per building and score period (score energy)
 FAULT = "fault"

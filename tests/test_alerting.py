@@ -222,6 +222,58 @@ def test_firing_faults_reach_their_vendor_and_critical_ones_the_office(example_s
     }
 
 
+# Faults the simulator injects into the example site, all still going at the end of the analysed
+# period (Wednesday 4 March 2026, a working day, 11:00 local) and each visible at once: kind, building,
+# target, local start, duration, and the vendor the registry's coverage makes responsible (chillers: hvac;
+# elevators: elevator; electricity meters: electrical, IEQ sensors: indoor_environment, both property).
+# A reset or a spike is an event of one interval, cleared at the next: it is still active only in the
+# period's last interval (10:45-11:00), where a live analysis would have just found it.
+INJECTED = [
+    ("equipment_fault_code", A001, "CH-1", "2026-03-04T09:00", "6h", "hvac"),
+    ("elevator_out_of_service", A003, "EL-2", "2026-03-04T09:00", "8h", "elevator"),
+    ("device_offline", A002, "IEQ-3F", "2026-03-04T08:00", "6h", "property"),
+    ("meter_reset", A002, "E-MAIN", "2026-03-04T10:45", "15m", "property"),
+    ("spike", A003, "E-LS-5-6F", "2026-03-04T10:45", "15m", "property"),
+]
+SIMULATED_FROM = "2026-03-01T00:00+08:00"  # three days of history before the faults (detector baselines, persistence)
+ANALYSED_UNTIL = "2026-03-04T11:00+08:00"
+
+
+def test_rules_fire_for_exactly_the_faults_the_simulator_injected(example_site: Site, store: InfluxStore, stack_env: dict[str, str],
+                                                                   monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Through the real pipeline: the example site backfilled with the faults of INJECTED (a fault scenario
+    file), `facmon analyze` (fault detection runs after it), then every rule's InfluxQL as Grafana sends it.
+    Each injected kind's rule fires for exactly its (building, target), labelled with the responsible
+    vendor; the rules of the kinds not injected return no firing row."""
+    from simulators import SiteSimulator, backfill
+    from simulators.faults import load_faults
+
+    for key, value in stack_env.items():
+        monkeypatch.setenv(key, value)
+    scenario = tmp_path / "faults.yaml"
+    scenario.write_text(yaml.safe_dump({"name": "alert rule check", "faults": [
+        {"kind": kind, "building": building, "target": target, "start": start, "duration": duration}
+        for kind, building, target, start, duration, _ in INJECTED
+    ]}, allow_unicode=True), encoding="utf-8")
+    faults = load_faults(scenario, example_site)
+    until = datetime.fromisoformat(ANALYSED_UNTIL)
+    # An hour past the analysed period: the readings closing its last intervals exist, as they would live.
+    backfill(SiteSimulator(example_site, seed=3, faults=faults), store, datetime.fromisoformat(SIMULATED_FROM),
+             datetime.fromtimestamp(until.timestamp() + 3600, UTC))
+    analysed = CliRunner().invoke(app, ["analyze", "--since", SIMULATED_FROM[:10], "--until", ANALYSED_UNTIL, "--format", "json"])
+    assert analysed.exit_code == 0, analysed.output
+
+    now_s = int(until.timestamp())
+    expected = {kind: {(building, target, vendor)} for kind, building, target, _, _, vendor in INJECTED}
+    fired: dict[str, set[tuple[str, str, str]]] = {}
+    for rule in _objects(example_site).rule_group["rules"]:
+        kind = re.search(r"\"kind\" = '(\w+)'", rule["data"][0]["model"]["query"]).group(1)
+        firing, _ = _firing(rule, store, now_s)
+        if firing:
+            fired[kind] = {(labels["building"], labels["target"], labels["vendor"]) for labels in firing}
+    assert fired == expected
+
+
 # -- contact points and routing --------------------------------------------------------------------
 
 

@@ -1,8 +1,8 @@
 """The officers' dashboards: (a) site energy overview, (b) building detail, (c) vendor scorecard.
 
 Each is checked against Grafana's dashboard JSON Schema, and every panel's InfluxQL, templated as
-Grafana templates it, is run against a real InfluxDB holding two simulated days analysed by
-`facmon analyze` (energy_interval, meter_daily, energy_daily), plus score, savings and fault points
+Grafana templates it, is run against a real InfluxDB holding four simulated days across a month boundary
+analysed by `facmon analyze` (energy_interval, meter_daily, energy_daily, energy_monthly), plus score, savings and fault points
 of the documented shapes with known values, so each panel's answer can be checked by hand.
 """
 
@@ -47,7 +47,10 @@ from tests.test_grafana import _run_panel_queries, _values, _variable
 
 A001, A002, A003, A004, A005 = "341122A001", "341122A002", "341122A003", "341122A004", "341122A005"
 OFFICERS_UIDS = (energy_overview.UID, building_detail.UID, vendor_scorecard.UID)
-DAY_1 = datetime.fromisoformat("2026-03-02T00:00+08:00")
+FEBRUARY = datetime.fromisoformat("2026-02-01T00:00+08:00")  # the local month starts the monthly trend is stamped at
+MARCH = datetime.fromisoformat("2026-03-01T00:00+08:00")
+DAY_0 = datetime.fromisoformat("2026-02-28T00:00+08:00")  # simulated and analysed from here: the last day of February
+DAY_1 = datetime.fromisoformat("2026-03-02T00:00+08:00")  # the dashboards' range starts here
 DAY_3 = datetime.fromisoformat("2026-03-04T00:00+08:00")
 MORNING = int(datetime.fromisoformat("2026-03-02T08:00+08:00").timestamp())  # T0 of the faults below, epoch s
 HOUR_S = 3600
@@ -128,11 +131,12 @@ def _score_lines() -> list[str]:
 
 @pytest.fixture(scope="module")
 def site_data(stack: Stack, example_site: Site) -> Iterator[dict[str, Any]]:
-    """Two simulated local days (2026-03-02 and 03), analysed; scores, savings and faults with known values."""
+    """Four simulated local days (2026-02-28 to 03-03), analysed; scores, savings and faults with known values.
+    The dashboards' range is 03-02 and 03 unless a test widens it."""
     store = InfluxStore(stack.influx_url, f"test_{uuid.uuid4().hex[:12]}")
     store.create_database()
-    backfill(SiteSimulator(example_site, seed=11), store, DAY_1, DAY_3)
-    analyze(example_site, store, DAY_1, DAY_3)
+    backfill(SiteSimulator(example_site, seed=11), store, DAY_0, DAY_3)
+    analyze(example_site, store, DAY_0, DAY_3)
     store.write(_score_lines() + _fault_lines())
     yield {"store": store, "start_s": int(DAY_1.timestamp()), "end_s": int(DAY_3.timestamp())}
     store.query(f'DROP DATABASE "{store.database}"', method="POST")
@@ -213,8 +217,8 @@ def test_score_dashboards_choose_one_period_newest_first(example_site: Site, sit
 # -- every query on InfluxDB -------------------------------------------------------------------------
 
 
-def _expected_shapes(site: Site) -> dict[str, dict[str, tuple[set[str], list[str]]]]:
-    """Per dashboard, per panel title: (tags of each series, columns besides time)."""
+def _expected_shapes(site: Site) -> dict[str, dict[str, tuple[set[str], Any]]]:
+    """Per dashboard, per panel title: (tags of each series, columns besides time, or per query ref when they differ)."""
     en = "en"
     overview = {title("panel.intensity", en, klass=g.office_class.value, use=title(f"use.{g.office_use.value}", en),
                       constraint=f"{g.constraint_kwh_m2:g}", guide=f"{g.guide_kwh_m2:g}"): ({"building"}, ["eui_kwh_m2"])
@@ -246,7 +250,7 @@ def _expected_shapes(site: Site) -> dict[str, dict[str, tuple[set[str], list[str
         title("panel.vendor_score", en): ({"vendor"}, ["score"]),
         title("panel.vendor_components", en): ({"vendor"}, ["rank", "score", *sorted(f"{c}_points" for c in VENDOR_SCORE_COMPONENTS), "deduction"]),
         title("panel.vendor_values", en): ({"vendor"}, sorted(f"{c}_value" for c in VENDOR_SCORE_COMPONENTS)),
-        title("panel.vendor_trend", en): ({"vendor"}, ["score", "deduction"]),
+        title("panel.vendor_trend", en): ({"vendor"}, {"A": ["score"], "B": ["deduction"]}),  # one query per column
         title("panel.sla_compliance", en): ({"vendor", "severity"}, ["within_sla", "restored"]),
         title("panel.restore_time", en): ({"vendor", "severity"}, ["mean_restore_s", "max_restore_s", "restored"]),
         title("panel.open_faults", en): ({"vendor"}, ["open"]),
@@ -270,18 +274,21 @@ NON_EMPTY = {
 @pytest.mark.parametrize("uid", OFFICERS_UIDS)
 def test_every_panel_query_runs_and_answers_in_the_expected_shape(example_site: Site, site_data: dict[str, Any], uid: str) -> None:
     """Each panel's InfluxQL, templated with All and with one building and vendor, runs on InfluxDB and answers
-    with the columns (and per-series tags) the panel is built for; panels with data to show are not empty."""
+    with the columns (and per-series tags) the panel is built for; panels with data to show are not empty.
+    The range starts at a month start (as the default, this year, does) so the monthly trend has its bars."""
     expected = _expected_shapes(example_site)[uid]
     model = _board(example_site, uid)
     assert {p["title"] for p in model["panels"] if p.get("targets")} == set(expected)
+    from_march = {**site_data, "start_s": int(MARCH.timestamp())}
     for chosen in ({}, {"building": [A001], "vendor": ["hvac"]}):
-        answers = _answers(example_site, site_data, uid, **chosen)
+        answers = _answers(example_site, from_march, uid, **chosen)
         for panel_title, by_ref in answers.items():
             tags, columns = expected[panel_title]
             for ref, series_list in by_ref.items():
                 for series in series_list:
                     assert set(series.get("tags", {})) == tags, (panel_title, ref, series.get("tags"))
-                    assert series["columns"] == ["time", *columns], (panel_title, ref, series["columns"])
+                    of_ref = columns[ref] if isinstance(columns, dict) else columns
+                    assert series["columns"] == ["time", *of_ref], (panel_title, ref, series["columns"])
         if not chosen:
             for key in NON_EMPTY[uid]:
                 by_ref = answers[title(key, "en")]
@@ -356,36 +363,65 @@ def test_plan_panel_states_the_registry_plan_and_the_yearly_path(example_site: S
     assert row_2022.split(" | ")[1 + list(plan.reductions).index("kgce_per_m2")] == "2.0 %"
 
 
-def test_energy_trend_and_sub_items_add_up_the_analysed_days(example_site: Site, site_data: dict[str, Any]) -> None:
-    """Per local day, the electricity trend is each building's 01000 row and the kgce trend the sum of its
-    category totals (<cc>000 rows only); the sub-item pie sums each electricity sub-item over both days."""
+def _local_month_start_s(epoch_s: int) -> int:
+    """The local (Asia/Shanghai, UTC+8 all year) start of the calendar month holding ``epoch_s``."""
+    day = datetime.fromtimestamp(epoch_s, MARCH.tzinfo)
+    return int(day.replace(day=1, hour=0, minute=0, second=0).timestamp())
+
+
+def test_energy_trend_has_one_bar_per_calendar_month_summing_its_days(example_site: Site, site_data: dict[str, Any]) -> None:
+    """Over February and March the trends answer one row per building and calendar month, at the month's local
+    start: the electricity trend is the sum of the building's 01000 energy_daily rows of that month (February:
+    the 28th; March: the 1st to the 3rd) and the kgce trend the sum of its category totals (<cc>000 rows only).
+    A range starting mid-month leaves that month's bar out (it sits at the month's start)."""
     store = site_data["store"]
     rows = store.query(f'SELECT "building", "energy", "subitem", "consumption", "kgce" FROM "{ENERGY_DAILY}"')[0]
-    kwh_by_day: dict[tuple[str, int], float] = defaultdict(float)
-    kgce_by_day: dict[tuple[str, int], float] = defaultdict(float)
-    subitems: dict[str, float] = defaultdict(float)
+    kwh_by_month: dict[tuple[str, int], float] = defaultdict(float)
+    kgce_by_month: dict[tuple[str, int], float] = defaultdict(float)
+    days: dict[tuple[str, int], set[int]] = defaultdict(set)
     for row in rows["values"]:
         record = dict(zip(rows["columns"], row))
-        day = (record["building"], record["time"])
+        month = (record["building"], _local_month_start_s(record["time"]))
+        days[month].add(record["time"])
         if record["subitem"] == "01000":
-            kwh_by_day[day] += record["consumption"]
-        elif record["energy"] == "01":
-            subitems[record["subitem"]] += record["consumption"]
+            kwh_by_month[month] += record["consumption"]
         if record["subitem"].endswith("000") and record["kgce"] is not None:
-            kgce_by_day[day] += record["kgce"]
-    assert len(kwh_by_day) == 2 * len(example_site.buildings)
+            kgce_by_month[month] += record["kgce"]
+    february, march = int(FEBRUARY.timestamp()), int(MARCH.timestamp())
+    assert set(kwh_by_month) == {(b.code, m) for b in example_site.buildings for m in (february, march)}
+    assert all(len(days[(b.code, february)]) == 1 and len(days[(b.code, march)]) == 3 for b in example_site.buildings)
 
-    answers = _answers(example_site, site_data, energy_overview.UID)
-
-    def per_day(panel_key: str, column: str) -> dict[tuple[str, int], float]:
+    def per_month(answers: dict[str, dict[str, list[dict[str, Any]]]], panel_key: str, column: str) -> dict[tuple[str, int], float]:
         found = {}
         for series in answers[title(panel_key, "en")]["A"]:
             for at, value in zip(_values(series, "time"), _values(series, column)):
+                assert (series["tags"]["building"], at) not in found
                 found[(series["tags"]["building"], at)] = value
         return found
 
-    assert per_day("panel.electricity_trend", "kwh") == pytest.approx(dict(kwh_by_day))
-    assert per_day("panel.energy_trend", "kgce") == pytest.approx(dict(kgce_by_day))
+    months = _answers(example_site, {**site_data, "start_s": february}, energy_overview.UID)
+    assert per_month(months, "panel.electricity_trend", "kwh") == pytest.approx(dict(kwh_by_month))
+    assert per_month(months, "panel.energy_trend", "kgce") == pytest.approx(dict(kgce_by_month))
+    mid_month = _answers(example_site, site_data, energy_overview.UID)  # 2 March onwards: March's bar is on the 1st
+    assert mid_month[title("panel.electricity_trend", "en")]["A"] == []
+
+
+def test_sub_item_pie_sums_each_electricity_sub_item_over_the_range(example_site: Site, site_data: dict[str, Any]) -> None:
+    """The sub-item pie sums each electricity sub-item's energy_daily rows of the days in the range (2 and 3
+    March), never the 01000 total or another category."""
+    store = site_data["store"]
+    rows = store.query(
+        f'SELECT "subitem", "consumption" FROM "{ENERGY_DAILY}" WHERE "energy" = \'01\' '
+        f'AND time >= {site_data["start_s"]}s AND time < {site_data["end_s"]}s'
+    )[0]
+    subitems: dict[str, float] = defaultdict(float)
+    in_range_days = set()
+    for at, subitem, kwh in rows["values"]:
+        in_range_days.add(at)
+        if subitem != "01000":
+            subitems[subitem] += kwh
+    assert len(in_range_days) == 2
+    answers = _answers(example_site, site_data, energy_overview.UID)
     pie = _by_tag(answers[title("panel.subitems", "en")]["A"], "subitem", "kwh")
     assert pie == pytest.approx(dict(subitems))
     assert "01000" not in pie and "02000" not in pie
