@@ -35,8 +35,6 @@ from facmon.registry import Building, EnergyPlan, Gbt51161Parameters, Site, Work
 from facmon.standards import (
     GBT51161_GAMMA1_COEFFICIENTS,
     GBT51161_GAMMA2_COEFFICIENTS,
-    GBT51161_OFFICE_EUI_KWH_M2,
-    GBT51161_SOURCE,
     ClimateZone,
     OfficeHvacClass,
     OfficeUse,
@@ -59,12 +57,7 @@ class EuiBenchmarkValues:
 
 def eui_benchmark(office_class: OfficeHvacClass, office_use: OfficeUse, climate_zone: ClimateZone, params: Gbt51161Parameters) -> EuiBenchmarkValues:
     """The benchmark of a building class and climate zone: the registry's override, else Table 5.2.1."""
-    key = f"{office_class.value}/{office_use.value}/{climate_zone.value}"
-    override = params.benchmarks.get(key)
-    if override is not None:
-        return EuiBenchmarkValues(override.constraint_kwh_m2, override.guide_kwh_m2, f"registry energy_targets.gbt51161.benchmarks[{key!r}]")
-    constraint, guide = GBT51161_OFFICE_EUI_KWH_M2[(office_class, office_use, climate_zone)]
-    return EuiBenchmarkValues(constraint, guide, GBT51161_SOURCE)
+    return EuiBenchmarkValues(*params.benchmark(office_class, office_use, climate_zone))
 
 
 def working_days_in_year(year: int) -> int:
@@ -174,10 +167,7 @@ def compare_gbt51161(
 def required_reduction(plan: EnergyPlan, indicator: str, year: int) -> float | None:
     """Reduction (fraction of the base value) the plan requires of ``indicator`` by ``year``, on a
     straight path from the base year; None when the plan sets none or the year is not after the base year."""
-    full = plan.reductions.get(indicator)  # type: ignore[call-overload]
-    if full is None or year <= plan.base_year:
-        return None
-    return full * min(1.0, (year - plan.base_year) / (plan.target_year - plan.base_year))
+    return plan.required_reduction(indicator, year)
 
 
 @dataclass(frozen=True)

@@ -38,8 +38,6 @@ from dashboards.titles import Lang, title
 from facmon.registry import SCORE_COMPONENTS, Building, EnergyPlan, Site
 from facmon.schema import ENERGY_DAILY, ENERGY_MONTHLY, SAVINGS, SCORE_ENERGY
 from facmon.standards import (
-    GBT51161_OFFICE_EUI_KWH_M2,
-    GBT51161_SOURCE,
     ClimateZone,
     OfficeHvacClass,
     OfficeUse,
@@ -82,17 +80,8 @@ class BenchmarkGroup:
 
 def gbt51161_benchmark(site: Site, building: Building) -> tuple[float, float, str]:
     """(constraint, guide) in kWh/(m²·a) of ``building`` and where they come from: the registry's
-    ``energy_targets.gbt51161.benchmarks`` override, else GB/T 51161-2016 Table 5.2.1.
-
-    The same lookup as analytics.benchmarks.eui_benchmark (dashboards may not import analytics;
-    tests/test_dashboards.py holds the two equal)."""
-    zone = site.site.climate_zone
-    key = f"{building.office_class.value}/{building.office_use.value}/{zone.value}"
-    override = site.energy_targets.gbt51161.benchmarks.get(key)
-    if override is not None:
-        return override.constraint_kwh_m2, override.guide_kwh_m2, f"registry energy_targets.gbt51161.benchmarks[{key!r}]"
-    constraint, guide = GBT51161_OFFICE_EUI_KWH_M2[(building.office_class, building.office_use, zone)]
-    return constraint, guide, GBT51161_SOURCE
+    ``energy_targets.gbt51161.benchmarks`` override, else GB/T 51161-2016 Table 5.2.1."""
+    return site.energy_targets.gbt51161.benchmark(building.office_class, building.office_use, site.site.climate_zone)
 
 
 def benchmark_groups(site: Site) -> list[BenchmarkGroup]:
@@ -108,14 +97,8 @@ def benchmark_groups(site: Site) -> list[BenchmarkGroup]:
 
 
 def required_reduction(plan: EnergyPlan, indicator: str, year: int) -> float | None:
-    """Fraction below the base year the plan requires of ``indicator`` by ``year``, on a straight path
-    from base to target year; None when the plan sets none or the year is not after the base year.
-
-    The same rule as analytics.benchmarks.required_reduction (held equal by the tests)."""
-    full = plan.reductions.get(indicator)  # type: ignore[call-overload]
-    if full is None or year <= plan.base_year:
-        return None
-    return full * min(1.0, (year - plan.base_year) / (plan.target_year - plan.base_year))
+    """Fraction below the base year the plan requires of ``indicator`` by ``year`` (EnergyPlan.required_reduction)."""
+    return plan.required_reduction(indicator, year)
 
 
 def _number(value: float) -> str:

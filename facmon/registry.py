@@ -485,6 +485,7 @@ from facmon.standards import (  # noqa: E402  (kept beside the section that uses
     FYP14_SOURCE,
     FYP14_TARGET_YEAR,
     GBT51161_CORRECTION_SOURCE,
+    GBT51161_OFFICE_EUI_KWH_M2,
     GBT51161_REFERENCE_AREA_PER_PERSON_M2,
     GBT51161_REFERENCE_USE_HOURS_H,
     GBT51161_SOURCE,
@@ -518,6 +519,15 @@ class EnergyPlan(_Entry):
         default_factory=dict, description="per building code: base-year values, or measured / national"
     )
 
+    def required_reduction(self, indicator: str, year: int) -> float | None:
+        """Fraction below the base-year value the plan requires of ``indicator`` by ``year``, on a straight
+        path from the base year to the target year (the full reduction after it); None when the plan sets
+        none for the indicator or ``year`` is not after the base year."""
+        full = self.reductions.get(indicator)  # type: ignore[call-overload]
+        if full is None or year <= self.base_year:
+            return None
+        return full * min(1.0, (year - self.base_year) / (self.target_year - self.base_year))
+
     @model_validator(mode="after")
     def _years_in_order(self) -> EnergyPlan:
         if self.target_year <= self.base_year:
@@ -550,6 +560,16 @@ class Gbt51161Parameters(_Entry):
     benchmarks: dict[str, EuiBenchmark] = Field(
         default_factory=dict, description="overrides of Table 5.2.1, keyed '<A|B>/<government|commercial>/<climate zone>'"
     )
+
+    def benchmark(self, office_class: OfficeHvacClass, office_use: OfficeUse, climate_zone: ClimateZone) -> tuple[float, float, str]:
+        """(constraint, guide) EUI in kWh/(m²·a) of a building class and climate zone, and where they come
+        from: this registry's override, else GB/T 51161-2016 Table 5.2.1."""
+        key = f"{office_class.value}/{office_use.value}/{climate_zone.value}"
+        override = self.benchmarks.get(key)
+        if override is not None:
+            return override.constraint_kwh_m2, override.guide_kwh_m2, f"registry energy_targets.gbt51161.benchmarks[{key!r}]"
+        constraint, guide = GBT51161_OFFICE_EUI_KWH_M2[(office_class, office_use, climate_zone)]
+        return constraint, guide, GBT51161_SOURCE
 
     @field_validator("benchmarks")
     @classmethod
