@@ -30,7 +30,7 @@ from facmon.errors import FacmonError
 from facmon.registry import Site, load_site
 from facmon.settings import default_site_path, facmon_home, mqtt_auth, open_store, resolve_endpoints, simulator_auth
 from facmon.stack import Stack
-from facmon.store import InfluxStore
+from facmon.store import InfluxStore, StoreUnavailable
 from ingest.collector import DEFAULT_RECEIVE_MAXIMUM
 
 if TYPE_CHECKING:
@@ -432,10 +432,16 @@ def ingest(
     site = _load(site_path)
     endpoints = resolve_endpoints()
     store = open_store(endpoints)
-    store.create_database()
     spool_folder = None
     if spool_max_mb > 0:
         spool_folder = spool_dir or facmon_home() / "spool" / client_id
+    try:
+        store.create_database()
+    except StoreUnavailable as exc:
+        # A collector must be able to start during an outage: it spools (or, without a spool, leaves the
+        # backlog with the broker) and creates the database when InfluxDB answers.
+        where = f"spooling to {spool_folder}" if spool_folder else "holding acknowledgements, so the broker keeps the backlog"
+        err.print(f"warning: {exc}; starting anyway, {where} until it answers", highlight=False)
     collector = Collector(
         site, store, mqtt_host=endpoints.mqtt_host, mqtt_port=endpoints.mqtt_port, client_id=client_id,
         batch_lines=batch_lines, flush_interval_s=flush_interval, stats_interval_s=stats_interval, auth=mqtt_auth(),

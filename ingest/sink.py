@@ -9,8 +9,10 @@ safe in the on-disk spool (``SinkResult.spooled``). When none of that is possibl
 :class:`StoreSink` writes to an :class:`facmon.store.InfluxStore`. When InfluxDB refuses a batch
 because of its points (HTTP 400, e.g. a field type conflict), it splits the batch in halves until it
 has isolated the refused lines, so one bad point never sinks the other 4,999. A refusal of the
-request itself (unknown database, missing permission) is not about any point: it is raised as
-StoreUnavailable, so nothing is acknowledged until an operator fixes the store.
+request itself (missing permission, unknown database) is not about any point: it is raised as
+StoreUnavailable, so nothing is acknowledged until an operator fixes the store. The one exception is
+InfluxDB 1.x's "database not found": the collector creates its database at start-up, and when it
+started during an outage, or somebody dropped the database, it creates it then and writes again.
 
 :class:`SpoolingSink` puts a :class:`ingest.spool.Spool` in front of a StoreSink: a batch InfluxDB
 cannot take now goes to disk, and :meth:`SpoolingSink.replay` feeds the spool back to InfluxDB
@@ -70,21 +72,34 @@ class StoreSink:
             self._write(lines, 0, result)
         return result
 
-    def _write(self, lines: Sequence[str], offset: int, result: SinkResult) -> None:
+    def _write(self, lines: Sequence[str], offset: int, result: SinkResult, may_create: bool = True) -> None:
         result.requests += 1
         try:
             self.store.write(lines)
             return
         except StoreRejected as exc:
             status = refusal_status(exc)
+            if may_create and status == 404 and "database not found" in str(exc) and self._create_database():
+                self._write(lines, offset, result, may_create=False)  # once: a store that still says so is refused below
+                return
             if status is not None and status not in _POINT_STATUSES:
                 raise StoreUnavailable(f"InfluxDB refuses writes to database {self.store.database!r}: {exc}") from None
             if len(lines) == 1:
                 result.refused.append((offset, str(exc)))
                 return
         middle = len(lines) // 2
-        self._write(lines[:middle], offset, result)
-        self._write(lines[middle:], offset + middle, result)
+        self._write(lines[:middle], offset, result, may_create)
+        self._write(lines[middle:], offset + middle, result, may_create)
+
+    def _create_database(self) -> bool:
+        """Create the missing database; False when InfluxDB refuses (then the write stays refused)."""
+        try:
+            self.store.create_database()
+        except StoreRejected as exc:
+            log.error("InfluxDB has no database %r and refuses to create it: %s", self.store.database, exc)
+            return False
+        log.warning("InfluxDB had no database %r: created it", self.store.database)
+        return True
 
 
 def is_reading(text: str) -> bool:

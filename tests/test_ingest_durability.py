@@ -297,6 +297,31 @@ def test_a_collector_killed_with_sigkill_mid_stream_loses_nothing_and_replays_it
         purge_session(own_stack, client_id)
 
 
+def test_a_collector_started_while_influxdb_is_down_spools_and_creates_its_database_when_it_answers(own_stack, own_store, example_site):
+    client_id = f"test-cold-{uuid.uuid4().hex[:8]}"
+    spool_dir = Path(own_stack.home) / "spool" / client_id
+    collector = None
+    try:
+        own_store.query(f'DROP DATABASE "{own_store.database}"', method="POST")
+        assert own_stack.stop_service("influxdb")
+        collector = ingest_process(own_stack, own_store, client_id)
+        collector.wait_subscribed()
+        assert any("starting anyway, spooling to" in entry for entry in collector.log), "".join(collector.log)
+        stream = Stream(own_stack, example_site, duration_s=15)
+        wait_for(lambda: list(spool_dir.glob("*.seg")), 30, "batches spooled while InfluxDB is down")
+        time.sleep(3.0)
+        own_stack.up()
+        published = stream.join()
+        assert wait_stored(own_store, published) == published, "".join(collector.log)
+        wait_for(lambda: not list(spool_dir.glob("*.seg")), 30, "the spool drained")
+        assert any(f"had no database {own_store.database!r}: created it" in entry for entry in collector.log), "".join(collector.log)
+        assert collector.terminate() == 0, "".join(collector.log)
+    finally:
+        if collector is not None and collector.process.poll() is None:
+            collector.kill()
+        purge_session(own_stack, client_id)
+
+
 def test_a_broker_restart_mid_stream_loses_nothing(own_stack, own_store, example_site, tmp_path):
     client_id = f"test-broker-{uuid.uuid4().hex[:8]}"
     try:
