@@ -1297,7 +1297,13 @@ def main() -> None:
         app()
     except FacmonError as exc:
         err.print(f"[red]facmon: error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
-        if "cannot be reached" in str(exc):
+        if "TLS" in str(exc) and "failed" in str(exc):
+            err.print(
+                "  Check the CA file that signed the server's certificate: FACMON_MQTT_TLS_CA for the broker "
+                f"(`facmon stack up --tls` writes one: {facmon_home()}/mqtt/tls/ca.crt), and the host name the certificate names.",
+                highlight=False, markup=False, soft_wrap=True,
+            )
+        elif "cannot be reached" in str(exc):
             err.print(
                 f"  Is the local stack running? `facmon stack status` shows it (FACMON_HOME={facmon_home()}), "
                 "`facmon stack up` starts it; or set FACMON_INFLUX_URL / FACMON_MQTT_HOST / FACMON_MQTT_PORT.",

@@ -312,7 +312,12 @@ class Subscriber:
             try:
                 sock, generation, early = self._connect()
             except (OSError, ProtocolError, ConnectionRefused) as exc:
-                if isinstance(exc, ConnectionRefused):
+                if isinstance(exc, ssl.SSLCertVerificationError):
+                    log.error(
+                        "the MQTT broker at %s:%d presents a certificate that does not verify against CA file %s (%s); "
+                        "retrying, but check FACMON_MQTT_TLS_CA", self.host, self.port, self.auth.tls_ca, exc.verify_message,
+                    )
+                elif isinstance(exc, ConnectionRefused):
                     log.error(
                         "broker %s:%d refused the connection of %s (%s): %s",
                         self.host, self.port, self.client_id, self.auth.describe(), exc,

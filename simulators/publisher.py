@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import ssl
 import threading
 import time
 import uuid
@@ -202,7 +203,11 @@ class _Connection:
         session.SessionExpiryInterval = SESSION_EXPIRY_S
         try:
             self.client.connect(host, port, keepalive=30, clean_start=mqtt.MQTT_CLEAN_START_FIRST_ONLY, properties=session)
-        except OSError as exc:  # ssl.SSLError (e.g. the broker's certificate does not verify) is an OSError too
+        except ssl.SSLError as exc:  # an OSError too, but the broker was reached: say what to check instead
+            raise PublishError(
+                f"TLS with the MQTT broker at {host}:{port} failed ({self.login.describe()}, CA file {self.login.tls_ca}): {exc}"
+            ) from None
+        except OSError as exc:
             raise PublishError(f"MQTT broker at {host}:{port} cannot be reached ({self.login.describe()}): {exc}") from None
         self.client.loop_start()
 

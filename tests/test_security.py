@@ -294,7 +294,7 @@ def test_restarting_the_broker_keeps_authentication_on(secure_stack):
 # -- TLS ----------------------------------------------------------------------------------------
 
 
-def test_over_tls_the_simulator_publishes_as_each_gateway_and_the_collector_stores_it_all(tls_stack, example_site):
+def test_over_tls_the_simulator_publishes_as_each_gateway_and_the_collector_stores_it_all(tls_stack, example_site, caplog):
     status = tls_stack.status()["services"]["mosquitto"]
     assert status["auth"] and status["tls"] and status["url"].startswith("mqtts://")
     plain = Client(tls_stack, MqttAuth(COLLECTOR_USER, _password(tls_stack, COLLECTOR_USER)))  # right login, no TLS
@@ -308,9 +308,25 @@ def test_over_tls_the_simulator_publishes_as_each_gateway_and_the_collector_stor
     from facmon.broker_auth import ensure_tls_files
 
     stranger_ca = ensure_tls_files(tls_stack.home / "stranger-ca", tls_stack.host)["ca"]
-    with pytest.raises(PublishError, match="CERTIFICATE_VERIFY_FAILED"):
+    with pytest.raises(PublishError, match=f"TLS with the MQTT broker .*CA file {stranger_ca}.*CERTIFICATE_VERIFY_FAILED"):
         publish(SiteSimulator(example_site), tls_stack.host, tls_stack.mqtt_port, _ts_datetime(), 1.0, 60, topic_prefix="facmon",
                 auth=MqttAuth(gateway_user(A001), _password(tls_stack, gateway_user(A001)), stranger_ca))
+    # the command says what to check, not "is the stack running?"
+    env = _clean_env(FACMON_HOME=str(tls_stack.home), FACMON_MQTT_TLS_CA=str(stranger_ca))
+    refused = subprocess.run([FACMON, "simulate", "--duration", "1"], env=env, capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 2 and "FACMON_MQTT_TLS_CA" in refused.stderr and "stack running" not in refused.stderr, refused.stderr
+    # a collector keeps retrying, and says why as an error naming the CA file
+    distrustful = Collector(example_site, _fresh_store(tls_stack), mqtt_host=tls_stack.host, mqtt_port=tls_stack.mqtt_port,
+                            client_id=f"sec-{uuid.uuid4().hex[:8]}", auth=MqttAuth(COLLECTOR_USER, _password(tls_stack, COLLECTOR_USER), stranger_ca))
+    with caplog.at_level(logging.ERROR, logger="facmon"):
+        stop, thread = _run_collector(distrustful)
+        try:
+            wait_for(lambda: any("does not verify against CA file" in r.getMessage() for r in caplog.records), 15, "the certificate error logged")
+            assert not distrustful.connected.is_set()
+        finally:
+            stop.set()
+            thread.join(60)
+    assert any(str(stranger_ca) in r.getMessage() and r.levelno == logging.ERROR for r in caplog.records)
 
     store = _fresh_store(tls_stack)
     login = mqtt_auth(tls_stack.home)
@@ -398,7 +414,17 @@ def test_secrets_from_the_environment_never_appear_in_the_commands_output(secure
     # 3. InfluxDB cannot be reached
     env = _secret_env(secure_stack, store.database, FACMON_INFLUX_URL=f"http://127.0.0.1:{free_port()}",
                       FACMON_INFLUX_USERNAME="facmon", FACMON_INFLUX_PASSWORD=influx_marker)
-    unreachable = subprocess.run([FACMON, "ingest"], env=env, capture_output=True, text=True, timeout=60)
+    log = tmp_path / "ingest-unreachable.log"
+    with open(log, "w") as sink:  # a collector starts anyway and spools
+        ingest = subprocess.Popen([FACMON, "ingest", "--client-id", f"sec-{uuid.uuid4().hex[:8]}"], env=env, stdout=sink, stderr=subprocess.STDOUT)
+    try:
+        text = _wait_text(log, "starting anyway")
+        assert "cannot be reached" in text
+    finally:
+        ingest.send_signal(signal.SIGTERM)
+        assert ingest.wait(60) == 0
+    outputs.append(log.read_text())
+    unreachable = subprocess.run([FACMON, "simulate", "--backfill", "--days", "0.01"], env=env, capture_output=True, text=True, timeout=60)
     assert unreachable.returncode == 2 and "cannot be reached" in unreachable.stderr
     outputs.append(unreachable.stdout + unreachable.stderr)
 
