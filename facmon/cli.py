@@ -6,6 +6,7 @@ but in InfluxDB.
 
 from __future__ import annotations
 
+import faulthandler
 import json
 import logging
 import os
@@ -1293,6 +1294,8 @@ faults:
 def main() -> None:
     """Console entry point: user mistakes print one clear message to stderr, no traceback."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    # `kill -USR1 <pid>` prints every thread's stack to stderr: how to see where a long-running command is stuck.
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     try:
         app()
     except FacmonError as exc:

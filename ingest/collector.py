@@ -649,6 +649,7 @@ class Collector:
     def _shutdown(self, batch: _Batch) -> None:
         with self._closing_lock:
             self._closing = True
+        log.info("collector %s stopping: storing what is held, then disconnecting", self.client_id)
         deadline = time.monotonic() + self.shutdown_timeout_s
         backoff = BACKOFF_MIN_S
         held = 0
@@ -704,8 +705,8 @@ def run_until_signalled(collector: Collector) -> int:
     stop = threading.Event()
 
     def _stop(signum: int, frame: Any) -> None:
-        if not stop.is_set():
-            log.info("%s received: storing what is held, then stopping", signal.Signals(signum).name)
+        # Only set the event: a handler that logs can interrupt the main thread inside a log call and
+        # write to stderr reentrantly. The collector says that it stops once it has left its loop.
         stop.set()
 
     previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGTERM, signal.SIGINT)}

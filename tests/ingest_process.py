@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 FACMON = str(Path(sys.executable).with_name("facmon"))
@@ -38,7 +39,15 @@ class IngestProcess:
         self.process.wait(30)
 
     def terminate(self) -> int:
-        """SIGTERM, then the exit code (0: everything received was stored and acknowledged)."""
+        """SIGTERM, then the exit code (0: everything received was stored and acknowledged). A process
+        still running after 60 s fails the test with its log and every thread's stack (SIGUSR1)."""
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(60)
+        try:
+            return self.process.wait(60)
+        except subprocess.TimeoutExpired:
+            self.process.send_signal(signal.SIGUSR1)
+            time.sleep(2.0)
+            self.kill()
+            time.sleep(0.5)  # the reader thread collects the last lines
+            raise AssertionError("facmon ingest did not stop within 60 s of SIGTERM:\n" + "".join(self.log)) from None
