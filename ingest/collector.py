@@ -197,6 +197,7 @@ class Collector:
         self._connected = threading.Event()
         self._closing = False
         self._closing_lock = threading.Lock()
+        self.stop_reason = "stop requested"  # what made run() stop, for the log (run_until_signalled names the signal)
         self._subscriber: Subscriber | None = None
         self._stats_failing = False
         self._replay_backoff = 0.0
@@ -649,7 +650,7 @@ class Collector:
     def _shutdown(self, batch: _Batch) -> None:
         with self._closing_lock:
             self._closing = True
-        log.info("collector %s stopping: storing what is held, then disconnecting", self.client_id)
+        log.info("%s: collector %s stores what is held, then stops", self.stop_reason, self.client_id)
         deadline = time.monotonic() + self.shutdown_timeout_s
         backoff = BACKOFF_MIN_S
         held = 0
@@ -705,8 +706,9 @@ def run_until_signalled(collector: Collector) -> int:
     stop = threading.Event()
 
     def _stop(signum: int, frame: Any) -> None:
-        # Only set the event: a handler that logs can interrupt the main thread inside a log call and
-        # write to stderr reentrantly. The collector says that it stops once it has left its loop.
+        # No logging here: a handler that logs can interrupt the main thread inside a log call and write
+        # to stderr reentrantly. The collector names the signal once it has left its loop.
+        collector.stop_reason = f"{signal.Signals(signum).name} received"
         stop.set()
 
     previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGTERM, signal.SIGINT)}

@@ -68,7 +68,8 @@ def test_a_server_that_cannot_be_reached_is_named_with_the_way_out(tmp_path):
     from facmon.stack import free_port
 
     port = free_port()
-    result = run("ingest", env={"FACMON_HOME": str(tmp_path), "FACMON_INFLUX_URL": f"http://127.0.0.1:{port}"})
+    # (`facmon ingest` itself starts anyway and spools: tests/test_ingest_durability.py)
+    result = run("ingest", "status", env={"FACMON_HOME": str(tmp_path), "FACMON_INFLUX_URL": f"http://127.0.0.1:{port}"})
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert f"InfluxDB at http://127.0.0.1:{port} cannot be reached" in result.stderr
     assert "facmon stack up" in result.stderr
