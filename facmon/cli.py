@@ -1303,7 +1303,8 @@ def main() -> None:
         if "TLS" in str(exc) and "failed" in str(exc):
             err.print(
                 "  Check the CA file that signed the server's certificate: FACMON_MQTT_TLS_CA for the broker "
-                f"(`facmon stack up --tls` writes one: {facmon_home()}/mqtt/tls/ca.crt), and the host name the certificate names.",
+                f"(`facmon stack up --tls` writes one: {facmon_home()}/mqtt/tls/ca.crt), REQUESTS_CA_BUNDLE for InfluxDB, "
+                "and the host name the certificate names.",
                 highlight=False, markup=False, soft_wrap=True,
             )
         elif "cannot be reached" in str(exc):

@@ -117,7 +117,7 @@ class InfluxStore:
             response = self._session.request(method, f"{self.url}{path}", timeout=self.timeout_s, **kwargs)
         except requests.exceptions.SSLError:
             # Reached, but its certificate is not trusted; the exception text is not repeated (it may quote the URL's query).
-            raise StoreUnavailable(f"InfluxDB at {self.url}: TLS failed (its certificate does not verify against the system's CAs)") from None
+            raise StoreUnavailable(f"InfluxDB at {self.url}: TLS failed (its certificate does not verify against the system's CAs or REQUESTS_CA_BUNDLE)") from None
         except requests.RequestException as exc:
             raise StoreUnavailable(f"InfluxDB at {self.url} cannot be reached: {type(exc).__name__}") from None
         if response.status_code >= 500:

@@ -47,3 +47,28 @@ def test_an_unreachable_server_is_unavailable_and_the_message_keeps_credentials_
     assert "cannot be reached" in str(unavailable.value)
     assert "s3cret-pass" not in str(unavailable.value) and "officer" not in str(unavailable.value)
     assert not store.ping()
+
+
+def test_an_influxdb_whose_certificate_is_not_trusted_is_named_as_a_tls_failure(tmp_path, monkeypatch):
+    import http.server
+    import ssl
+    import threading
+
+    from facmon.broker_auth import ensure_tls_files
+
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    files = ensure_tls_files(tmp_path / "tls", "127.0.0.1")  # a private CA nobody here trusts
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(files["cert"], files["key"])
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"https://127.0.0.1:{server.server_address[1]}"
+        with pytest.raises(StoreUnavailable, match=f"InfluxDB at {url}: TLS failed") as failed:
+            InfluxStore(url, "facmon", timeout_s=5).write([line("m", {}, {"v": 1.0}, 1)])
+        assert "cannot be reached" not in str(failed.value)
+    finally:
+        server.shutdown()
+        server.server_close()
