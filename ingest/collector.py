@@ -192,6 +192,7 @@ class Collector:
         self.validator = Validator(site)
         self._clock = UniqueClock()
         self._queue: queue.SimpleQueue[list[_Inbound]] = queue.SimpleQueue()  # the messages of one socket read
+        self._carry: list[_Inbound] = []  # the rest of a read that did not fit the last batch (writer thread only)
         self._counters = Counters()
         self._counters_lock = threading.Lock()
         self._connected = threading.Event()
@@ -344,15 +345,23 @@ class Collector:
         A batch that already holds messages is topped up after a pause of at most FILL_PAUSE_S instead of
         blocking on the queue: blocking would wake this thread for every single message, and each wake-up
         costs the network thread a GIL hand-over (about 10% of the collector's CPU at 7,000 messages/s)."""
-        if batch and timeout > 0:
-            time.sleep(min(timeout, FILL_PAUSE_S))
-            timeout = 0
-        try:
-            delivery = self._queue.get(timeout=max(timeout, 0.0)) if timeout > 0 else self._queue.get_nowait()
-        except queue.Empty:
-            return
+        if self._carry:
+            delivery, self._carry = self._carry, []
+        else:
+            if batch and timeout > 0:
+                time.sleep(min(timeout, FILL_PAUSE_S))
+                timeout = 0
+            try:
+                delivery = self._queue.get(timeout=max(timeout, 0.0)) if timeout > 0 else self._queue.get_nowait()
+            except queue.Empty:
+                return
         while True:
-            for item in delivery:
+            for i, item in enumerate(delivery):
+                # A batch stops at batch_lines even inside one socket read (which may hold thousands of
+                # messages): the rest waits for the next batch, so a write, and a spooled record, stay that small.
+                if batch and len(batch.lines) + len(item.lines) + len(item.rejection_lines) > self.batch_lines:
+                    self._carry = delivery[i:]
+                    return
                 batch.add(item)
             if len(batch.lines) >= self.batch_lines:
                 return
@@ -366,6 +375,7 @@ class Collector:
         # while it is written, instead of stalling until the whole window is acknowledged.
         return bool(batch) and (
             len(batch.lines) >= self.batch_lines
+            or bool(self._carry)  # the next message did not fit
             or len(batch.messages) >= max(1, self.receive_maximum // 2)
             or time.monotonic() - batch.started >= self.flush_interval_s
         )
@@ -637,7 +647,7 @@ class Collector:
             self._shutdown(batch)
 
     def _queued_messages(self) -> int:
-        held = 0
+        held, self._carry = len(self._carry), []
         while True:
             try:
                 held += len(self._queue.get_nowait())

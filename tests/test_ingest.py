@@ -266,6 +266,25 @@ def stored_total(store: InfluxStore) -> int:
     return sum(series_counts(store).values())
 
 
+def test_a_backlog_arriving_in_one_read_is_written_in_batches_of_at_most_batch_lines(stack, store, example_site, client_id, publisher):
+    """A resumed session's backlog comes in a few large socket reads; each write still holds at most
+    --batch-lines lines (a write, and a spooled record, stay as small as the operator said)."""
+    with running(example_site, store, stack, client_id):
+        pass  # creates the persistent session
+    backlog = publish_readings(publisher, example_site, A004, 0, 6)
+    sizes: list[int] = []
+
+    class Recording(StoreSink):
+        def write(self, lines):
+            sizes.append(len(lines))
+            return super().write(lines)
+
+    with running(example_site, store, stack, client_id, sink=Recording(store), batch_lines=10, flush_interval_s=5.0) as collector:
+        wait_for(lambda: collector.counters.written == backlog, 30, "the backlog stored")
+    assert backlog > 50 and sum(sizes) == backlog
+    assert max(sizes) == 10, sizes
+
+
 def test_persistent_session_keeps_what_is_published_while_the_collector_is_down(stack, store, example_site, client_id, publisher):
     with running(example_site, store, stack, client_id) as collector:
         first = publish_readings(publisher, example_site, A004, 0, 2)
