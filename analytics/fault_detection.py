@@ -186,7 +186,9 @@ def detect_building(site: Site, building: Building, store: InfluxStore, from_s: 
                         explained += float(sexcess[j[0]])
                 if leaking[i] and excess[i] - explained <= d.leak_min_flow_m3_h:
                     leaking[i] = False
-        keep(fd.leak_episodes(meter.id, ends, leaking, np.nan_to_num(excess)))  # value: night flow above the baseline, m³/h
+        night_length_s = (d.leak_night_end.hour - d.leak_night_start.hour) * 3600 + (d.leak_night_end.minute - d.leak_night_start.minute) * 60
+        # value: night flow above the baseline, m³/h
+        keep(fd.leak_episodes(meter.id, ends, leaking, np.nan_to_num(excess), night_length_s=night_length_s))
 
     # -- IEQ sensors
     for sensor in building.ieq_sensors:

@@ -1,8 +1,9 @@
 """Rule-based fault detectors: plain functions over one device's (or zone's) arrays.
 
 Each detector returns :class:`Episode` s: when the fault was raised (the time of the reading at which
-its persistence rule was first met, epoch s), when it cleared (the first reading that no longer shows
-it; None while it lasts to the end of the data), the measured value that triggered it and a short
+its persistence rule was first met, epoch s), when the data first showed it (its onset: the first
+reading of the run that met the rule), when it cleared (the first reading that no longer shows it;
+None while it lasts to the end of the data), the measured value that triggered it and a short
 explanation. Thresholds and persistence come from the registry's ``detection`` section
 (:class:`facmon.registry.Detection`); nothing here knows about InfluxDB (analytics/fault_detection.py
 reads the arrays) or about injected truth.
@@ -23,7 +24,10 @@ from facmon.workdays import is_working_day
 
 @dataclass(frozen=True)
 class Episode:
-    """One detected fault of one target: raised at ``start_s``, cleared at ``end_s`` (None: still active), epoch s."""
+    """One detected fault of one target: raised at ``start_s``, cleared at ``end_s`` (None: still active),
+    first seen in the data at ``onset_s`` (None: at ``start_s``), epoch s. The onset is when the fault
+    began as far as the sensors tell; the persistence rules only delay when it is raised. Time to restore
+    and availability run from the onset, time to detect is ``start_s`` − the true start."""
 
     kind: FaultKind
     target: str
@@ -31,6 +35,12 @@ class Episode:
     end_s: int | None
     value: float
     detail: str
+    onset_s: int | None = None
+
+    @property
+    def began_s(self) -> int:
+        """The onset, never after the raise (epoch s)."""
+        return self.start_s if self.onset_s is None else min(self.onset_s, self.start_s)
 
 
 def persistent_runs(times_s: np.ndarray, mask: np.ndarray, persistence: int) -> list[tuple[int, int | None, int, int]]:
@@ -95,9 +105,9 @@ def offline_episodes(target: str, times_s: np.ndarray, interval_s: int, end_s: i
         return episodes
     gaps = np.flatnonzero(np.diff(t) > limit_s)
     for i in gaps:
-        episodes.append(Episode(FaultKind.DEVICE_OFFLINE, target, int(t[i] + limit_s), int(t[i + 1]), float((t[i + 1] - t[i]) / 60), "no readings (minutes without)"))
+        episodes.append(Episode(FaultKind.DEVICE_OFFLINE, target, int(t[i] + limit_s), int(t[i + 1]), float((t[i + 1] - t[i]) / 60), "no readings (minutes without)", int(t[i] + interval_s)))
     if end_s - t[-1] > limit_s:
-        episodes.append(Episode(FaultKind.DEVICE_OFFLINE, target, int(t[-1] + limit_s), None, float((end_s - t[-1]) / 60), "no readings since the last one (minutes)"))
+        episodes.append(Episode(FaultKind.DEVICE_OFFLINE, target, int(t[-1] + limit_s), None, float((end_s - t[-1]) / 60), "no readings since the last one (minutes)", int(t[-1] + interval_s)))
     return episodes
 
 
@@ -122,7 +132,7 @@ def stuck_register_episodes(
             continue
         at = int(step_times[a + enough[0]])
         cleared = int(step_times[b + 1]) if b + 1 < step_times.size else None
-        episodes.append(Episode(FaultKind.METER_STUCK, target, at, cleared, float(cumulative[-1]), "register flat while the power implies this much energy (kWh)"))
+        episodes.append(Episode(FaultKind.METER_STUCK, target, at, cleared, float(cumulative[-1]), "register flat while the power implies this much energy (kWh)", int(step_times[a])))
     return episodes
 
 
@@ -139,7 +149,7 @@ def stuck_sensor_episodes(target: str, times_s: np.ndarray, values: np.ndarray, 
         if later.size == 0:
             continue
         cleared = int(times_s[b + 2]) if b + 2 < times_s.size else None
-        episodes.append(Episode(FaultKind.METER_STUCK, target, int(times_s[a + 1 + later[0]]), cleared, float(values[a, 0]), "sensor frozen: every quantity unchanged"))
+        episodes.append(Episode(FaultKind.METER_STUCK, target, int(times_s[a + 1 + later[0]]), cleared, float(values[a, 0]), "sensor frozen: every quantity unchanged", int(times_s[a + 1])))
     return episodes
 
 
@@ -201,7 +211,7 @@ def equipment_episodes(
             continue
         value = float(np.max(np.nan_to_num(fault_code[a : b + 1], nan=0.0)))
         detail = f"fault code {value:g}" if value > 0 else "not running when it should be in service"
-        episodes.append(Episode(kind, target, min(firsts), cleared, value, detail))
+        episodes.append(Episode(kind, target, min(firsts), cleared, value, detail, int(times_s[a])))
     return episodes
 
 
@@ -221,7 +231,7 @@ def days_off_running_episodes(
     for _r, cleared, a, b in persistent_runs(times_s, running_off, 1):
         confirmed = persistent_runs(times_s[a : b + 1], starts_fault[a : b + 1], persistence)
         if confirmed:
-            episodes.append(Episode(FaultKind.HVAC_WEEKEND, target, confirmed[0][0], cleared, 1.0, "HVAC running on a day off"))
+            episodes.append(Episode(FaultKind.HVAC_WEEKEND, target, confirmed[0][0], cleared, 1.0, "HVAC running on a day off", int(times_s[a + confirmed[0][2]])))
     return episodes
 
 
@@ -239,7 +249,7 @@ def simultaneous_heating_cooling_episodes(times_s: np.ndarray, heating: dict[str
         mask = heats & others
         for r, c, a, b in persistent_runs(times_s, mask, persistence):
             who = sorted(o for o in partners if cooling[o][a : b + 1].any())
-            episodes.append(Episode(FaultKind.SIMULTANEOUS_HEATING_COOLING, unit, r, c, float(b - a + 1), f"heating while {', '.join(who)} cools"))
+            episodes.append(Episode(FaultKind.SIMULTANEOUS_HEATING_COOLING, unit, r, c, float(b - a + 1), f"heating while {', '.join(who)} cools", int(times_s[a])))
     return episodes
 
 
@@ -273,7 +283,7 @@ def after_hours_episodes(
     episodes = []
     for r, c, a, b in persistent_runs(starts_s, mask, persistence):
         # Intervals are labelled by their start: the persistence is met at the end of the last one.
-        episodes.append(Episode(FaultKind.LIGHTS_AFTER_HOURS, target, r + int(starts_s[1] - starts_s[0]) if starts_s.size > 1 else r, c, float(np.nanmax(excess_kw[a : b + 1])), "lighting after hours above its unoccupied baseline (kW extra)"))
+        episodes.append(Episode(FaultKind.LIGHTS_AFTER_HOURS, target, r + int(starts_s[1] - starts_s[0]) if starts_s.size > 1 else r, c, float(np.nanmax(excess_kw[a : b + 1])), "lighting after hours above its unoccupied baseline (kW extra)", int(starts_s[a])))
     return [e for e in episodes if e.start_s >= analyse_from_s or e.end_s is None or e.end_s > analyse_from_s]
 
 
@@ -308,10 +318,12 @@ def leaking_nights(flows_m3_h: np.ndarray, *, lookback_nights: int, min_flow_m3_
     return leaking, excess
 
 
-def leak_episodes(target: str, night_ends_s: np.ndarray, leaking: np.ndarray, flows_m3_h: np.ndarray) -> list[Episode]:
-    """Leaking nights in a row make one leak, raised at the end of its first night window, cleared at the end of the first dry one."""
+def leak_episodes(target: str, night_ends_s: np.ndarray, leaking: np.ndarray, flows_m3_h: np.ndarray, *, night_length_s: int = 0) -> list[Episode]:
+    """Leaking nights in a row make one leak, raised at the end of its first night window, cleared at the end
+    of the first dry one. Its onset is the start of the first leaking night window (``night_length_s``
+    before its end): the earliest the meter shows it, though the leak may have begun the evening before."""
     return [
-        Episode(FaultKind.WATER_LEAK, target, r, c, float(np.max(flows_m3_h[a : b + 1])), "night flow that never stops (m3/h above the night baseline)")
+        Episode(FaultKind.WATER_LEAK, target, r, c, float(np.max(flows_m3_h[a : b + 1])), "night flow that never stops (m3/h above the night baseline)", r - night_length_s)
         for r, c, a, b in persistent_runs(night_ends_s, leaking, 1)
     ]
 
@@ -339,6 +351,6 @@ def ieq_band_episodes(
     mean = rolling_mean(times_s, values, window_s)
     mask = occupied_mask & np.isfinite(mean) & ((mean < low) | (mean > high))
     return [
-        Episode(kind, target, r, c, float(mean[a + persistence - 1]), what)
+        Episode(kind, target, r, c, float(mean[a + persistence - 1]), what, int(times_s[a]))
         for r, c, a, b in persistent_runs(times_s, mask, persistence)
     ]

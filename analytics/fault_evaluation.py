@@ -9,7 +9,7 @@ neither true nor false. Reported per kind and overall:
 
 - ``precision`` = matched detections / (detections − duplicates), ``recall`` = matched labels / labels,
   ``f1``; None where undefined (nothing to divide by);
-- ``ttd_median_s``, ``ttd_p90_s``: time to detect, detected start − true start, seconds, over matched labels;
+- ``ttd_median_s``, ``ttd_p90_s``: time to detect, raised (the start point's ``raised``) − true start, seconds, over matched labels;
 - ``false_alarms_per_building_month``: unmatched detections / (buildings × months of the window, 30.44-day months).
 """
 
@@ -38,13 +38,19 @@ class LabelsError(FacmonError):
 
 @dataclass(frozen=True)
 class FaultEvent:
-    """One fault, labelled or detected: kind, building, target, start and end (None: still active), epoch s."""
+    """One fault, labelled or detected: kind, building, target, start and end (None: still active), epoch s.
+    A detection's start is its onset in the data; ``raised_s`` is when detection raised it (None: at the start)."""
 
     kind: str
     building: str
     target: str
     start_s: int
     end_s: int | None
+    raised_s: int | None = None
+
+    @property
+    def detected_s(self) -> int:
+        return self.start_s if self.raised_s is None else self.raised_s
 
 
 def load_labels(path: str | Path) -> tuple[list[FaultEvent], int, int]:
@@ -68,20 +74,24 @@ def load_labels(path: str | Path) -> tuple[list[FaultEvent], int, int]:
 
 def detected_events(store: InfluxStore, start_s: int, end_s: int) -> list[FaultEvent]:
     """Fault episodes from ``fault`` points: starts in [start_s, end_s), or active at start_s (started earlier)."""
-    rows = store.query(f'SELECT "active" FROM "{FAULT}" WHERE time < {int(end_s)}s GROUP BY "building", "kind", "target"')
+    rows = store.query(f'SELECT "active", "raised" FROM "{FAULT}" WHERE time < {int(end_s)}s GROUP BY "building", "kind", "target"')
     events = []
     for series in rows:
         tags = series["tags"]
         opened: int | None = None
-        for ts, active in series["values"]:
+        raised: int | None = None
+        at = {name: i for i, name in enumerate(series["columns"])}  # "raised" is missing before any point had it
+        for row in series["values"]:
+            ts, active = row[0], row[at["active"]]
+            raised_at = row[at["raised"]] if "raised" in at else None
             if active == 1.0 and opened is None:
-                opened = int(ts)
+                opened, raised = int(ts), (int(raised_at) if raised_at is not None else None)
             elif active == 0.0 and opened is not None:
                 if int(ts) > start_s:
-                    events.append(FaultEvent(tags["kind"], tags["building"], tags["target"], opened, int(ts)))
+                    events.append(FaultEvent(tags["kind"], tags["building"], tags["target"], opened, int(ts), raised))
                 opened = None
         if opened is not None:
-            events.append(FaultEvent(tags["kind"], tags["building"], tags["target"], opened, None))
+            events.append(FaultEvent(tags["kind"], tags["building"], tags["target"], opened, None, raised))
     return events
 
 
@@ -115,7 +125,7 @@ def evaluate(labels: list[FaultEvent], detections: list[FaultEvent], window_s: t
         lab = [j for j, t in enumerate(labels) if t.kind in kinds]
         tp = sum(1 for i in det if i in matched_label)
         counted = sum(1 for i in det if i not in duplicates)
-        ttd = np.array([detections[i].start_s - labels[matched_label[i]].start_s for i in det if i in matched_label], dtype=float)
+        ttd = np.array([detections[i].detected_s - labels[matched_label[i]].start_s for i in det if i in matched_label], dtype=float)
         precision, recall = _ratio(tp, counted), _ratio(tp, len(lab))
         f1 = 2 * precision * recall / (precision + recall) if precision and recall else (0.0 if precision == 0 or recall == 0 else None)
         return {

@@ -1,9 +1,13 @@
 """Fault state across runs: detected episodes become ``fault`` points that continue what earlier runs wrote.
 
 Contract (README, Storage): measurement ``fault``, tags building, kind, severity, vendor, target;
-fields ``active`` (1.0 at the start, 0.0 at the clear), ``value``, ``detail``. One point when a fault
-starts and one when it clears; an active fault gets no repeated points, so "currently active" is
-``last(active) == 1`` per series.
+fields ``active`` (1.0 at the start, 0.0 at the clear), ``value``, ``detail``, and on the start point
+``raised`` (epoch s: when detection raised it). One point when a fault starts and one when it clears;
+an active fault gets no repeated points, so "currently active" is ``last(active) == 1`` per series.
+The start point is stamped at the fault's onset in the data (:attr:`Episode.began_s`), so time to
+restore and availability, read from the points, run from when the building broke, not from when the
+persistence rules were satisfied. A fault raised in this run may therefore get a start point before
+``from_s``; it is never put before the series' last earlier point.
 
 A run covers [from_s, until_s). Before writing it deletes the building's ``fault`` points in that
 range and writes them again from the episodes, so a rerun of the same period writes the same points.
@@ -53,24 +57,29 @@ def fault_lines(
     """``fault`` lines of [from_s, until_s) for a building's episodes (see the module docstring)."""
     lines = []
     continued: set[tuple[str, str]] = set()
+    # The time of each series' latest point so far: a start point goes after it, or it would overwrite
+    # or precede an earlier clear. A fault still active before the run and not continued is cleared at from_s.
+    latest_s = {key: from_s if active == 1.0 else ts for key, (ts, active) in previous.items()}
     for e in sorted(episodes, key=lambda e: (e.kind, e.target, e.start_s)):
         key = (e.kind.value, e.target)
         tags = series_of[key]
         tag_map = {"building": building, "kind": tags.kind, "severity": tags.severity, "vendor": tags.vendor, "target": tags.target}
         if e.end_s is not None and e.end_s <= from_s:
             continue  # over before this run; earlier runs wrote it
-        was_active = previous.get(key, (0, 0.0))[1] == 1.0
-        if e.start_s < from_s:
-            if was_active:
-                continued.add(key)  # the fault an earlier run opened goes on: no new start
-            else:
-                lines.append(line(FAULT, tag_map, {"active": 1.0, "value": round(e.value, 6), "detail": e.detail}, e.start_s * NS_PER_S))
+        previous_s, previous_active = previous.get(key, (0, 0.0))
+        # Already open: raised before this run, or opened at its onset by an earlier run of this period.
+        if previous_active == 1.0 and (e.start_s < from_s or previous_s >= e.began_s):
+            continued.add(key)  # the fault an earlier run opened goes on: no new start
         elif e.start_s < until_s:
-            lines.append(line(FAULT, tag_map, {"active": 1.0, "value": round(e.value, 6), "detail": e.detail}, e.start_s * NS_PER_S))
+            began_s = min(e.start_s, max(e.began_s, latest_s.get(key, e.began_s - 1) + 1))
+            fields = {"active": 1.0, "value": round(e.value, 6), "detail": e.detail, "raised": float(e.start_s)}
+            lines.append(line(FAULT, tag_map, fields, began_s * NS_PER_S))
+            latest_s[key] = began_s
         else:
             continue
         if e.end_s is not None and e.end_s < until_s:
             lines.append(line(FAULT, tag_map, {"active": 0.0, "value": round(e.value, 6), "detail": "cleared"}, e.end_s * NS_PER_S))
+            latest_s[key] = e.end_s
     for key, (_, active) in previous.items():
         if active == 1.0 and key not in continued and key in series_of:
             tags = series_of[key]

@@ -2,8 +2,9 @@
 and the contract deductions its SLA breaches cost.
 
 Everything is measured from sensor data, never self-reported: faults come from the ``fault``
-measurement (a point with ``active`` 1 at the fault's start and 0 at its clear, tags building, kind,
-severity, vendor, target), IEQ from ``ieq``, completeness from ``meter_daily`` and the presence of
+measurement (a point with ``active`` 1 at the fault's onset in the data and 0 at its clear, tags building,
+kind, severity, vendor, target; so time to restore runs from when the building broke, not from when the
+detector's persistence rule was met), IEQ from ``ieq``, completeness from ``meter_daily`` and the presence of
 equipment and IEQ readings. Seven components (weights and marks in the registry's ``vendor_scoring``;
 linear between the full and the zero mark):
 

@@ -49,6 +49,7 @@ def test_offline_after_missed_readings_clears_at_the_next_reading():
     t = np.concatenate((np.arange(0, 3600, 300), np.arange(7200, 9000, 300)))
     [e] = fd.offline_episodes("IEQ-1F", t, 300, 9000, missed_readings=2.5)
     assert (e.kind, e.start_s, e.end_s) == (FaultKind.DEVICE_OFFLINE, 3300 + 750, 7200)
+    assert e.began_s == 3300 + 300, "its onset is the first reading that did not come"
     assert fd.offline_episodes("IEQ-1F", np.arange(0, 9000, 300), 300, 9000, missed_readings=2.5) == []
 
 
@@ -60,6 +61,7 @@ def test_a_register_flat_while_power_flows_is_stuck_but_a_meter_without_load_is_
     power = np.full(8, 10.0)
     [e] = fd.stuck_register_episodes("E-LS-4F", t, register, power, resolution=0.4, min_steps=2, min_resolutions=5)
     assert (e.start_s, e.end_s) == (t[4], t[6])
+    assert e.began_s == t[3], "flat from the step ending at t[3]"
     idle = np.full(8, 100.0)
     assert fd.stuck_register_episodes("E-LS-4F", t, idle, np.zeros(8), resolution=0.4, min_steps=2, min_resolutions=5) == []
 
@@ -79,6 +81,7 @@ def test_a_frozen_sensor_is_stuck_but_a_steady_noisy_one_is_not():
     frozen = np.tile([22.0, 55.0, 480.0], (t.size, 1))
     [e] = fd.stuck_sensor_episodes("IEQ-2F", t, frozen, min_duration_s=6 * 3600)
     assert e.start_s == t[0] + 6 * 3600 and e.end_s is None
+    assert e.began_s == t[1], "the first repeated reading"
     rng = np.random.default_rng(1)
     steady = frozen + np.round(rng.normal(0, 0.1, frozen.shape), 1)
     assert fd.stuck_sensor_episodes("IEQ-2F", t, steady, min_duration_s=6 * 3600) == []
@@ -103,6 +106,7 @@ def test_a_fault_code_raises_at_once_and_an_elevator_stopped_after_persistence()
     running = np.array([1, 1, 0, 0, 0, 0, 0, 0.0])
     [e] = fd.equipment_episodes("EL-2", t, running, np.zeros(8), must_run=True, elevator=True, persistence_code=1, persistence_stopped=2)
     assert (e.kind, e.start_s, e.end_s) == (FaultKind.ELEVATOR_OUT_OF_SERVICE, 900, None)
+    assert e.began_s == 600, "stopped since sample 2"
     chiller_idle = fd.equipment_episodes("CH-1", t, np.zeros(8), np.zeros(8), must_run=False, elevator=False, persistence_code=1, persistence_stopped=2)
     assert chiller_idle == []  # a chiller off is not a fault
 
@@ -134,7 +138,7 @@ def test_heating_while_another_unit_cools_is_filed_against_the_heating_unit():
     heating = {"VRF-1": np.array([0, 1, 1, 1, 1, 0], bool), "VRF-3": np.zeros(6, bool)}
     cooling = {"VRF-1": np.zeros(6, bool), "VRF-3": np.array([0, 1, 1, 1, 1, 0], bool)}
     [e] = fd.simultaneous_heating_cooling_episodes(t, heating, cooling, persistence=3)
-    assert (e.target, e.start_s, e.end_s) == ("VRF-1", 900, 1500)
+    assert (e.target, e.start_s, e.end_s, e.began_s) == ("VRF-1", 900, 1500, 300)
     all_cooling = {"VRF-1": np.ones(6, bool), "VRF-3": np.ones(6, bool)}
     assert fd.simultaneous_heating_cooling_episodes(t, {"VRF-1": np.zeros(6, bool)}, all_cooling, persistence=3) == []
 
@@ -158,6 +162,7 @@ def test_lights_left_on_after_hours_are_found_against_the_meters_own_unoccupied_
     t, kw = lighting_history(26, "2026-09-21", extra_kw_from=at("2026-10-16", 19))
     found = fd.after_hours_episodes("E-LS-2F", t, kw, TZ, OPENS, CLOSES, rated_kw=32, analyse_from_s=at("2026-10-16"), lookback_days=21, min_days=3, margin_share=0.25, persistence=4)
     assert found and found[0].start_s == at("2026-10-16", 20)
+    assert found[0].began_s == at("2026-10-16", 19), "the interval the extra load began in"
 
 
 def test_holidays_and_a_tiaoxiu_saturday_raise_no_after_hours_fault():
@@ -184,6 +189,7 @@ def test_night_flow_that_never_stops_is_a_leak_until_a_dry_night():
     leaking, _excess = fd.leaking_nights(flows, lookback_nights=14, min_flow_m3_h=0.2, baseline_share=1.0)
     [e] = fd.leak_episodes("W-TOILET", ends, leaking, flows)
     assert (e.start_s, e.end_s) == (at("2026-10-07", 5), at("2026-10-09", 5))
+    assert fd.leak_episodes("W-TOILET", ends, leaking, flows, night_length_s=4 * 3600)[0].began_s == at("2026-10-07", 1), "the first leaking night window's start"
     assert e.value == pytest.approx(0.55)
 
 
@@ -199,6 +205,7 @@ def test_ieq_outside_the_band_counts_in_occupied_hours_only():
         assert len(found) == expected, day
         if expected:
             assert found[0].start_s == at(day, 8, 40) and found[0].end_s == at(day, 17, 30)
+            assert found[0].began_s == at(day, 8, 30), "out of the band from the first occupied reading"
 
 
 # -- state across runs -------------------------------------------------------------------------
@@ -260,3 +267,45 @@ def test_a_morning_warm_up_is_not_a_comfort_fault_but_an_office_still_cold_after
     assert comfort(warming) == []
     [episode] = comfort(cold)
     assert datetime.fromtimestamp(episode.start_s, tz).hour == 10 and episode.start_s - int(datetime(2026, 11, 16, 10, 30, tzinfo=tz).timestamp()) <= 600
+
+
+def _starts(store, building="341122A002"):
+    return [(r["time"], r["active"], r.get("raised")) for r in store.rows(f"SELECT active, raised FROM fault WHERE building='{building}'")]
+
+
+def test_a_fault_starts_at_its_onset_and_says_when_it_was_raised(store):
+    """A leak raised at 05:00 whose first leaking night window began at 01:00: the start point is at 01:00
+    (time to restore and availability run from there) and carries raised = 05:00 (time to detect)."""
+    from analytics.fault_detectors import Episode
+
+    b = "341122A002"
+    day1, day2 = at("2026-10-08"), at("2026-10-09")
+    leak = Episode(FaultKind.WATER_LEAK, "W-TOILET", day1 + 5 * 3600, day1 + 20 * 3600, 0.5, "leak", onset_s=day1 + 3600)
+    replace_faults(store, [b], fault_lines(b, [leak], SERIES, active_before(store, b, day1), day1, day2), day1, day2)
+    assert _starts(store) == [(day1 + 3600, 1.0, float(day1 + 5 * 3600)), (day1 + 20 * 3600, 0.0, None)]
+
+
+def test_a_fault_raised_in_a_run_with_its_onset_before_it_is_written_once_and_reruns_change_nothing(store):
+    """Run [06:00, 12:00) raises a leak at 07:00 whose onset was 01:00, before the run: its start point goes
+    to 01:00. Rerunning the same period finds that point active before the run and writes nothing new."""
+    from analytics.fault_detectors import Episode
+
+    b = "341122A002"
+    day = at("2026-10-08")
+    run = (day + 6 * 3600, day + 12 * 3600)
+    leak = Episode(FaultKind.WATER_LEAK, "W-TOILET", day + 7 * 3600, None, 0.5, "leak", onset_s=day + 3600)
+    for _ in range(2):
+        replace_faults(store, [b], fault_lines(b, [leak], SERIES, active_before(store, b, run[0]), *run), *run)
+        assert _starts(store) == [(day + 3600, 1.0, float(day + 7 * 3600))]
+
+
+def test_a_start_point_never_goes_before_the_series_last_clear():
+    """An earlier leak cleared at 03:00; a new one raised at 07:00 claims an onset of 01:00 (the data do not
+    separate them): its start is put just after the clear, so the clear is neither overwritten nor reordered."""
+    from analytics.fault_detectors import Episode
+
+    day = at("2026-10-08")
+    previous = {("water_leak", "W-TOILET"): (day + 3 * 3600, 0.0)}
+    leak = Episode(FaultKind.WATER_LEAK, "W-TOILET", day + 7 * 3600, None, 0.5, "leak", onset_s=day + 3600)
+    [start] = fault_lines("341122A002", [leak], SERIES, previous, day + 6 * 3600, day + 12 * 3600)
+    assert start.endswith(f" {(day + 3 * 3600 + 1) * 1_000_000_000}")

@@ -43,6 +43,28 @@ def test_a_detection_outside_the_tolerance_is_a_false_alarm_and_the_label_is_mis
     assert (report["overall"]["precision"], report["overall"]["recall"]) == (0.0, 0.0)
 
 
+def test_time_to_detect_runs_to_when_a_fault_was_raised_not_to_its_onset(store):
+    """A leak labelled from 0 h; its fault point starts at the onset the data showed (1 h) and says it was
+    raised at 5 h: it matches, and the time to detect is 5 h. A point written before points carried
+    ``raised`` counts from its own time."""
+    from analytics.fault_evaluation import detected_events
+    from facmon.store import line
+
+    tags = {"building": "B1", "kind": "water_leak", "severity": "major", "vendor": "property", "target": "W-TOILET"}
+    old = dict(tags, building="B2")
+    store.write([
+        line("fault", tags, {"active": 1.0, "value": 0.5, "detail": "leak", "raised": float(5 * H)}, 1 * H * 10**9),
+        line("fault", tags, {"active": 0.0, "value": 0.5, "detail": "cleared"}, 20 * H * 10**9),
+        line("fault", old, {"active": 1.0, "value": 0.5, "detail": "leak"}, 3 * H * 10**9),
+    ])
+    detections = sorted(detected_events(store, 0, 86400), key=lambda d: d.building)
+    assert [(d.building, d.start_s, d.end_s, d.detected_s) for d in detections] == [("B1", H, 20 * H, 5 * H), ("B2", 3 * H, None, 3 * H)]
+    labels = [FaultEvent("water_leak", "B1", "W-TOILET", 0, 10 * H), FaultEvent("water_leak", "B2", "W-TOILET", 0, 10 * H)]
+    report = evaluate(labels, detections, (0, 86400), 2, tolerance_s=0)
+    assert report["overall"]["recall"] == 1.0
+    assert sorted([report["overall"]["ttd_median_s"], report["overall"]["ttd_p90_s"]]) == [4 * H, pytest.approx(4.8 * H)]
+
+
 def test_a_labels_file_of_another_format_is_refused_by_name(tmp_path):
     path = tmp_path / "truth.json"
     path.write_text(json.dumps({"format": "something-else"}), encoding="utf-8")
