@@ -24,14 +24,15 @@ from facmon.workdays import is_working_day
 
 @dataclass(frozen=True)
 class Episode:
-    """One detected fault of one target: raised at ``start_s``, cleared at ``end_s`` (None: still active),
-    first seen in the data at ``onset_s`` (None: at ``start_s``), epoch s. The onset is when the fault
+    """One detected fault of one target: raised at ``raised_s``, cleared at ``end_s`` (None: still active),
+    first seen in the data at ``onset_s`` (None: when raised), epoch s. The onset is when the fault
     began as far as the sensors tell; the persistence rules only delay when it is raised. Time to restore
-    and availability run from the onset, time to detect is ``start_s`` − the true start."""
+    and availability run from the onset (:attr:`began_s`, the ``fault`` start point's time), time to
+    detect is ``raised_s`` − the true start."""
 
     kind: FaultKind
     target: str
-    start_s: int
+    raised_s: int
     end_s: int | None
     value: float
     detail: str
@@ -40,7 +41,7 @@ class Episode:
     @property
     def began_s(self) -> int:
         """The onset, never after the raise (epoch s)."""
-        return self.start_s if self.onset_s is None else min(self.onset_s, self.start_s)
+        return self.raised_s if self.onset_s is None else min(self.onset_s, self.raised_s)
 
 
 def persistent_runs(times_s: np.ndarray, mask: np.ndarray, persistence: int) -> list[tuple[int, int | None, int, int]]:
@@ -284,7 +285,7 @@ def after_hours_episodes(
     for r, c, a, b in persistent_runs(starts_s, mask, persistence):
         # Intervals are labelled by their start: the persistence is met at the end of the last one.
         episodes.append(Episode(FaultKind.LIGHTS_AFTER_HOURS, target, r + int(starts_s[1] - starts_s[0]) if starts_s.size > 1 else r, c, float(np.nanmax(excess_kw[a : b + 1])), "lighting after hours above its unoccupied baseline (kW extra)", int(starts_s[a])))
-    return [e for e in episodes if e.start_s >= analyse_from_s or e.end_s is None or e.end_s > analyse_from_s]
+    return [e for e in episodes if e.raised_s >= analyse_from_s or e.end_s is None or e.end_s > analyse_from_s]
 
 
 def night_flows(starts_s: np.ndarray, consumption_m3: np.ndarray, interval_s: int, tz: ZoneInfo, night_start: time, night_end: time) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -60,7 +60,7 @@ def fault_lines(
     # The time of each series' latest point so far: a start point goes after it, or it would overwrite
     # or precede an earlier clear. A fault still active before the run and not continued is cleared at from_s.
     latest_s = {key: from_s if active == 1.0 else ts for key, (ts, active) in previous.items()}
-    for e in sorted(episodes, key=lambda e: (e.kind, e.target, e.start_s)):
+    for e in sorted(episodes, key=lambda e: (e.kind, e.target, e.raised_s)):
         key = (e.kind.value, e.target)
         tags = series_of[key]
         tag_map = {"building": building, "kind": tags.kind, "severity": tags.severity, "vendor": tags.vendor, "target": tags.target}
@@ -68,11 +68,11 @@ def fault_lines(
             continue  # over before this run; earlier runs wrote it
         previous_s, previous_active = previous.get(key, (0, 0.0))
         # Already open: raised before this run, or opened at its onset by an earlier run of this period.
-        if previous_active == 1.0 and (e.start_s < from_s or previous_s >= e.began_s):
+        if previous_active == 1.0 and (e.raised_s < from_s or previous_s >= e.began_s):
             continued.add(key)  # the fault an earlier run opened goes on: no new start
-        elif e.start_s < until_s:
-            began_s = min(e.start_s, max(e.began_s, latest_s.get(key, e.began_s - 1) + 1))
-            fields = {"active": 1.0, "value": round(e.value, 6), "detail": e.detail, "raised": float(e.start_s)}
+        elif e.raised_s < until_s:
+            began_s = min(e.raised_s, max(e.began_s, latest_s.get(key, e.began_s - 1) + 1))
+            fields = {"active": 1.0, "value": round(e.value, 6), "detail": e.detail, "raised": float(e.raised_s)}
             lines.append(line(FAULT, tag_map, fields, began_s * NS_PER_S))
             latest_s[key] = began_s
         else:

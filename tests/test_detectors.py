@@ -48,7 +48,7 @@ def test_offline_after_missed_readings_clears_at_the_next_reading():
     """5-min readings with a 1-hour hole: offline 2.5 intervals after the last reading, cleared at the next one."""
     t = np.concatenate((np.arange(0, 3600, 300), np.arange(7200, 9000, 300)))
     [e] = fd.offline_episodes("IEQ-1F", t, 300, 9000, missed_readings=2.5)
-    assert (e.kind, e.start_s, e.end_s) == (FaultKind.DEVICE_OFFLINE, 3300 + 750, 7200)
+    assert (e.kind, e.raised_s, e.end_s) == (FaultKind.DEVICE_OFFLINE, 3300 + 750, 7200)
     assert e.began_s == 3300 + 300, "its onset is the first reading that did not come"
     assert fd.offline_episodes("IEQ-1F", np.arange(0, 9000, 300), 300, 9000, missed_readings=2.5) == []
 
@@ -60,7 +60,7 @@ def test_a_register_flat_while_power_flows_is_stuck_but_a_meter_without_load_is_
     register = np.array([100, 102.5, 105, 105, 105, 105, 107.5, 110.0])
     power = np.full(8, 10.0)
     [e] = fd.stuck_register_episodes("E-LS-4F", t, register, power, resolution=0.4, min_steps=2, min_resolutions=5)
-    assert (e.start_s, e.end_s) == (t[4], t[6])
+    assert (e.raised_s, e.end_s) == (t[4], t[6])
     assert e.began_s == t[3], "flat from the step ending at t[3]"
     idle = np.full(8, 100.0)
     assert fd.stuck_register_episodes("E-LS-4F", t, idle, np.zeros(8), resolution=0.4, min_steps=2, min_resolutions=5) == []
@@ -80,7 +80,7 @@ def test_a_frozen_sensor_is_stuck_but_a_steady_noisy_one_is_not():
     t = grid(0, 8, 300)
     frozen = np.tile([22.0, 55.0, 480.0], (t.size, 1))
     [e] = fd.stuck_sensor_episodes("IEQ-2F", t, frozen, min_duration_s=6 * 3600)
-    assert e.start_s == t[0] + 6 * 3600 and e.end_s is None
+    assert e.raised_s == t[0] + 6 * 3600 and e.end_s is None
     assert e.began_s == t[1], "the first repeated reading"
     rng = np.random.default_rng(1)
     steady = frozen + np.round(rng.normal(0, 0.1, frozen.shape), 1)
@@ -90,7 +90,7 @@ def test_a_frozen_sensor_is_stuck_but_a_steady_noisy_one_is_not():
 def test_out_of_range_from_stored_and_rejected_readings_clears_at_the_next_good_reading():
     """Bad readings at 600 (stored) and 900 (rejected by the collector), good ones around: one episode 600..1200."""
     [e] = fd.out_of_range_episodes("AHU-2", np.array([600, 900]), np.array([0, 300, 1200, 1500]), "supply_air_temp")
-    assert (e.start_s, e.end_s) == (600, 1200)
+    assert (e.raised_s, e.end_s) == (600, 1200)
 
 
 # -- equipment ---------------------------------------------------------------------------------
@@ -102,10 +102,10 @@ def test_a_fault_code_raises_at_once_and_an_elevator_stopped_after_persistence()
     t = np.arange(8) * 300
     code = np.array([0, 0, 0, 231, 231, 231, 0, 0.0])
     [e] = fd.equipment_episodes("CH-2", t, np.ones(8), code, must_run=False, elevator=False, persistence_code=1, persistence_stopped=2)
-    assert (e.kind, e.start_s, e.end_s, e.value) == (FaultKind.EQUIPMENT_FAULT_CODE, 900, 1800, 231.0)
+    assert (e.kind, e.raised_s, e.end_s, e.value) == (FaultKind.EQUIPMENT_FAULT_CODE, 900, 1800, 231.0)
     running = np.array([1, 1, 0, 0, 0, 0, 0, 0.0])
     [e] = fd.equipment_episodes("EL-2", t, running, np.zeros(8), must_run=True, elevator=True, persistence_code=1, persistence_stopped=2)
-    assert (e.kind, e.start_s, e.end_s) == (FaultKind.ELEVATOR_OUT_OF_SERVICE, 900, None)
+    assert (e.kind, e.raised_s, e.end_s) == (FaultKind.ELEVATOR_OUT_OF_SERVICE, 900, None)
     assert e.began_s == 600, "stopped since sample 2"
     chiller_idle = fd.equipment_episodes("CH-1", t, np.zeros(8), np.zeros(8), must_run=False, elevator=False, persistence_code=1, persistence_stopped=2)
     assert chiller_idle == []  # a chiller off is not a fault
@@ -119,7 +119,7 @@ def test_hvac_on_a_weekend_is_a_fault_but_not_on_a_tiaoxiu_working_saturday():
         found = fd.days_off_running_episodes("AHU-1", t, np.ones(t.size), TZ, OPENS, CLOSES, occupant_switched=False, persistence=6)
         assert len(found) == expected, day
         if expected:
-            assert found[0].start_s == t[5]
+            assert found[0].raised_s == t[5]
 
 
 def test_occupant_switched_units_may_run_for_duty_staff_in_office_hours_on_a_day_off_but_not_at_night():
@@ -129,7 +129,7 @@ def test_occupant_switched_units_may_run_for_duty_staff_in_office_hours_on_a_day
     assert fd.days_off_running_episodes("VRF-1", day, np.ones(day.size), TZ, OPENS, CLOSES, occupant_switched=True, persistence=6) == []
     night = grid(at("2026-10-17", 0), 24, 300)
     [e] = fd.days_off_running_episodes("VRF-2", night, np.ones(night.size), TZ, OPENS, CLOSES, occupant_switched=True, persistence=6)
-    assert e.start_s == at("2026-10-17", 0, 25) and e.end_s is None
+    assert e.raised_s == at("2026-10-17", 0, 25) and e.end_s is None
 
 
 def test_heating_while_another_unit_cools_is_filed_against_the_heating_unit():
@@ -138,7 +138,7 @@ def test_heating_while_another_unit_cools_is_filed_against_the_heating_unit():
     heating = {"VRF-1": np.array([0, 1, 1, 1, 1, 0], bool), "VRF-3": np.zeros(6, bool)}
     cooling = {"VRF-1": np.zeros(6, bool), "VRF-3": np.array([0, 1, 1, 1, 1, 0], bool)}
     [e] = fd.simultaneous_heating_cooling_episodes(t, heating, cooling, persistence=3)
-    assert (e.target, e.start_s, e.end_s, e.began_s) == ("VRF-1", 900, 1500, 300)
+    assert (e.target, e.raised_s, e.end_s, e.began_s) == ("VRF-1", 900, 1500, 300)
     all_cooling = {"VRF-1": np.ones(6, bool), "VRF-3": np.ones(6, bool)}
     assert fd.simultaneous_heating_cooling_episodes(t, {"VRF-1": np.zeros(6, bool)}, all_cooling, persistence=3) == []
 
@@ -161,7 +161,7 @@ def test_lights_left_on_after_hours_are_found_against_the_meters_own_unoccupied_
     raised after 4 intervals, i.e. at 20:00."""
     t, kw = lighting_history(26, "2026-09-21", extra_kw_from=at("2026-10-16", 19))
     found = fd.after_hours_episodes("E-LS-2F", t, kw, TZ, OPENS, CLOSES, rated_kw=32, analyse_from_s=at("2026-10-16"), lookback_days=21, min_days=3, margin_share=0.25, persistence=4)
-    assert found and found[0].start_s == at("2026-10-16", 20)
+    assert found and found[0].raised_s == at("2026-10-16", 20)
     assert found[0].began_s == at("2026-10-16", 19), "the interval the extra load began in"
 
 
@@ -188,7 +188,7 @@ def test_night_flow_that_never_stops_is_a_leak_until_a_dry_night():
     _, ends, flows = fd.night_flows(t, flow / 4, 900, TZ, time(1), time(5))
     leaking, _excess = fd.leaking_nights(flows, lookback_nights=14, min_flow_m3_h=0.2, baseline_share=1.0)
     [e] = fd.leak_episodes("W-TOILET", ends, leaking, flows)
-    assert (e.start_s, e.end_s) == (at("2026-10-07", 5), at("2026-10-09", 5))
+    assert (e.raised_s, e.end_s) == (at("2026-10-07", 5), at("2026-10-09", 5))
     assert fd.leak_episodes("W-TOILET", ends, leaking, flows, night_length_s=4 * 3600)[0].began_s == at("2026-10-07", 1), "the first leaking night window's start"
     assert e.value == pytest.approx(0.55)
 
@@ -204,7 +204,7 @@ def test_ieq_outside_the_band_counts_in_occupied_hours_only():
         found = fd.ieq_band_episodes(FaultKind.VENTILATION_FAILURE, "IEQ-5F", t, co2, np.full(t.size, -np.inf), np.full(t.size, 1000.0), occ, window_s=3600, persistence=3, what="co2")
         assert len(found) == expected, day
         if expected:
-            assert found[0].start_s == at(day, 8, 40) and found[0].end_s == at(day, 17, 30)
+            assert found[0].raised_s == at(day, 8, 40) and found[0].end_s == at(day, 17, 30)
             assert found[0].began_s == at(day, 8, 30), "out of the band from the first occupied reading"
 
 
@@ -266,7 +266,7 @@ def test_a_morning_warm_up_is_not_a_comfort_fault_but_an_office_still_cold_after
 
     assert comfort(warming) == []
     [episode] = comfort(cold)
-    assert datetime.fromtimestamp(episode.start_s, tz).hour == 10 and episode.start_s - int(datetime(2026, 11, 16, 10, 30, tzinfo=tz).timestamp()) <= 600
+    assert datetime.fromtimestamp(episode.raised_s, tz).hour == 10 and episode.raised_s - int(datetime(2026, 11, 16, 10, 30, tzinfo=tz).timestamp()) <= 600
 
 
 def _starts(store, building="341122A002"):
