@@ -8,13 +8,17 @@ APT_PACKAGES = mosquitto mosquitto-clients influxdb
 SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 STAMP        = $(VENV)/.facmon-installed
 
-.PHONY: demo test install system-packages stack-down clean
+.PHONY: demo test test-stress install system-packages stack-down clean
 
 demo: install
 	$(VENV)/bin/facmon demo
 
 test: install
 	$(VENV)/bin/python -m pytest -q
+
+# Long stress runs left out of `make test` (marked slow): 120 SIGTERM/SIGINT trials against facmon ingest.
+test-stress: install
+	$(VENV)/bin/python -m pytest -q -s -m slow
 
 install: system-packages $(STAMP)
 

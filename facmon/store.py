@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import math
 import re
+import time
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -20,6 +22,9 @@ import requests
 from facmon.errors import FacmonError
 
 FieldValue = float | int | bool | str
+# The shortest timeout a request gets under a deadline (InfluxStore.deadline), s: long enough for a
+# healthy server on the same network to answer a small write.
+MIN_REQUEST_TIMEOUT_S = 0.5
 
 
 class StoreError(FacmonError):
@@ -100,6 +105,7 @@ class InfluxStore:
         self.url = url.rstrip("/")
         self.database = database
         self.timeout_s = timeout_s
+        self._deadline: float | None = None  # monotonic s; see deadline()
         self._session = requests.Session()
         if token:
             self._session.headers["Authorization"] = f"Token {token}"
@@ -112,9 +118,25 @@ class InfluxStore:
     def close(self) -> None:
         self._session.close()
 
+    @contextmanager
+    def deadline(self, monotonic_s: float) -> Iterator[None]:
+        """Within the block, each request's timeout is cut so that it ends by ``monotonic_s`` (a
+        ``time.monotonic()`` value), but is never below MIN_REQUEST_TIMEOUT_S: how a stopping collector
+        bounds its last writes against a slow server."""
+        previous, self._deadline = self._deadline, monotonic_s
+        try:
+            yield
+        finally:
+            self._deadline = previous
+
+    def _timeout_s(self) -> float:
+        if self._deadline is None:
+            return self.timeout_s
+        return max(MIN_REQUEST_TIMEOUT_S, min(self.timeout_s, self._deadline - time.monotonic()))
+
     def _request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         try:
-            response = self._session.request(method, f"{self.url}{path}", timeout=self.timeout_s, **kwargs)
+            response = self._session.request(method, f"{self.url}{path}", timeout=self._timeout_s(), **kwargs)
         except requests.exceptions.SSLError:
             # Reached, but its certificate is not trusted; the exception text is not repeated (it may quote the URL's query).
             raise StoreUnavailable(f"InfluxDB at {self.url}: TLS failed (its certificate does not verify against the system's CAs or REQUESTS_CA_BUNDLE)") from None

@@ -34,18 +34,17 @@ from __future__ import annotations
 import logging
 import queue
 import re
-import signal
 import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
 from facmon.broker_auth import DROPPED_TOPIC, MqttAuth
 from facmon.registry import Site
 from facmon.schema import INGEST_STATS
-from facmon.store import InfluxStore, StoreUnavailable, line
+from facmon.stop import stop_on_signals
+from facmon.store import MIN_REQUEST_TIMEOUT_S, InfluxStore, StoreUnavailable, line
 from ingest.decoders import Decoder, DecoderSet
 from ingest.model import Reason, Rejection
 from ingest.rejections import UniqueClock, payload_text, rejection_line
@@ -69,6 +68,17 @@ DEFAULT_SPOOL_MAX_BYTES = 1024 * 1024 * 1024
 # Unacknowledged messages the broker may send us. It bounds memory while a full spool holds batches
 # (5,000 gateway batches of 50 readings is about 75 MB); bench/ingest.py drained faster with more.
 DEFAULT_RECEIVE_MAXIMUM = 5000
+GOODBYE_S = 10.0  # after the last write: send the last PUBACKs and DISCONNECT, then close the socket
+SHUTDOWN_TIMEOUT_S = 30.0  # how long a stopping collector keeps trying to store what it holds
+
+
+def stop_worst_case_s(store_timeout_s: float, shutdown_timeout_s: float = SHUTDOWN_TIMEOUT_S) -> float:
+    """The longest a collector takes to stop after a stop request, s: the InfluxDB request under way when
+    the request comes (up to the store's timeout; a spool replay slice adds at most REPLAY_SLICE_S before
+    it), ``shutdown_timeout_s`` of attempts to store what is held (every request then ends by that
+    deadline), two shortest requests past it (a held batch's rejection points, the final ingest_stats),
+    and the MQTT goodbye. 72 s with the defaults (30 s timeouts), below systemd's 90 s TimeoutStopSec."""
+    return store_timeout_s + REPLAY_SLICE_S + shutdown_timeout_s + 2 * MIN_REQUEST_TIMEOUT_S + GOODBYE_S
 _BUILDING_TAG = re.compile(r",building=((?:[^,\\ ]|\\.)+)")
 
 
@@ -152,7 +162,7 @@ class Collector:
         batch_lines: int = 5000,
         flush_interval_s: float = 1.0,
         stats_interval_s: float = 10.0,
-        shutdown_timeout_s: float = 30.0,
+        shutdown_timeout_s: float = SHUTDOWN_TIMEOUT_S,
         receive_maximum: int = DEFAULT_RECEIVE_MAXIMUM,
         decoders: Sequence[Decoder] | None = None,
         sink: Sink | None = None,
@@ -198,7 +208,6 @@ class Collector:
         self._connected = threading.Event()
         self._closing = False
         self._closing_lock = threading.Lock()
-        self.stop_reason = "stop requested"  # what made run() stop, for the log (run_until_signalled names the signal)
         self._subscriber: Subscriber | None = None
         self._stats_failing = False
         self._replay_backoff = 0.0
@@ -597,7 +606,9 @@ class Collector:
 
     def run(self, stop: threading.Event) -> None:
         """Collect until ``stop`` is set; then store and acknowledge what was received, write final
-        stats and disconnect. Messages arriving after ``stop`` stay unacknowledged for the next session."""
+        stats and disconnect, within :func:`stop_worst_case_s`. Messages arriving after ``stop`` stay
+        unacknowledged for the next session. ``stop`` may be a :class:`facmon.stop.StopRequest`, whose
+        reason is logged."""
         subscriber = self._subscriber = self._make_subscriber()
         with self._closing_lock:
             self._closing = False
@@ -644,7 +655,7 @@ class Collector:
                     else:
                         retry_at = time.monotonic() + self._retry_delay(batch, backoff)
         finally:
-            self._shutdown(batch)
+            self._shutdown(batch, getattr(stop, "reason", None) or "stop requested")
 
     def _queued_messages(self) -> int:
         held, self._carry = len(self._carry), []
@@ -657,40 +668,22 @@ class Collector:
     def _spool_pending(self) -> bool:
         return isinstance(self.sink, SpoolingSink) and self.sink.pending
 
-    def _shutdown(self, batch: _Batch) -> None:
+    def _shutdown(self, batch: _Batch, reason: str) -> None:
         with self._closing_lock:
             self._closing = True
-        log.info("%s: collector %s stores what is held, then stops", self.stop_reason, self.client_id)
+        log.info("%s: collector %s stores what is held, then stops", reason, self.client_id)
         deadline = time.monotonic() + self.shutdown_timeout_s
-        backoff = BACKOFF_MIN_S
-        held = 0
         try:
-            while True:
-                if not batch.attempts:  # a held batch may be half written: never add to it
-                    self._fill(batch, 0)
-                if not batch:
-                    break
-                if self._commit(batch):
-                    batch, backoff = _Batch(), BACKOFF_MIN_S
-                    continue
-                if time.monotonic() + backoff > deadline:
-                    held = len(batch.messages) + self._queued_messages()
-                    log.error(
-                        "stopping with %d message(s) not stored and not acknowledged: the broker keeps them in the "
-                        "session and redelivers them when the collector starts again",
-                        held,
-                    )
-                    break
-                time.sleep(backoff)
-                backoff = min(backoff * 2, BACKOFF_MAX_S)
-            with self._counters_lock:
-                self._counters.unflushed = held
-            self._refresh_spool_counters()
-            self._write_stats()
+            with self.store.deadline(deadline):  # a slow InfluxDB cannot hold the stop beyond the deadline
+                held = self._store_held(batch, deadline)
+                with self._counters_lock:
+                    self._counters.unflushed = held
+                self._refresh_spool_counters()
+                self._write_stats()
         finally:
             subscriber = self._subscriber
             if subscriber is not None:
-                subscriber.stop()
+                subscriber.stop(GOODBYE_S)
             self._connected.clear()
             if self.spool is not None:
                 self.spool.close()
@@ -709,23 +702,34 @@ class Collector:
                 counters.acked,
             )
 
+    def _store_held(self, batch: _Batch, deadline: float) -> int:
+        """Store and acknowledge what is held and queued, until done or ``deadline`` (monotonic s); returns
+        how many messages are left unacknowledged for the broker to redeliver."""
+        backoff = BACKOFF_MIN_S
+        while True:
+            if not batch.attempts:  # a held batch may be half written: never add to it
+                self._fill(batch, 0)
+            if not batch:
+                return 0
+            if self._commit(batch):
+                batch, backoff = _Batch(), BACKOFF_MIN_S
+                continue
+            if time.monotonic() + backoff > deadline:
+                held = len(batch.messages) + self._queued_messages()
+                log.error(
+                    "stopping with %d message(s) not stored and not acknowledged: the broker keeps them in the "
+                    "session and redelivers them when the collector starts again",
+                    held,
+                )
+                return held
+            time.sleep(backoff)
+            backoff = min(backoff * 2, BACKOFF_MAX_S)
+
 
 def run_until_signalled(collector: Collector) -> int:
-    """Run the collector until SIGTERM or SIGINT; exit code 0 when everything received was stored and
-    acknowledged, 1 when messages were left for the broker to redeliver. Call from the main thread."""
-    stop = threading.Event()
-
-    def _stop(signum: int, frame: Any) -> None:
-        # No logging here: a handler that logs can interrupt the main thread inside a log call and write
-        # to stderr reentrantly. The collector names the signal once it has left its loop.
-        collector.stop_reason = f"{signal.Signals(signum).name} received"
-        stop.set()
-
-    previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGTERM, signal.SIGINT)}
-    try:
+    """Run the collector until SIGTERM or SIGINT (see :mod:`facmon.stop`); exit code 0 when everything
+    received was stored and acknowledged, 1 when messages were left for the broker to redeliver. Call
+    from the main thread."""
+    with stop_on_signals() as stop:
         collector.run(stop)
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
     return 0 if collector.counters.unflushed == 0 else 1
-

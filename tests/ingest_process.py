@@ -8,19 +8,30 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
+from ingest.collector import stop_worst_case_s
+
 FACMON = str(Path(sys.executable).with_name("facmon"))
-# The collector's own bound on stopping against a slow InfluxDB: 30 s of retries for the held batch
-# (shutdown_timeout_s), each request up to its 30 s timeout, then a final ingest_stats write (30 s) and
-# 10 s for the MQTT goodbye. Beyond that it is stuck, not slow.
-STOP_LIMIT_S = 120
+# The collector's own bound on stopping (its InfluxDB requests time out after 30 s): beyond that it is
+# stuck, not slow.
+STOP_LIMIT_S = stop_worst_case_s(store_timeout_s=30.0)
+
+
+def signal_status(pid: int) -> str:
+    """The signal lines of /proc/<pid>/status (pending, blocked, ignored, caught masks), for a failure message."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            return " ".join(row.strip() for row in status if row.startswith(("SigPnd", "ShdPnd", "SigBlk", "SigIgn", "SigCgt")))
+    except OSError as exc:
+        return f"({exc})"
 
 
 class IngestProcess:
-    def __init__(self, env: dict[str, str], *options: str):
+    def __init__(self, env: dict[str, str], *options: str, preexec_fn: Callable[[], None] | None = None):
         self.process = subprocess.Popen(
-            [FACMON, "ingest", *options], env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True
+            [FACMON, "ingest", *options], env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, preexec_fn=preexec_fn
         )
         self.log: list[str] = []
         self.subscribed = threading.Event()
@@ -50,8 +61,9 @@ class IngestProcess:
         try:
             return self.process.wait(STOP_LIMIT_S)
         except subprocess.TimeoutExpired:
+            masks = signal_status(self.process.pid)
             self.process.send_signal(signal.SIGUSR1)
             time.sleep(2.0)
             self.kill()
             time.sleep(0.5)  # the reader thread collects the last lines
-            raise AssertionError(f"facmon ingest did not stop within {STOP_LIMIT_S} s of SIGTERM:\n" + "".join(self.log)) from None
+            raise AssertionError(f"facmon ingest did not stop within {STOP_LIMIT_S} s of SIGTERM ({masks}):\n" + "".join(self.log)) from None
