@@ -16,6 +16,7 @@ import pytest
 from facmon.registry import Site, load_site
 from facmon.stack import Stack, free_port
 from facmon.store import InfluxStore
+from tests.clock import calendar  # noqa: F401 - the fake-clock fixture, for every test module
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_SITE = ROOT / "examples" / "county-offices.yaml"

@@ -47,6 +47,7 @@ from facmon.fault_kinds import FaultKind
 from facmon.registry import Site
 from facmon.schema import FAULT
 from facmon.store import InfluxStore, line
+from tests.clock import Calendar
 from tests.conftest import EXAMPLE_SITE
 from tests.grafana_contract import (
     ContractGrafana,
@@ -182,7 +183,7 @@ def _firing(rule: dict[str, Any], store: InfluxStore, now_s: int) -> tuple[list[
     return firing, instances
 
 
-def test_each_rule_fires_exactly_for_the_active_faults_of_its_kind(example_site: Site, store: InfluxStore) -> None:
+def test_each_rule_fires_exactly_for_the_active_faults_of_its_kind(example_site: Site, store: InfluxStore, calendar: Calendar) -> None:
     """With faults written as the detectors write them, a kind's rule has one firing instance per active
     fault of that kind, labelled with its building, vendor, severity, kind and target; cleared faults
     (same kind, other building) and other kinds do not fire, a fault active for 20 days still fires,
@@ -203,7 +204,7 @@ def test_each_rule_fires_exactly_for_the_active_faults_of_its_kind(example_site:
     assert rules[0]["noDataState"] == "OK"
 
 
-def test_firing_faults_reach_their_vendor_and_critical_ones_the_office(example_site: Site, store: InfluxStore) -> None:
+def test_firing_faults_reach_their_vendor_and_critical_ones_the_office(example_site: Site, store: InfluxStore, calendar: Calendar) -> None:
     """End to end: the labels of each firing instance, walked through the policy tree, reach the vendor
     in the vendor label (a fault of no vendor reaches the energy office)."""
     now_s = int(time.time())

@@ -13,10 +13,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from facmon.cli import app
 from facmon.stack import free_port
 from facmon.store import InfluxStore
+from tests.clock import Calendar
 from tests.ingest_process import IngestProcess
+from tests.test_ingest import purge_session, running
 from tests.stored_counts import MEASUREMENTS, stored
 
 FACMON = str(Path(sys.executable).with_name("facmon"))
@@ -145,3 +149,23 @@ def test_a_fast_live_run_without_start_ends_now_so_no_reading_is_in_the_future(s
     newest = store.rows('SELECT last("register") FROM "meter"')[0]["time"]
     assert newest <= before.timestamp() + 60
     assert not store.rows('SELECT count("detail") FROM "ingest_rejected"'), "nothing rejected as implausible"
+
+
+def test_a_live_run_without_start_ends_now_on_every_reference_day(stack, stack_env, store, example_site, tmp_path, monkeypatch, calendar: Calendar):
+    """The same on the fake calendar (tests/clock.py): `facmon simulate` in this process, the collector in
+    a thread, both on the fake clock; every reading is stored and none is rejected as implausible."""
+    for name, value in own_home_env(stack_env, stack, tmp_path).items():
+        monkeypatch.setenv(name, value)
+    client_id = f"e2e-calendar-{store.database}"
+    try:
+        with running(example_site, store, stack, client_id) as collector:
+            before = datetime.now(UTC)
+            simulate = CliRunner().invoke(app, ["simulate", "--speed", "1800", "--duration", "2", "--format", "json"])
+            assert simulate.exit_code == 0, simulate.output
+            published = flatten(json.loads(simulate.stdout)["published"])
+            assert wait_until_equal(store, published) == published
+        assert collector.counters.rejected_total == 0
+    finally:
+        purge_session(stack, client_id)
+    newest = store.rows('SELECT last("register") FROM "meter"')[0]["time"]
+    assert before.timestamp() - 3600 <= newest <= before.timestamp() + 60

@@ -27,12 +27,14 @@ from facmon.schema import FIELD_RANGES, allowed_fields, device_kind
 from facmon.stack import Stack, free_port
 from facmon.store import InfluxStore, line
 from ingest import Collector, StoreSink
+from tests.clock import Calendar, reading_ts
 from tests.conftest import ROOT
 
 FACMON = str(Path(sys.executable).with_name("facmon"))
-# Midnight UTC two days ago: recent enough for the collector's plausibility window (registry
-# collection.max_age_days), and TS + 1 day is still in the past.
-TS = (int(time.time()) // 86_400 - 2) * 86_400
+# Thursday 00:00 UTC of last week's InfluxDB shard group (tests/clock.py): inside the collector's
+# plausibility window (registry collection.max_age_days), TS + 1 day is still in the past, and TS ± 1 day
+# share one shard, whatever the date. Tests that take the ``calendar`` fixture compute their own.
+TS = reading_ts(time.time())
 TS_ISO_CST = time.strftime("%Y-%m-%dT%H:%M:%S+08:00", time.gmtime(TS + 8 * 3600))  # the same moment, ISO-8601 at UTC+8
 A002, A003, A004 = "341122A002", "341122A003", "341122A004"
 # A field every reading of a kind carries in these tests, to count points per series.
@@ -317,10 +319,11 @@ def test_nothing_is_acknowledged_while_influxdb_is_down_and_the_broker_redeliver
     assert stored_total(store) == published
 
 
-def test_a_point_influxdb_refuses_is_rejected_and_the_rest_of_the_batch_is_stored(stack, store, example_site, client_id, publisher):
+def test_a_point_influxdb_refuses_is_rejected_and_the_rest_of_the_batch_is_stored(stack, store, example_site, client_id, publisher, calendar: Calendar):
+    ts = reading_ts(time.time())
     # A string register in the same shard makes every float register a field type conflict.
-    store.write([line("meter", {"building": A004, "meter": "E-IT", "energy": "01", "subitem": "01D10"}, {"register": "broken"}, (TS - 60) * 10**9)])
-    body = {"readings": [{"device": "IEQ-1F", "ts": TS, "temperature": 21.0}, {"device": "E-MAIN", "ts": TS, "register": 5.0}, {"device": "IEQ-2F", "ts": TS, "temperature": 22.0}]}
+    store.write([line("meter", {"building": A004, "meter": "E-IT", "energy": "01", "subitem": "01D10"}, {"register": "broken"}, (ts - 60) * 10**9)])
+    body = {"readings": [{"device": "IEQ-1F", "ts": ts, "temperature": 21.0}, {"device": "E-MAIN", "ts": ts, "register": 5.0}, {"device": "IEQ-2F", "ts": ts, "temperature": 22.0}]}
     with running(example_site, store, stack, client_id) as collector:
         publisher.publish(f"facmon/{A004}/_batch", body)
         publisher.wait()

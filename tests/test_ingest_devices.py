@@ -21,6 +21,7 @@ from ingest.model import Decoded, Reading, Reason
 from ingest.shelly import ShellyGen2Decoder
 from ingest.tasmota import TasmotaDecoder
 from ingest.validation import Validator
+from tests.clock import Calendar
 from tests.conftest import EXAMPLE_SITE
 from tests.test_ingest import Publisher, purge_session, running, wait_for
 
@@ -309,7 +310,7 @@ def device_client_id(stack: Stack) -> Iterator[str]:
     purge_session(stack, name)
 
 
-def test_shelly_and_tasmota_messages_are_stored_as_meter_points_through_the_real_broker(stack, store, example_site, device_client_id):
+def test_shelly_and_tasmota_messages_are_stored_as_meter_points_through_the_real_broker(stack, store, example_site, device_client_id, calendar: Calendar):
     now = int(time.time())
     local = datetime.fromtimestamp(now - 60, SHANGHAI).strftime("%Y-%m-%dT%H:%M:%S")  # Tasmota: local time, no offset
     publisher = Publisher(stack)

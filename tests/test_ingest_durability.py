@@ -24,6 +24,7 @@ from facmon.stack import Stack, free_port
 from facmon.store import InfluxStore, line
 from ingest.spool import Spool, SpoolError, SpoolFull
 from simulators import SiteSimulator, publish
+from tests.clock import Calendar, reading_ts
 from tests.conftest import EXAMPLE_SITE
 from tests.ingest_process import IngestProcess
 from tests.stored_counts import stored
@@ -149,14 +150,15 @@ def test_an_unusable_spool_folder_is_an_error_not_a_crash_and_nothing_is_acknowl
         purge_session(stack, client_id)
 
 
-def test_a_spooled_point_influxdb_refuses_on_replay_is_rejected_and_the_rest_is_stored(stack, store, example_site, tmp_path):
+def test_a_spooled_point_influxdb_refuses_on_replay_is_rejected_and_the_rest_is_stored(stack, store, example_site, tmp_path, calendar: Calendar):
     from ingest import Collector
 
+    ts = reading_ts(time.time())
     tags = {"building": A004, "meter": "E-IT", "energy": "01", "subitem": "01D10"}
-    store.write([line("meter", tags, {"register": "broken"}, (TS - 60) * 10**9)])  # makes a float register a type conflict
+    store.write([line("meter", tags, {"register": "broken"}, (ts - 60) * 10**9)])  # makes a float register a type conflict
     collector = Collector(example_site, store, mqtt_host=stack.host, mqtt_port=stack.mqtt_port, client_id="unused", spool_dir=tmp_path)
-    good = [line("ieq", {"building": A004, "sensor": f"IEQ-{n}F", "zone": "z"}, {"temperature": 20.0 + n}, TS * 10**9) for n in range(1, 4)]
-    bad = line("meter", tags, {"register": 5.0}, TS * 10**9)
+    good = [line("ieq", {"building": A004, "sensor": f"IEQ-{n}F", "zone": "z"}, {"temperature": 20.0 + n}, ts * 10**9) for n in range(1, 4)]
+    bad = line("meter", tags, {"register": 5.0}, ts * 10**9)
     assert collector.spool is not None
     collector.spool.append([good[0], bad, *good[1:]], 4)
     collector._refresh_spool_counters()
