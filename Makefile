@@ -4,7 +4,8 @@
 
 VENV        ?= .venv
 PYTHON      ?= python3
-APT_PACKAGES = mosquitto mosquitto-clients influxdb
+# Go and two Go libraries read the Grafana provisioning files as Grafana does (grafana/check.py).
+APT_PACKAGES = mosquitto mosquitto-clients influxdb golang-go golang-github-prometheus-alertmanager-dev golang-gopkg-yaml.v3-dev
 SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 STAMP        = $(VENV)/.facmon-installed
 

@@ -6,9 +6,9 @@
 - ``routing``: which contact points a policy tree sends an alert to (Alertmanager's walk).
 - ``files``: the same objects as Grafana provisioning files.
 
-Where it plugs in (alerts/ may not import dashboards/; dashboards/ and facmon/cli.py join the two):
-rules query the datasource by its fixed uid and live in facmon's folder, both passed in
+Where it plugs in (alerts/ may not import dashboards/; grafana/ joins the two): rules query the
+datasource by its fixed uid and live in facmon's folder, both passed in
 (``dashboards.datasource.DATASOURCE_UID``, ``dashboards.catalog.FOLDER_UID``);
-``dashboards.provisioning`` writes ``alerting/*.yaml`` and ``dashboards.push`` plans and applies the
+``grafana.provisioning`` writes ``alerting/*.yaml`` and ``grafana.push`` plans and applies the
 alerting objects after the folder, datasource and dashboards.
 """

@@ -3,8 +3,14 @@
 The file shapes differ from the API bodies: a rule group names its folder by title and holds rules
 without folder/group/org fields, its interval is a duration string; a contact point nests its
 integrations as ``receivers``; policies, templates and mute timings are lists with an ``orgId``.
-Grafana expands ``$NAME`` in provisioning files as environment variables, so every ``$`` of a
-template (``$labels``, ``$.ExternalURL``) is written ``$$``.
+
+Grafana 11 expands environment variables (``$NAME``, ``${NAME}``; ``$$`` is a literal ``$``) in some
+fields of these files and stores others raw (pkg/services/provisioning/values and the *_types.go files
+of pkg/services/provisioning/alerting; docs/grafana.md). Expanded: a rule group's name, folder and
+interval; a rule's uid, title, condition, labels and its queries' refId, queryType and datasourceUid;
+contact points whole (settings included); the policy tree whole. Raw: rule annotations, query models and
+time ranges, notification templates, mute timings. So a ``$`` is doubled in expanded fields only: a
+``$$labels`` in an annotation or ``$$.ExternalURL`` in a template would reach Go's template parser.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ _RULE_FILE_KEYS = ("uid", "title", "condition", "data", "noDataState", "execErrS
 
 
 def escape_dollars(value: Any) -> Any:
-    """``value`` with every ``$`` in its strings doubled, so Grafana's provisioning leaves it alone."""
+    """``value`` with every ``$`` in its strings doubled, so Grafana's environment expansion gives it back."""
     if isinstance(value, str):
         return value.replace("$", "$$")
     if isinstance(value, list):
@@ -28,6 +34,17 @@ def escape_dollars(value: Any) -> Any:
     if isinstance(value, dict):
         return {key: escape_dollars(item) for key, item in value.items()}
     return value
+
+
+_EXPANDED_RULE_KEYS = ("uid", "title", "condition", "noDataState", "execErrState", "for", "labels")
+_EXPANDED_QUERY_KEYS = ("refId", "queryType", "datasourceUid")
+
+
+def _rule_file(rule: dict[str, Any]) -> dict[str, Any]:
+    """A rule as the file carries it: ``$`` doubled in the fields Grafana expands, the rest raw."""
+    entry = {key: escape_dollars(rule[key]) if key in _EXPANDED_RULE_KEYS else rule[key] for key in _RULE_FILE_KEYS}
+    entry["data"] = [{key: escape_dollars(value) if key in _EXPANDED_QUERY_KEYS else value for key, value in query.items()} for query in rule["data"]]
+    return entry
 
 
 def _contact_points_file(points: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -39,22 +56,22 @@ def _contact_points_file(points: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def alerting_documents(objects: AlertingObjects, folder_title: str) -> dict[str, dict[str, Any]]:
-    """The provisioning documents by file name; the rule group goes into the folder titled ``folder_title``."""
+    """The provisioning documents by file name; the rule group goes into the folder titled ``folder_title``
+    (Grafana finds or creates it by title; the dashboard provider names the same title)."""
     group = objects.rule_group
-    documents: dict[str, dict[str, Any]] = {
+    return {
         "rules.yaml": {
             "apiVersion": 1,
             "groups": [{
                 "orgId": ORG_ID,
-                "name": group["title"],
-                "folder": folder_title,
+                "name": escape_dollars(group["title"]),
+                "folder": escape_dollars(folder_title),
                 "interval": f"{group['interval']}s",
-                "rules": [{key: rule[key] for key in _RULE_FILE_KEYS} for rule in group["rules"]],
+                "rules": [_rule_file(rule) for rule in group["rules"]],
             }],
         },
-        "contact-points.yaml": {"apiVersion": 1, "contactPoints": _contact_points_file(objects.contact_points)},
-        "policies.yaml": {"apiVersion": 1, "policies": [{"orgId": ORG_ID, **objects.policy_tree}]},
+        "contact-points.yaml": {"apiVersion": 1, "contactPoints": escape_dollars(_contact_points_file(objects.contact_points))},
+        "policies.yaml": {"apiVersion": 1, "policies": [{"orgId": ORG_ID, **escape_dollars(objects.policy_tree)}]},
         "templates.yaml": {"apiVersion": 1, "templates": [{"orgId": ORG_ID, "name": name, "template": text} for name, text in objects.templates.items()]},
         "mute-timings.yaml": {"apiVersion": 1, "muteTimes": [{"orgId": ORG_ID, **timing} for timing in objects.mute_timings]},
     }
-    return {name: escape_dollars(document) for name, document in documents.items()}

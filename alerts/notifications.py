@@ -22,8 +22,9 @@ from __future__ import annotations
 import calendar
 import hashlib
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from alerts.rules import rule_group
 from facmon.registry import Contact, MaintenanceWindow, Site, Vendor
@@ -37,20 +38,47 @@ MESSAGE_TEMPLATE = '{{ template "facmon.message" . }}'
 GROUP_BY = ["grafana_folder", "alertname", "building", "vendor"]
 
 # The message templates (Go templates of Grafana's notifications), in Chinese. The link joins
-# Grafana's root URL (ends with "/") and the rule's building_dashboard annotation.
-MESSAGE_TEMPLATES = """\
-{{ define "facmon.title" }}{{ if eq .Status "firing" }}【设施故障】{{ len .Alerts.Firing }} 条{{ else }}【故障已恢复】{{ len .Alerts.Resolved }} 条{{ end }}{{ end }}
+# Grafana's root URL (ends with "/") and the rule's building_dashboard annotation. Written raw: Grafana
+# stores notification templates without environment expansion (a "$$" here would be a parse error
+# that stops Grafana at start-up). Times are shown in the site's zone: Alertmanager's StartsAt is UTC,
+# and its 0.25 template functions have no time-zone function, so a zone with a fixed offset (China's
+# has had no daylight saving since 1991) is reached by adding the offset; {zone} names it.
+_MESSAGE_TEMPLATES = """\
+{{{{ define "facmon.title" }}}}{{{{ if eq .Status "firing" }}}}【设施故障】{{{{ len .Alerts.Firing }}}} 条{{{{ else }}}}【故障已恢复】{{{{ len .Alerts.Resolved }}}} 条{{{{ end }}}}{{{{ end }}}}
 
-{{ define "facmon.alert" }}{{ .Annotations.summary }}
-{{ .Annotations.description }}
-开始时间：{{ .StartsAt.Format "2006-01-02 15:04" }}{{ if eq .Status "resolved" }}，恢复时间：{{ .EndsAt.Format "2006-01-02 15:04" }}{{ end }}
-{{ end }}
+{{{{ define "facmon.alert" }}}}{{{{ .Annotations.summary }}}}
+{{{{ .Annotations.description }}}}
+开始时间：{{{{ {starts} }}}}{{{{ if eq .Status "resolved" }}}}，恢复时间：{{{{ {ends} }}}}{{{{ end }}}}（{zone}）
+{{{{ end }}}}
 
-{{ define "facmon.message" }}{{ if gt (len .Alerts.Firing) 0 }}正在发生：
-{{ range .Alerts.Firing }}● {{ template "facmon.alert" . }}建筑看板：{{ $.ExternalURL }}{{ .Annotations.building_dashboard }}
-{{ end }}{{ end }}{{ if gt (len .Alerts.Resolved) 0 }}已恢复：
-{{ range .Alerts.Resolved }}○ {{ template "facmon.alert" . }}{{ end }}{{ end }}{{ end }}
+{{{{ define "facmon.message" }}}}{{{{ if gt (len .Alerts.Firing) 0 }}}}正在发生：
+{{{{ range .Alerts.Firing }}}}● {{{{ template "facmon.alert" . }}}}建筑看板：{{{{ $.ExternalURL }}}}{{{{ .Annotations.building_dashboard }}}}
+{{{{ end }}}}{{{{ end }}}}{{{{ if gt (len .Alerts.Resolved) 0 }}}}已恢复：
+{{{{ range .Alerts.Resolved }}}}○ {{{{ template "facmon.alert" . }}}}{{{{ end }}}}{{{{ end }}}}{{{{ end }}}}
 """
+ZONE_NAMES_ZH = {"Asia/Shanghai": "北京时间"}  # how a reader in China names the zone
+_TIME_LAYOUT = '"2006-01-02 15:04"'  # Go's reference time
+
+
+def _fixed_offset(zone: ZoneInfo) -> timedelta | None:
+    """The zone's UTC offset when it is the same all year over the years alerts will be read in."""
+    offsets = {zone.utcoffset(datetime(year, month, 1)) for year in range(2020, 2041) for month in (1, 4, 7, 10)}
+    return offsets.pop() if len(offsets) == 1 else None
+
+
+def message_templates(timezone: str) -> str:
+    """facmon's notification templates, showing times in ``timezone`` (an IANA name) when it has a fixed
+    UTC offset, else in UTC; either way the zone is named next to the times."""
+    offset = _fixed_offset(ZoneInfo(timezone))
+    if offset is None:
+        starts, ends, zone = f".StartsAt.Format {_TIME_LAYOUT}", f".EndsAt.Format {_TIME_LAYOUT}", "UTC"
+    else:
+        nanoseconds = int(offset.total_seconds()) * 10**9
+        starts = f"(.StartsAt.Add {nanoseconds}).Format {_TIME_LAYOUT}"
+        ends = f"(.EndsAt.Add {nanoseconds}).Format {_TIME_LAYOUT}"
+        hours, minutes = divmod(abs(int(offset.total_seconds())) // 60, 60)
+        zone = ZONE_NAMES_ZH.get(timezone, f"UTC{'+' if offset >= timedelta(0) else '-'}{hours:02d}:{minutes:02d}")
+    return _MESSAGE_TEMPLATES.format(starts=starts, ends=ends, zone=zone)
 
 
 def vendor_contact_point(vendor_id: str) -> str:
@@ -69,7 +97,9 @@ def _settings(contact: Contact) -> dict[str, Any]:
     if contact.kind == "email":
         return {"addresses": contact.address, "singleEmail": True, "subject": TITLE_TEMPLATE, "message": MESSAGE_TEMPLATE}
     if contact.kind == "dingding":
-        return {"url": contact.url, "msgType": "markdown", "title": TITLE_TEMPLATE, "message": MESSAGE_TEMPLATE}
+        # Grafana's DingTalk integration knows "link" and "actionCard" only and sends anything else as a
+        # link card, which shows a few lines; an action card carries the whole message.
+        return {"url": contact.url, "msgType": "actionCard", "title": TITLE_TEMPLATE, "message": MESSAGE_TEMPLATE}
     if contact.kind == "wecom":
         return {"url": contact.url, "msgtype": "markdown", "title": TITLE_TEMPLATE, "message": MESSAGE_TEMPLATE}
     return {"url": contact.url, "httpMethod": "POST", "title": TITLE_TEMPLATE, "message": MESSAGE_TEMPLATE}
@@ -197,6 +227,6 @@ def alerting_objects(site: Site, folder_uid: str, datasource_uid: str) -> Alerti
         rule_group=rule_group(site, folder_uid, datasource_uid),
         contact_points=contact_points(site),
         policy_tree=policy_tree(site),
-        templates={TEMPLATE_NAME: MESSAGE_TEMPLATES},
+        templates={TEMPLATE_NAME: message_templates(site.site.timezone)},
         mute_timings=mute_timings(site),
     )

@@ -17,6 +17,7 @@ building, the fault, the vendor and its SLA from the registry, plus a link to th
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from facmon.registry import Site
@@ -63,9 +64,25 @@ def rule_uid(kind: str) -> str:
 
 
 def fault_query(kind: str) -> str:
-    """InfluxQL: the last ``active`` value of every fault series of ``kind``, one series per tag set."""
+    """InfluxQL: the last ``active`` value of every fault series of ``kind``, one series per tag set.
+
+    No time filter, deliberately: a fault writes ``active=1`` once when it starts and nothing until it
+    clears, so the only point of a fault active for weeks is weeks old, and any ``$timeFilter`` or
+    relative range would let the alert resolve while the fault is still there. The measurement holds
+    two points per fault, so reading all of it stays cheap."""
     group_by = ", ".join(f'"{tag}"' for tag in LABELS)
     return f'SELECT last("active") FROM "{FAULT}" WHERE "kind" = \'{kind}\' GROUP BY {group_by}'
+
+
+def template_text(text: str) -> str:
+    """``text`` (e.g. a building name from the registry) as literal text of a Go template: every ``{``
+    becomes an action printing it, so no name can open an action (``{{``) or merge with one that follows."""
+    return text.replace("{", '{{ "{" }}') if "{" in text else text
+
+
+def template_string(text: str) -> str:
+    """``text`` as a Go template string literal (JSON's escapes are Go's)."""
+    return json.dumps(text, ensure_ascii=False)
 
 
 def _choice(label: str, names: dict[str, str]) -> str:
@@ -73,7 +90,8 @@ def _choice(label: str, names: dict[str, str]) -> str:
     if not names:
         return f"{{{{ $labels.{label} }}}}"
     branches = "".join(
-        f'{{{{ {"if" if i == 0 else "else if"} eq $labels.{label} "{key}" }}}}{name}' for i, (key, name) in enumerate(names.items())
+        f'{{{{ {"if" if i == 0 else "else if"} eq $labels.{label} {template_string(key)} }}}}{template_text(name)}'
+        for i, (key, name) in enumerate(names.items())
     )
     return f"{branches}{{{{ else }}}}{{{{ $labels.{label} }}}}{{{{ end }}}}"
 
@@ -84,7 +102,7 @@ def _sla_text(site: Site) -> str:
     for vendor in site.vendors:
         for severity, term in vendor.sla.items():
             branches.append(
-                (f'and (eq $labels.vendor "{vendor.id}") (eq $labels.severity "{severity.value}")',
+                (f"and (eq $labels.vendor {template_string(vendor.id)}) (eq $labels.severity {template_string(severity.value)})",
                  f"按合同应在 {term.onsite_min:g} 分钟内到场、{term.restore_min:g} 分钟内恢复。")
             )
     if not branches:
@@ -94,8 +112,9 @@ def _sla_text(site: Site) -> str:
 
 
 def annotations(site: Site, kind: str) -> dict[str, str]:
-    """The rule's annotations (Go templates Grafana expands per alert): a Chinese summary, a description
-    naming the vendor and its SLA, and the building dashboard's path with the building chosen."""
+    """The rule's annotations (Go templates Grafana expands per alert, with ``$labels`` predefined): a
+    Chinese summary, a description naming the vendor and its SLA, and the building dashboard's path with
+    the building chosen. Grafana stores annotations raw (no environment expansion), so ``$`` stays ``$``."""
     building = _choice("building", {b.code: b.name for b in site.buildings})
     vendor = _choice("vendor", {v.id: v.name for v in site.vendors} | {NO_VENDOR: "无（未指定服务商）"})
     severity = _choice("severity", {s.value: name for s, name in SEVERITY_ZH.items()})

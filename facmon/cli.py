@@ -1069,6 +1069,10 @@ grafana_app = typer.Typer(
 app.add_typer(grafana_app, name="grafana")
 
 GrafanaLangOption = Annotated[str, typer.Option("--lang", help="Language of titles: zh or en.")]
+NoCheckOption = Annotated[
+    bool,
+    typer.Option("--no-check", help="Skip reading the files as Grafana 11 would (needs Go); only where Go cannot be installed."),
+]
 InfluxVersionOption = Annotated[
     str | None,
     typer.Option(
@@ -1096,14 +1100,18 @@ def grafana_export(
         str | None,
         typer.Option(help="Where the dashboard JSON files will be on the Grafana host (default: /etc/grafana/provisioning/dashboards/facmon).", show_default=False),
     ] = None,
+    no_check: NoCheckOption = False,
     output: FormatOption = OutputFormat.TABLE,
 ) -> None:
     """Write Grafana file-provisioning files: datasource, dashboard provider, dashboards and alerting
-    (fault rules, contact points per vendor, policy tree, message templates, maintenance mute timings)."""
-    from dashboards.provisioning import export_provisioning
+    (fault rules, contact points per vendor, policy tree, message templates, maintenance mute timings).
+
+    Every file is first read as Grafana 11 reads it (Go's yaml.v3 and text/template, Alertmanager's
+    template functions and time intervals); if Grafana would refuse or mangle any, nothing is written."""
+    from grafana.provisioning import export_provisioning
 
     site, language, settings = _grafana_inputs(site_path, lang, influx_version)
-    written = export_provisioning(site, out_dir, settings, language, dashboards_path=dashboards_path)
+    written = export_provisioning(site, out_dir, settings, language, dashboards_path=dashboards_path, check=not no_check)
     if output is OutputFormat.JSON:
         out.print_json(json.dumps({"out": str(out_dir), "files": [str(path.relative_to(out_dir)) for path in written]}))
         return
@@ -1123,6 +1131,7 @@ def grafana_push(
     influx_version: InfluxVersionOption = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Only print what would be created or updated.")] = False,
     update_secrets: Annotated[bool, typer.Option("--update-secrets", help="Send the datasource's secrets even when nothing else changed (token rotation).")] = False,
+    no_check: NoCheckOption = False,
     output: FormatOption = OutputFormat.TABLE,
 ) -> None:
     """Create or update facmon's folder, datasource, dashboards and alerting (templates, mute timings,
@@ -1131,9 +1140,13 @@ def grafana_push(
     from alerts.notifications import alerting_objects
     from dashboards.catalog import FOLDER_UID, build_dashboards, folder_title
     from dashboards.datasource import DATASOURCE_UID
-    from dashboards.push import DesiredState, apply, connect, grafana_token, plan
+    from grafana.check import refuse_bad_files
+    from grafana.provisioning import provisioning_files
+    from grafana.push import DesiredState, apply, connect, grafana_token, plan
 
     site, language, settings = _grafana_inputs(site_path, lang, influx_version)
+    if not no_check:  # the API takes the same templates and annotations the files carry
+        refuse_bad_files(provisioning_files(site, settings, language))
     desired = DesiredState(FOLDER_UID, folder_title(language), settings, build_dashboards(site, language),
                            alerting_objects(site, FOLDER_UID, DATASOURCE_UID))
     api = connect(url, grafana_token())
@@ -1256,7 +1269,7 @@ def demo(
     out.print(f"Each component explained: facmon score energy --period {month}; facmon score vendors --period {month}")
 
     from dashboards.datasource import datasource_settings
-    from dashboards.provisioning import export_provisioning
+    from grafana.provisioning import export_provisioning
 
     grafana_dir = home / "grafana-provisioning"
     err.print(f"[bold]6/6[/bold] Grafana provisioning files (datasource, dashboards, alerting) → {grafana_dir}")
@@ -1299,6 +1312,8 @@ def main() -> None:
         app()
     except FacmonError as exc:
         err.print(f"[red]facmon: error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        if getattr(exc, "hint", None):
+            err.print(f"  {exc.hint}", highlight=False, markup=False, soft_wrap=True)
         if "TLS" in str(exc) and "failed" in str(exc):
             err.print(
                 "  Check the CA file that signed the server's certificate: FACMON_MQTT_TLS_CA for the broker "

@@ -28,7 +28,7 @@ from alerts.files import ALERTING_FILES, alerting_documents
 from alerts.notifications import (
     DEFAULT_GRAFANA_RECEIVER,
     ENERGY_OFFICE,
-    MESSAGE_TEMPLATES,
+    message_templates,
     alerting_objects,
     vendor_contact_point,
 )
@@ -41,10 +41,10 @@ from dashboards.datasource import (
     InfluxVersion,
     SecretRef,
 )
-from dashboards.push import Action, DesiredState, apply, connect, plan
+from grafana.push import Action, DesiredState, apply, connect, plan
 from facmon.cli import app
 from facmon.fault_kinds import FaultKind
-from facmon.registry import Site
+from facmon.registry import Contact, Site, load_site
 from facmon.schema import FAULT
 from facmon.store import InfluxStore, line
 from tests.clock import Calendar
@@ -130,9 +130,10 @@ def _template_blocks_balance(text: str) -> bool:
 
 def test_message_templates_define_title_and_message_used_by_every_contact() -> None:
     """The templates define facmon.title and facmon.message (blocks balanced); every integration uses them."""
-    assert _template_blocks_balance(MESSAGE_TEMPLATES)
-    assert {'define "facmon.title"', 'define "facmon.message"'} <= set(re.findall(r'define "[\w.]+"', MESSAGE_TEMPLATES))
-    assert "{{ $.ExternalURL }}{{ .Annotations.building_dashboard }}" in MESSAGE_TEMPLATES
+    templates = message_templates("Asia/Shanghai")
+    assert _template_blocks_balance(templates)
+    assert {'define "facmon.title"', 'define "facmon.message"'} <= set(re.findall(r'define "[\w.]+"', templates))
+    assert "{{ $.ExternalURL }}{{ .Annotations.building_dashboard }}" in templates
 
 
 # -- every rule's InfluxQL on a real InfluxDB --------------------------------------------------------
@@ -409,6 +410,7 @@ def test_registry_rejects_windows_that_make_no_sense(example_site: Site) -> None
 
 
 def _unescaped(value: Any) -> Any:
+    """What Grafana's environment expansion makes of a value facmon wrote (no variables: $$ is $)."""
     if isinstance(value, str):
         return value.replace("$$", "$")
     if isinstance(value, list):
@@ -418,11 +420,23 @@ def _unescaped(value: Any) -> Any:
     return value
 
 
+# The fields of a rule in a provisioning file that Grafana 11 stores raw, without environment expansion
+# (rules_types.go: annotations use .Raw; query models and time ranges are not values.* types).
+RAW_RULE_KEYS = {"annotations", "isPaused"}
+RAW_QUERY_KEYS = {"model", "relativeTimeRange"}
+
+
+def _rule_as_grafana_reads_it(rule: dict[str, Any]) -> dict[str, Any]:
+    read = {key: value if key in RAW_RULE_KEYS else _unescaped(value) for key, value in rule.items() if key != "data"}
+    read["data"] = [{key: value if key in RAW_QUERY_KEYS else _unescaped(value) for key, value in query.items()} for query in rule["data"]]
+    return read
+
+
 def test_exported_alerting_files_are_provisioning_yaml_of_the_documented_shapes(example_site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """`facmon grafana export` writes alerting/*.yaml: apiVersion 1; groups name the folder by title and
     hold rules valid as Grafana's ProvisionedAlertRule once the group's fields are added; contact points
-    nest receivers; policies, templates and mute timings are the API objects plus orgId; every $ is
-    written $$ (Grafana expands $NAME in these files) and reads back as the API objects."""
+    nest receivers; policies, templates and mute timings are the API objects plus orgId; read as Grafana
+    reads them (environment expansion where it applies, raw elsewhere) they are the API objects."""
     monkeypatch.delenv("FACMON_INFLUX_TOKEN", raising=False)
     out = tmp_path / "provisioning"
     result = CliRunner().invoke(app, ["grafana", "export", "--out", str(out), "--site", str(EXAMPLE_SITE), "--format", "json"], env={})
@@ -435,8 +449,8 @@ def test_exported_alerting_files_are_provisioning_yaml_of_the_documented_shapes(
     (group,) = files["rules.yaml"]["groups"]
     assert (group["orgId"], group["name"], group["folder"], group["interval"]) == (1, RULE_GROUP, folder_title("zh"), "60s")
     for rule in group["rules"]:
-        assert "$$labels.building" in rule["annotations"]["summary"] and not re.search(r"(?<!\$)\$(?!\$)", rule["annotations"]["summary"])
-        api_rule = {**_unescaped(rule), "orgID": 1, "folderUID": FOLDER_UID, "ruleGroup": group["name"]}
+        assert "{{ $labels.building }}" in rule["annotations"]["summary"], "annotations are stored raw: a $$ would reach the template parser"
+        api_rule = {**_rule_as_grafana_reads_it(rule), "orgID": 1, "folderUID": FOLDER_UID, "ruleGroup": group["name"]}
         assert spec_schema_problems("ProvisionedAlertRule", api_rule) == []
         assert api_rule == next(r for r in objects.rule_group["rules"] if r["uid"] == rule["uid"])
 
@@ -448,21 +462,28 @@ def test_exported_alerting_files_are_provisioning_yaml_of_the_documented_shapes(
 
     (policy,) = files["policies.yaml"]["policies"]
     assert policy.pop("orgId") == 1
-    assert spec_schema_problems("Route", policy) == [] and policy == objects.policy_tree
+    assert spec_schema_problems("Route", _unescaped(policy)) == [] and _unescaped(policy) == objects.policy_tree
 
     (template,) = files["templates.yaml"]["templates"]
-    assert "$$.ExternalURL" in template["template"] and _unescaped(template["template"]) == MESSAGE_TEMPLATES
+    assert "{{ $.ExternalURL }}" in template["template"] and template["template"] == message_templates(example_site.site.timezone)
 
     timings = files["mute-timings.yaml"]["muteTimes"]
     assert [t.pop("orgId") for t in timings] == [1, 1]
     assert all(spec_schema_problems("MuteTimeInterval", t) == [] for t in timings) and timings == objects.mute_timings
 
 
-def test_alerting_documents_escape_every_dollar(example_site: Site) -> None:
-    """No single $ survives in any alerting file: each is doubled."""
-    documents = alerting_documents(_objects(example_site), folder_title("zh"))
-    text = json.dumps(documents, ensure_ascii=False)
-    assert "$$" in text and not re.search(r"(?<!\$)\$(?!\$)", text.replace("$$", ""))
+def test_a_dollar_is_doubled_only_where_grafana_expands_environment_variables() -> None:
+    """Registry text with $ (a webhook URL, a vendor id cannot hold one) is doubled in contact points, the
+    policy tree and the expanded rule fields, and left alone in annotations and templates."""
+    site = load_site(EXAMPLE_SITE)
+    vendor = site.vendors[0]
+    site = site.model_copy(update={"vendors": [vendor.model_copy(update={"contacts": [Contact(kind="webhook", url="https://hooks.example/a$b?x=$HOME")]}), *site.vendors[1:]]})
+    documents = alerting_documents(_objects(site), folder_title("zh"))
+    receivers = [r for point in documents["contact-points.yaml"]["contactPoints"] for r in point["receivers"]]
+    assert any(r["settings"].get("url") == "https://hooks.example/a$$b?x=$$HOME" for r in receivers)
+    (group,) = documents["rules.yaml"]["groups"]
+    assert all("$$" not in text for rule in group["rules"] for text in rule["annotations"].values())
+    assert "$$" not in documents["templates.yaml"]["templates"][0]["template"]
 
 
 # -- push through the real grafana-client to the contract server -----------------------------------
