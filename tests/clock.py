@@ -49,7 +49,7 @@ def shard_group_start_s(ts_s: int) -> int:
 def reading_ts(now_s: float) -> int:
     """A time for test readings (epoch s): Thursday 00:00 UTC of the shard week before the current one.
 
-    Between 4 and 11 days before ``now_s`` whatever the date: inside the collector's plausibility window
+    At least 4 and under 11 days before ``now_s`` whatever the date: inside the collector's plausibility window
     (collection.max_age_days), a day after it is still in the past, and a day either side of it lies in
     the same shard group, so two writes meant to conflict (a field's type) always meet in one shard."""
     return shard_group_start_s(int(now_s)) - SHARD_GROUP_S + 3 * DAY_S
