@@ -8,7 +8,7 @@
 
 Where it plugs in (alerts/ may not import dashboards/; grafana/ joins the two): rules query the
 datasource by its fixed uid and live in facmon's folder, both passed in
-(``dashboards.datasource.DATASOURCE_UID``, ``dashboards.catalog.FOLDER_UID``);
-``grafana.provisioning`` writes ``alerting/*.yaml`` and ``grafana.push`` plans and applies the
+(``facmon.dashboards.datasource.DATASOURCE_UID``, ``facmon.dashboards.catalog.FOLDER_UID``);
+``facmon.grafana.provisioning`` writes ``alerting/*.yaml`` and ``facmon.grafana.push`` plans and applies the
 alerting objects after the folder, datasource and dashboards.
 """

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from alerts.notifications import AlertingObjects
+from facmon.alerts.notifications import AlertingObjects
 
 ORG_ID = 1
 # file name (under alerting/) -> what it holds

@@ -26,7 +26,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from alerts.rules import rule_group
+from facmon.alerts.rules import rule_group
 from facmon.registry import Contact, MaintenanceWindow, Site, Vendor
 from facmon.standards import Severity
 

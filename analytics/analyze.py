@@ -38,9 +38,9 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from analytics.consumption import ESTIMATED, MAX_GAP_S, MISSING, IntervalConsumption, interval_amounts, interval_consumption
-from analytics.daily import DailyEnergy, Factors, MeterDays, daily_energy, local_day, local_midnights_s, meter_days
-from analytics.monthly import write_monthly
+from facmon.analytics.consumption import ESTIMATED, MAX_GAP_S, MISSING, IntervalConsumption, interval_amounts, interval_consumption
+from facmon.analytics.daily import DailyEnergy, Factors, MeterDays, daily_energy, local_day, local_midnights_s, meter_days
+from facmon.analytics.monthly import write_monthly
 from facmon.errors import FacmonError
 from facmon.registry import Building, Meter, Site
 from facmon.schema import ENERGY_DAILY, ENERGY_INTERVAL, METER, METER_DAILY

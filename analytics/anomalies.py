@@ -29,7 +29,7 @@ import numpy as np
 from scipy.stats import theilslopes
 from sklearn.ensemble import IsolationForest
 
-from analytics.towt import HOURS_PER_WEEK, HourlyBaseline, fit_hourly_baseline, hour_of_week
+from facmon.analytics.towt import HOURS_PER_WEEK, HourlyBaseline, fit_hourly_baseline, hour_of_week
 from facmon.errors import FacmonError
 from facmon.registry import AnomalyReview, Site
 from facmon.schema import ANOMALY, ENERGY_INTERVAL, WEATHER

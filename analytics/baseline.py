@@ -19,10 +19,10 @@ from enum import StrEnum
 
 import numpy as np
 
-from analytics.changepoint import DailyBaseline, fit_daily_baseline
-from analytics.interval_csv import RegularSeries
-from analytics.savings import savings_with_uncertainty
-from analytics.towt import HourlyBaseline, fit_hourly_baseline
+from facmon.analytics.changepoint import DailyBaseline, fit_daily_baseline
+from facmon.analytics.interval_csv import RegularSeries
+from facmon.analytics.savings import savings_with_uncertainty
+from facmon.analytics.towt import HourlyBaseline, fit_hourly_baseline
 from facmon.errors import FacmonError
 from facmon.standards import MV_DAILY_CVRMSE_MAX, MV_DAILY_NMBE_MAX, MV_HOURLY_CVRMSE_MAX, MV_HOURLY_NMBE_MAX
 from facmon.workdays import is_working_day

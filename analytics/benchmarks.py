@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 
-from analytics.indicators import (
+from facmon.analytics.indicators import (
     IndicatorError,
     building_indicators,
     parse_period,

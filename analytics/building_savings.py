@@ -15,8 +15,8 @@ from datetime import date, datetime, time, timedelta
 
 import numpy as np
 
-from analytics.changepoint import DailyBaseline, fit_daily_baseline
-from analytics.savings import Savings, savings_with_uncertainty
+from facmon.analytics.changepoint import DailyBaseline, fit_daily_baseline
+from facmon.analytics.savings import Savings, savings_with_uncertainty
 from facmon.errors import FacmonError
 from facmon.registry import Site
 from facmon.schema import ENERGY_DAILY, WEATHER

@@ -25,8 +25,8 @@ from enum import StrEnum
 
 import numpy as np
 
-from analytics.data_sufficiency import DataSufficiency, baseline_sufficiency
-from analytics.fit_statistics import FitStatistics, fit_statistics, two_sided_p_values
+from facmon.analytics.data_sufficiency import DataSufficiency, baseline_sufficiency
+from facmon.analytics.fit_statistics import FitStatistics, fit_statistics, two_sided_p_values
 from facmon.errors import FacmonError
 from facmon.standards import (
     MV_BALANCE_POINT_MAX_C,

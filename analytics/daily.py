@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from analytics.consumption import ESTIMATED, FLAG_RESET, FLAG_ROLLOVER, FLAG_SPIKE, MEASURED, MISSING, IntervalConsumption
+from facmon.analytics.consumption import ESTIMATED, FLAG_RESET, FLAG_ROLLOVER, FLAG_SPIKE, MEASURED, MISSING, IntervalConsumption
 from facmon.registry import EnergyFactors, Meter
 from facmon.standards import GRID_CO2_KG_PER_KWH, KGCE_PER_UNIT
 

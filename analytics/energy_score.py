@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from analytics.benchmarks import (
+from facmon.analytics.benchmarks import (
     Gbt51161Comparison,
     PlanProgress,
     compare_gbt51161,
@@ -34,8 +34,8 @@ from analytics.benchmarks import (
     read_measured_base_values,
     resolve_base_values,
 )
-from analytics.building_savings import savings_in_period
-from analytics.indicators import (
+from facmon.analytics.building_savings import savings_in_period
+from facmon.analytics.indicators import (
     BuildingIndicators,
     Completeness,
     IndicatorError,
@@ -43,8 +43,8 @@ from analytics.indicators import (
     SiteIndicatorReport,
     read_indicators,
 )
-from analytics.savings import Savings
-from analytics.scorecard import ComponentScore, competition_rank, linear_points, weigh_components
+from facmon.analytics.savings import Savings
+from facmon.analytics.scorecard import ComponentScore, competition_rank, linear_points, weigh_components
 from facmon.registry import SCORE_COMPONENTS, ScoreWeights, Scoring, Site
 from facmon.schema import SAVINGS, SCORE_ENERGY
 from facmon.store import InfluxStore, line

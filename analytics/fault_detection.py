@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from analytics import fault_detectors as fd
-from analytics.analyze import analysis_period, meter_intervals
-from analytics.consumption import MAX_GAP_S
-from analytics.daily import is_category_submeter
-from analytics.fault_detectors import Episode
-from analytics.fault_state import (
+from facmon.analytics import fault_detectors as fd
+from facmon.analytics.analyze import analysis_period, meter_intervals
+from facmon.analytics.consumption import MAX_GAP_S
+from facmon.analytics.daily import is_category_submeter
+from facmon.analytics.fault_detectors import Episode
+from facmon.analytics.fault_state import (
     FaultSeries,
     active_before,
     fault_lines,

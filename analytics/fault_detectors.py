@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from analytics.consumption import FLAG_RESET, FLAG_SPIKE, IntervalConsumption
+from facmon.analytics.consumption import FLAG_RESET, FLAG_SPIKE, IntervalConsumption
 from facmon.fault_kinds import FaultKind
 from facmon.workdays import is_working_day
 

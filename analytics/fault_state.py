@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from analytics.fault_detectors import Episode
+from facmon.analytics.fault_detectors import Episode
 from facmon.schema import FAULT
 from facmon.store import InfluxStore, line
 

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from analytics.fit_statistics import FitStatistics, t_quantile
+from facmon.analytics.fit_statistics import FitStatistics, t_quantile
 from facmon.errors import FacmonError
 from facmon.standards import MV_FSU_CONFIDENCE, MV_FSU_INCONCLUSIVE_ABOVE, MV_FSU_K_HOURLY, MV_FSU_SUN_BALTAZAR_DAILY
 

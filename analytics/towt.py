@@ -23,8 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.linear_model import LinearRegression
 
-from analytics.data_sufficiency import DataSufficiency, baseline_sufficiency
-from analytics.fit_statistics import FitStatistics, fit_statistics
+from facmon.analytics.data_sufficiency import DataSufficiency, baseline_sufficiency
+from facmon.analytics.fit_statistics import FitStatistics, fit_statistics
 from facmon.errors import FacmonError
 from facmon.standards import MV_TOWT_OCCUPANCY_BALANCE_C, MV_TOWT_OCCUPANCY_THRESHOLD, MV_TOWT_TEMPERATURE_KNOTS_C
 

@@ -49,8 +49,8 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from analytics.indicators import IndicatorError, Period
-from analytics.scorecard import ComponentScore, competition_rank, linear_points, weigh_components
+from facmon.analytics.indicators import IndicatorError, Period
+from facmon.analytics.scorecard import ComponentScore, competition_rank, linear_points, weigh_components
 from facmon.registry import (
     VENDOR_SCORE_COMPONENTS,
     ContractTerms,

@@ -41,10 +41,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from analytics.changepoint import fit_daily_baseline  # noqa: E402
-from analytics.fit_statistics import fit_statistics  # noqa: E402
-from analytics.interval_csv import read_interval_csv, to_regular  # noqa: E402
-from analytics.savings import savings_with_uncertainty  # noqa: E402
+from facmon.analytics.changepoint import fit_daily_baseline  # noqa: E402
+from facmon.analytics.fit_statistics import fit_statistics  # noqa: E402
+from facmon.analytics.interval_csv import read_interval_csv, to_regular  # noqa: E402
+from facmon.analytics.savings import savings_with_uncertainty  # noqa: E402
 
 OPENDSM_VENV = ROOT / "bench" / ".venv-opendsm"
 # scikit-fda (an OpenDSM dependency) fails to import with multimethod 2.x: pin it below 2.

@@ -4,7 +4,7 @@ Starts its own InfluxDB (facmon.stack.Stack, temporary folder, free ports) unles
 (then FACMON_INFLUX_URL / FACMON_HOME and a fresh database named ``bench_analytics_<random>``,
 dropped at the end), backfills ``--buildings`` copies of the example site's first building
 (its 23 meters; sensors and equipment left out, they play no part here) for ``--days`` days with the
-simulator, then times :func:`analytics.analyze.analyze`:
+simulator, then times :func:`facmon.analytics.analyze.analyze`:
 
 first_one    building 1 alone, nothing analysed before (fresh points)
 score_one    `facmon score energy` for building 1's year (indicators, benchmark, plan, savings, completeness), s
@@ -36,13 +36,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from analytics.analyze import MAX_GAP_S, analysis_period, analyze  # noqa: E402
-from analytics.energy_score import score_energy, write_energy_scores  # noqa: E402
-from analytics.indicators import Period, parse_period  # noqa: E402
+from facmon.analytics.analyze import MAX_GAP_S, analysis_period, analyze  # noqa: E402
+from facmon.analytics.energy_score import score_energy, write_energy_scores  # noqa: E402
+from facmon.analytics.indicators import Period, parse_period  # noqa: E402
 from facmon.registry import Site, load_site  # noqa: E402
 from facmon.stack import Stack, free_port  # noqa: E402
 from facmon.store import InfluxStore  # noqa: E402
-from simulators import SiteSimulator, backfill  # noqa: E402
+from facmon.simulators import SiteSimulator, backfill  # noqa: E402
 
 DEFAULT_SITE = ROOT / "examples" / "county-offices.yaml"
 END = datetime(2026, 1, 1, tzinfo=UTC)

@@ -28,9 +28,9 @@ from grafana_foundation_sdk.models import common as common_model
 from grafana_foundation_sdk.models import dashboard as dashboard_model
 from grafana_foundation_sdk.models import text as text_model
 
-from dashboards.datasource import DATASOURCE_UID
-from dashboards.influxql import INFLUXDB_PLUGIN, InfluxQL
-from dashboards.titles import Lang, title
+from facmon.dashboards.datasource import DATASOURCE_UID
+from facmon.dashboards.influxql import INFLUXDB_PLUGIN, InfluxQL
+from facmon.dashboards.titles import Lang, title
 from facmon.registry import Site
 
 ALL = ".*"  # the value of a variable's "All" option: a regex matching any tag value, and none

@@ -14,7 +14,7 @@ from typing import Any
 from grafana_foundation_sdk.builders import dashboard as dashboard_builder
 from grafana_foundation_sdk.models import dashboard as dashboard_model
 
-from dashboards.blocks import (
+from facmon.dashboards.blocks import (
     building_variable,
     dashboard_json,
     influxql,
@@ -25,7 +25,7 @@ from dashboards.blocks import (
     vendor_variable,
     with_threshold_lines,
 )
-from dashboards.titles import Lang, title
+from facmon.dashboards.titles import Lang, title
 from facmon.registry import IeqQuantity, Site
 from facmon.schema import ENERGY_INTERVAL, EQUIPMENT, FAULT, IEQ, METER, METER_DAILY
 from facmon.standards import (

@@ -10,8 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from dashboards import building_detail, data_health, energy_overview, vendor_scorecard
-from dashboards.titles import Lang, title
+from facmon.dashboards import building_detail, data_health, energy_overview, vendor_scorecard
+from facmon.dashboards.titles import Lang, title
 from facmon.registry import Site
 
 FOLDER_UID = "facmon"

@@ -15,7 +15,7 @@ from typing import Any
 from grafana_foundation_sdk.builders import dashboard as dashboard_builder
 from grafana_foundation_sdk.models import dashboard as dashboard_model
 
-from dashboards.blocks import (
+from facmon.dashboards.blocks import (
     building_variable,
     dashboard_json,
     influxql,
@@ -28,7 +28,7 @@ from dashboards.blocks import (
     timeseries_panel,
     vendor_variable,
 )
-from dashboards.titles import Lang, title
+from facmon.dashboards.titles import Lang, title
 from facmon.registry import Site
 from facmon.schema import EQUIPMENT, IEQ, INGEST_REJECTED, INGEST_STATS, METER, WEATHER
 

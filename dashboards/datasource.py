@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from dashboards.influxql import INFLUXDB_PLUGIN
+from facmon.dashboards.influxql import INFLUXDB_PLUGIN
 from facmon.errors import FacmonError
 from facmon.settings import Endpoints, _secret
 

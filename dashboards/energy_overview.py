@@ -19,7 +19,7 @@ from typing import Any
 from grafana_foundation_sdk.builders import common as common_builder
 from grafana_foundation_sdk.builders import dashboard as dashboard_builder
 
-from dashboards.blocks import (
+from facmon.dashboards.blocks import (
     bargauge_panel,
     bars,
     building_variable,
@@ -34,7 +34,7 @@ from dashboards.blocks import (
     thresholds,
     timeseries_panel,
 )
-from dashboards.titles import Lang, title
+from facmon.dashboards.titles import Lang, title
 from facmon.registry import SCORE_COMPONENTS, Building, EnergyPlan, Site
 from facmon.schema import ENERGY_DAILY, ENERGY_MONTHLY, SAVINGS, SCORE_ENERGY
 from facmon.standards import (

@@ -16,7 +16,7 @@ from typing import Any
 
 from grafana_foundation_sdk.builders import dashboard as dashboard_builder
 
-from dashboards.blocks import (
+from facmon.dashboards.blocks import (
     bargauge_panel,
     building_variable,
     dashboard_json,
@@ -31,8 +31,8 @@ from dashboards.blocks import (
     timeseries_panel,
     vendor_variable,
 )
-from dashboards.building_detail import FAULT_SERIES, active_faults_query
-from dashboards.titles import Lang, title
+from facmon.dashboards.building_detail import FAULT_SERIES, active_faults_query
+from facmon.dashboards.titles import Lang, title
 from facmon.registry import Site
 from facmon.schema import FAULT, SCORE_VENDOR
 from facmon.standards import Severity

@@ -33,12 +33,12 @@ from facmon.settings import default_site_path, facmon_home, mqtt_auth, open_stor
 from facmon.stack import Stack
 from facmon.stop import stop_on_signals
 from facmon.store import InfluxStore, StoreUnavailable
-from ingest.collector import DEFAULT_RECEIVE_MAXIMUM, SHUTDOWN_TIMEOUT_S
+from facmon.ingest.collector import DEFAULT_RECEIVE_MAXIMUM, SHUTDOWN_TIMEOUT_S
 
 if TYPE_CHECKING:
-    from analytics.energy_score import EnergyScorecard
+    from facmon.analytics.energy_score import EnergyScorecard
     from facmon.settings import Endpoints
-    from simulators import SiteSimulator
+    from facmon.simulators import SiteSimulator
 
 app = typer.Typer(
     help="facmon: measured energy saving and maintenance quality for public-institution office buildings.",
@@ -290,7 +290,7 @@ def _counts_json(counts: Counter) -> dict[str, dict[str, int]]:
 
 def _run_backfill(simulator: SiteSimulator, store: InfluxStore, start: datetime, end: datetime) -> Counter:
     """Backfill [start, end) with a progress bar on stderr; returns points per (measurement, building)."""
-    from simulators import backfill
+    from facmon.simulators import backfill
 
     with Progress(TextColumn("backfill"), BarColumn(), TaskProgressColumn(), TimeRemainingColumn(), console=err) as progress:
         task = progress.add_task("backfill", total=None)
@@ -330,8 +330,8 @@ def simulate(
     output: FormatOption = OutputFormat.TABLE,
 ) -> None:
     """Simulate the site's buildings: publish readings over MQTT live, or backfill history into InfluxDB."""
-    from simulators import SiteSimulator, publish
-    from simulators.faults import labels, load_faults, truth_line, truth_points, write_labels
+    from facmon.simulators import SiteSimulator, publish
+    from facmon.simulators.faults import labels, load_faults, truth_line, truth_points, write_labels
 
     site = _load(site_path)
     if labels_out is not None and faults_path is None:
@@ -428,7 +428,7 @@ def ingest(
     request timeout plus 12 s (72 s with the defaults), usually in well under a second."""
     if ctx.invoked_subcommand is not None:
         return
-    from ingest import Collector, run_until_signalled
+    from facmon.ingest import Collector, run_until_signalled
 
     if shared is not None and (not shared or any(ch in shared for ch in "/+#")):
         raise FacmonError(f"--shared {shared!r}: a group name must not be empty or contain '/', '+' or '#'")
@@ -546,7 +546,7 @@ def _analysis_time(text: str, option: str, tz, *, end_of_day: bool) -> datetime:
 
 
 def _print_analysis(summary, output: OutputFormat) -> None:
-    from analytics.analyze import iter_gaps
+    from facmon.analytics.analyze import iter_gaps
 
     body = summary.as_dict()
     if output is OutputFormat.JSON:
@@ -603,9 +603,9 @@ def analyze(
     Rollover, meter replacement (never negative), gaps up to 2 h interpolated and flagged estimated,
     longer gaps missing and listed, spikes above rated power excluded. Whole local days are
     (re)computed; rerunning a period rewrites the same points with the same values."""
-    from analytics.analyze import analyze as run_analysis
-    from analytics.analyze import default_since, default_until
-    from analytics.analyze import follow as follow_analysis
+    from facmon.analytics.analyze import analyze as run_analysis
+    from facmon.analytics.analyze import default_since, default_until
+    from facmon.analytics.analyze import follow as follow_analysis
 
     site = _load(site_path)
     store = open_store(resolve_endpoints())
@@ -636,7 +636,7 @@ app.add_typer(faults_app, name="faults")
 
 def _detect_after(site: Site, store: InfluxStore, summary) -> list | None:
     """Fault detection over the period a consumption analysis just covered (None when it did not run)."""
-    from analytics.fault_detection import detect_faults
+    from facmon.analytics.fault_detection import detect_faults
 
     if summary is None:
         return None
@@ -645,7 +645,7 @@ def _detect_after(site: Site, store: InfluxStore, summary) -> list | None:
 
 def active_faults_table(store: InfluxStore, site: Site) -> Table:
     """The currently active faults (last ``active`` of each fault series is 1) as a rich table."""
-    from analytics.fault_evaluation import active_faults
+    from facmon.analytics.fault_evaluation import active_faults
 
     tz = site.site.tz
     table = Table(title="Active faults")
@@ -660,7 +660,7 @@ def active_faults_table(store: InfluxStore, site: Site) -> Table:
 @faults_app.command("active")
 def faults_active(site_path: SiteOption = None, output: FormatOption = OutputFormat.TABLE) -> None:
     """List the faults active now (raised by `facmon analyze` and not cleared)."""
-    from analytics.fault_evaluation import active_faults
+    from facmon.analytics.fault_evaluation import active_faults
 
     site = _load(site_path)
     store = open_store(resolve_endpoints())
@@ -678,7 +678,7 @@ def faults_evaluate(
     output: FormatOption = OutputFormat.TABLE,
 ) -> None:
     """Event-level precision, recall, F1, time to detect and false alarms per building-month of the `fault` points against labels."""
-    from analytics.fault_evaluation import evaluate_store
+    from facmon.analytics.fault_evaluation import evaluate_store
 
     site = _load(site_path)
     store = open_store(resolve_endpoints())
@@ -715,7 +715,7 @@ def faults_review(
     """The weekly anomaly review: hours off each building's hourly baseline (TOWT, scored by hour of week) and night base-load creep."""
     from datetime import date as _date
 
-    from analytics.anomalies import review_list, review_site, review_week_start, write_review
+    from facmon.analytics.anomalies import review_list, review_site, review_week_start, write_review
 
     site = _load(site_path)
     try:
@@ -766,8 +766,8 @@ def _share_or_number(value: float | None, unit: str) -> str:
 
 def energy_scorecard_tables(card: EnergyScorecard, explain: bool = True) -> list[Table]:
     """Rich tables of an energy scorecard: the ranking, the indicators, and (``explain``) each building's components."""
-    from analytics.energy_score import COMPONENT_LABELS
-    from analytics.indicators import INDICATOR_UNITS
+    from facmon.analytics.energy_score import COMPONENT_LABELS
+    from facmon.analytics.indicators import INDICATOR_UNITS
 
     ranking = Table(title=f"Energy-saving score, {card.site}, {card.period.label} (0-100; points / max per component)")
     for column in ("rank", "building", "name", "score"):
@@ -831,8 +831,8 @@ def energy_scorecard(store: InfluxStore, site: Site, period: str | None = None, 
     time), and write the score_energy points unless ``write`` is False."""
     from zoneinfo import ZoneInfo
 
-    from analytics.energy_score import score_energy, write_energy_scores
-    from analytics.indicators import parse_period
+    from facmon.analytics.energy_score import score_energy, write_energy_scores
+    from facmon.analytics.indicators import parse_period
 
     label = period or str(datetime.now(ZoneInfo(site.site.timezone)).year)
     card = score_energy(store, site, parse_period(label))
@@ -861,13 +861,13 @@ def score_energy_command(
 # -- score vendors ------------------------------------------------------------------------------
 
 if TYPE_CHECKING:
-    from analytics.vendor_score import VendorScorecard
+    from facmon.analytics.vendor_score import VendorScorecard
 
 
 def vendor_scorecard_tables(card: VendorScorecard, explain: bool = True) -> list[Table]:
     """Rich tables of a vendor scorecard: the ranking with faults, breaches and deductions, and
     (``explain``) each vendor's components and SLA breaches."""
-    from analytics.vendor_score import COMPONENT_LABELS
+    from facmon.analytics.vendor_score import COMPONENT_LABELS
 
     ranking = Table(title=f"Vendor maintenance-quality score, {card.site}, {card.period.label} as of {card.as_of:%Y-%m-%d %H:%M} (0-100; points / max per component)")
     for column in ("rank", "vendor", "name", "score"):
@@ -923,8 +923,8 @@ def vendor_scorecard(store: InfluxStore, site: Site, period: str | None = None, 
     time), and write the score_vendor points unless ``write`` is False."""
     from zoneinfo import ZoneInfo
 
-    from analytics.indicators import parse_period
-    from analytics.vendor_score import score_vendors, write_vendor_scores
+    from facmon.analytics.indicators import parse_period
+    from facmon.analytics.vendor_score import score_vendors, write_vendor_scores
 
     label = period or f"{datetime.now(ZoneInfo(site.site.timezone)):%Y-%m}"
     card = score_vendors(store, site, parse_period(label))
@@ -988,8 +988,8 @@ def baseline_fit(
     output: FormatOption = OutputFormat.TABLE,
 ) -> None:
     """Fit a baseline on exported interval data; with data past --baseline-end, measure the savings and their uncertainty."""
-    from analytics.baseline import WorkCalendar, measure_savings
-    from analytics.interval_csv import read_interval_csv, to_regular
+    from facmon.analytics.baseline import WorkCalendar, measure_savings
+    from facmon.analytics.interval_csv import read_interval_csv, to_regular
 
     work_calendar = WorkCalendar(calendar.value)
     end = None
@@ -1084,8 +1084,8 @@ InfluxVersionOption = Annotated[
 
 def _grafana_inputs(site_path: Path | None, lang: str, influx_version: str | None) -> tuple:
     """The site, the checked language and the datasource settings for `facmon grafana`."""
-    from dashboards.datasource import datasource_settings
-    from dashboards.titles import check_lang
+    from facmon.dashboards.datasource import datasource_settings
+    from facmon.dashboards.titles import check_lang
 
     return _load(site_path), check_lang(lang), datasource_settings(resolve_endpoints(), influx_version)
 
@@ -1108,7 +1108,7 @@ def grafana_export(
 
     Every file is first read as Grafana 11 reads it (Go's yaml.v3 and text/template, Alertmanager's
     template functions and time intervals); if Grafana would refuse or mangle any, nothing is written."""
-    from grafana.provisioning import export_provisioning
+    from facmon.grafana.provisioning import export_provisioning
 
     site, language, settings = _grafana_inputs(site_path, lang, influx_version)
     written = export_provisioning(site, out_dir, settings, language, dashboards_path=dashboards_path, check=not no_check)
@@ -1137,12 +1137,12 @@ def grafana_push(
     """Create or update facmon's folder, datasource, dashboards and alerting (templates, mute timings,
     contact points, the policy tree, the fault rule group) in a running Grafana (token from
     FACMON_GRAFANA_TOKEN or FACMON_GRAFANA_TOKEN_FILE); a second push changes nothing."""
-    from alerts.notifications import alerting_objects
-    from dashboards.catalog import FOLDER_UID, build_dashboards, folder_title
-    from dashboards.datasource import DATASOURCE_UID
-    from grafana.check import refuse_bad_files
-    from grafana.provisioning import provisioning_files
-    from grafana.push import DesiredState, apply, connect, grafana_token, plan
+    from facmon.alerts.notifications import alerting_objects
+    from facmon.dashboards.catalog import FOLDER_UID, build_dashboards, folder_title
+    from facmon.dashboards.datasource import DATASOURCE_UID
+    from facmon.grafana.check import refuse_bad_files
+    from facmon.grafana.provisioning import provisioning_files
+    from facmon.grafana.push import DesiredState, apply, connect, grafana_token, plan
 
     site, language, settings = _grafana_inputs(site_path, lang, influx_version)
     if not no_check:  # the API takes the same templates and annotations the files carry
@@ -1195,8 +1195,8 @@ def demo(
     seed: Annotated[int, typer.Option(help="Random seed of the simulated site.")] = 0,
 ) -> None:
     """Bring the stack up, backfill history, run simulator and collector live, and show what was stored."""
-    from ingest import Collector
-    from simulators import SiteSimulator, publish
+    from facmon.ingest import Collector
+    from facmon.simulators import SiteSimulator, publish
 
     site = _load(site_path)
     home = facmon_home()
@@ -1252,7 +1252,7 @@ def demo(
     if published != stored:
         raise FacmonError("the live run lost readings: published and stored counts differ (see the table)")
 
-    from analytics.analyze import analyze as run_analysis
+    from facmon.analytics.analyze import analyze as run_analysis
 
     month = f"{live_end.astimezone(site.site.tz):%Y-%m}"
     err.print(f"[bold]5/6[/bold] analysis: registers → energy_interval, energy_daily; fault detection; scores for {month}")
@@ -1268,8 +1268,8 @@ def demo(
     print_vendor_scorecard(vendor_scorecard(store, site, month), explain=False)
     out.print(f"Each component explained: facmon score energy --period {month}; facmon score vendors --period {month}")
 
-    from dashboards.datasource import datasource_settings
-    from grafana.provisioning import export_provisioning
+    from facmon.dashboards.datasource import datasource_settings
+    from facmon.grafana.provisioning import export_provisioning
 
     grafana_dir = home / "grafana-provisioning"
     err.print(f"[bold]6/6[/bold] Grafana provisioning files (datasource, dashboards, alerting) → {grafana_dir}")
@@ -1283,7 +1283,7 @@ def demo(
 def _demo_faults(site: Site, history_start: datetime, live_start: datetime) -> list:
     """A few faults for the demo, placed in the last day and a half of its history: a water leak and a
     chiller fault code still active at the end, a sensor offline for 3 h and a stuck sub-meter, both cleared."""
-    from simulators.faults import parse_faults
+    from facmon.simulators.faults import parse_faults
 
     def at(hours_before: float) -> str:
         moment = max(history_start, live_start - timedelta(hours=hours_before))

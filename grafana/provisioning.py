@@ -28,18 +28,18 @@ from typing import Any
 
 import yaml
 
-from alerts.files import alerting_documents
-from alerts.notifications import alerting_objects
-from dashboards.catalog import DASHBOARDS, FOLDER_UID, build_dashboards, folder_title
-from dashboards.datasource import (
+from facmon.alerts.files import alerting_documents
+from facmon.alerts.notifications import alerting_objects
+from facmon.dashboards.catalog import DASHBOARDS, FOLDER_UID, build_dashboards, folder_title
+from facmon.dashboards.datasource import (
     DATASOURCE_UID,
     DatasourceSettings,
     datasource_provisioning,
 )
-from dashboards.titles import Lang
+from facmon.dashboards.titles import Lang
 from facmon.errors import FacmonError
 from facmon.registry import Site
-from grafana.check import refuse_bad_files
+from facmon.grafana.check import refuse_bad_files
 
 GRAFANA_PROVISIONING = Path("/etc/grafana/provisioning")
 DASHBOARD_SUBFOLDER = "facmon"  # under dashboards/, holds the JSON files
@@ -121,7 +121,7 @@ def export_provisioning(
     check: bool = True,
 ) -> list[Path]:
     """Check the provisioning files as Grafana 11 reads them, then write them into ``out_dir`` and
-    return their paths. Raises :class:`grafana.check.ProvisioningRefused` (nothing written) when
+    return their paths. Raises :class:`facmon.grafana.check.ProvisioningRefused` (nothing written) when
     Grafana would refuse or mangle any of them; ``check=False`` skips the check (it needs Go)."""
     files = provisioning_files(site, settings, lang, dashboards_path=dashboards_path)
     if check:

@@ -33,8 +33,8 @@ from grafana_client.client import (
     GrafanaUnauthorizedError,
 )
 
-from alerts.notifications import AlertingObjects
-from dashboards.datasource import (
+from facmon.alerts.notifications import AlertingObjects
+from facmon.dashboards.datasource import (
     DATASOURCE_UID,
     DatasourceSettings,
     datasource_api_body,

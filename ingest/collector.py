@@ -1,6 +1,6 @@
 """The MQTT collector: subscribe, decode, validate, batch, write, and only then acknowledge.
 
-Threads: the network thread of :class:`ingest.subscriber.Subscriber` runs the MQTT connection and
+Threads: the network thread of :class:`facmon.ingest.subscriber.Subscriber` runs the MQTT connection and
 :meth:`Collector._on_messages`, which only decodes and validates the messages of one socket read (CPU,
 no I/O) and queues the resulting lines. The thread that calls :meth:`Collector.run` is the writer: it
 gathers queued messages into a batch, writes the batch when it holds ``batch_lines`` lines or its oldest
@@ -16,7 +16,7 @@ the write is idempotent (same series and timestamp overwrite). Acknowledgements 
 connection a message arrived on: after a reconnect the broker resends unacknowledged messages, and
 acknowledgements for the old connection's packet ids are not sent (they could name other messages).
 
-With a spool folder (``spool_dir``, see :mod:`ingest.spool`) a batch InfluxDB cannot take is
+With a spool folder (``spool_dir``, see :mod:`facmon.ingest.spool`) a batch InfluxDB cannot take is
 fsynced to disk and then acknowledged; the writer replays the spool oldest first, probing InfluxDB
 with backoff, and while the spool holds anything new batches are appended behind it. When the spool
 is full the writer holds the batch unacknowledged and takes nothing new: the broker stops at the
@@ -45,13 +45,13 @@ from facmon.registry import Site
 from facmon.schema import INGEST_STATS
 from facmon.stop import stop_on_signals
 from facmon.store import MIN_REQUEST_TIMEOUT_S, InfluxStore, StoreUnavailable, line
-from ingest.decoders import Decoder, DecoderSet
-from ingest.model import Reason, Rejection
-from ingest.rejections import UniqueClock, payload_text, rejection_line
-from ingest.sink import ReplayResult, Sink, SinkResult, SpoolingSink, StoreSink, is_reading
-from ingest.spool import Spool, SpoolError, SpoolFull
-from ingest.subscriber import Message, Subscriber, reason_text
-from ingest.validation import Validator
+from facmon.ingest.decoders import Decoder, DecoderSet
+from facmon.ingest.model import Reason, Rejection
+from facmon.ingest.rejections import UniqueClock, payload_text, rejection_line
+from facmon.ingest.sink import ReplayResult, Sink, SinkResult, SpoolingSink, StoreSink, is_reading
+from facmon.ingest.spool import Spool, SpoolError, SpoolFull
+from facmon.ingest.subscriber import Message, Subscriber, reason_text
+from facmon.ingest.validation import Validator
 
 log = logging.getLogger("facmon.ingest")
 

@@ -3,7 +3,7 @@
 A decoder knows one device convention. It declares the MQTT topic filters it serves; the collector
 subscribes to them and hands each message to the first decoder whose filter matches its topic
 (:class:`DecoderSet`). Decoders parse only: whether the building, device, fields and values exist
-and are plausible is :mod:`ingest.validation`'s job, so every decoder gets the same checks.
+and are plausible is :mod:`facmon.ingest.validation`'s job, so every decoder gets the same checks.
 
 :class:`FacmonJsonDecoder` reads the documented facmon convention (DESIGN.md, MQTT):
 
@@ -13,12 +13,12 @@ and are plausible is :mod:`ingest.validation`'s job, so every decoder gets the s
 * ``<prefix>/<building>/_batch``: a gateway's batch ``{"readings": [{"device": ..., "ts": ..., ...}, ...]}``.
   Each entry is decoded on its own: one bad entry is rejected, the others still go through.
 
-``ts`` is read by :func:`ingest.timestamps.parse_timestamp`: epoch seconds or milliseconds as a JSON
+``ts`` is read by :func:`facmon.ingest.timestamps.parse_timestamp`: epoch seconds or milliseconds as a JSON
 number, or an ISO-8601 string **with** a UTC offset (a naive one is rejected, ``bad_timestamp``);
 2000-01-01 .. 2100-01-01 UTC; a missing ``ts`` is rejected.
 
-Device conventions configured in the registry (``mqtt.decoders``) come from :mod:`ingest.shelly` and
-:mod:`ingest.tasmota`; :meth:`DecoderSet.for_site` puts them behind facmon's JSON decoder.
+Device conventions configured in the registry (``mqtt.decoders``) come from :mod:`facmon.ingest.shelly` and
+:mod:`facmon.ingest.tasmota`; :meth:`DecoderSet.for_site` puts them behind facmon's JSON decoder.
 """
 
 from __future__ import annotations
@@ -30,11 +30,11 @@ from typing import Any, Protocol, runtime_checkable
 from paho.mqtt.client import topic_matches_sub
 
 from facmon.registry import DeviceFormat, Site
-from ingest.model import Decoded, Reading, Reason, Rejection
-from ingest.payload import shown
-from ingest.shelly import ShellyGen2Decoder
-from ingest.tasmota import TasmotaDecoder
-from ingest.timestamps import TS_MAX_NS, TS_MIN_NS, TimestampError, parse_timestamp
+from facmon.ingest.model import Decoded, Reading, Reason, Rejection
+from facmon.ingest.payload import shown
+from facmon.ingest.shelly import ShellyGen2Decoder
+from facmon.ingest.tasmota import TasmotaDecoder
+from facmon.ingest.timestamps import TS_MAX_NS, TS_MIN_NS, TimestampError, parse_timestamp
 
 __all__ = [
     "BATCH_DEVICE",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
-from ingest.model import Decoded, Reading, Reason, Rejection
+from facmon.ingest.model import Decoded, Reading, Reason, Rejection
 
 
 def shown(value: object, limit: int = 80) -> str:

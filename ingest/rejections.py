@@ -1,6 +1,6 @@
 """``ingest_rejected`` points: every rejected input, with its reason, stored next to the data.
 
-Tags ``reason`` (see :class:`ingest.model.Reason`) and ``building`` (only a building of the registry:
+Tags ``reason`` (see :class:`facmon.ingest.model.Reason`) and ``building`` (only a building of the registry:
 codes taken from arbitrary topics must not become tag values); fields ``topic``, ``payload``
 (truncated), ``detail``. The timestamp is the arrival time in nanoseconds, made unique per
 rejection by :class:`UniqueClock` so that two rejections never overwrite each other.
@@ -15,7 +15,7 @@ from facmon.registry import Site
 from facmon.schema import INGEST_REJECTED
 from facmon.store import line
 
-from ingest.model import Rejection
+from facmon.ingest.model import Rejection
 
 PAYLOAD_LIMIT = 500
 DETAIL_LIMIT = 1000

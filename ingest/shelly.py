@@ -45,9 +45,9 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from ingest.model import Decoded, Reason, Rejection
-from ingest.payload import mapped_readings, scaled, shown
-from ingest.timestamps import TimestampError, parse_timestamp
+from facmon.ingest.model import Decoded, Reason, Rejection
+from facmon.ingest.payload import mapped_readings, scaled, shown
+from facmon.ingest.timestamps import TimestampError, parse_timestamp
 
 # component type -> (channel type, {facmon field: (path in the status object, divisor)})
 _METERING: dict[str, tuple[str, dict[str, tuple[tuple[str, ...], float]]]] = {

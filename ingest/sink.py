@@ -14,7 +14,7 @@ StoreUnavailable, so nothing is acknowledged until an operator fixes the store. 
 InfluxDB 1.x's "database not found": the collector creates its database at start-up, and when it
 started during an outage, or somebody dropped the database, it creates it then and writes again.
 
-:class:`SpoolingSink` puts a :class:`ingest.spool.Spool` in front of a StoreSink: a batch InfluxDB
+:class:`SpoolingSink` puts a :class:`facmon.ingest.spool.Spool` in front of a StoreSink: a batch InfluxDB
 cannot take now goes to disk, and :meth:`SpoolingSink.replay` feeds the spool back to InfluxDB
 oldest first. While the spool holds anything, new batches are appended behind it, so InfluxDB always
 receives batches in the order they arrived.
@@ -30,7 +30,7 @@ from typing import Protocol
 from facmon.schema import INGEST_REJECTED
 from facmon.store import InfluxStore, StoreRejected, StoreUnavailable
 
-from ingest.spool import Record, Spool
+from facmon.ingest.spool import Record, Spool
 
 log = logging.getLogger("facmon.ingest")
 

@@ -30,9 +30,9 @@ from collections.abc import Mapping, Sequence
 from datetime import tzinfo
 from typing import Any
 
-from ingest.model import Decoded, Reason, Rejection
-from ingest.payload import mapped_readings, scaled, shown
-from ingest.timestamps import TimestampError, parse_local_timestamp
+from facmon.ingest.model import Decoded, Reason, Rejection
+from facmon.ingest.payload import mapped_readings, scaled, shown
+from facmon.ingest.timestamps import TimestampError, parse_local_timestamp
 
 PREFIX = "tele"
 MAX_CHANNELS = 32  # Tasmota's MAX_RELAYS is 32 (8 on ESP8266)

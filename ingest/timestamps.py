@@ -10,7 +10,7 @@ silently shift its readings by hours.
 (Tasmota's ``Time``): a naive ISO string is read in the site's time zone, anything else as above.
 
 Both accept only 2000-01-01 .. 2100-01-01 UTC (a device clock or unit error otherwise). Whether a
-timestamp is plausibly *recent* is validation's job (:mod:`ingest.validation`), which knows the
+timestamp is plausibly *recent* is validation's job (:mod:`facmon.ingest.validation`), which knows the
 registry's window and the current time.
 """
 

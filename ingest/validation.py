@@ -32,8 +32,8 @@ from dataclasses import dataclass
 from facmon.registry import Building, Meter, Site
 from facmon.schema import FIELD_RANGES, Device, allowed_fields, device_kind, device_line_prefix, reading_line
 
-from ingest.model import Reading, Reason, Rejection
-from ingest.timestamps import iso_utc
+from facmon.ingest.model import Reading, Reason, Rejection
+from facmon.ingest.timestamps import iso_utc
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,9 +12,9 @@ Public API (used by ``facmon simulate``)::
 Only ``facmon`` (plus numpy, paho-mqtt and the standard library) is imported here.
 """
 
-from simulators.backfill import backfill, reading_lines
-from simulators.measures import EfficiencyMeasure
-from simulators.publisher import PublishError, publish
-from simulators.site import DayPlan, Reading, SiteSimulator
+from facmon.simulators.backfill import backfill, reading_lines
+from facmon.simulators.measures import EfficiencyMeasure
+from facmon.simulators.publisher import PublishError, publish
+from facmon.simulators.site import DayPlan, Reading, SiteSimulator
 
 __all__ = ["DayPlan", "EfficiencyMeasure", "PublishError", "Reading", "SiteSimulator", "backfill", "publish", "reading_lines"]

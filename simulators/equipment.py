@@ -14,11 +14,11 @@ import numpy as np
 
 from facmon.registry import Building, Equipment, EquipmentType, System
 from facmon.schema import EQUIPMENT_COMMON_FIELDS, EQUIPMENT_TYPE_FIELDS
-from simulators.clock import DayGrid
-from simulators.loads import HVAC_PLANT, IT, BuildingLoads
-from simulators.occupancy import Occupancy
-from simulators.parameters import LoadParameters, hour_of
-from simulators.weather import OutdoorWeather
+from facmon.simulators.clock import DayGrid
+from facmon.simulators.loads import HVAC_PLANT, IT, BuildingLoads
+from facmon.simulators.occupancy import Occupancy
+from facmon.simulators.parameters import LoadParameters, hour_of
+from facmon.simulators.weather import OutdoorWeather
 
 _COMMON_ORDER = ("running", "fault_code", "power")
 _ALWAYS_IN_SERVICE = (EquipmentType.ELEVATOR, EquipmentType.TRANSFORMER, EquipmentType.UPS)

@@ -103,10 +103,10 @@ from facmon.schema import FIELD_RANGES, SIM_TRUTH, allowed_fields, device_kind
 from facmon.standards import Severity
 from facmon.store import line
 from facmon.workdays import is_working_day
-from simulators.parameters import hour_of
+from facmon.simulators.parameters import hour_of
 
 if TYPE_CHECKING:
-    from simulators.site import DayPlan, Reading, SiteSimulator
+    from facmon.simulators.site import DayPlan, Reading, SiteSimulator
 
 LABELS_FORMAT = "facmon-fault-labels/1"
 NS_PER_S = 1_000_000_000
@@ -563,7 +563,7 @@ def write_labels(path: Path, content: dict[str, Any]) -> None:
 
 
 class FaultInjector:
-    """Injects resolved faults into a :class:`simulators.site.SiteSimulator` through its hooks.
+    """Injects resolved faults into a :class:`facmon.simulators.site.SiteSimulator` through its hooks.
 
     Created by the simulator itself (``SiteSimulator(site, faults=...)``). ``truth_sink``, when set,
     receives the ``sim_truth`` lines of fault starts and ends as the simulation emits their ticks

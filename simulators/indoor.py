@@ -21,9 +21,9 @@ import numpy as np
 
 from facmon.registry import Building, IeqSensor
 from facmon.standards import OfficeHvacClass
-from simulators.loads import HvacState
-from simulators.parameters import IndoorParameters
-from simulators.weather import OutdoorWeather
+from facmon.simulators.loads import HvacState
+from facmon.simulators.parameters import IndoorParameters
+from facmon.simulators.weather import OutdoorWeather
 
 
 @dataclass(frozen=True)

@@ -26,10 +26,10 @@ import numpy as np
 
 from facmon.registry import Building, EquipmentType, Meter
 from facmon.standards import OfficeHvacClass
-from simulators.clock import DayGrid
-from simulators.occupancy import KITCHEN_ACTIVITY_HOURS_PER_DAY, Occupancy
-from simulators.parameters import ClimateNormals, LoadParameters, hour_of
-from simulators.weather import OutdoorWeather
+from facmon.simulators.clock import DayGrid
+from facmon.simulators.occupancy import KITCHEN_ACTIVITY_HOURS_PER_DAY, Occupancy
+from facmon.simulators.parameters import ClimateNormals, LoadParameters, hour_of
+from facmon.simulators.weather import OutdoorWeather
 
 MAIN = "01000"
 LIGHTING_SOCKETS = "01A10"

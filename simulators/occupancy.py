@@ -15,9 +15,9 @@ from functools import lru_cache
 import numpy as np
 
 from facmon.registry import WorkingHours
-from simulators.clock import DayGrid
-from simulators.noise import Stream, keyed_rng
-from simulators.parameters import OccupancyParameters, hour_of
+from facmon.simulators.clock import DayGrid
+from facmon.simulators.noise import Stream, keyed_rng
+from facmon.simulators.parameters import OccupancyParameters, hour_of
 
 
 def _monotonic_knots(knots: list[tuple[float, float]]) -> tuple[np.ndarray, np.ndarray]:

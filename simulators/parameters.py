@@ -4,7 +4,7 @@ Confidence follows ``shared/domain/FACTS.md``: **H** official text, **M** one se
 **L** engineering assumption chosen so the simulated buildings land on the published benchmarks
 (annual EUI of a 夏热冬冷 B-class government office ≈ 60-90 kWh/m²·a, GB/T 51161 constraint 90,
 guide 65; water ≈ 21.5 m³/person·a, the 2020 national baseline). L numbers are parameters, not
-truths: pass a modified :class:`ModelParameters` to :class:`simulators.SiteSimulator` to change them.
+truths: pass a modified :class:`ModelParameters` to :class:`facmon.simulators.SiteSimulator` to change them.
 
 Numbers that come from standards and that other parts of facmon also need (set points, fresh air)
 live in ``facmon/standards.py`` with their source and are only referenced here.

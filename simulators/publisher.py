@@ -36,8 +36,8 @@ from paho.mqtt.properties import Properties
 
 from facmon.broker_auth import MqttAuth
 from facmon.errors import FacmonError
-from simulators.clock import epoch_s, utc_datetime
-from simulators.site import Reading, SiteSimulator
+from facmon.simulators.clock import epoch_s, utc_datetime
+from facmon.simulators.site import Reading, SiteSimulator
 
 QOS = 1
 MAX_INFLIGHT = 1000

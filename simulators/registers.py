@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from facmon.registry import Meter
-from simulators.noise import Stream, keyed_rng
+from facmon.simulators.noise import Stream, keyed_rng
 
 REGISTER_DECIMALS = 3  # raw register resolution reported, decimal places
 POWER_DECIMALS = 4  # raw power resolution, decimal places

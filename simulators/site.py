@@ -39,7 +39,7 @@ Two hook lists are the seams for it: :attr:`SiteSimulator.plan_hooks` may change
 (loads, equipment values, IEQ targets, meter resets) before it is simulated,
 :attr:`SiteSimulator.reading_hooks` may change or drop each tick's readings before they are
 returned. ``SiteSimulator(site, faults=...)`` installs both for a scenario of
-:mod:`simulators.faults`; the faults join the state file's fingerprint. A meter reset is part of the
+:mod:`facmon.simulators.faults`; the faults join the state file's fingerprint. A meter reset is part of the
 plan (``DayPlan.meter_resets``) and of the carried raw counts, so it survives split calls, fast
 forwards and the state file.
 """
@@ -61,19 +61,19 @@ import numpy as np
 
 from facmon.registry import Building, Meter, Site, WeatherSensor
 from facmon.schema import MEASUREMENT_OF_KIND, Device, device_kind
-from simulators.clock import DAY_S, DayGrid, base_tick_s, day_grid, epoch_s, first_tick_at_or_after, utc_datetime
-from simulators.equipment import BuildingActivity, EquipmentSpec, elevator_trip_rate, equipment_spec, equipment_values
-from simulators.indoor import Zone, ZoneDrivers, indoor_quantities, layout_zones, step_first_order, zone_drivers
-from simulators.loads import MeterAllocation, MeterShare, allocate, building_loads, meter_rates
-from simulators.measures import EfficiencyMeasure, apply_measures, check_measures
-from simulators.noise import Stream, keyed_rng
-from simulators.occupancy import dining_presence, kitchen_activity, meals_per_day, office_occupancy
-from simulators.parameters import DEFAULT_PARAMETERS, ModelParameters
-from simulators.registers import POWER_DECIMALS, displayed_registers, initial_raw_counts
-from simulators.weather import OutdoorWeather, outdoor_weather
+from facmon.simulators.clock import DAY_S, DayGrid, base_tick_s, day_grid, epoch_s, first_tick_at_or_after, utc_datetime
+from facmon.simulators.equipment import BuildingActivity, EquipmentSpec, elevator_trip_rate, equipment_spec, equipment_values
+from facmon.simulators.indoor import Zone, ZoneDrivers, indoor_quantities, layout_zones, step_first_order, zone_drivers
+from facmon.simulators.loads import MeterAllocation, MeterShare, allocate, building_loads, meter_rates
+from facmon.simulators.measures import EfficiencyMeasure, apply_measures, check_measures
+from facmon.simulators.noise import Stream, keyed_rng
+from facmon.simulators.occupancy import dining_presence, kitchen_activity, meals_per_day, office_occupancy
+from facmon.simulators.parameters import DEFAULT_PARAMETERS, ModelParameters
+from facmon.simulators.registers import POWER_DECIMALS, displayed_registers, initial_raw_counts
+from facmon.simulators.weather import OutdoorWeather, outdoor_weather
 
 if TYPE_CHECKING:
-    from simulators.faults import FaultInjector, InjectedFault
+    from facmon.simulators.faults import FaultInjector, InjectedFault
 
 STATE_FORMAT = "facmon-simulator-state/1"
 IEQ_QUANTITIES = ("temperature", "humidity", "co2", "pm25", "pm10", "tvoc", "hcho")
@@ -245,7 +245,7 @@ class SiteSimulator:
         self._checkpoints: OrderedDict[int, _State] = OrderedDict()
         self.fault_injector: FaultInjector | None = None
         if self.faults:
-            from simulators.faults import FaultInjector  # faults.py builds on this module
+            from facmon.simulators.faults import FaultInjector  # faults.py builds on this module
 
             self.fault_injector = FaultInjector(self, self.faults)
         if self.state_path is not None:

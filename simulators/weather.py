@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from simulators.clock import DAY_S, DayGrid
-from simulators.noise import Stream, value_noise
-from simulators.parameters import ClimateNormals, WeatherParameters
+from facmon.simulators.clock import DAY_S, DayGrid
+from facmon.simulators.noise import Stream, value_noise
+from facmon.simulators.parameters import ClimateNormals, WeatherParameters
 
 YEAR_DAYS = 365.2422
 

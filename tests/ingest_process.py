@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from ingest.collector import stop_worst_case_s
+from facmon.ingest.collector import stop_worst_case_s
 
 FACMON = str(Path(sys.executable).with_name("facmon"))
 # The collector's own bound on stopping (its InfluxDB requests time out after 30 s): beyond that it is

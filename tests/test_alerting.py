@@ -24,24 +24,24 @@ import yaml
 from grafana_client.client import GrafanaBadInputError
 from typer.testing import CliRunner
 
-from alerts.files import ALERTING_FILES, alerting_documents
-from alerts.notifications import (
+from facmon.alerts.files import ALERTING_FILES, alerting_documents
+from facmon.alerts.notifications import (
     DEFAULT_GRAFANA_RECEIVER,
     ENERGY_OFFICE,
     message_templates,
     alerting_objects,
     vendor_contact_point,
 )
-from alerts.routing import Delivery, deliveries
-from alerts.rules import BUILDING_DASHBOARD_UID, FAULT_KINDS, LABELS, RULE_GROUP
-from dashboards.catalog import FOLDER_UID, build_dashboards, folder_title
-from dashboards.datasource import (
+from facmon.alerts.routing import Delivery, deliveries
+from facmon.alerts.rules import BUILDING_DASHBOARD_UID, FAULT_KINDS, LABELS, RULE_GROUP
+from facmon.dashboards.catalog import FOLDER_UID, build_dashboards, folder_title
+from facmon.dashboards.datasource import (
     DATASOURCE_UID,
     DatasourceSettings,
     InfluxVersion,
     SecretRef,
 )
-from grafana.push import Action, DesiredState, apply, connect, plan
+from facmon.grafana.push import Action, DesiredState, apply, connect, plan
 from facmon.cli import app
 from facmon.fault_kinds import FaultKind
 from facmon.registry import Contact, Site, load_site
@@ -247,8 +247,8 @@ def test_rules_fire_for_exactly_the_faults_the_simulator_injected(example_site: 
     file), `facmon analyze` (fault detection runs after it), then every rule's InfluxQL as Grafana sends it.
     Each injected kind's rule fires for exactly its (building, target), labelled with the responsible
     vendor; the rules of the kinds not injected return no firing row."""
-    from simulators import SiteSimulator, backfill
-    from simulators.faults import load_faults
+    from facmon.simulators import SiteSimulator, backfill
+    from facmon.simulators.faults import load_faults
 
     for key, value in stack_env.items():
         monkeypatch.setenv(key, value)

@@ -18,11 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from analytics.analyze import AnalysisSummary, analyze, follow
+from facmon.analytics.analyze import AnalysisSummary, analyze, follow
 from facmon.registry import Site
 from facmon.stack import Stack, free_port
 from facmon.store import InfluxStore, StoreUnavailable
-from simulators import SiteSimulator, backfill
+from facmon.simulators import SiteSimulator, backfill
 from tests.conftest import EXAMPLE_SITE
 
 FACMON = str(Path(sys.executable).with_name("facmon"))

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pytest
 
-from analytics.anomalies import (
+from facmon.analytics.anomalies import (
     ABOVE,
     CREEP,
     HourlySeries,

@@ -7,9 +7,9 @@ from datetime import date
 import numpy as np
 import pytest
 
-from analytics.changepoint import ALL_DAYS, NON_WORKING_DAYS, WORKING_DAYS, ModelType, fit_daily_baseline
-from analytics.data_sufficiency import baseline_sufficiency
-from analytics.towt import fit_hourly_baseline, hour_of_week
+from facmon.analytics.changepoint import ALL_DAYS, NON_WORKING_DAYS, WORKING_DAYS, ModelType, fit_daily_baseline
+from facmon.analytics.data_sufficiency import baseline_sufficiency
+from facmon.analytics.towt import fit_hourly_baseline, hour_of_week
 from facmon.errors import FacmonError
 
 YEAR = np.arange(np.datetime64("2024-01-01"), np.datetime64("2024-12-31"))  # 365 days

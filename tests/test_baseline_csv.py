@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from analytics.interval_csv import read_interval_csv, to_regular
+from facmon.analytics.interval_csv import read_interval_csv, to_regular
 from facmon.errors import FacmonError
 
 

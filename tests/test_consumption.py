@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pytest
 
-from analytics.analyze import AnalysisError, analysis_period, meter_intervals
-from analytics.consumption import (
+from facmon.analytics.analyze import AnalysisError, analysis_period, meter_intervals
+from facmon.analytics.consumption import (
     ESTIMATED,
     FLAG_GAP,
     FLAG_RESET,
@@ -24,7 +24,7 @@ from analytics.consumption import (
     interval_amounts,
     interval_consumption,
 )
-from analytics.daily import Factors, daily_energy, local_midnights_s, meter_days
+from facmon.analytics.daily import Factors, daily_energy, local_midnights_s, meter_days
 from facmon.registry import EnergyFactors, Meter
 
 Q = 900  # one 15-minute interval, s
@@ -216,7 +216,7 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 def analysis_period_utc(start_s: int, end_s: int):
     """A period over [start_s, end_s) on a UTC site, for meter_intervals."""
-    from analytics.analyze import AnalysisPeriod
+    from facmon.analytics.analyze import AnalysisPeriod
 
     return AnalysisPeriod(start_s, end_s, np.array([start_s, end_s]), Q)
 

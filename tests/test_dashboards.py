@@ -16,18 +16,18 @@ from typing import Any
 
 import pytest
 
-from analytics.analyze import analyze
-from dashboards import building_detail, energy_overview, vendor_scorecard
-from dashboards.blocks import ALL
-from dashboards.building_detail import IEQ_LIMITS, band_steps, ieq_quantities
-from dashboards.catalog import DASHBOARDS, build_dashboards
-from dashboards.energy_overview import (
+from facmon.analytics.analyze import analyze
+from facmon.dashboards import building_detail, energy_overview, vendor_scorecard
+from facmon.dashboards.blocks import ALL
+from facmon.dashboards.building_detail import IEQ_LIMITS, band_steps, ieq_quantities
+from facmon.dashboards.catalog import DASHBOARDS, build_dashboards
+from facmon.dashboards.energy_overview import (
     SAVINGS,
     benchmark_groups,
     gbt51161_benchmark,
     required_reduction,
 )
-from dashboards.titles import title
+from facmon.dashboards.titles import title
 from facmon.registry import SCORE_COMPONENTS, VENDOR_SCORE_COMPONENTS, Site
 from facmon.schema import ENERGY_DAILY, FAULT, SCORE_ENERGY, SCORE_VENDOR
 from facmon.stack import Stack
@@ -38,8 +38,8 @@ from facmon.standards import (
     GBT18883_TEMPERATURE_WINTER_C,
 )
 from facmon.store import InfluxStore, line
-from simulators import SiteSimulator
-from simulators.backfill import backfill
+from facmon.simulators import SiteSimulator
+from facmon.simulators.backfill import backfill
 from tests.grafana_contract import dashboard_problems
 from tests.test_grafana import _run_panel_queries, _values, _variable
 

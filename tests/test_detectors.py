@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pytest
 
-from analytics import fault_detectors as fd
-from analytics.fault_state import (
+from facmon.analytics import fault_detectors as fd
+from facmon.analytics.fault_state import (
     FaultSeries,
     active_before,
     fault_lines,
@@ -221,7 +221,7 @@ def test_state_carries_across_runs_and_reruns_are_idempotent(store):
     """Run 1 (day 1) raises a leak at 05:00 that lasts past its end: one start point, no clear. Run 2 (day 2)
     sees it running since before its start: it continues it (no new start) and clears it at 06:00. Rerunning
     run 2 writes the same points. A run 3 without the episode writes nothing (the fault is already cleared)."""
-    from analytics.fault_detectors import Episode
+    from facmon.analytics.fault_detectors import Episode
 
     b = "341122A002"
     day1, day2, day3 = at("2026-10-08"), at("2026-10-09"), at("2026-10-10")
@@ -240,7 +240,7 @@ def test_a_fault_active_before_a_run_that_no_longer_shows_is_cleared_at_the_runs
     """The last point before the run says active; the run finds nothing: one clear point at the run's start."""
     b = "341122A002"
     day1, day2 = at("2026-10-08"), at("2026-10-09")
-    from analytics.fault_detectors import Episode
+    from facmon.analytics.fault_detectors import Episode
 
     open_leak = Episode(FaultKind.WATER_LEAK, "W-TOILET", day1 + 3600, None, 0.5, "leak")
     replace_faults(store, [b], fault_lines(b, [open_leak], SERIES, {}, day1, day2), day1, day2)
@@ -276,7 +276,7 @@ def _starts(store, building="341122A002"):
 def test_a_fault_starts_at_its_onset_and_says_when_it_was_raised(store):
     """A leak raised at 05:00 whose first leaking night window began at 01:00: the start point is at 01:00
     (time to restore and availability run from there) and carries raised = 05:00 (time to detect)."""
-    from analytics.fault_detectors import Episode
+    from facmon.analytics.fault_detectors import Episode
 
     b = "341122A002"
     day1, day2 = at("2026-10-08"), at("2026-10-09")
@@ -288,7 +288,7 @@ def test_a_fault_starts_at_its_onset_and_says_when_it_was_raised(store):
 def test_a_fault_raised_in_a_run_with_its_onset_before_it_is_written_once_and_reruns_change_nothing(store):
     """Run [06:00, 12:00) raises a leak at 07:00 whose onset was 01:00, before the run: its start point goes
     to 01:00. Rerunning the same period finds that point active before the run and writes nothing new."""
-    from analytics.fault_detectors import Episode
+    from facmon.analytics.fault_detectors import Episode
 
     b = "341122A002"
     day = at("2026-10-08")
@@ -302,7 +302,7 @@ def test_a_fault_raised_in_a_run_with_its_onset_before_it_is_written_once_and_re
 def test_a_start_point_never_goes_before_the_series_last_clear():
     """An earlier leak cleared at 03:00; a new one raised at 07:00 claims an onset of 01:00 (the data do not
     separate them): its start is put just after the clear, so the clear is neither overwritten nor reordered."""
-    from analytics.fault_detectors import Episode
+    from facmon.analytics.fault_detectors import Episode
 
     day = at("2026-10-08")
     previous = {("water_leak", "W-TOILET"): (day + 3 * 3600, 0.0)}

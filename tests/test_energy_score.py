@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from typer.testing import CliRunner
 
-from analytics.energy_score import (
+from facmon.analytics.energy_score import (
     BuildingScore,
     ComponentScore,
     SavingsEvidence,
@@ -24,7 +24,7 @@ from analytics.energy_score import (
     weigh,
     write_energy_scores,
 )
-from analytics.indicators import parse_period
+from facmon.analytics.indicators import parse_period
 from facmon.registry import ScoreWeights, SiteFileError, parse_site
 from facmon.store import line
 from tests.conftest import EXAMPLE_SITE

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from analytics.fault_evaluation import FaultEvent, LabelsError, evaluate, load_labels
+from facmon.analytics.fault_evaluation import FaultEvent, LabelsError, evaluate, load_labels
 
 ROOT = Path(__file__).resolve().parent.parent
 H = 3600
@@ -47,7 +47,7 @@ def test_time_to_detect_runs_to_when_a_fault_was_raised_not_to_its_onset(store):
     """A leak labelled from 0 h; its fault point starts at the onset the data showed (1 h) and says it was
     raised at 5 h: it matches, and the time to detect is 5 h. A point written before points carried
     ``raised`` counts from its own time."""
-    from analytics.fault_evaluation import detected_events
+    from facmon.analytics.fault_evaluation import detected_events
     from facmon.store import line
 
     tags = {"building": "B1", "kind": "water_leak", "severity": "major", "vendor": "property", "target": "W-TOILET"}
@@ -78,8 +78,8 @@ def test_the_simulated_fault_month_meets_the_targets_end_to_end(store, stack_env
     on October's labels: recall ≥ 0.9 and precision ≥ 0.9 for every kind, and faults visible at once (fault
     codes, elevators, out-of-range readings, spikes, resets) detected within two 5-minute analysis cycles (median)."""
     from facmon.cli import app
-    from simulators import SiteSimulator, backfill
-    from simulators.faults import labels, load_faults, write_labels
+    from facmon.simulators import SiteSimulator, backfill
+    from facmon.simulators.faults import labels, load_faults, write_labels
 
     for key, value in stack_env.items():
         monkeypatch.setenv(key, value)

@@ -19,8 +19,8 @@ import pytest
 from facmon.registry import Meter, Site
 from facmon.schema import FIELD_RANGES
 from facmon.store import InfluxStore
-from simulators import Reading, SiteSimulator
-from simulators.faults import (
+from facmon.simulators import Reading, SiteSimulator
+from facmon.simulators.faults import (
     FaultFileError,
     FaultKind,
     InjectedFault,

@@ -26,11 +26,11 @@ import yaml
 from grafana_client.client import GrafanaBadInputError
 from typer.testing import CliRunner
 
-from dashboards.blocks import ALL, panel_targets
-from dashboards.catalog import DASHBOARDS, FOLDER_UID, build_dashboards, folder_title
-from dashboards.data_health import OFFLINE_INTERVALS, device_kinds
-from dashboards.data_health import UID as DATA_HEALTH_UID
-from dashboards.datasource import (
+from facmon.dashboards.blocks import ALL, panel_targets
+from facmon.dashboards.catalog import DASHBOARDS, FOLDER_UID, build_dashboards, folder_title
+from facmon.dashboards.data_health import OFFLINE_INTERVALS, device_kinds
+from facmon.dashboards.data_health import UID as DATA_HEALTH_UID
+from facmon.dashboards.datasource import (
     DATASOURCE_UID,
     DatasourceSettings,
     InfluxVersion,
@@ -39,19 +39,19 @@ from dashboards.datasource import (
     datasource_provisioning,
     datasource_settings,
 )
-from grafana.push import Action, DesiredState, apply, connect, plan
-from dashboards.titles import CATALOGUE, title
+from facmon.grafana.push import Action, DesiredState, apply, connect, plan
+from facmon.dashboards.titles import CATALOGUE, title
 from facmon.cli import app
 from facmon.errors import FacmonError
 from facmon.registry import Site
 from facmon.settings import Endpoints
 from facmon.stack import Stack, free_port
 from facmon.store import InfluxStore
-from ingest import Collector
-from ingest.model import Reason, Rejection
-from ingest.rejections import rejection_line
-from simulators import SiteSimulator
-from simulators.backfill import backfill
+from facmon.ingest import Collector
+from facmon.ingest.model import Reason, Rejection
+from facmon.ingest.rejections import rejection_line
+from facmon.simulators import SiteSimulator
+from facmon.simulators.backfill import backfill
 from tests.conftest import EXAMPLE_SITE
 from tests.grafana_contract import (
     ContractGrafana,

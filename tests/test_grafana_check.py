@@ -11,15 +11,15 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from alerts.routing import deliveries
-from alerts.rules import FAULT_KINDS, SEVERITY_ZH, rule_uid
-from dashboards.datasource import datasource_settings
+from facmon.alerts.routing import deliveries
+from facmon.alerts.rules import FAULT_KINDS, SEVERITY_ZH, rule_uid
+from facmon.dashboards.datasource import datasource_settings
 from facmon.cli import app
 from facmon.registry import Site
 from facmon.settings import Endpoints
 from facmon.standards import Severity
-from grafana.check import CheckReport, ProvisioningRefused, SampleAlert, check_files
-from grafana.provisioning import provisioning_files
+from facmon.grafana.check import CheckReport, ProvisioningRefused, SampleAlert, check_files
+from facmon.grafana.provisioning import provisioning_files
 from tests.conftest import EXAMPLE_SITE
 
 ENDPOINTS = Endpoints(mqtt_host="127.0.0.1", mqtt_port=1883, influx_url="http://influxdb:8086", influx_database="facmon")
@@ -47,7 +47,7 @@ def _sample(site: Site, kind: str, building: str, vendor: str, severity: Severit
 
 
 def _objects_tree(site: Site) -> dict:
-    from alerts.notifications import policy_tree
+    from facmon.alerts.notifications import policy_tree
 
     return policy_tree(site)
 
@@ -198,7 +198,7 @@ def test_registry_names_that_look_like_templates_are_shown_as_written(example_si
 
 
 def test_export_refuses_to_write_anything_grafana_would_refuse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import grafana.provisioning as provisioning
+    import facmon.grafana.provisioning as provisioning
 
     real = provisioning.alerting_documents
 

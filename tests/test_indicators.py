@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pytest
 
-from analytics.benchmarks import (
+from facmon.analytics.benchmarks import (
     compare_gbt51161,
     default_use_hours_h,
     gamma1,
@@ -19,7 +19,7 @@ from analytics.benchmarks import (
     resolve_base_values,
     working_days_in_year,
 )
-from analytics.indicators import (
+from facmon.analytics.indicators import (
     EnergyTotals,
     IndicatorError,
     after_hours_split,

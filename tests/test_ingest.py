@@ -26,7 +26,7 @@ from facmon.registry import Site
 from facmon.schema import FIELD_RANGES, allowed_fields, device_kind
 from facmon.stack import Stack, free_port
 from facmon.store import InfluxStore, line
-from ingest import Collector, StoreSink
+from facmon.ingest import Collector, StoreSink
 from tests.clock import Calendar, reading_ts
 from tests.conftest import ROOT
 
@@ -392,8 +392,8 @@ def test_facmon_ingest_stores_and_acknowledges_everything_received_on_sigterm(st
 
 
 def test_a_decoder_error_becomes_an_internal_error_rejection_and_the_collector_carries_on(stack, store, example_site, client_id, publisher):
-    from ingest import FacmonJsonDecoder
-    from ingest.model import Decoded
+    from facmon.ingest import FacmonJsonDecoder
+    from facmon.ingest.model import Decoded
 
     class Broken:
         name = "broken"

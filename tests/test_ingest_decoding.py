@@ -8,10 +8,10 @@ from datetime import datetime, timezone
 import pytest
 
 from facmon.registry import Meter
-from ingest.decoders import BATCH_DEVICE, DecoderSet, FacmonJsonDecoder, filter_covers, parse_timestamp
-from ingest.model import Decoded, Reading, Reason, Rejection
-from ingest.rejections import UniqueClock, payload_text, rejection_line
-from ingest.validation import Validator
+from facmon.ingest.decoders import BATCH_DEVICE, DecoderSet, FacmonJsonDecoder, filter_covers, parse_timestamp
+from facmon.ingest.model import Decoded, Reading, Reason, Rejection
+from facmon.ingest.rejections import UniqueClock, payload_text, rejection_line
+from facmon.ingest.validation import Validator
 
 TS = 1_714_521_600  # 2024-05-01T00:00:00Z
 TS_NS = TS * 10**9

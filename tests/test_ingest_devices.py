@@ -16,11 +16,11 @@ import pytest
 
 from facmon.registry import Site, parse_site
 from facmon.stack import Stack
-from ingest.decoders import DecoderSet, FacmonJsonDecoder
-from ingest.model import Decoded, Reading, Reason
-from ingest.shelly import ShellyGen2Decoder
-from ingest.tasmota import TasmotaDecoder
-from ingest.validation import Validator
+from facmon.ingest.decoders import DecoderSet, FacmonJsonDecoder
+from facmon.ingest.model import Decoded, Reading, Reason
+from facmon.ingest.shelly import ShellyGen2Decoder
+from facmon.ingest.tasmota import TasmotaDecoder
+from facmon.ingest.validation import Validator
 from tests.clock import Calendar
 from tests.conftest import EXAMPLE_SITE
 from tests.test_ingest import Publisher, purge_session, running, wait_for

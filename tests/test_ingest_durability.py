@@ -22,8 +22,8 @@ import pytest
 from facmon.registry import Site
 from facmon.stack import Stack, free_port
 from facmon.store import InfluxStore, line
-from ingest.spool import Spool, SpoolError, SpoolFull
-from simulators import SiteSimulator, publish
+from facmon.ingest.spool import Spool, SpoolError, SpoolFull
+from facmon.simulators import SiteSimulator, publish
 from tests.clock import Calendar, reading_ts
 from tests.conftest import EXAMPLE_SITE
 from tests.ingest_process import IngestProcess
@@ -151,7 +151,7 @@ def test_an_unusable_spool_folder_is_an_error_not_a_crash_and_nothing_is_acknowl
 
 
 def test_a_spooled_point_influxdb_refuses_on_replay_is_rejected_and_the_rest_is_stored(stack, store, example_site, tmp_path, calendar: Calendar):
-    from ingest import Collector
+    from facmon.ingest import Collector
 
     ts = reading_ts(time.time())
     tags = {"building": A004, "meter": "E-IT", "energy": "01", "subitem": "01D10"}

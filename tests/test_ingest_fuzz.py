@@ -11,11 +11,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ingest.decoders import DecoderSet
-from ingest.model import Decoded, Reading, Reason, Rejection
-from ingest.rejections import rejection_line
-from ingest.timestamps import TS_MAX_NS, TS_MIN_NS
-from ingest.validation import Validator
+from facmon.ingest.decoders import DecoderSet
+from facmon.ingest.model import Decoded, Reading, Reason, Rejection
+from facmon.ingest.rejections import rejection_line
+from facmon.ingest.timestamps import TS_MAX_NS, TS_MIN_NS
+from facmon.ingest.validation import Validator
 
 FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 REASONS = set(Reason)

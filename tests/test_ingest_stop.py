@@ -33,7 +33,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from facmon.stack import Stack, free_port
 from facmon.store import InfluxStore
-from ingest.collector import stop_worst_case_s
+from facmon.ingest.collector import stop_worst_case_s
 from tests.conftest import EXAMPLE_SITE
 from tests.ingest_process import IngestProcess, signal_status
 from tests.test_ingest import purge_session, wait_for

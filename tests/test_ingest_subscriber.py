@@ -17,7 +17,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from facmon.broker_auth import MqttAuth
 from facmon.errors import FacmonError
-from ingest.subscriber import (
+from facmon.ingest.subscriber import (
     READ_SIZE,
     Message,
     ProtocolError,

@@ -11,13 +11,13 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pytest
 
-from analytics.analyze import analyze
-from analytics.monthly import local_month_starts_s, monthly_energy
+from facmon.analytics.analyze import analyze
+from facmon.analytics.monthly import local_month_starts_s, monthly_energy
 from facmon.registry import Site
 from facmon.schema import ENERGY_DAILY, ENERGY_MONTHLY
 from facmon.store import InfluxStore
-from simulators import SiteSimulator
-from simulators.backfill import backfill
+from facmon.simulators import SiteSimulator
+from facmon.simulators.backfill import backfill
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 A001 = "341122A001"

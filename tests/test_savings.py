@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from analytics.fit_statistics import FitStatistics, effective_sample_size, fit_statistics, lag1_autocorrelation, t_quantile
-from analytics.savings import fractional_savings_uncertainty, savings_with_uncertainty, sun_baltazar_k
+from facmon.analytics.fit_statistics import FitStatistics, effective_sample_size, fit_statistics, lag1_autocorrelation, t_quantile
+from facmon.analytics.savings import fractional_savings_uncertainty, savings_with_uncertainty, sun_baltazar_k
 
 
 def test_fit_statistics_of_a_hand_computed_case():

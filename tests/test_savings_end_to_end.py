@@ -23,14 +23,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from analytics.analyze import analyze
-from analytics.building_savings import building_savings, savings_in_period
-from analytics.energy_score import score_energy, write_energy_scores
-from analytics.indicators import parse_period
+from facmon.analytics.analyze import analyze
+from facmon.analytics.building_savings import building_savings, savings_in_period
+from facmon.analytics.energy_score import score_energy, write_energy_scores
+from facmon.analytics.indicators import parse_period
 from facmon.registry import Site, parse_site
 from facmon.stack import Stack
 from facmon.store import InfluxStore
-from simulators import EfficiencyMeasure, SiteSimulator, backfill
+from facmon.simulators import EfficiencyMeasure, SiteSimulator, backfill
 from tests.conftest import EXAMPLE_SITE
 
 RETROFITTED, UNCHANGED = "341122A001", "341122A002"

@@ -106,8 +106,8 @@ def test_another_site_object_is_not_served_from_the_cache_of_the_first(example_s
 @given(index=st.integers(min_value=0), data=st.data())
 def test_the_collectors_validated_lines_are_byte_identical_to_the_reference(example_site, index, data):
     """ingest.validation formats good fields with the device's cached prefix (its hot path): the same bytes."""
-    from ingest.model import Reading
-    from ingest.validation import Validator
+    from facmon.ingest.model import Reading
+    from facmon.ingest.validation import Validator
 
     building, device = all_devices(example_site)[index % len(all_devices(example_site))]
     names = sorted(allowed_fields(device))

@@ -29,9 +29,9 @@ from facmon.errors import FacmonError
 from facmon.settings import mqtt_auth, simulator_auth
 from facmon.stack import Stack, free_port
 from facmon.store import InfluxStore, StoreUnavailable
-from ingest import Collector
-from simulators import SiteSimulator, publish
-from simulators.publisher import PublishError
+from facmon.ingest import Collector
+from facmon.simulators import SiteSimulator, publish
+from facmon.simulators.publisher import PublishError
 from tests.conftest import EXAMPLE_SITE
 from tests.test_ingest import FACMON, TS, wait_for
 

@@ -27,8 +27,8 @@ from facmon.schema import FIELD_RANGES, MEASUREMENT_OF_KIND, allowed_fields, dev
 from facmon.stack import Stack, free_port, port_is_open
 from facmon.store import InfluxStore
 from facmon.workdays import DayKind, day_kind
-from simulators import EfficiencyMeasure, Reading, SiteSimulator, backfill, publish
-from simulators.backfill import LineFormatter
+from facmon.simulators import EfficiencyMeasure, Reading, SiteSimulator, backfill, publish
+from facmon.simulators.backfill import LineFormatter
 
 TZ = ZoneInfo("Asia/Shanghai")
 B_CLASS = "341122A001"  # 县委办公楼, central HVAC

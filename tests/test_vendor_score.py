@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from analytics.indicators import parse_period
-from analytics.vendor_score import (
+from facmon.analytics.indicators import parse_period
+from facmon.analytics.vendor_score import (
     FaultEpisode,
     availability,
     contract_deduction,
