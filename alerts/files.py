@@ -43,7 +43,9 @@ _EXPANDED_QUERY_KEYS = ("refId", "queryType", "datasourceUid")
 def _rule_file(rule: dict[str, Any]) -> dict[str, Any]:
     """A rule as the file carries it: ``$`` doubled in the fields Grafana expands, the rest raw."""
     entry = {key: escape_dollars(rule[key]) if key in _EXPANDED_RULE_KEYS else rule[key] for key in _RULE_FILE_KEYS}
-    entry["data"] = [{key: escape_dollars(value) if key in _EXPANDED_QUERY_KEYS else value for key, value in query.items()} for query in rule["data"]]
+    entry["data"] = [
+        {key: escape_dollars(value) if key in _EXPANDED_QUERY_KEYS else value for key, value in query.items()} for query in rule["data"]
+    ]
     return entry
 
 
@@ -62,16 +64,21 @@ def alerting_documents(objects: AlertingObjects, folder_title: str) -> dict[str,
     return {
         "rules.yaml": {
             "apiVersion": 1,
-            "groups": [{
-                "orgId": ORG_ID,
-                "name": escape_dollars(group["title"]),
-                "folder": escape_dollars(folder_title),
-                "interval": f"{group['interval']}s",
-                "rules": [_rule_file(rule) for rule in group["rules"]],
-            }],
+            "groups": [
+                {
+                    "orgId": ORG_ID,
+                    "name": escape_dollars(group["title"]),
+                    "folder": escape_dollars(folder_title),
+                    "interval": f"{group['interval']}s",
+                    "rules": [_rule_file(rule) for rule in group["rules"]],
+                }
+            ],
         },
         "contact-points.yaml": {"apiVersion": 1, "contactPoints": escape_dollars(_contact_points_file(objects.contact_points))},
         "policies.yaml": {"apiVersion": 1, "policies": [{"orgId": ORG_ID, **escape_dollars(objects.policy_tree)}]},
-        "templates.yaml": {"apiVersion": 1, "templates": [{"orgId": ORG_ID, "name": name, "template": text} for name, text in objects.templates.items()]},
+        "templates.yaml": {
+            "apiVersion": 1,
+            "templates": [{"orgId": ORG_ID, "name": name, "template": text} for name, text in objects.templates.items()],
+        },
         "mute-timings.yaml": {"apiVersion": 1, "muteTimes": [{"orgId": ORG_ID, **timing} for timing in objects.mute_timings]},
     }

@@ -107,7 +107,13 @@ def _settings(contact: Contact) -> dict[str, Any]:
 
 def _integrations(name: str, owner: str, contacts: list[Contact]) -> list[dict[str, Any]]:
     return [
-        {"uid": _integration_uid(owner, i), "name": name, "type": contact.kind, "settings": _settings(contact), "disableResolveMessage": False}
+        {
+            "uid": _integration_uid(owner, i),
+            "name": name,
+            "type": contact.kind,
+            "settings": _settings(contact),
+            "disableResolveMessage": False,
+        }
         for i, contact in enumerate(contacts, start=1)
     ]
 
@@ -190,11 +196,13 @@ def _vendor_route(site: Site, vendor: Vendor) -> dict[str, Any]:
     for building in site.buildings:
         local = [mute_timing_name(w) for w in windows if w.buildings != "all" and building.code in w.buildings]
         if local:
-            children.append({
-                "receiver": vendor_contact_point(vendor.id),
-                "object_matchers": [["building", "=", building.code]],
-                "mute_time_intervals": site_wide + local,  # Grafana does not inherit mute timings
-            })
+            children.append(
+                {
+                    "receiver": vendor_contact_point(vendor.id),
+                    "object_matchers": [["building", "=", building.code]],
+                    "mute_time_intervals": site_wide + local,  # Grafana does not inherit mute timings
+                }
+            )
     if children:
         route["routes"] = children
     return route

@@ -90,7 +90,7 @@ def _choice(label: str, names: dict[str, str]) -> str:
     if not names:
         return f"{{{{ $labels.{label} }}}}"
     branches = "".join(
-        f'{{{{ {"if" if i == 0 else "else if"} eq $labels.{label} {template_string(key)} }}}}{template_text(name)}'
+        f"{{{{ {'if' if i == 0 else 'else if'} eq $labels.{label} {template_string(key)} }}}}{template_text(name)}"
         for i, (key, name) in enumerate(names.items())
     )
     return f"{branches}{{{{ else }}}}{{{{ $labels.{label} }}}}{{{{ end }}}}"
@@ -102,12 +102,14 @@ def _sla_text(site: Site) -> str:
     for vendor in site.vendors:
         for severity, term in vendor.sla.items():
             branches.append(
-                (f"and (eq $labels.vendor {template_string(vendor.id)}) (eq $labels.severity {template_string(severity.value)})",
-                 f"按合同应在 {term.onsite_min:g} 分钟内到场、{term.restore_min:g} 分钟内恢复。")
+                (
+                    f"and (eq $labels.vendor {template_string(vendor.id)}) (eq $labels.severity {template_string(severity.value)})",
+                    f"按合同应在 {term.onsite_min:g} 分钟内到场、{term.restore_min:g} 分钟内恢复。",
+                )
             )
     if not branches:
         return ""
-    text = "".join(f'{{{{ {"if" if i == 0 else "else if"} {condition} }}}}{promise}' for i, (condition, promise) in enumerate(branches))
+    text = "".join(f"{{{{ {'if' if i == 0 else 'else if'} {condition} }}}}{promise}" for i, (condition, promise) in enumerate(branches))
     return text + "{{ end }}"
 
 
@@ -165,8 +167,10 @@ def fault_rule(site: Site, kind: str, folder_uid: str, datasource_uid: str) -> d
         "data": [
             _query(kind, datasource_uid),
             _expression(REDUCE_REF, {"type": "reduce", "expression": QUERY_REF, "reducer": "last", "settings": {"mode": ""}}),
-            _expression(THRESHOLD_REF, {"type": "threshold", "expression": REDUCE_REF,
-                                        "conditions": [{"evaluator": {"type": "gt", "params": [FIRING_ABOVE]}}]}),
+            _expression(
+                THRESHOLD_REF,
+                {"type": "threshold", "expression": REDUCE_REF, "conditions": [{"evaluator": {"type": "gt", "params": [FIRING_ABOVE]}}]},
+            ),
         ],
         # No fault rows at all is the normal state; a failing query is an error Grafana shows.
         "noDataState": "OK",

@@ -166,8 +166,13 @@ def meter_intervals(meter: Meter, times_s: np.ndarray, registers: np.ndarray, pe
     """One meter's interval consumption over the period from its stored readings (register with multiplier applied)."""
     if meter.cumulative:
         return interval_consumption(
-            times_s, registers, start_s=period.start_s, end_s=period.end_s, interval_s=period.interval_s,
-            wrap_at=meter.rollover * meter.multiplier, rated_power_kw=meter.rated_power_kw,
+            times_s,
+            registers,
+            start_s=period.start_s,
+            end_s=period.end_s,
+            interval_s=period.interval_s,
+            wrap_at=meter.rollover * meter.multiplier,
+            rated_power_kw=meter.rated_power_kw,
         )
     return interval_amounts(
         times_s, registers, start_s=period.start_s, end_s=period.end_s, interval_s=period.interval_s, rated_power_kw=meter.rated_power_kw
@@ -290,7 +295,14 @@ def analyze_building(
         intervals = meter_intervals(meter, times_s, registers, period)
         consumption = np.round(intervals.consumption, VALUE_DECIMALS)
         intervals = IntervalConsumption(
-            intervals.start_s, intervals.interval_s, consumption, intervals.state, intervals.flags, intervals.gaps_s, intervals.rollovers, intervals.resets
+            intervals.start_s,
+            intervals.interval_s,
+            consumption,
+            intervals.state,
+            intervals.flags,
+            intervals.gaps_s,
+            intervals.rollovers,
+            intervals.resets,
         )
         days = meter_days(intervals, period.day_edges_s)
         per_meter.append((meter, days))
@@ -302,8 +314,16 @@ def analyze_building(
         counts = intervals.counts()
         result.meters.append(
             MeterResult(
-                meter.id, meter.energy, meter.subitem, counts["measured"], counts["estimated"], counts["missing"], counts["spikes"],
-                intervals.resets, intervals.rollovers, [(_iso(a), _iso(b)) for a, b in intervals.gaps_s],
+                meter.id,
+                meter.energy,
+                meter.subitem,
+                counts["measured"],
+                counts["estimated"],
+                counts["missing"],
+                counts["spikes"],
+                intervals.resets,
+                intervals.rollovers,
+                [(_iso(a), _iso(b)) for a, b in intervals.gaps_s],
             )
         )
     points = daily_energy(building.code, per_meter, factors)
@@ -423,8 +443,14 @@ def follow(
             summary = analyze(site, store, since, until)
             caught_up = True
             missing = sum(m.missing for b in summary.buildings for m in b.meters)
-            log.info("analysed %s .. %s: %d points, %d missing intervals, %.1f s", summary.start.isoformat(), summary.end.isoformat(),
-                     sum(b.points for b in summary.buildings), missing, summary.seconds)
+            log.info(
+                "analysed %s .. %s: %d points, %d missing intervals, %.1f s",
+                summary.start.isoformat(),
+                summary.end.isoformat(),
+                sum(b.points for b in summary.buildings),
+                missing,
+                summary.seconds,
+            )
         except StoreError as exc:
             error = exc
             log.warning("analysis cycle failed, retrying in %.0f s: %s", every_s, exc)

@@ -241,11 +241,18 @@ def hourly_anomalies(
             f"{hours_n} h {'above' if sign > 0 else 'below'} the hourly baseline by {abs(excess_kwh):,.0f} kWh "
             f"(mean {abs(excess_kwh) / hours_n:,.1f} kW; peak z {z[peak]:+.1f} at {str(review.hours[peak]).replace('T', ' ')}:00)"
         )
-        found.append(Anomaly(
-            building, ABOVE if sign > 0 else BELOW, int(review.starts_s[first]), int(review.starts_s[stop - 1]) + 3600,
-            float(z[peak]), excess_kwh, detail,
-            None if ranks is None or not np.isfinite(ranks[window]).any() else float(np.nanmax(ranks[window])),
-        ))
+        found.append(
+            Anomaly(
+                building,
+                ABOVE if sign > 0 else BELOW,
+                int(review.starts_s[first]),
+                int(review.starts_s[stop - 1]) + 3600,
+                float(z[peak]),
+                excess_kwh,
+                detail,
+                None if ranks is None or not np.isfinite(ranks[window]).any() else float(np.nanmax(ranks[window])),
+            )
+        )
     return found, model, int(usable.sum())
 
 
@@ -286,7 +293,9 @@ def night_base_load_creep(days: np.ndarray, minima_kw: np.ndarray, *, min_share_
     share = slope_kw_per_week / base_kw if base_kw > 0 else float("inf") if slope_kw_per_week > 0 else 0.0
     span_days = float((days[-1] - days[0]).astype(float))
     rise_kw = float(slope_per_day) * span_days
-    return NightCreep(int(ok.sum()), slope_kw_per_week, base_kw, share, rise_kw, bool(share >= min_share_per_week and slope_kw_per_week > 0))
+    return NightCreep(
+        int(ok.sum()), slope_kw_per_week, base_kw, share, rise_kw, bool(share >= min_share_per_week and slope_kw_per_week > 0)
+    )
 
 
 # -- reading InfluxDB and the review of a site ----------------------------------------------------
@@ -353,7 +362,9 @@ def review_week_start(week: str | None = None, week_start: date | None = None, t
     return today - timedelta(days=today.weekday() + 7)
 
 
-def review_building(store: InfluxStore, site: Site, building: str, week_start: date, *, baseline_weeks: int | None = None) -> BuildingReview:
+def review_building(
+    store: InfluxStore, site: Site, building: str, week_start: date, *, baseline_weeks: int | None = None
+) -> BuildingReview:
     """The review of one building for the 7 local days from ``week_start``: hourly anomalies and night base-load creep."""
     settings = site.anomalies
     weeks = baseline_weeks or settings.baseline_weeks
@@ -364,7 +375,13 @@ def review_building(store: InfluxStore, site: Site, building: str, week_start: d
     in_baseline = ~in_review & (history.hours >= np.datetime64(week_start - timedelta(weeks=weeks), "h"))
 
     def part(mask: np.ndarray) -> HourlySeries:
-        return HourlySeries(history.hours[mask], history.starts_s[mask], history.consumption_kwh[mask], history.temperature_c[mask], history.working_day[mask])
+        return HourlySeries(
+            history.hours[mask],
+            history.starts_s[mask],
+            history.consumption_kwh[mask],
+            history.temperature_c[mask],
+            history.working_day[mask],
+        )
 
     result = BuildingReview(building)
     try:
@@ -384,11 +401,18 @@ def review_building(store: InfluxStore, site: Site, building: str, week_start: d
     if creep is not None and creep.flagged:
         tz = site.site.tz
         first_s = int(datetime.combine(days[0].astype(date), time(), tz).timestamp())
-        result.anomalies.append(Anomaly(
-            building, CREEP, first_s, int(datetime.combine(week_end, time(), tz).timestamp()), creep.share_per_week, creep.rise_kw * HOURS_PER_WEEK,
-            f"night base load ({settings.night_start:%H:%M}-{settings.night_end:%H:%M} minimum) rising {creep.share_per_week:.1%} a week over "
-            f"{settings.creep_weeks} weeks: {creep.base_kw:,.1f} kW -> {creep.base_kw + creep.rise_kw:,.1f} kW",
-        ))
+        result.anomalies.append(
+            Anomaly(
+                building,
+                CREEP,
+                first_s,
+                int(datetime.combine(week_end, time(), tz).timestamp()),
+                creep.share_per_week,
+                creep.rise_kw * HOURS_PER_WEEK,
+                f"night base load ({settings.night_start:%H:%M}-{settings.night_end:%H:%M} minimum) rising {creep.share_per_week:.1%} a week over "
+                f"{settings.creep_weeks} weeks: {creep.base_kw:,.1f} kW -> {creep.base_kw + creep.rise_kw:,.1f} kW",
+            )
+        )
     return result
 
 
@@ -408,7 +432,12 @@ def anomaly_lines(reviews: list[BuildingReview], week_start_s: int) -> list[str]
     a creep entry at the review week's start). Never ``fault``: nothing here pages anyone."""
     lines = []
     for entry in (a for r in reviews for a in r.anomalies):
-        fields: dict = {"score": float(entry.score), "excess_kwh": float(entry.excess_kwh), "end_s": float(entry.end_s), "detail": entry.detail}
+        fields: dict = {
+            "score": float(entry.score),
+            "excess_kwh": float(entry.excess_kwh),
+            "end_s": float(entry.end_s),
+            "detail": entry.detail,
+        }
         if entry.isolation_rank is not None:
             fields["isolation_rank"] = float(entry.isolation_rank)
         at_s = week_start_s if entry.kind == CREEP else entry.start_s
@@ -422,7 +451,9 @@ def write_review(store: InfluxStore, site: Site, reviews: list[BuildingReview], 
     start_s = int(datetime.combine(week_start, time(), tz).timestamp())
     end_s = int(datetime.combine(week_start + timedelta(days=7), time(), tz).timestamp())
     for review in reviews:
-        store.query(f"DELETE FROM {ANOMALY} WHERE building={_quoted(review.building)} AND time >= {start_s}s AND time < {end_s}s", method="POST")
+        store.query(
+            f"DELETE FROM {ANOMALY} WHERE building={_quoted(review.building)} AND time >= {start_s}s AND time < {end_s}s", method="POST"
+        )
     lines = anomaly_lines(reviews, start_s)
     if lines:
         store.write(lines)

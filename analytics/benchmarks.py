@@ -55,7 +55,9 @@ class EuiBenchmarkValues:
     source: str
 
 
-def eui_benchmark(office_class: OfficeHvacClass, office_use: OfficeUse, climate_zone: ClimateZone, params: Gbt51161Parameters) -> EuiBenchmarkValues:
+def eui_benchmark(
+    office_class: OfficeHvacClass, office_use: OfficeUse, climate_zone: ClimateZone, params: Gbt51161Parameters
+) -> EuiBenchmarkValues:
     """The benchmark of a building class and climate zone: the registry's override, else Table 5.2.1."""
     return EuiBenchmarkValues(*params.benchmark(office_class, office_use, climate_zone))
 
@@ -115,7 +117,9 @@ class Gbt51161Comparison:
 def _scope_note(climate_zone: ClimateZone) -> str:
     note = "E = main-meter electricity only (other fuels not converted to equivalent electricity)"
     if climate_zone is ClimateZone.SEVERE_COLD_COLD:
-        note += "; heating is assessed separately under GB/T 51161 Ch. 6 — district heat is excluded, electric heating on the main meter is not"
+        note += (
+            "; heating is assessed separately under GB/T 51161 Ch. 6 — district heat is excluded, electric heating on the main meter is not"
+        )
     return note
 
 
@@ -187,7 +191,9 @@ class PlanProgress:
         return asdict(self)
 
 
-def plan_progress(indicator: str, actual_value: float, base_value: float, base_source: str, plan: EnergyPlan, year: int) -> PlanProgress | None:
+def plan_progress(
+    indicator: str, actual_value: float, base_value: float, base_source: str, plan: EnergyPlan, year: int
+) -> PlanProgress | None:
     """Progress of one indicator (annual value, the indicator's unit) against the plan; None when the
     plan sets no reduction for it or ``year`` is not after the base year."""
     required = required_reduction(plan, indicator, year)

@@ -144,7 +144,9 @@ def savings_in_period(store: InfluxStore, site: Site, start: date, end: date) ->
     found: dict[str, BuildingSavings | None] = {}
     for building in site.buildings:
         try:
-            found[building.code] = building_savings(store, site, building.code, (start - timedelta(days=BASELINE_DAYS), start), (start, end))
+            found[building.code] = building_savings(
+                store, site, building.code, (start - timedelta(days=BASELINE_DAYS), start), (start, end)
+            )
         except InsufficientBaseline:
             found[building.code] = None
     return found

@@ -171,7 +171,9 @@ def fit_daily_baseline(
     temperature_c = np.asarray(temperature_c, dtype=float)
     consumption_kwh = np.asarray(consumption_kwh, dtype=float)
     if not (days.shape == temperature_c.shape == consumption_kwh.shape) or days.ndim != 1:
-        raise FacmonError(f"days ({days.shape}), temperature_c ({temperature_c.shape}) and consumption_kwh ({consumption_kwh.shape}) must be 1-D arrays of one length")
+        raise FacmonError(
+            f"days ({days.shape}), temperature_c ({temperature_c.shape}) and consumption_kwh ({consumption_kwh.shape}) must be 1-D arrays of one length"
+        )
     if working_day is not None:
         working_day = np.asarray(working_day, dtype=bool)
         if working_day.shape != days.shape:
@@ -191,10 +193,12 @@ def fit_daily_baseline(
     if working_day is not None:
         w_valid = working_day[valid]
         if min(w_valid.sum(), (~w_valid).sum()) >= search.min_days_per_day_kind:
-            candidates.append({
-                WORKING_DAYS: _fit_segment(t_valid[w_valid], y_valid[w_valid], search),
-                NON_WORKING_DAYS: _fit_segment(t_valid[~w_valid], y_valid[~w_valid], search),
-            })
+            candidates.append(
+                {
+                    WORKING_DAYS: _fit_segment(t_valid[w_valid], y_valid[w_valid], search),
+                    NON_WORKING_DAYS: _fit_segment(t_valid[~w_valid], y_valid[~w_valid], search),
+                }
+            )
 
     def predict_with(models: dict[str, ChangePointModel]) -> np.ndarray:
         if ALL_DAYS in models:
@@ -227,7 +231,9 @@ def _fit_segment(temperature_c: np.ndarray, consumption_kwh: np.ndarray, search:
     single_slopes = {}
     with np.errstate(divide="ignore", invalid="ignore"):
         for model_type, degree_days in ((ModelType.HEATING, heating_dd), (ModelType.COOLING, cooling_dd)):
-            enough = ((degree_days > 0).sum(axis=0) >= search.min_nonzero_degree_days) & (degree_days.sum(axis=0) >= search.min_total_degree_days_k_day)
+            enough = ((degree_days > 0).sum(axis=0) >= search.min_nonzero_degree_days) & (
+                degree_days.sum(axis=0) >= search.min_total_degree_days_k_day
+            )
             mean = degree_days.mean(axis=0)
             centred = degree_days - mean
             sxx = (centred * centred).sum(axis=0)
@@ -245,9 +251,23 @@ def _fit_segment(temperature_c: np.ndarray, consumption_kwh: np.ndarray, search:
                 best_adjusted_r2 = float(score[g])
                 intercept = y_mean - slope[g] * mean[g]
                 if model_type is ModelType.HEATING:
-                    best = ChangePointModel(model_type, float(intercept), heating_slope_kwh_per_k=float(slope[g]), heating_balance_c=float(grid_c[g]), heating_p_value=float(p_value[g]), n_days=n)
+                    best = ChangePointModel(
+                        model_type,
+                        float(intercept),
+                        heating_slope_kwh_per_k=float(slope[g]),
+                        heating_balance_c=float(grid_c[g]),
+                        heating_p_value=float(p_value[g]),
+                        n_days=n,
+                    )
                 else:
-                    best = ChangePointModel(model_type, float(intercept), cooling_slope_kwh_per_k=float(slope[g]), cooling_balance_c=float(grid_c[g]), cooling_p_value=float(p_value[g]), n_days=n)
+                    best = ChangePointModel(
+                        model_type,
+                        float(intercept),
+                        cooling_slope_kwh_per_k=float(slope[g]),
+                        cooling_balance_c=float(grid_c[g]),
+                        cooling_p_value=float(p_value[g]),
+                        n_days=n,
+                    )
 
         # Heating and cooling together: every (heating, cooling) pair with heating ≤ cooling balance
         # point, solved from the 2×2 centred normal equations all at once.
@@ -262,10 +282,14 @@ def _fit_segment(temperature_c: np.ndarray, consumption_kwh: np.ndarray, search:
         heating_p = two_sided_p_values(heating_slope / np.sqrt(residual_variance * scc[None, :] / det), n - 3)
         cooling_p = two_sided_p_values(cooling_slope / np.sqrt(residual_variance * shh[:, None] / det), n - 3)
         ok = (
-            h_enough[:, None] & c_enough[None, :] & (grid_c[:, None] <= grid_c[None, :])
+            h_enough[:, None]
+            & c_enough[None, :]
+            & (grid_c[:, None] <= grid_c[None, :])
             & (det > 1e-9 * shh[:, None] * scc[None, :])
-            & (heating_slope > 0) & (cooling_slope > 0)
-            & (heating_p < search.slope_p_value_max) & (cooling_p < search.slope_p_value_max)
+            & (heating_slope > 0)
+            & (cooling_slope > 0)
+            & (heating_p < search.slope_p_value_max)
+            & (cooling_p < search.slope_p_value_max)
         )
         if ok.any() and n > 5:
             score = np.where(ok, adjusted_r2(sse, ModelType.HEATING_COOLING), -np.inf)
@@ -273,9 +297,14 @@ def _fit_segment(temperature_c: np.ndarray, consumption_kwh: np.ndarray, search:
             if score[gh, gc] > best_adjusted_r2:
                 intercept = y_mean - heating_slope[gh, gc] * h_mean[gh] - cooling_slope[gh, gc] * c_mean[gc]
                 best = ChangePointModel(
-                    ModelType.HEATING_COOLING, float(intercept),
-                    heating_slope_kwh_per_k=float(heating_slope[gh, gc]), heating_balance_c=float(grid_c[gh]), heating_p_value=float(heating_p[gh, gc]),
-                    cooling_slope_kwh_per_k=float(cooling_slope[gh, gc]), cooling_balance_c=float(grid_c[gc]), cooling_p_value=float(cooling_p[gh, gc]),
+                    ModelType.HEATING_COOLING,
+                    float(intercept),
+                    heating_slope_kwh_per_k=float(heating_slope[gh, gc]),
+                    heating_balance_c=float(grid_c[gh]),
+                    heating_p_value=float(heating_p[gh, gc]),
+                    cooling_slope_kwh_per_k=float(cooling_slope[gh, gc]),
+                    cooling_balance_c=float(grid_c[gc]),
+                    cooling_p_value=float(cooling_p[gh, gc]),
                     n_days=n,
                 )
     return best

@@ -116,7 +116,9 @@ def _unavailable(component: str, unit: str, note: str, rule: str) -> ComponentSc
     return ComponentScore(component, COMPONENT_LABELS[component], False, None, unit, None, "-", 0.0, rule, note)
 
 
-def intensity_component(comparison: Gbt51161Comparison | None, scoring: Scoring, note_if_missing: str = "no electricity data") -> ComponentScore:
+def intensity_component(
+    comparison: Gbt51161Comparison | None, scoring: Scoring, note_if_missing: str = "no electricity data"
+) -> ComponentScore:
     zero = scoring.intensity_zero_above_constraint
     rule = f"≤ guide: full; = constraint: half; ≥ constraint +{zero:.0%}: 0; linear between"
     if comparison is None:
@@ -127,8 +129,16 @@ def intensity_component(comparison: Gbt51161Comparison | None, scoring: Scoring,
         f"× γ₂ {comparison.gamma2:.3f} (S {comparison.area_per_person_m2:.1f} m²/person); {comparison.verdict}; {comparison.note}"
     )
     return ComponentScore(
-        "intensity", COMPONENT_LABELS["intensity"], True, comparison.corrected_kwh_m2, "kWh/(m²·a)", comparison.guide_kwh_m2,
-        f"guide {comparison.guide_kwh_m2:g} / constraint {comparison.constraint_kwh_m2:g}", fraction, rule, note,
+        "intensity",
+        COMPONENT_LABELS["intensity"],
+        True,
+        comparison.corrected_kwh_m2,
+        "kWh/(m²·a)",
+        comparison.guide_kwh_m2,
+        f"guide {comparison.guide_kwh_m2:g} / constraint {comparison.constraint_kwh_m2:g}",
+        fraction,
+        rule,
+        note,
     )
 
 
@@ -142,8 +152,16 @@ def plan_component(progress: PlanProgress | None, note_if_missing: str) -> Compo
         f"target {progress.target_value:.2f}"
     )
     return ComponentScore(
-        "plan", COMPONENT_LABELS["plan"], True, progress.achieved_reduction, "share", progress.required_reduction,
-        f"≥ {progress.required_reduction:.1%} below base", fraction, rule, note,
+        "plan",
+        COMPONENT_LABELS["plan"],
+        True,
+        progress.achieved_reduction,
+        "share",
+        progress.required_reduction,
+        f"≥ {progress.required_reduction:.1%} below base",
+        fraction,
+        rule,
+        note,
     )
 
 
@@ -155,8 +173,16 @@ def savings_component(evidence: SavingsEvidence | None, scoring: Scoring) -> Com
     fsu = "n/a" if evidence.fsu is None else f"{evidence.fsu:.0%}"
     note = f"FSU {fsu}" + ("" if evidence.conclusive else "; inconclusive (FSU > 50 %): counted as no demonstrated saving")
     return ComponentScore(
-        "savings", COMPONENT_LABELS["savings"], True, evidence.fraction, "share", target, f"≥ {target:.0%} saved",
-        savings_points(evidence, target), rule, note,
+        "savings",
+        COMPONENT_LABELS["savings"],
+        True,
+        evidence.fraction,
+        "share",
+        target,
+        f"≥ {target:.0%} saved",
+        savings_points(evidence, target),
+        rule,
+        note,
     )
 
 
@@ -166,7 +192,16 @@ def after_hours_component(share: float | None, scoring: Scoring, note: str = "")
     if share is None:
         return _unavailable("after_hours", "share", "no main-meter interval data", rule)
     return ComponentScore(
-        "after_hours", COMPONENT_LABELS["after_hours"], True, share, "share", full, f"≤ {full:.0%}", linear_points(share, full, zero), rule, note,
+        "after_hours",
+        COMPONENT_LABELS["after_hours"],
+        True,
+        share,
+        "share",
+        full,
+        f"≤ {full:.0%}",
+        linear_points(share, full, zero),
+        rule,
+        note,
     )
 
 
@@ -174,15 +209,27 @@ def completeness_component(completeness: Completeness | None, scoring: Scoring) 
     full, zero = scoring.completeness_target, scoring.completeness_zero
     rule = f"≥ {full:.0%}: full; ≤ {zero:.0%}: 0; linear between"
     if completeness is None:
-        return _unavailable("completeness", "share", "meter_daily holds no completeness for this site and period (run facmon analyze)", rule)
+        return _unavailable(
+            "completeness", "share", "meter_daily holds no completeness for this site and period (run facmon analyze)", rule
+        )
     note = f"mean over {completeness.meter_days_expected} expected meter-days; {completeness.meter_days_reported} have a meter_daily row, the others count 0"
     return ComponentScore(
-        "completeness", COMPONENT_LABELS["completeness"], True, completeness.completeness, "share", full, f"≥ {full:.0%}",
-        linear_points(completeness.completeness, full, zero), rule, note,
+        "completeness",
+        COMPONENT_LABELS["completeness"],
+        True,
+        completeness.completeness,
+        "share",
+        full,
+        f"≥ {full:.0%}",
+        linear_points(completeness.completeness, full, zero),
+        rule,
+        note,
     )
 
 
-def weigh(components: Sequence[ComponentScore], weights: ScoreWeights | Mapping[str, float]) -> tuple[list[ComponentScore], float | None, str]:
+def weigh(
+    components: Sequence[ComponentScore], weights: ScoreWeights | Mapping[str, float]
+) -> tuple[list[ComponentScore], float | None, str]:
     """Give each component its weight and points; share unavailable weight among the available
     components in proportion. Returns (components, score 0–100 or None when none is available, explanation)."""
     configured = {name: float(getattr(weights, name) if isinstance(weights, ScoreWeights) else weights[name]) for name in SCORE_COMPONENTS}
@@ -280,7 +327,9 @@ def score_building(
 
     comparison = None
     if indicators.has_data and indicators.totals.electricity_kwh > 0:
-        comparison = compare_gbt51161(building, site.site.climate_zone, indicators.annual["electricity_kwh_per_m2"], targets.gbt51161, period.year)
+        comparison = compare_gbt51161(
+            building, site.site.climate_zone, indicators.annual["electricity_kwh_per_m2"], targets.gbt51161, period.year
+        )
     intensity = intensity_component(comparison, scoring)
     if annualised and intensity.available:
         intensity = replace(intensity, note=f"{annualised}; {intensity.note}")
@@ -333,10 +382,14 @@ def score_report(
     for indicators in report.buildings:
         completeness = None if report.completeness is None else report.completeness.get(indicators.building)
         scores.append(
-            score_building(site, indicators, report.period, completeness, savings.get(indicators.building), measured_base.get(indicators.building))
+            score_building(
+                site, indicators, report.period, completeness, savings.get(indicators.building), measured_base.get(indicators.building)
+            )
         )
     weights = site.energy_targets.scoring.weights
-    return EnergyScorecard(site.site.name, report.period, rank_scores(scores), report.site, {name: getattr(weights, name) for name in SCORE_COMPONENTS})
+    return EnergyScorecard(
+        site.site.name, report.period, rank_scores(scores), report.site, {name: getattr(weights, name) for name in SCORE_COMPONENTS}
+    )
 
 
 def score_energy(

@@ -61,7 +61,9 @@ class BuildingFaults:
         return out
 
 
-def _series(store: InfluxStore, measurement: str, name: str, tags: dict[str, str], start_s: int, end_s: int) -> tuple[np.ndarray, np.ndarray]:
+def _series(
+    store: InfluxStore, measurement: str, name: str, tags: dict[str, str], start_s: int, end_s: int
+) -> tuple[np.ndarray, np.ndarray]:
     return store.field_series(measurement, name, tags, start_s, end_s)
 
 
@@ -107,7 +109,12 @@ def detect_building(site: Site, building: Building, store: InfluxStore, from_s: 
     # query per measurement and field for candidates, checked precisely per device below.
     stored_bad: dict[str, dict[str, list[int]]] = {}
     min_multiplier = min((m.multiplier for m in building.meters), default=1.0)
-    for kind, measurement, key in (("meter", METER, "meter"), ("ieq", IEQ, "sensor"), ("equipment", EQUIPMENT, "equipment"), ("weather", WEATHER, None)):
+    for kind, measurement, key in (
+        ("meter", METER, "meter"),
+        ("ieq", IEQ, "sensor"),
+        ("equipment", EQUIPMENT, "equipment"),
+        ("weather", WEATHER, None),
+    ):
         for name, (low, high, _) in FIELD_RANGES[kind].items():
             top = high * min_multiplier if kind == "meter" else high
             found = store.query(
@@ -115,7 +122,9 @@ def detect_building(site: Site, building: Building, store: InfluxStore, from_s: 
                 f'AND ("{name}" > {top!r} OR "{name}" < {low!r})' + (f' GROUP BY "{key}"' if key else "")
             )
             for series in found:
-                device_id = series.get("tags", {}).get(key, "") if key else (building.weather_sensors[0].id if building.weather_sensors else "")
+                device_id = (
+                    series.get("tags", {}).get(key, "") if key else (building.weather_sensors[0].id if building.weather_sensors else "")
+                )
                 stored_bad.setdefault(device_id, {}).setdefault(name, []).extend((int(ts), float(v)) for ts, v in series["values"])  # type: ignore[misc]
 
     def out_of_range(device, measurement: str, tags: dict[str, str], times_all: np.ndarray, multiplier: float = 1.0) -> None:
@@ -132,7 +141,11 @@ def detect_building(site: Site, building: Building, store: InfluxStore, from_s: 
         bad_all = np.unique(np.concatenate(bad_times))
         if bad_all.size:
             good = np.setdiff1d(times_all, bad_all)
-            keep(fd.out_of_range_episodes(device.id, bad_all, good, f"outside the plausible range: {', '.join(sorted(fields)) or 'rejected by the collector'}"))
+            keep(
+                fd.out_of_range_episodes(
+                    device.id, bad_all, good, f"outside the plausible range: {', '.join(sorted(fields)) or 'rejected by the collector'}"
+                )
+            )
 
     # -- meters
     margin_s = MAX_GAP_S + c.meter_interval_s
@@ -152,7 +165,17 @@ def detect_building(site: Site, building: Building, store: InfluxStore, from_s: 
         if meter.cumulative and tp.size:
             power_at = _aligned(tp, np.where(_in_range(power, "meter", "power", meter.multiplier), power, np.nan), t)
             resolution = meter.multiplier * 10 ** -_decimals(meter.rollover)
-            keep(fd.stuck_register_episodes(meter.id, t[good], reg[good], power_at[good], resolution=resolution, min_steps=d.stuck_min_steps, min_resolutions=d.stuck_min_resolutions))
+            keep(
+                fd.stuck_register_episodes(
+                    meter.id,
+                    t[good],
+                    reg[good],
+                    power_at[good],
+                    resolution=resolution,
+                    min_steps=d.stuck_min_steps,
+                    min_resolutions=d.stuck_min_resolutions,
+                )
+            )
         # Spikes and resets: the consumption analysis's own validation, reused on the period's readings.
         tr, rr = _series(store, METER, "register", tags, period.start_s - margin_s, period.end_s + margin_s)
         ok = _in_range(rr, "meter", "register", meter.multiplier)
@@ -162,15 +185,28 @@ def detect_building(site: Site, building: Building, store: InfluxStore, from_s: 
             ts, kwh = _series(store, ENERGY_INTERVAL, "consumption", tags, lights_from, until_s)
             if ts.size > 1:
                 kw = kwh * 3600 / c.meter_interval_s
-                keep(fd.after_hours_episodes(
-                    meter.id, ts, kw, tz, hours.start, hours.end, rated_kw=meter.rated_power_kw, analyse_from_s=from_s,
-                    lookback_days=d.after_hours_lookback_days, min_days=d.after_hours_min_days, margin_share=d.after_hours_margin_share,
-                    persistence=d.after_hours_persistence,
-                ))
+                keep(
+                    fd.after_hours_episodes(
+                        meter.id,
+                        ts,
+                        kw,
+                        tz,
+                        hours.start,
+                        hours.end,
+                        rated_kw=meter.rated_power_kw,
+                        analyse_from_s=from_s,
+                        lookback_days=d.after_hours_lookback_days,
+                        min_days=d.after_hours_min_days,
+                        margin_share=d.after_hours_margin_share,
+                        persistence=d.after_hours_persistence,
+                    )
+                )
         if meter.energy == "02":
             ts, m3 = _series(store, ENERGY_INTERVAL, "consumption", tags, leak_from, until_s)
             days, ends, flows = fd.night_flows(ts, m3, c.meter_interval_s, tz, d.leak_night_start, d.leak_night_end)
-            leaking, excess = fd.leaking_nights(flows, lookback_nights=d.leak_lookback_nights, min_flow_m3_h=d.leak_min_flow_m3_h, baseline_share=d.leak_baseline_share)
+            leaking, excess = fd.leaking_nights(
+                flows, lookback_nights=d.leak_lookback_nights, min_flow_m3_h=d.leak_min_flow_m3_h, baseline_share=d.leak_baseline_share
+            )
             water_nights[meter.id] = (days, ends, leaking, excess)
     # A leak behind a sub-meter also runs through its MAIN meter: the main is flagged only for what its sub-meters do not explain.
     water = [m for m in building.meters if m.energy == "02"]
@@ -186,7 +222,9 @@ def detect_building(site: Site, building: Building, store: InfluxStore, from_s: 
                         explained += float(sexcess[j[0]])
                 if leaking[i] and excess[i] - explained <= d.leak_min_flow_m3_h:
                     leaking[i] = False
-        night_length_s = (d.leak_night_end.hour - d.leak_night_start.hour) * 3600 + (d.leak_night_end.minute - d.leak_night_start.minute) * 60
+        night_length_s = (d.leak_night_end.hour - d.leak_night_start.hour) * 3600 + (
+            d.leak_night_end.minute - d.leak_night_start.minute
+        ) * 60
         # value: night flow above the baseline, m³/h
         keep(fd.leak_episodes(meter.id, ends, leaking, np.nan_to_num(excess), night_length_s=night_length_s))
 
@@ -209,20 +247,52 @@ def detect_building(site: Site, building: Building, store: InfluxStore, from_s: 
             t, v = series["co2"]
             v = np.where(_in_range(v, "ieq", "co2"), v, np.nan)
             vv = _aligned(t, v, times_all)
-            keep(fd.ieq_band_episodes(FaultKind.VENTILATION_FAILURE, sensor.id, times_all, vv, np.full(vv.size, -np.inf), np.full(vv.size, d.co2_max_ppm), occ,
-                                      window_s=d.ieq_mean_window_s, persistence=d.ieq_persistence, what=f"CO2 1-hour mean above {d.co2_max_ppm:g} ppm (GB/T 18883)"))
+            keep(
+                fd.ieq_band_episodes(
+                    FaultKind.VENTILATION_FAILURE,
+                    sensor.id,
+                    times_all,
+                    vv,
+                    np.full(vv.size, -np.inf),
+                    np.full(vv.size, d.co2_max_ppm),
+                    occ,
+                    window_s=d.ieq_mean_window_s,
+                    persistence=d.ieq_persistence,
+                    what=f"CO2 1-hour mean above {d.co2_max_ppm:g} ppm (GB/T 18883)",
+                )
+            )
         if "temperature" in quantities:
             t, v = series["temperature"]
             v = np.where(_in_range(v, "ieq", "temperature"), v, np.nan)
             vv = _aligned(t, v, times_all)
             summer = np.isin(month, d.summer_months)
             winter = np.isin(month, d.winter_months)
-            low = np.where(summer, d.temperature_summer_c[0], np.where(winter, d.temperature_winter_c[0], min(d.temperature_summer_c[0], d.temperature_winter_c[0])))
-            high = np.where(summer, d.temperature_summer_c[1], np.where(winter, d.temperature_winter_c[1], max(d.temperature_summer_c[1], d.temperature_winter_c[1])))
+            low = np.where(
+                summer,
+                d.temperature_summer_c[0],
+                np.where(winter, d.temperature_winter_c[0], min(d.temperature_summer_c[0], d.temperature_winter_c[0])),
+            )
+            high = np.where(
+                summer,
+                d.temperature_summer_c[1],
+                np.where(winter, d.temperature_winter_c[1], max(d.temperature_summer_c[1], d.temperature_winter_c[1])),
+            )
             # the band is judged once the morning warm-up is over (detection.comfort_warmup_h)
             warmed = fd.after_warm_up(hours_f, working, hours.start, hours.end, d.comfort_warmup_h)
-            keep(fd.ieq_band_episodes(FaultKind.COMFORT_OUT_OF_BAND, sensor.id, times_all, vv, low, high, warmed,
-                                      window_s=d.ieq_mean_window_s, persistence=d.ieq_persistence, what="temperature outside the GB/T 18883 band (°C, rolling mean)"))
+            keep(
+                fd.ieq_band_episodes(
+                    FaultKind.COMFORT_OUT_OF_BAND,
+                    sensor.id,
+                    times_all,
+                    vv,
+                    low,
+                    high,
+                    warmed,
+                    window_s=d.ieq_mean_window_s,
+                    persistence=d.ieq_persistence,
+                    what="temperature outside the GB/T 18883 band (°C, rolling mean)",
+                )
+            )
 
     # -- weather sensors: offline and out of range only
     for sensor in building.weather_sensors:
@@ -247,14 +317,38 @@ def detect_building(site: Site, building: Building, store: InfluxStore, from_s: 
         fault_code = _aligned(tc, np.where(_in_range(code_v, "equipment", "fault_code"), code_v, np.nan), t)
         running = np.where(_in_range(running, "equipment", "running"), running, np.nan)
         elevator = unit.type in (EquipmentType.ELEVATOR, EquipmentType.ESCALATOR)
-        keep(fd.equipment_episodes(unit.id, t, running, fault_code, must_run=unit.type in d.running_types, elevator=elevator,
-                                   persistence_code=d.fault_code_persistence, persistence_stopped=d.not_running_persistence))
+        keep(
+            fd.equipment_episodes(
+                unit.id,
+                t,
+                running,
+                fault_code,
+                must_run=unit.type in d.running_types,
+                elevator=elevator,
+                persistence_code=d.fault_code_persistence,
+                persistence_stopped=d.not_running_persistence,
+            )
+        )
         if unit.type in DAYS_OFF_TYPES and unit.maintained_system == System.HVAC:
-            keep(fd.days_off_running_episodes(unit.id, t, running, tz, hours.start, hours.end,
-                                              occupant_switched=building.office_class == OfficeHvacClass.A, persistence=d.hvac_days_off_persistence))
+            keep(
+                fd.days_off_running_episodes(
+                    unit.id,
+                    t,
+                    running,
+                    tz,
+                    hours.start,
+                    hours.end,
+                    occupant_switched=building.office_class == OfficeHvacClass.A,
+                    persistence=d.hvac_days_off_persistence,
+                )
+            )
         if unit.type in HVAC_MODE_TYPES or unit.type == EquipmentType.CHILLER:
             supply = None
-            for name, heat_min, cool_max in (("supply_temp", d.heating_water_min_c, d.cooling_water_max_c), ("supply_air_temp", d.heating_air_min_c, d.cooling_air_max_c), ("chw_supply_temp", None, d.cooling_water_max_c)):
+            for name, heat_min, cool_max in (
+                ("supply_temp", d.heating_water_min_c, d.cooling_water_max_c),
+                ("supply_air_temp", d.heating_air_min_c, d.cooling_air_max_c),
+                ("chw_supply_temp", None, d.cooling_water_max_c),
+            ):
                 if name in allowed_fields(unit):
                     ts, v = _series(store, EQUIPMENT, name, tags, offline_from, until_s)
                     v = np.where(_in_range(v, "equipment", name), v, np.nan)
@@ -292,7 +386,11 @@ def series_tags(site: Site, building: Building, kind: str, target: str) -> Fault
     fault_kind = FaultKind(kind)
     severity = site.detection.severity.get(kind, DEFAULT_SEVERITY[fault_kind])
     device = building.device(target)
-    vendor = responsible_vendor(site, fault_kind, building, device) if device is not None else site.covering_vendor(building.code, System.ELECTRICAL)
+    vendor = (
+        responsible_vendor(site, fault_kind, building, device)
+        if device is not None
+        else site.covering_vendor(building.code, System.ELECTRICAL)
+    )
     return FaultSeries(kind, target, str(getattr(severity, "value", severity)), vendor or "none")
 
 
@@ -315,4 +413,3 @@ def detect_faults(site: Site, store: InfluxStore, from_s: int, until_s: int, *, 
 
 
 _KINDS = {k.value for k in FaultKind}
-

@@ -106,14 +106,41 @@ def offline_episodes(target: str, times_s: np.ndarray, interval_s: int, end_s: i
         return episodes
     gaps = np.flatnonzero(np.diff(t) > limit_s)
     for i in gaps:
-        episodes.append(Episode(FaultKind.DEVICE_OFFLINE, target, int(t[i] + limit_s), int(t[i + 1]), float((t[i + 1] - t[i]) / 60), "no readings (minutes without)", int(t[i] + interval_s)))
+        episodes.append(
+            Episode(
+                FaultKind.DEVICE_OFFLINE,
+                target,
+                int(t[i] + limit_s),
+                int(t[i + 1]),
+                float((t[i + 1] - t[i]) / 60),
+                "no readings (minutes without)",
+                int(t[i] + interval_s),
+            )
+        )
     if end_s - t[-1] > limit_s:
-        episodes.append(Episode(FaultKind.DEVICE_OFFLINE, target, int(t[-1] + limit_s), None, float((end_s - t[-1]) / 60), "no readings since the last one (minutes)", int(t[-1] + interval_s)))
+        episodes.append(
+            Episode(
+                FaultKind.DEVICE_OFFLINE,
+                target,
+                int(t[-1] + limit_s),
+                None,
+                float((end_s - t[-1]) / 60),
+                "no readings since the last one (minutes)",
+                int(t[-1] + interval_s),
+            )
+        )
     return episodes
 
 
 def stuck_register_episodes(
-    target: str, times_s: np.ndarray, register: np.ndarray, power_kw: np.ndarray, *, resolution: float, min_steps: int, min_resolutions: float
+    target: str,
+    times_s: np.ndarray,
+    register: np.ndarray,
+    power_kw: np.ndarray,
+    *,
+    resolution: float,
+    min_steps: int,
+    min_resolutions: float,
 ) -> list[Episode]:
     """A cumulative register stuck while power flows: ``min_steps`` flat steps in a row over which the
     reported power implies at least ``min_resolutions`` × ``resolution`` (register units) of energy.
@@ -133,7 +160,17 @@ def stuck_register_episodes(
             continue
         at = int(step_times[a + enough[0]])
         cleared = int(step_times[b + 1]) if b + 1 < step_times.size else None
-        episodes.append(Episode(FaultKind.METER_STUCK, target, at, cleared, float(cumulative[-1]), "register flat while the power implies this much energy (kWh)", int(step_times[a])))
+        episodes.append(
+            Episode(
+                FaultKind.METER_STUCK,
+                target,
+                at,
+                cleared,
+                float(cumulative[-1]),
+                "register flat while the power implies this much energy (kWh)",
+                int(step_times[a]),
+            )
+        )
     return episodes
 
 
@@ -150,7 +187,17 @@ def stuck_sensor_episodes(target: str, times_s: np.ndarray, values: np.ndarray, 
         if later.size == 0:
             continue
         cleared = int(times_s[b + 2]) if b + 2 < times_s.size else None
-        episodes.append(Episode(FaultKind.METER_STUCK, target, int(times_s[a + 1 + later[0]]), cleared, float(values[a, 0]), "sensor frozen: every quantity unchanged", int(times_s[a + 1])))
+        episodes.append(
+            Episode(
+                FaultKind.METER_STUCK,
+                target,
+                int(times_s[a + 1 + later[0]]),
+                cleared,
+                float(values[a, 0]),
+                "sensor frozen: every quantity unchanged",
+                int(times_s[a + 1]),
+            )
+        )
     return episodes
 
 
@@ -168,9 +215,27 @@ def register_event_episodes(target: str, intervals: IntervalConsumption) -> list
     after_spike[2:] |= spike[:-2]
     episodes = []
     for a, b in _true_runs(spike):
-        episodes.append(Episode(FaultKind.SPIKE, target, int(starts[a] + step), int(starts[b] + 2 * step), float(b - a + 1), "intervals above rated power x 1.2 (excluded)"))
+        episodes.append(
+            Episode(
+                FaultKind.SPIKE,
+                target,
+                int(starts[a] + step),
+                int(starts[b] + 2 * step),
+                float(b - a + 1),
+                "intervals above rated power x 1.2 (excluded)",
+            )
+        )
     for i in np.flatnonzero(reset & ~after_spike & ~spike):
-        episodes.append(Episode(FaultKind.METER_RESET, target, int(starts[i] + step), int(starts[i] + 2 * step), 0.0, "register fell: meter replaced or cleared"))
+        episodes.append(
+            Episode(
+                FaultKind.METER_RESET,
+                target,
+                int(starts[i] + step),
+                int(starts[i] + 2 * step),
+                0.0,
+                "register fell: meter replaced or cleared",
+            )
+        )
     return episodes
 
 
@@ -188,14 +253,25 @@ def out_of_range_episodes(target: str, bad_times_s: np.ndarray, good_times_s: np
     bad = np.concatenate((np.ones(bad_times_s.size, bool), np.zeros(good_times_s.size, bool)))
     order = np.lexsort((~bad, times))  # at equal times a bad reading wins
     times, bad = times[order], bad[order]
-    return [Episode(FaultKind.OUT_OF_RANGE, target, raised, cleared, float(b - a + 1), detail) for raised, cleared, a, b in persistent_runs(times, bad, 1)]
+    return [
+        Episode(FaultKind.OUT_OF_RANGE, target, raised, cleared, float(b - a + 1), detail)
+        for raised, cleared, a, b in persistent_runs(times, bad, 1)
+    ]
 
 
 # -- equipment -----------------------------------------------------------------------------------
 
 
 def equipment_episodes(
-    target: str, times_s: np.ndarray, running: np.ndarray, fault_code: np.ndarray, *, must_run: bool, elevator: bool, persistence_code: int, persistence_stopped: int
+    target: str,
+    times_s: np.ndarray,
+    running: np.ndarray,
+    fault_code: np.ndarray,
+    *,
+    must_run: bool,
+    elevator: bool,
+    persistence_code: int,
+    persistence_stopped: int,
 ) -> list[Episode]:
     """A non-zero fault code; for equipment that must run around the clock (``must_run``), running 0.
     Elevators and escalators out of service are ``elevator_out_of_service``, other equipment ``equipment_fault_code``."""
@@ -217,7 +293,15 @@ def equipment_episodes(
 
 
 def days_off_running_episodes(
-    target: str, times_s: np.ndarray, running: np.ndarray, tz: ZoneInfo, opens: time, closes: time, *, occupant_switched: bool, persistence: int
+    target: str,
+    times_s: np.ndarray,
+    running: np.ndarray,
+    tz: ZoneInfo,
+    opens: time,
+    closes: time,
+    *,
+    occupant_switched: bool,
+    persistence: int,
 ) -> list[Episode]:
     """HVAC running on a day off (weekend or holiday; 调休 working weekends are working days). Units
     that occupants switch on themselves (GB/T 51161 class A: split/VRF) may run for duty staff in
@@ -232,11 +316,23 @@ def days_off_running_episodes(
     for _r, cleared, a, b in persistent_runs(times_s, running_off, 1):
         confirmed = persistent_runs(times_s[a : b + 1], starts_fault[a : b + 1], persistence)
         if confirmed:
-            episodes.append(Episode(FaultKind.HVAC_WEEKEND, target, confirmed[0][0], cleared, 1.0, "HVAC running on a day off", int(times_s[a + confirmed[0][2]])))
+            episodes.append(
+                Episode(
+                    FaultKind.HVAC_WEEKEND,
+                    target,
+                    confirmed[0][0],
+                    cleared,
+                    1.0,
+                    "HVAC running on a day off",
+                    int(times_s[a + confirmed[0][2]]),
+                )
+            )
     return episodes
 
 
-def simultaneous_heating_cooling_episodes(times_s: np.ndarray, heating: dict[str, np.ndarray], cooling: dict[str, np.ndarray], *, persistence: int) -> list[Episode]:
+def simultaneous_heating_cooling_episodes(
+    times_s: np.ndarray, heating: dict[str, np.ndarray], cooling: dict[str, np.ndarray], *, persistence: int
+) -> list[Episode]:
     """Units of one building heating while another cools, on a common time grid. The fault is filed
     against each unit heating (the cooling one may be right for the season; either way both waste)."""
     episodes = []
@@ -250,7 +346,17 @@ def simultaneous_heating_cooling_episodes(times_s: np.ndarray, heating: dict[str
         mask = heats & others
         for r, c, a, b in persistent_runs(times_s, mask, persistence):
             who = sorted(o for o in partners if cooling[o][a : b + 1].any())
-            episodes.append(Episode(FaultKind.SIMULTANEOUS_HEATING_COOLING, unit, r, c, float(b - a + 1), f"heating while {', '.join(who)} cools", int(times_s[a])))
+            episodes.append(
+                Episode(
+                    FaultKind.SIMULTANEOUS_HEATING_COOLING,
+                    unit,
+                    r,
+                    c,
+                    float(b - a + 1),
+                    f"heating while {', '.join(who)} cools",
+                    int(times_s[a]),
+                )
+            )
     return episodes
 
 
@@ -258,8 +364,19 @@ def simultaneous_heating_cooling_episodes(times_s: np.ndarray, heating: dict[str
 
 
 def after_hours_episodes(
-    target: str, starts_s: np.ndarray, power_kw: np.ndarray, tz: ZoneInfo, opens: time, closes: time, *, rated_kw: float,
-    analyse_from_s: int, lookback_days: int, min_days: int, margin_share: float, persistence: int,
+    target: str,
+    starts_s: np.ndarray,
+    power_kw: np.ndarray,
+    tz: ZoneInfo,
+    opens: time,
+    closes: time,
+    *,
+    rated_kw: float,
+    analyse_from_s: int,
+    lookback_days: int,
+    min_days: int,
+    margin_share: float,
+    persistence: int,
 ) -> list[Episode]:
     """Lighting power outside working hours above the meter's own unoccupied baseline: for each day,
     the median of the ``lookback_days`` before it at the same local hour and kind of day (working day
@@ -284,11 +401,23 @@ def after_hours_episodes(
     episodes = []
     for r, c, a, b in persistent_runs(starts_s, mask, persistence):
         # Intervals are labelled by their start: the persistence is met at the end of the last one.
-        episodes.append(Episode(FaultKind.LIGHTS_AFTER_HOURS, target, r + int(starts_s[1] - starts_s[0]) if starts_s.size > 1 else r, c, float(np.nanmax(excess_kw[a : b + 1])), "lighting after hours above its unoccupied baseline (kW extra)", int(starts_s[a])))
+        episodes.append(
+            Episode(
+                FaultKind.LIGHTS_AFTER_HOURS,
+                target,
+                r + int(starts_s[1] - starts_s[0]) if starts_s.size > 1 else r,
+                c,
+                float(np.nanmax(excess_kw[a : b + 1])),
+                "lighting after hours above its unoccupied baseline (kW extra)",
+                int(starts_s[a]),
+            )
+        )
     return [e for e in episodes if e.raised_s >= analyse_from_s or e.end_s is None or e.end_s > analyse_from_s]
 
 
-def night_flows(starts_s: np.ndarray, consumption_m3: np.ndarray, interval_s: int, tz: ZoneInfo, night_start: time, night_end: time) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def night_flows(
+    starts_s: np.ndarray, consumption_m3: np.ndarray, interval_s: int, tz: ZoneInfo, night_start: time, night_end: time
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(local day ordinal, night window end epoch s, median flow m³/h) of every night with readings in its window."""
     hours, _, ordinal, _ = local_clock(starts_s, tz)
     inside = (hours >= _hour(night_start)) & (hours < _hour(night_end)) & np.isfinite(consumption_m3)
@@ -303,7 +432,9 @@ def night_flows(starts_s: np.ndarray, consumption_m3: np.ndarray, interval_s: in
     return np.array(days, dtype=np.int64), np.array(ends, dtype=np.int64), np.array(flows)
 
 
-def leaking_nights(flows_m3_h: np.ndarray, *, lookback_nights: int, min_flow_m3_h: float, baseline_share: float) -> tuple[np.ndarray, np.ndarray]:
+def leaking_nights(
+    flows_m3_h: np.ndarray, *, lookback_nights: int, min_flow_m3_h: float, baseline_share: float
+) -> tuple[np.ndarray, np.ndarray]:
     """(leaking per night, excess flow m³/h): a night's flow above the median of up to ``lookback_nights``
     earlier non-leaking nights by ``min_flow_m3_h`` or ``baseline_share`` × that baseline, whichever is
     larger. Nights without 3 earlier nights of history are not judged."""
@@ -319,12 +450,22 @@ def leaking_nights(flows_m3_h: np.ndarray, *, lookback_nights: int, min_flow_m3_
     return leaking, excess
 
 
-def leak_episodes(target: str, night_ends_s: np.ndarray, leaking: np.ndarray, flows_m3_h: np.ndarray, *, night_length_s: int = 0) -> list[Episode]:
+def leak_episodes(
+    target: str, night_ends_s: np.ndarray, leaking: np.ndarray, flows_m3_h: np.ndarray, *, night_length_s: int = 0
+) -> list[Episode]:
     """Leaking nights in a row make one leak, raised at the end of its first night window, cleared at the end
     of the first dry one. Its onset is the start of the first leaking night window (``night_length_s``
     before its end): the earliest the meter shows it, though the leak may have begun the evening before."""
     return [
-        Episode(FaultKind.WATER_LEAK, target, r, c, float(np.max(flows_m3_h[a : b + 1])), "night flow that never stops (m3/h above the night baseline)", r - night_length_s)
+        Episode(
+            FaultKind.WATER_LEAK,
+            target,
+            r,
+            c,
+            float(np.max(flows_m3_h[a : b + 1])),
+            "night flow that never stops (m3/h above the night baseline)",
+            r - night_length_s,
+        )
         for r, c, a, b in persistent_runs(night_ends_s, leaking, 1)
     ]
 
@@ -345,8 +486,17 @@ def rolling_mean(times_s: np.ndarray, values: np.ndarray, window_s: int) -> np.n
 
 
 def ieq_band_episodes(
-    kind: FaultKind, target: str, times_s: np.ndarray, values: np.ndarray, low: np.ndarray, high: np.ndarray, occupied_mask: np.ndarray,
-    *, window_s: int, persistence: int, what: str,
+    kind: FaultKind,
+    target: str,
+    times_s: np.ndarray,
+    values: np.ndarray,
+    low: np.ndarray,
+    high: np.ndarray,
+    occupied_mask: np.ndarray,
+    *,
+    window_s: int,
+    persistence: int,
+    what: str,
 ) -> list[Episode]:
     """A zone whose rolling mean (over ``window_s``) leaves [low, high] in occupied hours, for ``persistence`` readings."""
     mean = rolling_mean(times_s, values, window_s)

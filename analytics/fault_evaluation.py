@@ -63,13 +63,17 @@ def load_labels(path: str | Path) -> tuple[list[FaultEvent], int, int]:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise LabelsError(f"{path}: not a readable JSON labels file: {exc}") from None
     if not isinstance(content, dict) or content.get("format") != LABELS_FORMAT:
-        raise LabelsError(f"{path}: expected format {LABELS_FORMAT!r} (facmon simulate --labels-out), got {content.get('format') if isinstance(content, dict) else type(content).__name__!r}")
+        raise LabelsError(
+            f"{path}: expected format {LABELS_FORMAT!r} (facmon simulate --labels-out), got {content.get('format') if isinstance(content, dict) else type(content).__name__!r}"
+        )
     try:
         window = content["window"]
         events = [FaultEvent(f["kind"], f["building"], f["target"], int(f["start_s"]), int(f["end_s"])) for f in content["faults"]]
         return events, int(window["start_s"]), int(window["end_s"])
     except (KeyError, TypeError, ValueError) as exc:
-        raise LabelsError(f"{path}: a labels entry lacks {exc}; expected kind, building, target, start_s, end_s and window.start_s/end_s") from None
+        raise LabelsError(
+            f"{path}: a labels entry lacks {exc}; expected kind, building, target, start_s, end_s and window.start_s/end_s"
+        ) from None
 
 
 def detected_events(store: InfluxStore, start_s: int, end_s: int) -> list[FaultEvent]:
@@ -105,14 +109,25 @@ def _ratio(a: int, b: int) -> float | None:
     return a / b if b else None
 
 
-def evaluate(labels: list[FaultEvent], detections: list[FaultEvent], window_s: tuple[int, int], buildings: int, *, tolerance_s: int = DEFAULT_TOLERANCE_S) -> dict[str, Any]:
+def evaluate(
+    labels: list[FaultEvent],
+    detections: list[FaultEvent],
+    window_s: tuple[int, int],
+    buildings: int,
+    *,
+    tolerance_s: int = DEFAULT_TOLERANCE_S,
+) -> dict[str, Any]:
     """Precision, recall, F1, time to detect and false alarms per building-month, overall and by kind (module docstring)."""
     matched_label: dict[int, int] = {}
     duplicates: set[int] = set()
     order = sorted(range(len(detections)), key=lambda i: detections[i].start_s)
     for i in order:
         d = detections[i]
-        candidates = [j for j, t in enumerate(labels) if t.kind == d.kind and t.building == d.building and t.target == d.target and _overlaps(d, t, tolerance_s)]
+        candidates = [
+            j
+            for j, t in enumerate(labels)
+            if t.kind == d.kind and t.building == d.building and t.target == d.target and _overlaps(d, t, tolerance_s)
+        ]
         free = [j for j in candidates if j not in matched_label.values()]
         if free:
             matched_label[i] = min(free, key=lambda j: labels[j].start_s)
@@ -151,7 +166,9 @@ def evaluate(labels: list[FaultEvent], detections: list[FaultEvent], window_s: t
     }
 
 
-def evaluate_store(store: InfluxStore, labels_path: str | Path, buildings: int, *, tolerance_s: int = DEFAULT_TOLERANCE_S) -> dict[str, Any]:
+def evaluate_store(
+    store: InfluxStore, labels_path: str | Path, buildings: int, *, tolerance_s: int = DEFAULT_TOLERANCE_S
+) -> dict[str, Any]:
     """Evaluate the ``fault`` points of the labels' window against the labels file."""
     labels, start_s, end_s = load_labels(labels_path)
     detections = [d for d in detected_events(store, start_s, end_s) if d.start_s < end_s and (d.end_s is None or d.end_s > start_s)]
@@ -160,12 +177,24 @@ def evaluate_store(store: InfluxStore, labels_path: str | Path, buildings: int, 
 
 def active_faults(store: InfluxStore) -> list[dict[str, Any]]:
     """Faults active now: series whose last ``active`` is 1, with their start, tags, value and detail, oldest first."""
-    rows = store.query(f'SELECT last("active") AS "active", "value", "detail" FROM "{FAULT}" GROUP BY "building", "kind", "target", "severity", "vendor"')
+    rows = store.query(
+        f'SELECT last("active") AS "active", "value", "detail" FROM "{FAULT}" GROUP BY "building", "kind", "target", "severity", "vendor"'
+    )
     active = []
     for series in rows:
         ts, flag, value, detail = series["values"][0][:4]
         if flag == 1.0:
             tags = series["tags"]
-            active.append({"start_s": int(ts), "building": tags["building"], "kind": tags["kind"], "target": tags["target"], "severity": tags["severity"],
-                           "vendor": tags["vendor"], "value": float(value if value is not None else 0.0), "detail": str(detail or "")})
+            active.append(
+                {
+                    "start_s": int(ts),
+                    "building": tags["building"],
+                    "kind": tags["kind"],
+                    "target": tags["target"],
+                    "severity": tags["severity"],
+                    "vendor": tags["vendor"],
+                    "value": float(value if value is not None else 0.0),
+                    "detail": str(detail or ""),
+                }
+            )
     return sorted(active, key=lambda r: (r["start_s"], r["building"], r["kind"], r["target"]))

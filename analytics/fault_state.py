@@ -52,7 +52,12 @@ def active_before(store: InfluxStore, building: str, before_s: int) -> dict[tupl
 
 
 def fault_lines(
-    building: str, episodes: list[Episode], series_of: dict[tuple[str, str], FaultSeries], previous: dict[tuple[str, str], tuple[int, float]], from_s: int, until_s: int
+    building: str,
+    episodes: list[Episode],
+    series_of: dict[tuple[str, str], FaultSeries],
+    previous: dict[tuple[str, str], tuple[int, float]],
+    from_s: int,
+    until_s: int,
 ) -> list[str]:
     """``fault`` lines of [from_s, until_s) for a building's episodes (see the module docstring)."""
     lines = []
@@ -92,6 +97,9 @@ def replace_faults(store: InfluxStore, buildings: list[str], lines: list[str], f
     """Delete the buildings' ``fault`` points in [from_s, until_s) and write ``lines`` (idempotent reruns)."""
     if buildings:
         pattern = "|".join(re.escape(code) for code in buildings)
-        store.query(f'DELETE FROM "{FAULT}" WHERE "building" =~ /^({pattern})$/ AND time >= {int(from_s)}s AND time < {int(until_s)}s', method="POST")
+        store.query(
+            f'DELETE FROM "{FAULT}" WHERE "building" =~ /^({pattern})$/ AND time >= {int(from_s)}s AND time < {int(until_s)}s',
+            method="POST",
+        )
     if lines:
         store.write(lines, precision="ns")

@@ -148,7 +148,9 @@ def to_regular(readings: IntervalReadings, interval: str) -> RegularSeries:
     consumption = _sum_complete(bins, readings.consumption, starts.size, int(bin_s // load_step_s))
     temperature_step_s = _typical_step_s(readings.times[has_temperature])
     expected_readings = max(bin_s / temperature_step_s, 1.0)
-    temperature = _mean_covered(bins, readings.temperature_c, starts.size, TEMPERATURE_MIN_COVERAGE * expected_readings if interval == "daily" else 1)
+    temperature = _mean_covered(
+        bins, readings.temperature_c, starts.size, TEMPERATURE_MIN_COVERAGE * expected_readings if interval == "daily" else 1
+    )
     if interval == "hourly":
         temperature = _interpolate_short_gaps(temperature, TEMPERATURE_INTERPOLATION_MAX_GAP_H)
     return RegularSeries(interval, starts, consumption, temperature)

@@ -97,14 +97,19 @@ def monthly_energy(
     completeness_sums = per_month(completeness)
     points = []
     for i in np.flatnonzero(days > 0):
-        points.append(MonthlyEnergy(
-            building=building, energy=energy, subitem=subitem, month_start_s=int(month_edges_s[i]),
-            consumption=float(totals[i]),
-            kgce=float(kgce_totals[i]) if has_kgce[i] else None,
-            co2_kg=float(co2_totals[i]) if has_co2[i] else None,
-            days=int(days[i]),
-            completeness=float(completeness_sums[i] / days[i]),
-        ))
+        points.append(
+            MonthlyEnergy(
+                building=building,
+                energy=energy,
+                subitem=subitem,
+                month_start_s=int(month_edges_s[i]),
+                consumption=float(totals[i]),
+                kgce=float(kgce_totals[i]) if has_kgce[i] else None,
+                co2_kg=float(co2_totals[i]) if has_co2[i] else None,
+                days=int(days[i]),
+                completeness=float(completeness_sums[i] / days[i]),
+            )
+        )
     return points
 
 
@@ -140,8 +145,15 @@ def building_months(store: InfluxStore, building: str, month_edges_s: np.ndarray
         tags = series.get("tags", {})
         times_s = np.array([row[0] for row in series["values"]], dtype=np.int64)
         points += monthly_energy(
-            building, tags["energy"], tags["subitem"], times_s, _column(series, "consumption"), _column(series, "kgce"),
-            _column(series, "co2_kg"), _column(series, "completeness"), month_edges_s,
+            building,
+            tags["energy"],
+            tags["subitem"],
+            times_s,
+            _column(series, "consumption"),
+            _column(series, "kgce"),
+            _column(series, "co2_kg"),
+            _column(series, "completeness"),
+            month_edges_s,
         )
     return points
 

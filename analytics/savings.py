@@ -105,8 +105,13 @@ def savings_with_uncertainty(
     t_statistic = t_quantile(confidence, baseline.n - baseline.n_parameters)
     # The band in kWh is FSU·|avoided| = t·K·CV·√(...)·Σ predicted: defined even when nothing was saved.
     relative_band = fractional_savings_uncertainty(
-        t_statistic=t_statistic, correction_k=correction_k, cvrmse=baseline.cvrmse, n=baseline.n,
-        n_effective=baseline.n_effective, m=m, savings_fraction=1.0,
+        t_statistic=t_statistic,
+        correction_k=correction_k,
+        cvrmse=baseline.cvrmse,
+        n=baseline.n,
+        n_effective=baseline.n_effective,
+        m=m,
+        savings_fraction=1.0,
     )
     uncertainty = relative_band * abs(predicted_total)
     fsu = uncertainty / abs(avoided) if avoided != 0 else None

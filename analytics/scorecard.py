@@ -40,7 +40,9 @@ def linear_points(value: float, full_at: float, zero_at: float) -> float:
     return min(1.0, max(0.0, fraction))
 
 
-def weigh_components(components: Sequence[ComponentScore], configured: Mapping[str, float]) -> tuple[list[ComponentScore], float | None, str]:
+def weigh_components(
+    components: Sequence[ComponentScore], configured: Mapping[str, float]
+) -> tuple[list[ComponentScore], float | None, str]:
     """Give each component its configured weight and points; share unavailable weight among the available
     components in proportion. Returns (components, score 0–100 or None when none is available, explanation)."""
     available_weight = sum(configured[c.component] for c in components if c.available)
@@ -49,7 +51,15 @@ def weigh_components(components: Sequence[ComponentScore], configured: Mapping[s
     weighed = []
     for c in components:
         effective = configured[c.component] / available_weight if c.available else 0.0
-        weighed.append(replace(c, weight=configured[c.component], effective_weight=effective, points=100.0 * effective * c.fraction, max_points=100.0 * effective))
+        weighed.append(
+            replace(
+                c,
+                weight=configured[c.component],
+                effective_weight=effective,
+                points=100.0 * effective * c.fraction,
+                max_points=100.0 * effective,
+            )
+        )
     missing = [c for c in components if not c.available and configured[c.component] > 0]
     explanation = ""
     if missing:

@@ -119,7 +119,9 @@ def fit_hourly_baseline(
     temperature_c = np.asarray(temperature_c, dtype=float)
     consumption_kwh = np.asarray(consumption_kwh, dtype=float)
     if not (hours.shape == temperature_c.shape == consumption_kwh.shape) or hours.ndim != 1:
-        raise FacmonError(f"hours ({hours.shape}), temperature_c ({temperature_c.shape}) and consumption_kwh ({consumption_kwh.shape}) must be 1-D arrays of one length")
+        raise FacmonError(
+            f"hours ({hours.shape}), temperature_c ({temperature_c.shape}) and consumption_kwh ({consumption_kwh.shape}) must be 1-D arrays of one length"
+        )
     order = np.argsort(hours, kind="stable")
     hours, temperature_c, consumption_kwh = hours[order], temperature_c[order], consumption_kwh[order]
     if working_day is not None:
@@ -127,13 +129,17 @@ def fit_hourly_baseline(
     valid = np.isfinite(temperature_c) & np.isfinite(consumption_kwh)
     sufficiency = baseline_sufficiency(hours.astype("datetime64[D]"), valid, points_per_day=24)
     if valid.sum() < 2 * HOURS_PER_WEEK:
-        raise FacmonError(f"only {int(valid.sum())} hours have both consumption and temperature: an hourly baseline needs at least two weeks")
+        raise FacmonError(
+            f"only {int(valid.sum())} hours have both consumption and temperature: an hourly baseline needs at least two weeks"
+        )
     how = hour_of_week(hours[valid], None if working_day is None else working_day[valid])
     t, y = temperature_c[valid], consumption_kwh[valid]
 
     # Occupancy: hours of the week whose load mostly sits above a heating/cooling degree-hour
     # regression with fixed balance points (CalTRACK 2.0 §3.8.2: 50 °F and 65 °F).
-    degree_hours = np.column_stack([np.ones_like(t), np.maximum(occupancy_balance_c[0] - t, 0.0), np.maximum(t - occupancy_balance_c[1], 0.0)])
+    degree_hours = np.column_stack(
+        [np.ones_like(t), np.maximum(occupancy_balance_c[0] - t, 0.0), np.maximum(t - occupancy_balance_c[1], 0.0)]
+    )
     coefficients, *_ = np.linalg.lstsq(degree_hours, y, rcond=None)
     above = (y - degree_hours @ coefficients) > 0
     seen = np.bincount(how, minlength=HOURS_PER_WEEK)

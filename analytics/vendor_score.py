@@ -116,7 +116,13 @@ class FaultEpisode:
         return max(0, stop - max(self.start_s, start_s))
 
 
-def episodes_from_points(tags: Mapping[str, str], times_s: Sequence[int], active: Sequence[float], values: Sequence[float | None] | None = None, details: Sequence[str | None] | None = None) -> list[FaultEpisode]:
+def episodes_from_points(
+    tags: Mapping[str, str],
+    times_s: Sequence[int],
+    active: Sequence[float],
+    values: Sequence[float | None] | None = None,
+    details: Sequence[str | None] | None = None,
+) -> list[FaultEpisode]:
     """Episodes of one fault series (tags building, kind, severity, vendor, target): an episode opens at
     a point with active 1 and closes at the next point with active 0; repeated points change nothing."""
     missing = [tag for tag in FAULT_TAGS if not tags.get(tag)]
@@ -125,7 +131,9 @@ def episodes_from_points(tags: Mapping[str, str], times_s: Sequence[int], active
     try:
         severity = Severity(tags["severity"])
     except ValueError:
-        raise VendorScoreError(f"fault series {dict(tags)}: severity {tags['severity']!r} is not one of {', '.join(s.value for s in Severity)}") from None
+        raise VendorScoreError(
+            f"fault series {dict(tags)}: severity {tags['severity']!r} is not one of {', '.join(s.value for s in Severity)}"
+        ) from None
     order = np.argsort(np.asarray(times_s, dtype=np.int64), kind="stable")
     episodes: list[FaultEpisode] = []
     open_at: int | None = None
@@ -138,10 +146,14 @@ def episodes_from_points(tags: Mapping[str, str], times_s: Sequence[int], active
             open_value = None if values is None or values[i] is None else float(values[i])
             open_detail = "" if details is None or details[i] is None else str(details[i])
         elif not is_active and open_at is not None:
-            episodes.append(FaultEpisode(tags["building"], tags["kind"], severity, tags["vendor"], tags["target"], open_at, t, open_value, open_detail))
+            episodes.append(
+                FaultEpisode(tags["building"], tags["kind"], severity, tags["vendor"], tags["target"], open_at, t, open_value, open_detail)
+            )
             open_at = None
     if open_at is not None:
-        episodes.append(FaultEpisode(tags["building"], tags["kind"], severity, tags["vendor"], tags["target"], open_at, None, open_value, open_detail))
+        episodes.append(
+            FaultEpisode(tags["building"], tags["kind"], severity, tags["vendor"], tags["target"], open_at, None, open_value, open_detail)
+        )
     return episodes
 
 
@@ -311,12 +323,26 @@ def ieq_bands(month: int, scoring: VendorScoring) -> tuple[tuple[float, float], 
     if month in scoring.ieq_winter_months:
         return GBT18883_TEMPERATURE_WINTER_C, GBT18883_HUMIDITY_WINTER_PCT
     return (
-        (min(GBT18883_TEMPERATURE_WINTER_C[0], GBT18883_TEMPERATURE_SUMMER_C[0]), max(GBT18883_TEMPERATURE_WINTER_C[1], GBT18883_TEMPERATURE_SUMMER_C[1])),
-        (min(GBT18883_HUMIDITY_WINTER_PCT[0], GBT18883_HUMIDITY_SUMMER_PCT[0]), max(GBT18883_HUMIDITY_WINTER_PCT[1], GBT18883_HUMIDITY_SUMMER_PCT[1])),
+        (
+            min(GBT18883_TEMPERATURE_WINTER_C[0], GBT18883_TEMPERATURE_SUMMER_C[0]),
+            max(GBT18883_TEMPERATURE_WINTER_C[1], GBT18883_TEMPERATURE_SUMMER_C[1]),
+        ),
+        (
+            min(GBT18883_HUMIDITY_WINTER_PCT[0], GBT18883_HUMIDITY_SUMMER_PCT[0]),
+            max(GBT18883_HUMIDITY_WINTER_PCT[1], GBT18883_HUMIDITY_SUMMER_PCT[1]),
+        ),
     )
 
 
-def ieq_compliance(hour_starts_s: np.ndarray, temperature_c: np.ndarray, humidity_pct: np.ndarray, co2_ppm: np.ndarray, working_hours: WorkingHours, timezone: str, scoring: VendorScoring) -> IeqCompliance:
+def ieq_compliance(
+    hour_starts_s: np.ndarray,
+    temperature_c: np.ndarray,
+    humidity_pct: np.ndarray,
+    co2_ppm: np.ndarray,
+    working_hours: WorkingHours,
+    timezone: str,
+    scoring: VendorScoring,
+) -> IeqCompliance:
     """Judge hourly means of one sensor: an hour is occupied when it is on a working day (调休 included)
     and its midpoint lies within working hours; it complies when every quantity measured (not NaN)
     lies in its GB/T 18883 band (temperature and humidity by season, CO₂ ≤ 1000 ppm)."""
@@ -385,7 +411,9 @@ class DataCompleteness:
     note: str = ""
 
 
-def data_completeness(devices: Sequence[MaintainedDevice], measured: Mapping[tuple[str, str], float], kinds_judged: Iterable[str]) -> DataCompleteness | None:
+def data_completeness(
+    devices: Sequence[MaintainedDevice], measured: Mapping[tuple[str, str], float], kinds_judged: Iterable[str]
+) -> DataCompleteness | None:
     """Mean of each judged device's completeness (0..1, a device without data counts 0); devices of kinds
     not judged (no data source) are left out. None when no device is judged."""
     judged_kinds = set(kinds_judged)
@@ -403,8 +431,21 @@ def data_completeness(devices: Sequence[MaintainedDevice], measured: Mapping[tup
 # Components and weights
 
 
-def _component(name: str, value: float | None, unit: str, target: float | None, target_text: str, fraction: float, rule: str, note: str) -> ComponentScore:
-    return ComponentScore(name, COMPONENT_LABELS[name], value is not None, value, unit, target, target_text if value is not None else "-", fraction, rule, note)
+def _component(
+    name: str, value: float | None, unit: str, target: float | None, target_text: str, fraction: float, rule: str, note: str
+) -> ComponentScore:
+    return ComponentScore(
+        name,
+        COMPONENT_LABELS[name],
+        value is not None,
+        value,
+        unit,
+        target,
+        target_text if value is not None else "-",
+        fraction,
+        rule,
+        note,
+    )
 
 
 def weigh(components: Sequence[ComponentScore], weights: VendorScoreWeights) -> tuple[list[ComponentScore], float | None, str]:
@@ -454,10 +495,18 @@ class VendorScore:
             "maintained_devices": self.devices,
             "sla_outcomes": [
                 {
-                    "building": o.episode.building, "kind": o.episode.kind, "severity": o.episode.severity.value, "target": o.episode.target,
+                    "building": o.episode.building,
+                    "kind": o.episode.kind,
+                    "severity": o.episode.severity.value,
+                    "target": o.episode.target,
                     "start": datetime.fromtimestamp(o.episode.start_s, UTC).isoformat(),
-                    "clear": None if o.episode.clear_s is None or not o.restored else datetime.fromtimestamp(o.episode.clear_s, UTC).isoformat(),
-                    "restore_min": o.restore_min, "sla_restore_min": o.sla_restore_min, "restored": o.restored, "breached": o.breached,
+                    "clear": None
+                    if o.episode.clear_s is None or not o.restored
+                    else datetime.fromtimestamp(o.episode.clear_s, UTC).isoformat(),
+                    "restore_min": o.restore_min,
+                    "sla_restore_min": o.sla_restore_min,
+                    "restored": o.restored,
+                    "breached": o.breached,
                 }
                 for o in self.outcomes
             ],
@@ -526,11 +575,22 @@ def score_vendor(
         note = f"{len(outcomes) - len(breached)} of {len(outcomes)} restored within SLA"
         if open_breaches:
             note += f"; {open_breaches} still active at the period's end counted as breached"
-        compliance = _component("sla_compliance", share, "share", scoring.sla_compliance_target, f"≥ {scoring.sla_compliance_target:.0%}", linear_points(share, scoring.sla_compliance_target, scoring.sla_compliance_zero), rule, note)
+        compliance = _component(
+            "sla_compliance",
+            share,
+            "share",
+            scoring.sla_compliance_target,
+            f"≥ {scoring.sla_compliance_target:.0%}",
+            linear_points(share, scoring.sla_compliance_target, scoring.sla_compliance_zero),
+            rule,
+            note,
+        )
     else:
         compliance = _component("sla_compliance", None, "share", None, "", 0.0, rule, "no fault restored or breached in the period")
 
-    rule = f"median restore time ÷ SLA restore_min ≤ {scoring.restore_ratio_full:g}: full; ≥ {scoring.restore_ratio_zero:g}: 0; linear between"
+    rule = (
+        f"median restore time ÷ SLA restore_min ≤ {scoring.restore_ratio_full:g}: full; ≥ {scoring.restore_ratio_zero:g}: 0; linear between"
+    )
     if outcomes:
         ratio = statistics.median(o.restore_ratio for o in outcomes)
         per_severity = []
@@ -539,7 +599,16 @@ def score_vendor(
             if minutes:
                 per_severity.append(f"{severity.value} mean {np.mean(minutes):.0f} min vs SLA {vendor.sla[severity].restore_min:g}")
         note = "; ".join(per_severity) + ("; still-active faults measured to the period's end" if open_breaches else "")
-        restore = _component("restore_time", ratio, "× SLA", scoring.restore_ratio_full, f"≤ {scoring.restore_ratio_full:g} × SLA", linear_points(ratio, scoring.restore_ratio_full, scoring.restore_ratio_zero), rule, note)
+        restore = _component(
+            "restore_time",
+            ratio,
+            "× SLA",
+            scoring.restore_ratio_full,
+            f"≤ {scoring.restore_ratio_full:g} × SLA",
+            linear_points(ratio, scoring.restore_ratio_full, scoring.restore_ratio_zero),
+            rule,
+            note,
+        )
     else:
         restore = _component("restore_time", None, "× SLA", None, "", 0.0, rule, "no fault restored or breached in the period")
 
@@ -547,12 +616,27 @@ def score_vendor(
     repeats = repeat_flags(own, scoring.repeat_window_days * 86400)
     opened = [(e, r) for e, r in zip(own, repeats, strict=True) if start_s <= e.start_s < as_of_s]
     by_severity = {s.value: sum(1 for e, _ in opened if e.severity is s) for s in Severity}
-    rule = f"≤ {scoring.fault_rate_full:g}: full; ≥ {scoring.fault_rate_zero:g}: 0; weights " + ", ".join(f"{s.value} {scoring.severity_weights[s]:g}" for s in Severity)
+    rule = f"≤ {scoring.fault_rate_full:g}: full; ≥ {scoring.fault_rate_zero:g}: 0; weights " + ", ".join(
+        f"{s.value} {scoring.severity_weights[s]:g}" for s in Severity
+    )
     if devices:
         weighted = sum(scoring.severity_weights[e.severity] for e, _ in opened)
         rate = weighted / len(devices) / (elapsed_s / SECONDS_PER_30_DAYS)
-        note = f"{len(opened)} fault(s) opened (" + ", ".join(f"{k} {v}" for k, v in by_severity.items()) + f"), weighted {weighted:g}, on {len(devices)} maintained device(s) over {elapsed_s / 86400:.1f} days"
-        fault_rate = _component("fault_rate", rate, "per device·30 d", scoring.fault_rate_full, f"≤ {scoring.fault_rate_full:g}", linear_points(rate, scoring.fault_rate_full, scoring.fault_rate_zero), rule, note)
+        note = (
+            f"{len(opened)} fault(s) opened ("
+            + ", ".join(f"{k} {v}" for k, v in by_severity.items())
+            + f"), weighted {weighted:g}, on {len(devices)} maintained device(s) over {elapsed_s / 86400:.1f} days"
+        )
+        fault_rate = _component(
+            "fault_rate",
+            rate,
+            "per device·30 d",
+            scoring.fault_rate_full,
+            f"≤ {scoring.fault_rate_full:g}",
+            linear_points(rate, scoring.fault_rate_full, scoring.fault_rate_zero),
+            rule,
+            note,
+        )
     else:
         fault_rate = _component("fault_rate", None, "per device·30 d", None, "", 0.0, rule, "the vendor maintains no device of this site")
 
@@ -560,7 +644,16 @@ def score_vendor(
     if opened:
         repeat_count = sum(1 for _, r in opened if r)
         share = repeat_count / len(opened)
-        repeat = _component("repeat_faults", share, "share", 0.0, "0 %", linear_points(share, 0.0, scoring.repeat_share_zero), rule, f"{repeat_count} of {len(opened)} opened faults repeat")
+        repeat = _component(
+            "repeat_faults",
+            share,
+            "share",
+            0.0,
+            "0 %",
+            linear_points(share, 0.0, scoring.repeat_share_zero),
+            rule,
+            f"{repeat_count} of {len(opened)} opened faults repeat",
+        )
     else:
         repeat = _component("repeat_faults", None, "share", None, "", 0.0, rule, "no fault opened in the period")
 
@@ -569,14 +662,32 @@ def score_vendor(
     rule = f"≥ {scoring.availability_target:.0%}: full (设备完好率, FACTS §6); ≤ {scoring.availability_zero:.0%}: 0; linear between"
     if found is not None:
         note = f"{found.items} equipment items, {found.items_with_downtime} with faults, {found.downtime_h:.1f} h down in all"
-        avail = _component("availability", found.share, "share", scoring.availability_target, f"≥ {scoring.availability_target:.0%}", linear_points(found.share, scoring.availability_target, scoring.availability_zero), rule, note)
+        avail = _component(
+            "availability",
+            found.share,
+            "share",
+            scoring.availability_target,
+            f"≥ {scoring.availability_target:.0%}",
+            linear_points(found.share, scoring.availability_target, scoring.availability_zero),
+            rule,
+            note,
+        )
     else:
         avail = _component("availability", None, "share", None, "", 0.0, rule, "the vendor maintains no equipment")
 
     rule = f"≥ {scoring.ieq_target:.0%}: full; ≤ {scoring.ieq_zero:.0%}: 0; GB/T 18883 temperature, RH by season, CO₂ ≤ {GBT18883_CO2_MAX_PPM:g} ppm (hourly means)"
     if ieq is not None and ieq.share is not None:
         note = f"{ieq.compliant_hours} of {ieq.occupied_hours} occupied sensor-hours in band"
-        ieq_score = _component("ieq", ieq.share, "share", scoring.ieq_target, f"≥ {scoring.ieq_target:.0%}", linear_points(ieq.share, scoring.ieq_target, scoring.ieq_zero), rule, note)
+        ieq_score = _component(
+            "ieq",
+            ieq.share,
+            "share",
+            scoring.ieq_target,
+            f"≥ {scoring.ieq_target:.0%}",
+            linear_points(ieq.share, scoring.ieq_target, scoring.ieq_zero),
+            rule,
+            note,
+        )
     else:
         why = "the vendor does not cover indoor_environment" if ieq is None else "no IEQ readings in occupied hours"
         ieq_score = _component("ieq", None, "share", None, "", 0.0, rule, why)
@@ -585,7 +696,16 @@ def score_vendor(
     if completeness is not None:
         note = f"mean over {completeness.devices} devices (" + ", ".join(f"{k} {v:.1%}" for k, v in completeness.by_kind.items()) + ")"
         note += f"; {completeness.note}" if completeness.note else ""
-        data = _component("completeness", completeness.share, "share", scoring.completeness_target, f"≥ {scoring.completeness_target:.0%}", linear_points(completeness.share, scoring.completeness_target, scoring.completeness_zero), rule, note)
+        data = _component(
+            "completeness",
+            completeness.share,
+            "share",
+            scoring.completeness_target,
+            f"≥ {scoring.completeness_target:.0%}",
+            linear_points(completeness.share, scoring.completeness_target, scoring.completeness_zero),
+            rule,
+            note,
+        )
     else:
         data = _component("completeness", None, "share", None, "", 0.0, rule, "no maintained device with a data source")
 
@@ -633,7 +753,9 @@ def read_fault_episodes(store: InfluxStore, since_s: int, until_s: int) -> list[
     episodes: list[FaultEpisode] = []
     for key, found in points.items():
         found.sort(key=lambda p: p[0])
-        episodes += episodes_from_points(tags_of[key], [p[0] for p in found], [p[1] for p in found], [p[2] for p in found], [p[3] for p in found])
+        episodes += episodes_from_points(
+            tags_of[key], [p[0] for p in found], [p[1] for p in found], [p[2] for p in found], [p[3] for p in found]
+        )
     return episodes
 
 
@@ -657,13 +779,23 @@ def read_ieq_compliance(store: InfluxStore, site: Site, vendor_id: str, start_s:
             if not one["values"]:
                 continue
             block = np.array([[np.nan if v is None else v for v in row] for row in one["values"]], dtype=float)
-            found = ieq_compliance(block[:, 0].astype(np.int64), block[:, 1], block[:, 2], block[:, 3], building.working_hours, site.site.timezone, site.vendor_scoring)
+            found = ieq_compliance(
+                block[:, 0].astype(np.int64),
+                block[:, 1],
+                block[:, 2],
+                block[:, 3],
+                building.working_hours,
+                site.site.timezone,
+                site.vendor_scoring,
+            )
             compliant += found.compliant_hours
             occupied += found.occupied_hours
     return IeqCompliance(compliant, occupied)
 
 
-def read_device_completeness(store: InfluxStore, site: Site, start_s: int, as_of_s: int) -> tuple[dict[tuple[str, str], float], set[str], str]:
+def read_device_completeness(
+    store: InfluxStore, site: Site, start_s: int, as_of_s: int
+) -> tuple[dict[tuple[str, str], float], set[str], str]:
     """Completeness (0..1) per (building, device): equipment and IEQ sensors from their readings' count ÷
     expected (one per collection interval), meters from meter_daily (a meter-day without a row counts 0).
     Returns (completeness, kinds judged, note); meters are not judged when meter_daily is empty."""
@@ -715,7 +847,13 @@ def score_vendors(store: InfluxStore, site: Site, period: Period, now: datetime 
         ieq = read_ieq_compliance(store, site, vendor.id, start_s, as_of_s)
         scores.append(score_vendor(site, vendor, period, as_of_s, episodes, ieq, completeness))
     weights = site.vendor_scoring.weights
-    return VendorScorecard(site.site.name, period, datetime.fromtimestamp(as_of_s, zone), rank_vendors(scores), {n: getattr(weights, n) for n in VENDOR_SCORE_COMPONENTS})
+    return VendorScorecard(
+        site.site.name,
+        period,
+        datetime.fromtimestamp(as_of_s, zone),
+        rank_vendors(scores),
+        {n: getattr(weights, n) for n in VENDOR_SCORE_COMPONENTS},
+    )
 
 
 def score_vendor_lines(card: VendorScorecard, timezone: str) -> list[str]:

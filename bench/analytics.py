@@ -84,7 +84,9 @@ def section_opendsm(args: argparse.Namespace) -> dict:
     log(f"OpenDSM reference on {args.sample} ({args.repeats} timed fits after a warm-up)")
     completed = subprocess.run(
         [str(python), str(ROOT / "bench" / "opendsm_reference.py"), "--sample", args.sample, "--repeats", str(args.repeats)],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if completed.returncode != 0:
         raise SystemExit(f"opendsm_reference.py failed:\n{completed.stderr[-3000:]}")
@@ -101,7 +103,9 @@ def section_opendsm(args: argparse.Namespace) -> dict:
     working = np.is_busday(days)  # US data: Monday–Friday
 
     def fit():
-        return fit_daily_baseline(days[in_baseline], series.temperature_c[in_baseline], series.consumption[in_baseline], working[in_baseline])
+        return fit_daily_baseline(
+            days[in_baseline], series.temperature_c[in_baseline], series.consumption[in_baseline], working[in_baseline]
+        )
 
     baseline = fit()  # warm-up (imports, caches), as for OpenDSM
     fit_seconds = []
@@ -184,7 +188,9 @@ SECTIONS: dict[str, Callable[[argparse.Namespace], dict]] = {
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--section", action="append", choices=sorted(SECTIONS), help="section to run (repeatable; default: all)")
-    parser.add_argument("--sample", default="il-electricity-cdd-hdd-daily", help="OpenDSM sample (daily electricity with heating and cooling)")
+    parser.add_argument(
+        "--sample", default="il-electricity-cdd-hdd-daily", help="OpenDSM sample (daily electricity with heating and cooling)"
+    )
     parser.add_argument("--repeats", type=int, default=5, help="timed OpenDSM fits")
     parser.add_argument("--our-repeats", type=int, default=50, help="timed facmon fits")
     parser.add_argument("--pipeline-buildings", type=int, default=4, help="pipeline: building copies, each a year of data")

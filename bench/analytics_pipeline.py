@@ -40,9 +40,9 @@ from facmon.analytics.analyze import MAX_GAP_S, analysis_period, analyze  # noqa
 from facmon.analytics.energy_score import score_energy, write_energy_scores  # noqa: E402
 from facmon.analytics.indicators import Period, parse_period  # noqa: E402
 from facmon.registry import Site, load_site  # noqa: E402
+from facmon.simulators import SiteSimulator, backfill  # noqa: E402
 from facmon.stack import Stack, free_port  # noqa: E402
 from facmon.store import InfluxStore  # noqa: E402
-from facmon.simulators import SiteSimulator, backfill  # noqa: E402
 
 DEFAULT_SITE = ROOT / "examples" / "county-offices.yaml"
 END = datetime(2026, 1, 1, tzinfo=UTC)
@@ -52,7 +52,9 @@ def bench_site(template: Site, buildings: int) -> Site:
     """``buildings`` copies of the template's first building (codes <division>A101, A102, ...), meters only."""
     first = template.buildings[0]
     copies = [
-        first.model_copy(update={"code": f"{template.site.division_code}A{101 + i:03d}", "ieq_sensors": [], "weather_sensors": [], "equipment": []})
+        first.model_copy(
+            update={"code": f"{template.site.division_code}A{101 + i:03d}", "ieq_sensors": [], "weather_sensors": [], "equipment": []}
+        )
         for i in range(buildings)
     ]
     raw = template.model_dump(mode="json")
@@ -61,7 +63,9 @@ def bench_site(template: Site, buildings: int) -> Site:
     return Site.model_validate(raw)
 
 
-def pipeline_benchmark(store: InfluxStore, *, buildings: int = 3, days: float = 365.0, site_path: Path = DEFAULT_SITE, seed: int = 0) -> dict:
+def pipeline_benchmark(
+    store: InfluxStore, *, buildings: int = 3, days: float = 365.0, site_path: Path = DEFAULT_SITE, seed: int = 0
+) -> dict:
     """Backfill ``buildings`` building copies for ``days`` days into ``store``, time the analysis phases; returns the figures."""
     site = bench_site(load_site(site_path), buildings)
     codes = [b.code for b in site.buildings]
@@ -76,7 +80,14 @@ def pipeline_benchmark(store: InfluxStore, *, buildings: int = 3, days: float = 
     period = analysis_period(site, start, END)
     margin = MAX_GAP_S + period.interval_s
     with ThreadPoolExecutor(3) as pool:
-        list(pool.map(lambda m: store.field_series("meter", "register", {"building": codes[0], "meter": m.id}, period.start_s - margin, period.end_s + margin), site.buildings[0].meters))
+        list(
+            pool.map(
+                lambda m: store.field_series(
+                    "meter", "register", {"building": codes[0], "meter": m.id}, period.start_s - margin, period.end_s + margin
+                ),
+                site.buildings[0].meters,
+            )
+        )
     read_one_s = time.monotonic() - began
 
     first_one = analyze(site, store, start, END, buildings=codes[:1])

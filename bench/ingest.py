@@ -52,8 +52,8 @@ import tempfile
 import threading
 import time
 import uuid
-from pathlib import Path
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,8 +65,13 @@ BATCH_SIZE = 50
 # collection.max_age_days (35 by default).
 _DAY_MS = 86_400_000
 _NOW_MS = (int(time.time() * 1000) // _DAY_MS) * _DAY_MS
-PHASE_BASE_MS = {"warmup": _NOW_MS - 8 * _DAY_MS, "drain": _NOW_MS - 6 * _DAY_MS, "batch": _NOW_MS - 4 * _DAY_MS,
-                 "outage": _NOW_MS - 2 * _DAY_MS, "outage_nospool": _NOW_MS - 1 * _DAY_MS}
+PHASE_BASE_MS = {
+    "warmup": _NOW_MS - 8 * _DAY_MS,
+    "drain": _NOW_MS - 6 * _DAY_MS,
+    "batch": _NOW_MS - 4 * _DAY_MS,
+    "outage": _NOW_MS - 2 * _DAY_MS,
+    "outage_nospool": _NOW_MS - 1 * _DAY_MS,
+}
 IEQ_VALUES = {"temperature": 24.5, "humidity": 50.0, "co2": 650.0, "pm25": 20.0, "pm10": 30.0, "tvoc": 0.2, "hcho": 0.05}
 
 
@@ -241,8 +246,19 @@ class Bench:
         return process
 
     def _worker(self, kind: str, extra: list[str]) -> subprocess.Popen:
-        argv = [sys.executable, str(Path(__file__).resolve()), "--worker", kind, "--site", self.args.site,
-                "--host", self.stack.host, "--port", str(self.stack.mqtt_port), *extra]
+        argv = [
+            sys.executable,
+            str(Path(__file__).resolve()),
+            "--worker",
+            kind,
+            "--site",
+            self.args.site,
+            "--host",
+            self.stack.host,
+            "--port",
+            str(self.stack.mqtt_port),
+            *extra,
+        ]
         return self._spawn(argv, stdout=subprocess.PIPE, stderr=None, text=True, cwd=ROOT)
 
     def start_collector(self, label: str, extra: Sequence[str] = ()) -> float:
@@ -251,8 +267,16 @@ class Bench:
         self.collector_runs += 1
         log = open(self.home / f"collector-{self.collector_runs}-{label}.log", "w")
         facmon = Path(sys.executable).parent / "facmon"
-        argv = [str(facmon), "ingest", "--client-id", COLLECTOR_ID, "--stats-interval", str(self.args.stats_interval),
-                *self.args.collector_args.split(), *extra]
+        argv = [
+            str(facmon),
+            "ingest",
+            "--client-id",
+            COLLECTOR_ID,
+            "--stats-interval",
+            str(self.args.stats_interval),
+            *self.args.collector_args.split(),
+            *extra,
+        ]
         started = self.collector_started = time.time()
         self.collector = self._spawn(argv, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
         self.collector_label = label
@@ -369,8 +393,16 @@ class Bench:
         rows = self.store.rows('SELECT count("topic") FROM "ingest_rejected"')
         return int(rows[0]["count"]) if rows else 0
 
-    def wait_stored(self, since_ms: int, until_ms: int, expected: int, *, stall_s: float = 60, poll_s: float = 0.1,
-                    curve: list[tuple[float, int]] | None = None) -> tuple[int, float]:
+    def wait_stored(
+        self,
+        since_ms: int,
+        until_ms: int,
+        expected: int,
+        *,
+        stall_s: float = 60,
+        poll_s: float = 0.1,
+        curve: list[tuple[float, int]] | None = None,
+    ) -> tuple[int, float]:
         """Poll until ``expected`` readings are stored (or no progress for ``stall_s``); (stored, time all stored)."""
         last_count, last_change = -1, time.time()
         sampled_at = 0.0
@@ -398,9 +430,24 @@ class Bench:
         per = [count // workers + (1 if i < count % workers else 0) for i in range(workers)]
         offset = 0
         for i in range(workers):
-            extra = ["--mode", mode, "--count", str(per[i]), "--index", str(i), "--workers", str(workers),
-                     "--base-ms", str(base_ms), "--offset", str(offset * (BATCH_SIZE if mode == "batch" else 1)),
-                     "--window", str(self.args.window), "--times-out", str(self.home / f"send-times-{i}.npy")]
+            extra = [
+                "--mode",
+                mode,
+                "--count",
+                str(per[i]),
+                "--index",
+                str(i),
+                "--workers",
+                str(workers),
+                "--base-ms",
+                str(base_ms),
+                "--offset",
+                str(offset * (BATCH_SIZE if mode == "batch" else 1)),
+                "--window",
+                str(self.args.window),
+                "--times-out",
+                str(self.home / f"send-times-{i}.npy"),
+            ]
             offset += per[i]
             procs.append(self._worker("publish", extra))
         return procs
@@ -479,9 +526,13 @@ class Bench:
             live_latency_p99_ms=round(float(np.percentile(latency, 99)) * 1000, 1) if len(latency) else None,
             live_latency_max_ms=round(float(latency.max()) * 1000, 1) if len(latency) else None,
         )
-        result["live_ratio"] = round(result["live_readings_per_s"] / result["ceiling_readings_per_s"], 3) if result["ceiling_readings_per_s"] else None
-        progress(f"live: stored {stored_live}/{acked} at {result['live_readings_per_s']}/s; "
-                 f"bare subscriber {sub['received']} at {result['ceiling_readings_per_s']}/s")
+        result["live_ratio"] = (
+            round(result["live_readings_per_s"] / result["ceiling_readings_per_s"], 3) if result["ceiling_readings_per_s"] else None
+        )
+        progress(
+            f"live: stored {stored_live}/{acked} at {result['live_readings_per_s']}/s; "
+            f"bare subscriber {sub['received']} at {result['ceiling_readings_per_s']}/s"
+        )
 
         # (c) drain of single-reading messages
         result.update(self.drain("drain", "single", args.messages, 1))
@@ -560,8 +611,12 @@ def main() -> None:
     parser.add_argument("--publishers", type=int, default=2, help="publisher processes")
     parser.add_argument("--window", type=int, default=1000, help="unacknowledged messages each publisher keeps in flight")
     parser.add_argument("--poll", type=float, default=0.25, help="seconds between polls of the collector's progress")
-    parser.add_argument("--stats-interval", type=float, default=0.1,
-                        help="the collector's --stats-interval: its ingest_stats points time the phases and the latency")
+    parser.add_argument(
+        "--stats-interval",
+        type=float,
+        default=0.1,
+        help="the collector's --stats-interval: its ingest_stats points time the phases and the latency",
+    )
     parser.add_argument("--outage-hold", type=float, default=10.0, help="seconds InfluxDB stays down after the outage publish")
     parser.add_argument("--collector-args", default="", help="extra options for `facmon ingest`, e.g. '--batch-lines 10000'")
     parser.add_argument("--site", default=str(DEFAULT_SITE))
@@ -613,7 +668,9 @@ def main() -> None:
     result = {
         "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
         "cpus": os.cpu_count(),
-        "options": {k: getattr(args, k) for k in ("live_messages", "messages", "batch_messages", "publishers", "window", "poll", "collector_args")},
+        "options": {
+            k: getattr(args, k) for k in ("live_messages", "messages", "batch_messages", "publishers", "window", "poll", "collector_args")
+        },
         **result,
         "bench_seconds": round(time.time() - started, 1),
     }

@@ -25,10 +25,9 @@ from datetime import timedelta
 
 import numpy as np
 import pandas as pd
-from scipy.stats import t as student_t
-
 from opendsm import eemeter
 from opendsm.eemeter.models.hourly_caltrack.derivatives import _compute_fsu_error
+from scipy.stats import t as student_t
 
 
 def main() -> None:
@@ -37,7 +36,9 @@ def main() -> None:
     parser.add_argument("--baseline-days", type=int, default=365)
     parser.add_argument("--reporting-days", type=int, default=365)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--confidence", type=float, default=0.68, help="two-sided confidence of the FSU band (G14: 68 %% for 'inconclusive')")
+    parser.add_argument(
+        "--confidence", type=float, default=0.68, help="two-sided confidence of the FSU band (G14: 68 %% for 'inconclusive')"
+    )
     args = parser.parse_args()
     warnings.simplefilter("ignore")
 
@@ -82,8 +83,14 @@ def main() -> None:
     degrees_of_freedom = n_baseline - float(metrics.num_model_params)
     t_stat = float(student_t.ppf(1 - (1 - args.confidence) / 2, degrees_of_freedom))
     band = _compute_fsu_error(
-        t_stat, "daily", float(len(reporting_valid)), predicted_total, float(metrics.rmse_adj), float(metrics.observed.mean),
-        n_baseline, float(metrics.n_prime),
+        t_stat,
+        "daily",
+        float(len(reporting_valid)),
+        predicted_total,
+        float(metrics.rmse_adj),
+        float(metrics.observed.mean),
+        n_baseline,
+        float(metrics.n_prime),
     )
 
     def series(frame: pd.DataFrame) -> dict:

@@ -97,7 +97,9 @@ def tag_values_variable(name: str, label: str, measurement: str, tag: str) -> da
     )
 
 
-def timeseries_panel(panel_title: str, targets: Sequence[InfluxQL], *, unit: str, description: str = "", width: int = 12, height: int = 8) -> timeseries.Panel:
+def timeseries_panel(
+    panel_title: str, targets: Sequence[InfluxQL], *, unit: str, description: str = "", width: int = 12, height: int = 8
+) -> timeseries.Panel:
     panel = timeseries.Panel().title(panel_title).datasource(datasource_ref()).unit(unit).span(width).height(height)
     if description:
         panel = panel.description(description)
@@ -115,7 +117,9 @@ def table_panel(panel_title: str, targets: Sequence[InfluxQL], *, description: s
     return panel
 
 
-def stat_panel(panel_title: str, targets: Sequence[InfluxQL], *, unit: str = "none", description: str = "", width: int = 6, height: int = 6) -> stat.Panel:
+def stat_panel(
+    panel_title: str, targets: Sequence[InfluxQL], *, unit: str = "none", description: str = "", width: int = 6, height: int = 6
+) -> stat.Panel:
     panel = stat.Panel().title(panel_title).datasource(datasource_ref()).unit(unit).span(width).height(height)
     if description:
         panel = panel.description(description)
@@ -151,7 +155,9 @@ def thresholds(base_color: str, steps: Sequence[tuple[float, str]]) -> dashboard
 
 def with_threshold_lines(panel: timeseries.Panel, config: dashboard_builder.ThresholdsConfig) -> timeseries.Panel:
     """Draw ``config``'s thresholds on a time series as dashed lines over shaded bands."""
-    return panel.thresholds(config).thresholds_style(common_builder.GraphThresholdsStyleConfig().mode(common_model.GraphThresholdsStyleMode.DASHED_AND_AREA))
+    return panel.thresholds(config).thresholds_style(
+        common_builder.GraphThresholdsStyleConfig().mode(common_model.GraphThresholdsStyleMode.DASHED_AND_AREA)
+    )
 
 
 def bars(panel: timeseries.Panel) -> timeseries.Panel:
@@ -160,12 +166,25 @@ def bars(panel: timeseries.Panel) -> timeseries.Panel:
 
 
 def bargauge_panel(
-    panel_title: str, targets: Sequence[InfluxQL], *, unit: str, config: dashboard_builder.ThresholdsConfig | None = None,
-    min_value: float | None = None, max_value: float | None = None, description: str = "", width: int = 12, height: int = 8,
+    panel_title: str,
+    targets: Sequence[InfluxQL],
+    *,
+    unit: str,
+    config: dashboard_builder.ThresholdsConfig | None = None,
+    min_value: float | None = None,
+    max_value: float | None = None,
+    description: str = "",
+    width: int = 12,
+    height: int = 8,
 ) -> bargauge.Panel:
     """One horizontal bar per series (its last value), coloured by ``config``'s thresholds."""
     panel = (
-        bargauge.Panel().title(panel_title).datasource(datasource_ref()).unit(unit).span(width).height(height)
+        bargauge.Panel()
+        .title(panel_title)
+        .datasource(datasource_ref())
+        .unit(unit)
+        .span(width)
+        .height(height)
         .orientation(common_model.VizOrientation.HORIZONTAL)
         .display_mode(common_model.BarGaugeDisplayMode.GRADIENT)
         .reduce_options(common_builder.ReduceDataOptions().calcs(["lastNotNull"]).values(False))
@@ -183,10 +202,17 @@ def bargauge_panel(
     return panel
 
 
-def piechart_panel(panel_title: str, targets: Sequence[InfluxQL], *, unit: str, description: str = "", width: int = 12, height: int = 8) -> piechart.Panel:
+def piechart_panel(
+    panel_title: str, targets: Sequence[InfluxQL], *, unit: str, description: str = "", width: int = 12, height: int = 8
+) -> piechart.Panel:
     """Shares of a whole: one slice per series (its total)."""
     panel = (
-        piechart.Panel().title(panel_title).datasource(datasource_ref()).unit(unit).span(width).height(height)
+        piechart.Panel()
+        .title(panel_title)
+        .datasource(datasource_ref())
+        .unit(unit)
+        .span(width)
+        .height(height)
         .reduce_options(common_builder.ReduceDataOptions().calcs(["sum"]).values(False))
     )
     if description:

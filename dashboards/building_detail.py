@@ -61,7 +61,9 @@ class IeqLimit:
 
 
 IEQ_LIMITS: dict[IeqQuantity, IeqLimit] = {
-    IeqQuantity.TEMPERATURE: IeqLimit(IeqQuantity.TEMPERATURE, "celsius", bands=(GBT18883_TEMPERATURE_SUMMER_C, GBT18883_TEMPERATURE_WINTER_C)),
+    IeqQuantity.TEMPERATURE: IeqLimit(
+        IeqQuantity.TEMPERATURE, "celsius", bands=(GBT18883_TEMPERATURE_SUMMER_C, GBT18883_TEMPERATURE_WINTER_C)
+    ),
     IeqQuantity.HUMIDITY: IeqLimit(IeqQuantity.HUMIDITY, "humidity", bands=(GBT18883_HUMIDITY_SUMMER_PCT, GBT18883_HUMIDITY_WINTER_PCT)),
     IeqQuantity.CO2: IeqLimit(IeqQuantity.CO2, "ppm", upper=GBT18883_CO2_MAX_PPM, averaging="averaging.1h"),
     IeqQuantity.PM25: IeqLimit(IeqQuantity.PM25, "conµgm3", upper=GBT18883_PM25_MAX_UG_M3, averaging="averaging.24h"),
@@ -106,8 +108,14 @@ def ieq_thresholds(limit: IeqLimit) -> dashboard_builder.ThresholdsConfig | None
 def _band_text(limit: IeqLimit, lang: Lang) -> str:
     if limit.bands:
         (summer_low, summer_high), (winter_low, winter_high) = limit.bands
-        return title(f"band.{limit.quantity.value}", lang, summer_low=f"{summer_low:g}", summer_high=f"{summer_high:g}",
-                     winter_low=f"{winter_low:g}", winter_high=f"{winter_high:g}")
+        return title(
+            f"band.{limit.quantity.value}",
+            lang,
+            summer_low=f"{summer_low:g}",
+            summer_high=f"{summer_high:g}",
+            winter_low=f"{winter_low:g}",
+            winter_high=f"{winter_high:g}",
+        )
     if limit.upper is not None:
         return title("band.max", lang, limit=f"{limit.upper:g}", averaging=title(limit.averaging, lang))
     return title("band.none", lang)
@@ -134,7 +142,8 @@ def _ieq_panels(site: Site, lang: Lang) -> list[Any]:
         panel = timeseries_panel(
             title("panel.ieq", lang, quantity=title(f"ieq.{quantity.value}", lang)),
             [influxql("A", ieq_query(quantity)).alias("$tag_building $tag_zone")],
-            unit=limit.unit, description=title("panel.ieq.description", lang, band=_band_text(limit, lang), source=GBT18883_SOURCE),
+            unit=limit.unit,
+            description=title("panel.ieq.description", lang, band=_band_text(limit, lang), source=GBT18883_SOURCE),
         ).interval(f"{site.collection.ieq_interval_s}s")
         config = ieq_thresholds(limit)
         panels.append(with_threshold_lines(panel, config) if config is not None else panel)
@@ -158,11 +167,15 @@ METER_QUALITY_QUERY = (
 
 def _meter_panels(site: Site, lang: Lang) -> list[Any]:
     consumption = timeseries_panel(
-        title("panel.subitem_consumption", lang), [influxql("A", SUBITEM_CONSUMPTION_QUERY).alias("$tag_building $tag_subitem")],
-        unit="kwatth", width=24,
+        title("panel.subitem_consumption", lang),
+        [influxql("A", SUBITEM_CONSUMPTION_QUERY).alias("$tag_building $tag_subitem")],
+        unit="kwatth",
+        width=24,
     ).interval("15m")
     latest = table_panel(title("panel.meters_latest", lang), [influxql("A", METERS_LATEST_QUERY)])
-    quality = table_panel(title("panel.meter_quality", lang), [influxql("A", METER_QUALITY_QUERY)], description=title("panel.meter_quality.description", lang))
+    quality = table_panel(
+        title("panel.meter_quality", lang), [influxql("A", METER_QUALITY_QUERY)], description=title("panel.meter_quality.description", lang)
+    )
     return [consumption, latest, quality]
 
 
@@ -183,17 +196,28 @@ EQUIPMENT_POWER_QUERY = (
 
 def _equipment_panels(site: Site, lang: Lang) -> list[Any]:
     status = table_panel(
-        title("panel.equipment_status", lang), [influxql("A", EQUIPMENT_STATUS_QUERY)],
-        description=title("panel.equipment_status.description", lang), width=24, height=10,
-    ).mappings([
-        dashboard_model.ValueMap(options={
-            "0": dashboard_model.ValueMappingResult(text=title("value.stopped", lang), color="orange", index=0),
-            "1": dashboard_model.ValueMappingResult(text=title("value.running", lang), color="green", index=1),
-        })
-    ])
+        title("panel.equipment_status", lang),
+        [influxql("A", EQUIPMENT_STATUS_QUERY)],
+        description=title("panel.equipment_status.description", lang),
+        width=24,
+        height=10,
+    ).mappings(
+        [
+            dashboard_model.ValueMap(
+                options={
+                    "0": dashboard_model.ValueMappingResult(text=title("value.stopped", lang), color="orange", index=0),
+                    "1": dashboard_model.ValueMappingResult(text=title("value.running", lang), color="green", index=1),
+                }
+            )
+        ]
+    )
     interval = f"{site.collection.equipment_interval_s}s"
-    running = timeseries_panel(title("panel.equipment_running", lang), [influxql("A", EQUIPMENT_RUNNING_QUERY).alias("$tag_type")], unit="short").interval(interval)
-    power = timeseries_panel(title("panel.equipment_power", lang), [influxql("A", EQUIPMENT_POWER_QUERY).alias("$tag_type")], unit="kwatt").interval(interval)
+    running = timeseries_panel(
+        title("panel.equipment_running", lang), [influxql("A", EQUIPMENT_RUNNING_QUERY).alias("$tag_type")], unit="short"
+    ).interval(interval)
+    power = timeseries_panel(
+        title("panel.equipment_power", lang), [influxql("A", EQUIPMENT_POWER_QUERY).alias("$tag_type")], unit="kwatt"
+    ).interval(interval)
     return [status, running, power]
 
 
@@ -218,12 +242,17 @@ def recent_faults_query(extra_filter: str) -> str:
 def _fault_panels(lang: Lang) -> list[Any]:
     scope = f"{BUILDING_FILTER} AND {VENDOR_FILTER}"
     active = table_panel(
-        title("panel.faults_active", lang), [influxql("A", active_faults_query(scope))],
-        description=title("panel.faults_active.description", lang), width=24,
+        title("panel.faults_active", lang),
+        [influxql("A", active_faults_query(scope))],
+        description=title("panel.faults_active.description", lang),
+        width=24,
     )
     recent = table_panel(
-        title("panel.faults_recent", lang), [influxql("A", recent_faults_query(scope))],
-        description=title("panel.faults_recent.description", lang), width=24, height=10,
+        title("panel.faults_recent", lang),
+        [influxql("A", recent_faults_query(scope))],
+        description=title("panel.faults_recent.description", lang),
+        width=24,
+        height=10,
     )
     return [active, recent]
 
@@ -245,4 +274,3 @@ def building_detail_dashboard(site: Site, lang: Lang) -> dict[str, Any]:
         for panel in panels:
             board = board.with_panel(panel)
     return dashboard_json(board)
-

@@ -71,13 +71,29 @@ def device_kinds(site: Site) -> list[DeviceKind]:
     ieq_lists = [[q.value for q in s.quantities] for b in site.buildings for s in b.ieq_sensors]
     weather_lists = [[q.value for q in s.quantities] for b in site.buildings for s in b.weather_sensors]
     kinds = [
-        DeviceKind("meter", METER, ("building", "meter"), "register", collection.meter_interval_s, sum(len(b.meters) for b in site.buildings)),
-        DeviceKind("ieq", IEQ, ("building", "sensor"), _common_quantity(ieq_lists, "temperature"), collection.ieq_interval_s, len(ieq_lists)),
         DeviceKind(
-            "equipment", EQUIPMENT, ("building", "equipment"), "running", collection.equipment_interval_s,
-            sum(len(b.equipment) for b in site.buildings), extra_filter=' AND "vendor" =~ /^$vendor$/',
+            "meter", METER, ("building", "meter"), "register", collection.meter_interval_s, sum(len(b.meters) for b in site.buildings)
         ),
-        DeviceKind("weather", WEATHER, ("building",), _common_quantity(weather_lists, "temperature"), collection.weather_interval_s, len(weather_lists)),
+        DeviceKind(
+            "ieq", IEQ, ("building", "sensor"), _common_quantity(ieq_lists, "temperature"), collection.ieq_interval_s, len(ieq_lists)
+        ),
+        DeviceKind(
+            "equipment",
+            EQUIPMENT,
+            ("building", "equipment"),
+            "running",
+            collection.equipment_interval_s,
+            sum(len(b.equipment) for b in site.buildings),
+            extra_filter=' AND "vendor" =~ /^$vendor$/',
+        ),
+        DeviceKind(
+            "weather",
+            WEATHER,
+            ("building",),
+            _common_quantity(weather_lists, "temperature"),
+            collection.weather_interval_s,
+            len(weather_lists),
+        ),
     ]
     return [kind for kind in kinds if kind.registered > 0]
 
@@ -116,8 +132,10 @@ def reporting_query(kind: DeviceKind) -> str:
 
 def _registered_devices_markdown(site: Site, kinds: list[DeviceKind], lang: Lang) -> str:
     per_building = {
-        "meter": lambda b: len(b.meters), "ieq": lambda b: len(b.ieq_sensors),
-        "equipment": lambda b: len(b.equipment), "weather": lambda b: len(b.weather_sensors),
+        "meter": lambda b: len(b.meters),
+        "ieq": lambda b: len(b.ieq_sensors),
+        "equipment": lambda b: len(b.equipment),
+        "weather": lambda b: len(b.weather_sensors),
     }
     header = [title("column.building", lang), title("column.name", lang)] + [title(f"kind.{k.key}", lang) for k in kinds]
     rows = [[b.code, b.name] + [per_building[k.key](b) for k in kinds] for b in site.buildings]
@@ -130,52 +148,72 @@ def _collector_panels(lang: Lang) -> list[Any]:
     rate = timeseries_panel(
         title("panel.ingest_rate", lang),
         [
-            influxql("A", f'SELECT non_negative_derivative(last("received"), 1s) {stats} GROUP BY time($__interval), "collector"')
-            .alias(f"$tag_collector {title('series.received', lang)}"),
-            influxql("B", f'SELECT non_negative_derivative(last("written"), 1s) {stats} GROUP BY time($__interval), "collector"')
-            .alias(f"$tag_collector {title('series.written', lang)}"),
+            influxql("A", f'SELECT non_negative_derivative(last("received"), 1s) {stats} GROUP BY time($__interval), "collector"').alias(
+                f"$tag_collector {title('series.received', lang)}"
+            ),
+            influxql("B", f'SELECT non_negative_derivative(last("written"), 1s) {stats} GROUP BY time($__interval), "collector"').alias(
+                f"$tag_collector {title('series.written', lang)}"
+            ),
         ],
-        unit="suffix:/s", description=title("panel.ingest_rate.description", lang),
+        unit="suffix:/s",
+        description=title("panel.ingest_rate.description", lang),
     ).interval("30s")
     lag = timeseries_panel(
         title("panel.lag", lang),
         [influxql("A", f'SELECT max("lag") {stats} GROUP BY time($__interval), "collector"').alias("$tag_collector")],
-        unit="s", description=title("panel.lag.description", lang),
+        unit="s",
+        description=title("panel.lag.description", lang),
     ).interval("30s")
     # Two panels rather than one with a per-query unit override: the dashboard schema types an
     # override's value as an object, so `{"id": "unit", "value": "bytes"}` would not validate.
     spooled = timeseries_panel(
         title("panel.spool", lang),
         [influxql("A", f'SELECT max("spooled") {stats} GROUP BY time($__interval), "collector"').alias("$tag_collector")],
-        unit="short", description=title("panel.spool.description", lang), width=8,
+        unit="short",
+        description=title("panel.spool.description", lang),
+        width=8,
     ).interval("30s")
     spool_bytes = timeseries_panel(
         title("panel.spool_bytes", lang),
         [influxql("A", f'SELECT max("spool_bytes") {stats} GROUP BY time($__interval), "collector"').alias("$tag_collector")],
-        unit="bytes", width=8,
+        unit="bytes",
+        width=8,
     ).interval("30s")
     spool_full = stat_panel(
         title("panel.spool_full", lang),
         [influxql("A", f'SELECT last("spool_full") {stats} GROUP BY "collector"').alias("$tag_collector")],
-        width=8, height=8,
-    ).mappings([
-        dashboard_model.ValueMap(options={
-            "0": dashboard_model.ValueMappingResult(text=title("value.ok", lang), color="green", index=0),
-            "1": dashboard_model.ValueMappingResult(text=title("value.full", lang), color="red", index=1),
-        })
-    ])
+        width=8,
+        height=8,
+    ).mappings(
+        [
+            dashboard_model.ValueMap(
+                options={
+                    "0": dashboard_model.ValueMappingResult(text=title("value.ok", lang), color="green", index=0),
+                    "1": dashboard_model.ValueMappingResult(text=title("value.full", lang), color="red", index=1),
+                }
+            )
+        ]
+    )
     dropped = timeseries_panel(
         title("panel.broker_dropped", lang),
-        [influxql("A", f'SELECT non_negative_difference(last("broker_dropped")) {stats} GROUP BY time($__interval), "collector"').alias("$tag_collector")],
-        unit="short", description=title("panel.broker_dropped.description", lang), width=12,
+        [
+            influxql("A", f'SELECT non_negative_difference(last("broker_dropped")) {stats} GROUP BY time($__interval), "collector"').alias(
+                "$tag_collector"
+            )
+        ],
+        unit="short",
+        description=title("panel.broker_dropped.description", lang),
+        width=12,
     ).interval("30s")
     latest = table_panel(
         title("panel.collectors", lang),
-        [influxql(
-            "A",
-            'SELECT last("received") AS "received", last("written") AS "written", last("rejected") AS "rejected", '
-            f'last("spooled") AS "spooled", last("lag") AS "lag_s" {stats} GROUP BY "collector"',
-        )],
+        [
+            influxql(
+                "A",
+                'SELECT last("received") AS "received", last("written") AS "written", last("rejected") AS "rejected", '
+                f'last("spooled") AS "spooled", last("lag") AS "lag_s" {stats} GROUP BY "collector"',
+            )
+        ],
         width=12,
     )
     return [rate, lag, spooled, spool_bytes, spool_full, dropped, latest]
@@ -184,12 +222,15 @@ def _collector_panels(lang: Lang) -> list[Any]:
 def _reject_panels(lang: Lang) -> list[Any]:
     by_reason = timeseries_panel(
         title("panel.rejects_by_reason", lang),
-        [influxql(
-            "A",
-            f'SELECT count("topic") FROM "{INGEST_REJECTED}" WHERE $timeFilter AND {REJECT_BUILDING_FILTER} '
-            'GROUP BY time($__interval), "reason" fill(0)',
-        ).alias("$tag_reason")],
-        unit="short", description=title("panel.rejects_by_reason.description", lang),
+        [
+            influxql(
+                "A",
+                f'SELECT count("topic") FROM "{INGEST_REJECTED}" WHERE $timeFilter AND {REJECT_BUILDING_FILTER} '
+                'GROUP BY time($__interval), "reason" fill(0)',
+            ).alias("$tag_reason")
+        ],
+        unit="short",
+        description=title("panel.rejects_by_reason.description", lang),
     )
     cumulative = table_panel(
         title("panel.rejects_cumulative", lang),
@@ -197,12 +238,15 @@ def _reject_panels(lang: Lang) -> list[Any]:
     )
     recent = table_panel(
         title("panel.rejects_recent", lang),
-        [influxql(
-            "A",
-            f'SELECT "reason", "building", "topic", "detail", "payload" FROM "{INGEST_REJECTED}" '
-            f"WHERE $timeFilter AND {REJECT_BUILDING_FILTER} ORDER BY time DESC LIMIT 100",
-        )],
-        width=24, height=10,
+        [
+            influxql(
+                "A",
+                f'SELECT "reason", "building", "topic", "detail", "payload" FROM "{INGEST_REJECTED}" '
+                f"WHERE $timeFilter AND {REJECT_BUILDING_FILTER} ORDER BY time DESC LIMIT 100",
+            )
+        ],
+        width=24,
+        height=10,
     )
     return [by_reason, cumulative, recent]
 
@@ -213,16 +257,19 @@ def _device_panels(site: Site, lang: Lang) -> list[Any]:
     for kind in kinds:
         kind_title = title(f"kind.{kind.key}", lang)
         interval = f"{kind.interval_s // 60} min" if kind.interval_s % 60 == 0 else f"{kind.interval_s} s"
-        panels.append(table_panel(
-            title("panel.offline", lang, kind=kind_title),
-            [influxql("A", offline_query(kind))],
-            description=title("panel.offline.description", lang, n=OFFLINE_INTERVALS, interval=interval),
-            width=6,
-        ))
+        panels.append(
+            table_panel(
+                title("panel.offline", lang, kind=kind_title),
+                [influxql("A", offline_query(kind))],
+                description=title("panel.offline.description", lang, n=OFFLINE_INTERVALS, interval=interval),
+                width=6,
+            )
+        )
     reporting = timeseries_panel(
         title("panel.reporting", lang),
         [influxql(chr(ord("A") + i), reporting_query(kind)).alias(title(f"kind.{kind.key}", lang)) for i, kind in enumerate(kinds)],
-        unit="short", description=title("panel.reporting.description", lang),
+        unit="short",
+        description=title("panel.reporting.description", lang),
     ).interval(f"{max(kind.interval_s for kind in kinds)}s")
     panels.append(reporting)
     panels.append(markdown_panel(title("panel.registered", lang), _registered_devices_markdown(site, kinds, lang)))

@@ -122,20 +122,53 @@ def _intensity_panels(site: Site, lang: Lang) -> list[Any]:
     panels: list[Any] = []
     for group in benchmark_groups(site):
         config = thresholds("green", [(group.guide_kwh_m2, "yellow"), (group.constraint_kwh_m2, "red")])
-        panels.append(bargauge_panel(
-            title("panel.intensity", lang, klass=group.office_class.value, use=title(f"use.{group.office_use.value}", lang),
-                  constraint=_number(group.constraint_kwh_m2), guide=_number(group.guide_kwh_m2)),
-            [influxql("A", intensity_query(group.buildings)).alias("$tag_building")],
-            unit="suffix: kWh/m²", config=config, min_value=0, max_value=round(group.constraint_kwh_m2 * 1.3, 1),
-            description=title("panel.intensity.description", lang, source=group.source), width=12,
-        ))
-    header = [title(k, lang) for k in ("column.building", "column.name", "column.class", "column.use", "column.climate_zone",
-                                       "column.floor_area", "column.guide", "column.constraint")]
+        panels.append(
+            bargauge_panel(
+                title(
+                    "panel.intensity",
+                    lang,
+                    klass=group.office_class.value,
+                    use=title(f"use.{group.office_use.value}", lang),
+                    constraint=_number(group.constraint_kwh_m2),
+                    guide=_number(group.guide_kwh_m2),
+                ),
+                [influxql("A", intensity_query(group.buildings)).alias("$tag_building")],
+                unit="suffix: kWh/m²",
+                config=config,
+                min_value=0,
+                max_value=round(group.constraint_kwh_m2 * 1.3, 1),
+                description=title("panel.intensity.description", lang, source=group.source),
+                width=12,
+            )
+        )
+    header = [
+        title(k, lang)
+        for k in (
+            "column.building",
+            "column.name",
+            "column.class",
+            "column.use",
+            "column.climate_zone",
+            "column.floor_area",
+            "column.guide",
+            "column.constraint",
+        )
+    ]
     rows = []
     for building in site.buildings:
         constraint, guide, _ = gbt51161_benchmark(site, building)
-        rows.append([building.code, building.name, building.office_class.value, title(f"use.{building.office_use.value}", lang),
-                     site.site.climate_zone.value, _number(building.floor_area_m2), _number(guide), _number(constraint)])
+        rows.append(
+            [
+                building.code,
+                building.name,
+                building.office_class.value,
+                title(f"use.{building.office_use.value}", lang),
+                site.site.climate_zone.value,
+                _number(building.floor_area_m2),
+                _number(guide),
+                _number(constraint),
+            ]
+        )
     panels.append(markdown_panel(title("panel.benchmarks", lang), markdown_table(header, rows), width=24 if len(panels) % 2 == 0 else 12))
     return panels
 
@@ -154,12 +187,16 @@ def plan_markdown(plan: EnergyPlan, lang: Lang) -> str:
     """The plan's reductions by the target year, and the reduction each year requires on the way."""
     indicators = list(plan.reductions)
     text = title("plan.text", lang, base_year=plan.base_year, target_year=plan.target_year)
-    targets = markdown_table([title("column.indicator", lang), title("column.reduction_by_target", lang)],
-                             [[indicator, _percent(plan.reductions[indicator])] for indicator in indicators])
+    targets = markdown_table(
+        [title("column.indicator", lang), title("column.reduction_by_target", lang)],
+        [[indicator, _percent(plan.reductions[indicator])] for indicator in indicators],
+    )
     yearly = markdown_table(
         [title("column.year", lang)] + indicators,
-        [[year] + [_percent(required_reduction(plan, indicator, year)) for indicator in indicators]
-         for year in range(plan.base_year + 1, plan.target_year + 1)],
+        [
+            [year] + [_percent(required_reduction(plan, indicator, year)) for indicator in indicators]
+            for year in range(plan.base_year + 1, plan.target_year + 1)
+        ],
     )
     return f"**{plan.name}**\n\n{text}\n\n{targets}\n\n{yearly}\n\n{plan.source}"
 
@@ -167,9 +204,14 @@ def plan_markdown(plan: EnergyPlan, lang: Lang) -> str:
 def _plan_panels(site: Site, lang: Lang) -> list[Any]:
     plan = site.energy_targets.plan
     progress = bargauge_panel(
-        title("panel.plan_progress", lang), [influxql("A", PLAN_PROGRESS_QUERY).alias("$tag_building")],
-        unit="percentunit", config=thresholds("red", [(0.5, "yellow"), (1.0, "green")]), min_value=0, max_value=1,
-        description=title("panel.plan_progress.description", lang), width=8,
+        title("panel.plan_progress", lang),
+        [influxql("A", PLAN_PROGRESS_QUERY).alias("$tag_building")],
+        unit="percentunit",
+        config=thresholds("red", [(0.5, "yellow"), (1.0, "green")]),
+        min_value=0,
+        max_value=1,
+        description=title("panel.plan_progress.description", lang),
+        width=8,
     )
     per_building = table_panel(title("panel.plan_table", lang), [influxql("A", PLAN_TABLE_QUERY)], width=8)
     return [progress, per_building, markdown_panel(title("panel.plan", lang), plan_markdown(plan, lang), width=8)]
@@ -194,23 +236,37 @@ SUBITEM_QUERY = (
 
 
 def _trend_panels(site: Site, lang: Lang) -> list[Any]:
-    energy = bars(timeseries_panel(
-        title("panel.energy_trend", lang), [influxql("A", trend_query(site, "kgce", "kgce", CATEGORY_TOTALS)).alias("$tag_building")],
-        unit="suffix: kgce", description=title("panel.energy_trend.description", lang), width=8,
-    ))
-    electricity = bars(timeseries_panel(
-        title("panel.electricity_trend", lang), [influxql("A", trend_query(site, "consumption", "kwh", MAIN_ELECTRICITY)).alias("$tag_building")], unit="kwatth", width=8,
-    ))
+    energy = bars(
+        timeseries_panel(
+            title("panel.energy_trend", lang),
+            [influxql("A", trend_query(site, "kgce", "kgce", CATEGORY_TOTALS)).alias("$tag_building")],
+            unit="suffix: kgce",
+            description=title("panel.energy_trend.description", lang),
+            width=8,
+        )
+    )
+    electricity = bars(
+        timeseries_panel(
+            title("panel.electricity_trend", lang),
+            [influxql("A", trend_query(site, "consumption", "kwh", MAIN_ELECTRICITY)).alias("$tag_building")],
+            unit="kwatth",
+            width=8,
+        )
+    )
     subitems = piechart_panel(
-        title("panel.subitems", lang), [influxql("A", SUBITEM_QUERY).alias("$tag_subitem")],
-        unit="kwatth", description=title("panel.subitems.description", lang), width=8,
+        title("panel.subitems", lang),
+        [influxql("A", SUBITEM_QUERY).alias("$tag_subitem")],
+        unit="kwatth",
+        description=title("panel.subitems.description", lang),
+        width=8,
     )
     return [energy, electricity, subitems]
 
 
 SCORE_QUERY = f'SELECT last("score") AS "score" FROM "{SCORE_ENERGY}" WHERE {PERIOD_FILTER} AND {BUILDING_FILTER} GROUP BY "building"'
 SCORE_TABLE_QUERY = (
-    'SELECT "rank", "score", ' + ", ".join(f'"{c}_points"' for c in SCORE_COMPONENTS)
+    'SELECT "rank", "score", '
+    + ", ".join(f'"{c}_points"' for c in SCORE_COMPONENTS)
     + f' FROM "{SCORE_ENERGY}" WHERE {PERIOD_FILTER} AND {BUILDING_FILTER} GROUP BY "building"'
 )
 SAVINGS_QUERY = (
@@ -221,13 +277,20 @@ SAVINGS_QUERY = (
 
 def _score_panels(lang: Lang) -> list[Any]:
     ranking = bargauge_panel(
-        title("panel.score_ranking", lang), [influxql("A", SCORE_QUERY).alias("$tag_building")],
-        unit="none", config=thresholds("red", [(60, "yellow"), (80, "green")]), min_value=0, max_value=100, width=8,
+        title("panel.score_ranking", lang),
+        [influxql("A", SCORE_QUERY).alias("$tag_building")],
+        unit="none",
+        config=thresholds("red", [(60, "yellow"), (80, "green")]),
+        min_value=0,
+        max_value=100,
+        width=8,
     )
     components = table_panel(title("panel.score_table", lang), [influxql("A", SCORE_TABLE_QUERY)], width=16).sort_by(
         [common_builder.TableSortByFieldState().display_name("rank")]
     )
-    savings = table_panel(title("panel.savings", lang), [influxql("A", SAVINGS_QUERY)], description=title("panel.savings.description", lang), width=24)
+    savings = table_panel(
+        title("panel.savings", lang), [influxql("A", SAVINGS_QUERY)], description=title("panel.savings.description", lang), width=24
+    )
     return [ranking, components, savings]
 
 

@@ -27,7 +27,9 @@ class ResultFormat(StrEnum):
 class InfluxQLQuery(cogvariants.Dataquery):
     """One raw InfluxQL target of a panel (the model; build it with :class:`InfluxQL`)."""
 
-    def __init__(self, ref_id: str, query: str, result_format: ResultFormat, alias: str | None, datasource: dashboard_model.DataSourceRef) -> None:
+    def __init__(
+        self, ref_id: str, query: str, result_format: ResultFormat, alias: str | None, datasource: dashboard_model.DataSourceRef
+    ) -> None:
         self.ref_id = ref_id
         self.query = query
         self.result_format = result_format
@@ -51,7 +53,9 @@ class InfluxQL(cogbuilder.Builder[InfluxQLQuery]):
     """Builder of a raw InfluxQL target, in the SDK's style: ``InfluxQL(ref, uid, query).alias(...)``."""
 
     def __init__(self, ref_id: str, datasource_uid: str, query: str) -> None:
-        self._internal = InfluxQLQuery(ref_id, query, ResultFormat.TIME_SERIES, None, dashboard_model.DataSourceRef(type_val=INFLUXDB_PLUGIN, uid=datasource_uid))
+        self._internal = InfluxQLQuery(
+            ref_id, query, ResultFormat.TIME_SERIES, None, dashboard_model.DataSourceRef(type_val=INFLUXDB_PLUGIN, uid=datasource_uid)
+        )
 
     def build(self) -> InfluxQLQuery:
         return self._internal

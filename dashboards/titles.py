@@ -89,7 +89,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "row.plan": ("节能规划", "Conservation plan"),
     "row.trend": ("趋势与分项", "Trend and sub-items"),
     "row.score": ("评分与节能量", "Score and savings"),
-    "panel.intensity": ("能耗强度 {klass}类{use}（约束值 {constraint}，引导值 {guide}）", "EUI, class {klass} {use} (constraint {constraint}, guide {guide})"),
+    "panel.intensity": (
+        "能耗强度 {klass}类{use}（约束值 {constraint}，引导值 {guide}）",
+        "EUI, class {klass} {use} (constraint {constraint}, guide {guide})",
+    ),
     "panel.intensity.description": (
         "GB/T 51161-2016 修正后的单位面积年用电量 kWh/(m²·a)（评分的 intensity 分项，月度期为年化值）。绿色：不高于引导值；黄色：介于引导值与约束值之间；红色：超过约束值。来源：{source}。",
         "GB/T 51161-2016 corrected annual electricity per m², kWh/(m²·a) (the score's intensity component; annualised for a month). Green: at or below the guide value; yellow: between guide and constraint; red: above the constraint. Source: {source}.",

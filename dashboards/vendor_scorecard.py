@@ -84,7 +84,9 @@ COMPONENTS_QUERY = (
 )
 VALUES_QUERY = f'SELECT /_value$/ FROM "{SCORE_VENDOR}" WHERE {PERIOD_FILTER} AND {VENDOR_FILTER} GROUP BY "vendor"'
 SCORE_TREND_QUERY = f'SELECT "score" FROM "{SCORE_VENDOR}" WHERE $timeFilter AND {VENDOR_FILTER} AND {MONTHLY_PERIOD} GROUP BY "vendor"'
-DEDUCTION_TREND_QUERY = f'SELECT "deduction" FROM "{SCORE_VENDOR}" WHERE $timeFilter AND {VENDOR_FILTER} AND {MONTHLY_PERIOD} GROUP BY "vendor"'
+DEDUCTION_TREND_QUERY = (
+    f'SELECT "deduction" FROM "{SCORE_VENDOR}" WHERE $timeFilter AND {VENDOR_FILTER} AND {MONTHLY_PERIOD} GROUP BY "vendor"'
+)
 
 
 def _ref(index: int) -> str:
@@ -99,23 +101,34 @@ def _ref(index: int) -> str:
 
 def _sla_terms_markdown(site: Site, lang: Lang) -> str:
     header = [title(k, lang) for k in ("column.vendor", "column.name", "column.severity", "column.onsite_min", "column.restore_min")]
-    rows = [[v.id, v.name, severity.value, f"{v.sla[severity].onsite_min:g}", f"{v.sla[severity].restore_min:g}"]
-            for v in site.vendors for severity in Severity]
+    rows = [
+        [v.id, v.name, severity.value, f"{v.sla[severity].onsite_min:g}", f"{v.sla[severity].restore_min:g}"]
+        for v in site.vendors
+        for severity in Severity
+    ]
     return markdown_table(header, rows)
 
 
 def _score_panels(site: Site, lang: Lang) -> list[Any]:
     score = bargauge_panel(
-        title("panel.vendor_score", lang), [influxql("A", SCORE_QUERY).alias("$tag_vendor")],
-        unit="none", config=thresholds("red", [(60, "yellow"), (80, "green")]), min_value=0, max_value=100, width=8,
+        title("panel.vendor_score", lang),
+        [influxql("A", SCORE_QUERY).alias("$tag_vendor")],
+        unit="none",
+        config=thresholds("red", [(60, "yellow"), (80, "green")]),
+        min_value=0,
+        max_value=100,
+        width=8,
     )
     components = table_panel(title("panel.vendor_components", lang), [influxql("A", COMPONENTS_QUERY)], width=16)
     values = table_panel(title("panel.vendor_values", lang), [influxql("A", VALUES_QUERY)], width=12)
     trend = timeseries_panel(
         title("panel.vendor_trend", lang),
-        [influxql("A", SCORE_TREND_QUERY).alias(f"$tag_vendor {title('series.score', lang)}"),
-         influxql("B", DEDUCTION_TREND_QUERY).alias(f"$tag_vendor {title('series.deduction', lang)}")],
-        unit="none", width=12,
+        [
+            influxql("A", SCORE_TREND_QUERY).alias(f"$tag_vendor {title('series.score', lang)}"),
+            influxql("B", DEDUCTION_TREND_QUERY).alias(f"$tag_vendor {title('series.deduction', lang)}"),
+        ],
+        unit="none",
+        width=12,
     )
     return [score, components, values, trend]
 
@@ -127,13 +140,20 @@ def _sla_panels(site: Site, lang: Lang) -> list[Any]:
         for i, (v, severity) in enumerate((v, s) for v in site.vendors for s in Severity)
     ]
     compliance = bargauge_panel(
-        title("panel.sla_compliance", lang), targets, unit="percentunit",
+        title("panel.sla_compliance", lang),
+        targets,
+        unit="percentunit",
         config=thresholds("red", [(scoring.sla_compliance_zero, "yellow"), (scoring.sla_compliance_target, "green")]),
-        min_value=0, max_value=1, description=title("panel.sla_compliance.description", lang, target=f"{scoring.sla_compliance_target:.0%}"),
-        width=12, height=10,
+        min_value=0,
+        max_value=1,
+        description=title("panel.sla_compliance.description", lang, target=f"{scoring.sla_compliance_target:.0%}"),
+        width=12,
+        height=10,
     )
     restore = table_panel(
-        title("panel.restore_time", lang), [influxql("A", RESTORE_TIME_QUERY)], description=title("panel.restore_time.description", lang),
+        title("panel.restore_time", lang),
+        [influxql("A", RESTORE_TIME_QUERY)],
+        description=title("panel.restore_time.description", lang),
     )  # no unit: it would apply to the count column too, and a per-column unit fails the schema
     terms = markdown_panel(title("panel.sla_terms", lang), _sla_terms_markdown(site, lang), width=24)
     return [compliance, restore, terms]

@@ -70,7 +70,9 @@ class MqttAuth:
             client.username_pw_set(self.username, self.password)
         if self.tls_ca:
             if not Path(self.tls_ca).is_file():
-                raise FacmonError(f"the broker's CA certificate {self.tls_ca} does not exist (FACMON_MQTT_TLS_CA or the stack's tls folder)")
+                raise FacmonError(
+                    f"the broker's CA certificate {self.tls_ca} does not exist (FACMON_MQTT_TLS_CA or the stack's tls folder)"
+                )
             client.tls_set(ca_certs=self.tls_ca)
 
     def tls_context(self) -> ssl.SSLContext | None:
@@ -153,7 +155,7 @@ def read_credentials(folder: Path) -> dict[str, dict[str, Any]]:
         raise FacmonError(f"{path} cannot be read as facmon's MQTT credentials: {type(exc).__name__}") from None
     users = body.get("users") if isinstance(body, dict) else None
     if not isinstance(users, dict):
-        raise FacmonError(f"{path} has no \"users\" object; regenerate it with `facmon mqtt credentials`")
+        raise FacmonError(f'{path} has no "users" object; regenerate it with `facmon mqtt credentials`')
     return users
 
 
@@ -222,16 +224,49 @@ def ensure_tls_files(folder: Path, host: str) -> dict[str, str]:
     paths = {"ca": folder / "ca.crt", "cert": folder / "server.crt", "key": folder / "server.key"}
     if all(p.exists() for p in paths.values()):
         return {k: str(v) for k, v in paths.items()}
-    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-days", "3650",
-             "-subj", "/CN=facmon local CA", "-addext", "basicConstraints=critical,CA:TRUE",
-             "-addext", "keyUsage=critical,keyCertSign,cRLSign", cwd=folder)
+    _openssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.crt",
+        "-days",
+        "3650",
+        "-subj",
+        "/CN=facmon local CA",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
+        cwd=folder,
+    )
     _openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr", "-subj", f"/CN={host}", cwd=folder)
     san = f"IP:{host}" if host.replace(".", "").isdigit() else f"DNS:{host}"
     (folder / "server.ext").write_text(
         f"subjectAltName={san},DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n"
     )
-    _openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", "server.crt",
-             "-days", "825", "-extfile", "server.ext", cwd=folder)
+    _openssl(
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.crt",
+        "-days",
+        "825",
+        "-extfile",
+        "server.ext",
+        cwd=folder,
+    )
     for name in ("ca.key", "server.key"):
         os.chmod(folder / name, 0o600)
     return {k: str(v) for k, v in paths.items()}

@@ -28,12 +28,12 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from rich.table import Table
 
 from facmon.errors import FacmonError
+from facmon.ingest.collector import DEFAULT_RECEIVE_MAXIMUM, SHUTDOWN_TIMEOUT_S
 from facmon.registry import Site, load_site
 from facmon.settings import default_site_path, facmon_home, mqtt_auth, open_store, resolve_endpoints, simulator_auth
 from facmon.stack import Stack
 from facmon.stop import stop_on_signals
 from facmon.store import InfluxStore, StoreUnavailable
-from facmon.ingest.collector import DEFAULT_RECEIVE_MAXIMUM, SHUTDOWN_TIMEOUT_S
 
 if TYPE_CHECKING:
     from facmon.analytics.energy_score import EnergyScorecard
@@ -115,7 +115,9 @@ def _site_summary(site: Site) -> dict:
 
 @site_app.command("check")
 def site_check(
-    file: Annotated[Path | None, typer.Argument(help="Registry file; else --site / $FACMON_SITE / the example.", show_default=False)] = None,
+    file: Annotated[
+        Path | None, typer.Argument(help="Registry file; else --site / $FACMON_SITE / the example.", show_default=False)
+    ] = None,
     site_path: SiteOption = None,
     output: FormatOption = OutputFormat.TABLE,
 ) -> None:
@@ -132,8 +134,15 @@ def site_check(
     for b in summary["buildings"]:
         by_energy = ", ".join(f"{code}×{n}" for code, n in b["meters_by_energy"].items())
         table.add_row(
-            b["code"], b["name"], f"{b['floor_area_m2']:,.0f}", str(b["energy_users"]), b["class"],
-            f"{b['meters']} ({by_energy})", str(b["ieq_sensors"]), str(b["weather_sensors"]), str(b["equipment"]),
+            b["code"],
+            b["name"],
+            f"{b['floor_area_m2']:,.0f}",
+            str(b["energy_users"]),
+            b["class"],
+            f"{b['meters']} ({by_energy})",
+            str(b["ieq_sensors"]),
+            str(b["weather_sensors"]),
+            str(b["equipment"]),
         )
     out.print(table)
     vendors = Table(title="Vendors")
@@ -147,9 +156,13 @@ def site_check(
 
 # -- stack --------------------------------------------------------------------------------------
 
-MqttPortOption = Annotated[int | None, typer.Option("--mqtt-port", envvar="FACMON_MQTT_PORT", help="Mosquitto port (default: 11883).", show_default=False)]
+MqttPortOption = Annotated[
+    int | None, typer.Option("--mqtt-port", envvar="FACMON_MQTT_PORT", help="Mosquitto port (default: 11883).", show_default=False)
+]
 InfluxPortOption = Annotated[int | None, typer.Option("--influx-port", help="InfluxDB HTTP port (default: 18086).", show_default=False)]
-InfluxRpcPortOption = Annotated[int | None, typer.Option("--influx-rpc-port", help="InfluxDB backup/restore RPC port (default: 18088).", show_default=False)]
+InfluxRpcPortOption = Annotated[
+    int | None, typer.Option("--influx-rpc-port", help="InfluxDB backup/restore RPC port (default: 18088).", show_default=False)
+]
 
 
 def _print_stack(status: dict, output: OutputFormat) -> None:
@@ -185,7 +198,11 @@ def stack_up(
     ] = None,
     tls: Annotated[
         bool | None,
-        typer.Option("--tls/--no-tls", help="MQTT over TLS with a local CA (FACMON_HOME/mqtt/tls/ca.crt). Default: as last started.", show_default=False),
+        typer.Option(
+            "--tls/--no-tls",
+            help="MQTT over TLS with a local CA (FACMON_HOME/mqtt/tls/ca.crt). Default: as last started.",
+            show_default=False,
+        ),
     ] = None,
     site_path: SiteOption = None,
     output: FormatOption = OutputFormat.TABLE,
@@ -220,7 +237,8 @@ def stack_status(output: FormatOption = OutputFormat.TABLE) -> None:
 def mqtt_credentials(
     site_path: SiteOption = None,
     out_dir: Annotated[
-        Path | None, typer.Option("--out", help="Folder for passwd, acl and credentials.json (default: FACMON_HOME/mqtt).", show_default=False)
+        Path | None,
+        typer.Option("--out", help="Folder for passwd, acl and credentials.json (default: FACMON_HOME/mqtt).", show_default=False),
     ] = None,
     rotate: Annotated[bool, typer.Option("--rotate", help="New passwords for every user (default: keep existing ones).")] = False,
     output: FormatOption = OutputFormat.TABLE,
@@ -240,7 +258,9 @@ def mqtt_credentials(
         body = {
             "folder": str(folder),
             "rotated": rotate,
-            "users": [{"user": g.user, "role": g.role, "building": g.building, "publish": list(g.publish), "read": list(g.read)} for g in written],
+            "users": [
+                {"user": g.user, "role": g.role, "building": g.building, "publish": list(g.publish), "read": list(g.read)} for g in written
+            ],
         }
         out.print_json(json.dumps(body))
         return
@@ -295,7 +315,9 @@ def _run_backfill(simulator: SiteSimulator, store: InfluxStore, start: datetime,
     with Progress(TextColumn("backfill"), BarColumn(), TaskProgressColumn(), TimeRemainingColumn(), console=err) as progress:
         task = progress.add_task("backfill", total=None)
         # progress reports simulated seconds done and in total
-        return backfill(simulator, store, start, end, progress=lambda done_s, total_s: progress.update(task, completed=done_s, total=total_s))
+        return backfill(
+            simulator, store, start, end, progress=lambda done_s, total_s: progress.update(task, completed=done_s, total=total_s)
+        )
 
 
 def _live_truth_sink(endpoints: Endpoints) -> Callable[[list[str]], None] | None:
@@ -320,13 +342,37 @@ def simulate(
     site_path: SiteOption = None,
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same readings.")] = 0,
     speed: Annotated[float, typer.Option(help="Simulated seconds per wall-clock second.", min=0.001)] = 1.0,
-    duration: Annotated[float | None, typer.Option(help="Stop after this many wall-clock seconds (default: run until Ctrl-C).", show_default=False)] = None,
-    start: Annotated[str | None, typer.Option(help="Simulated start time, ISO-8601 with offset (default: now; faster than real time with --duration: so that the run ends now).", show_default=False)] = None,
-    gateway_batches: Annotated[bool, typer.Option("--gateway-batches", help="Publish one batch per building and step on <prefix>/<building>/_batch.")] = False,
+    duration: Annotated[
+        float | None, typer.Option(help="Stop after this many wall-clock seconds (default: run until Ctrl-C).", show_default=False)
+    ] = None,
+    start: Annotated[
+        str | None,
+        typer.Option(
+            help="Simulated start time, ISO-8601 with offset (default: now; faster than real time with --duration: so that the run ends now).",
+            show_default=False,
+        ),
+    ] = None,
+    gateway_batches: Annotated[
+        bool, typer.Option("--gateway-batches", help="Publish one batch per building and step on <prefix>/<building>/_batch.")
+    ] = False,
     backfill: Annotated[bool, typer.Option("--backfill", help="Write history straight to InfluxDB instead of publishing.")] = False,
     days: Annotated[float, typer.Option(help="With --backfill: days of history ending at --start (default now).", min=0.0)] = 30.0,
-    faults_path: Annotated[Path | None, typer.Option("--faults", help="Fault scenario YAML (e.g. examples/faults-month.yaml): inject its faults, record them as sim_truth.", show_default=False)] = None,
-    labels_out: Annotated[Path | None, typer.Option("--labels-out", help="With --faults: write the injected faults of the simulated period to this JSON labels file.", show_default=False)] = None,
+    faults_path: Annotated[
+        Path | None,
+        typer.Option(
+            "--faults",
+            help="Fault scenario YAML (e.g. examples/faults-month.yaml): inject its faults, record them as sim_truth.",
+            show_default=False,
+        ),
+    ] = None,
+    labels_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--labels-out",
+            help="With --faults: write the injected faults of the simulated period to this JSON labels file.",
+            show_default=False,
+        ),
+    ] = None,
     output: FormatOption = OutputFormat.TABLE,
 ) -> None:
     """Simulate the site's buildings: publish readings over MQTT live, or backfill history into InfluxDB."""
@@ -367,7 +413,16 @@ def simulate(
             if labels_out is not None:
                 write_labels(labels_out, labels(faults, *window_s, seed=seed, scenario=str(faults_path)))
         if output is OutputFormat.JSON:
-            out.print_json(json.dumps({"backfilled": _counts_json(counts), "start": (at - timedelta(days=days)).isoformat(), "end": at.isoformat(), "seconds": round(elapsed, 3)}))
+            out.print_json(
+                json.dumps(
+                    {
+                        "backfilled": _counts_json(counts),
+                        "start": (at - timedelta(days=days)).isoformat(),
+                        "end": at.isoformat(),
+                        "seconds": round(elapsed, 3),
+                    }
+                )
+            )
             return
         out.print(_counts_table(f"Backfilled {days:g} days ending {at:%Y-%m-%d %H:%M} UTC", {"points": counts}))
         total = sum(counts.values())
@@ -383,12 +438,22 @@ def simulate(
     )
     with stop_on_signals() as stop:  # Ctrl-C and SIGTERM end the run normally: the counts are printed and the registers saved
         counts = publish(
-            simulator, endpoints.mqtt_host, endpoints.mqtt_port, at, duration if duration is not None else float("inf"), speed,
-            topic_prefix=site.mqtt.topic_prefix, gateway_batches=gateway_batches, stop=stop, auth=simulator_auth(site),
+            simulator,
+            endpoints.mqtt_host,
+            endpoints.mqtt_port,
+            at,
+            duration if duration is not None else float("inf"),
+            speed,
+            topic_prefix=site.mqtt.topic_prefix,
+            gateway_batches=gateway_batches,
+            stop=stop,
+            auth=simulator_auth(site),
         )
     simulator.save_state()
     if labels_out is not None and simulator.position is not None:
-        write_labels(labels_out, labels(faults, int(at.timestamp()), int(simulator.position.timestamp()), seed=seed, scenario=str(faults_path)))
+        write_labels(
+            labels_out, labels(faults, int(at.timestamp()), int(simulator.position.timestamp()), seed=seed, scenario=str(faults_path))
+        )
     if output is OutputFormat.JSON:
         out.print_json(json.dumps({"published": _counts_json(counts), "start": at.isoformat()}))
         return
@@ -405,19 +470,37 @@ app.add_typer(ingest_app, name="ingest")
 def ingest(
     ctx: typer.Context,
     site_path: SiteOption = None,
-    client_id: Annotated[str, typer.Option(help="MQTT client id; the broker keeps this id's session and queue while it is down. Give every collector its own.")] = "facmon-ingest",
+    client_id: Annotated[
+        str,
+        typer.Option(help="MQTT client id; the broker keeps this id's session and queue while it is down. Give every collector its own."),
+    ] = "facmon-ingest",
     batch_lines: Annotated[int, typer.Option(help="Write to InfluxDB when this many lines are waiting.", min=1)] = 5000,
     flush_interval: Annotated[float, typer.Option(help="...or when the oldest waiting line is this many seconds old.", min=0.01)] = 1.0,
     stats_interval: Annotated[float, typer.Option(help="Seconds between the collector's own ingest_stats points.", min=0.1)] = 10.0,
     shared: Annotated[
         str | None,
-        typer.Option("--shared", metavar="GROUP", help="Share the stream with the other collectors of GROUP ($share/GROUP/...); each needs its own --client-id.", show_default=False),
+        typer.Option(
+            "--shared",
+            metavar="GROUP",
+            help="Share the stream with the other collectors of GROUP ($share/GROUP/...); each needs its own --client-id.",
+            show_default=False,
+        ),
     ] = None,
-    spool_max_mb: Annotated[float, typer.Option(help="Size limit of the on-disk spool used while InfluxDB is away, MB; 0 turns spooling off.", min=0.0)] = 1024.0,
-    spool_dir: Annotated[Path | None, typer.Option(help="Spool folder (default: FACMON_HOME/spool/<client id>).", show_default=False)] = None,
-    receive_maximum: Annotated[int, typer.Option(help="Unacknowledged messages the broker may send at once (MQTT v5 Receive Maximum); bounds memory.", min=1, max=65535)] = DEFAULT_RECEIVE_MAXIMUM,
+    spool_max_mb: Annotated[
+        float, typer.Option(help="Size limit of the on-disk spool used while InfluxDB is away, MB; 0 turns spooling off.", min=0.0)
+    ] = 1024.0,
+    spool_dir: Annotated[
+        Path | None, typer.Option(help="Spool folder (default: FACMON_HOME/spool/<client id>).", show_default=False)
+    ] = None,
+    receive_maximum: Annotated[
+        int,
+        typer.Option(
+            help="Unacknowledged messages the broker may send at once (MQTT v5 Receive Maximum); bounds memory.", min=1, max=65535
+        ),
+    ] = DEFAULT_RECEIVE_MAXIMUM,
     stop_timeout: Annotated[
-        float, typer.Option(help="On SIGTERM / Ctrl-C: seconds to keep trying to store what is held before leaving it to the broker.", min=0.0)
+        float,
+        typer.Option(help="On SIGTERM / Ctrl-C: seconds to keep trying to store what is held before leaving it to the broker.", min=0.0),
     ] = SHUTDOWN_TIMEOUT_S,
 ) -> None:
     """Collect readings from MQTT into InfluxDB until SIGTERM or Ctrl-C (then flush, ack and exit).
@@ -446,18 +529,34 @@ def ingest(
         where = f"spooling to {spool_folder}" if spool_folder else "holding acknowledgements, so the broker keeps the backlog"
         err.print(f"warning: {exc}; starting anyway, {where} until it answers", highlight=False)
     collector = Collector(
-        site, store, mqtt_host=endpoints.mqtt_host, mqtt_port=endpoints.mqtt_port, client_id=client_id,
-        batch_lines=batch_lines, flush_interval_s=flush_interval, stats_interval_s=stats_interval, auth=mqtt_auth(),
-        shared_group=shared, spool_dir=spool_folder, spool_max_bytes=max(1, int(spool_max_mb * 1024 * 1024)),
-        receive_maximum=receive_maximum, shutdown_timeout_s=stop_timeout,
+        site,
+        store,
+        mqtt_host=endpoints.mqtt_host,
+        mqtt_port=endpoints.mqtt_port,
+        client_id=client_id,
+        batch_lines=batch_lines,
+        flush_interval_s=flush_interval,
+        stats_interval_s=stats_interval,
+        auth=mqtt_auth(),
+        shared_group=shared,
+        spool_dir=spool_folder,
+        spool_max_bytes=max(1, int(spool_max_mb * 1024 * 1024)),
+        receive_maximum=receive_maximum,
+        shutdown_timeout_s=stop_timeout,
     )
     raise typer.Exit(run_until_signalled(collector))
 
 
 # Columns of `facmon ingest status`, in order: ingest_stats field, heading.
 _STATUS_COLUMNS = (
-    ("received", "received"), ("written", "written"), ("rejected", "rejected"), ("spooled", "spooled"),
-    ("spool_bytes", "spool MB"), ("spool_full", "spool full"), ("broker_dropped", "broker dropped"), ("lag", "lag s"),
+    ("received", "received"),
+    ("written", "written"),
+    ("rejected", "rejected"),
+    ("spooled", "spooled"),
+    ("spool_bytes", "spool MB"),
+    ("spool_full", "spool full"),
+    ("broker_dropped", "broker dropped"),
+    ("lag", "lag s"),
 )
 
 
@@ -469,12 +568,14 @@ def ingest_status_rows(store: InfluxStore, now: datetime | None = None) -> list[
         point = dict(zip(series["columns"], series["values"][0]))
         stamp = point.pop("time") / 1000
         fields = {name: value for name, value in point.items() if value is not None and name != "collector"}
-        rows.append({
-            "collector": series.get("tags", {}).get("collector", ""),
-            "time": datetime.fromtimestamp(stamp, UTC).isoformat(),
-            "age_s": round(now.timestamp() - stamp, 1),
-            **fields,
-        })
+        rows.append(
+            {
+                "collector": series.get("tags", {}).get("collector", ""),
+                "time": datetime.fromtimestamp(stamp, UTC).isoformat(),
+                "age_s": round(now.timestamp() - stamp, 1),
+                **fields,
+            }
+        )
     return sorted(rows, key=lambda row: row["collector"])
 
 
@@ -490,7 +591,9 @@ def ingest_status(output: FormatOption = OutputFormat.TABLE) -> None:
         err.print(
             f"no collector has reported yet: database {store.database!r} at {endpoints.influx_url} holds no ingest_stats "
             "(is `facmon ingest` running against it?)",
-            highlight=False, markup=False, soft_wrap=True,
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
         )
         raise typer.Exit(1)
     if output is OutputFormat.JSON:
@@ -515,13 +618,17 @@ def ingest_status(output: FormatOption = OutputFormat.TABLE) -> None:
                 cells.append(f"{value:,.1f}")
             else:
                 cells.append(f"{value:,.0f}")
-        reasons = ", ".join(f"{name.removeprefix('rejected_')} {value:,.0f}" for name, value in sorted(row.items()) if name.startswith("rejected_"))
+        reasons = ", ".join(
+            f"{name.removeprefix('rejected_')} {value:,.0f}" for name, value in sorted(row.items()) if name.startswith("rejected_")
+        )
         age = f"{row['age_s']:,.0f}"
         table.add_row(escape(row["collector"]), age, *cells, escape(reasons) or "-")
     out.print(table)
     stale = [row["collector"] for row in rows if row["age_s"] > 120]
     if stale:
-        err.print(f"no report for over 2 minutes from: {', '.join(stale)} (stopped, or cannot reach InfluxDB)", highlight=False, markup=False)
+        err.print(
+            f"no report for over 2 minutes from: {', '.join(stale)} (stopped, or cannot reach InfluxDB)", highlight=False, markup=False
+        )
 
 
 # -- analyze ------------------------------------------------------------------------------------
@@ -552,8 +659,24 @@ def _print_analysis(summary, output: OutputFormat) -> None:
     if output is OutputFormat.JSON:
         out.print_json(json.dumps(body, ensure_ascii=False))
         return
-    table = Table(title=f"Analysed {summary.days} local day(s): {summary.start:%Y-%m-%d %H:%M} .. {summary.end:%Y-%m-%d %H:%M} UTC, factors {summary.factor_version}")
-    for column in ("building", "measured", "estimated", "missing", "spikes", "resets", "rollovers", "electricity kWh", "kgce", "CO₂ kg", "water m³", "points", "s"):
+    table = Table(
+        title=f"Analysed {summary.days} local day(s): {summary.start:%Y-%m-%d %H:%M} .. {summary.end:%Y-%m-%d %H:%M} UTC, factors {summary.factor_version}"
+    )
+    for column in (
+        "building",
+        "measured",
+        "estimated",
+        "missing",
+        "spikes",
+        "resets",
+        "rollovers",
+        "electricity kWh",
+        "kgce",
+        "CO₂ kg",
+        "water m³",
+        "points",
+        "s",
+    ):
         table.add_column(column, justify="left" if column == "building" else "right")
     for b in body["buildings"]:
         totals = b["totals"]  # the <cc>000 rows only: sub-item rows are parts of them
@@ -563,9 +686,19 @@ def _print_analysis(summary, output: OutputFormat) -> None:
             return f"{sum(values):,.1f}" if values else "-"
 
         table.add_row(
-            b["building"], f"{b['intervals']['measured']:,}", f"{b['intervals']['estimated']:,}", f"{b['intervals']['missing']:,}",
-            str(b["spikes"]), str(b["resets"]), str(b["rollovers"]), total("consumption", ["01"]), total("kgce", list(totals)),
-            total("co2_kg", list(totals)), total("consumption", ["02"]), f"{b['points']:,}", f"{b['seconds']:.1f}",
+            b["building"],
+            f"{b['intervals']['measured']:,}",
+            f"{b['intervals']['estimated']:,}",
+            f"{b['intervals']['missing']:,}",
+            str(b["spikes"]),
+            str(b["resets"]),
+            str(b["rollovers"]),
+            total("consumption", ["01"]),
+            total("kgce", list(totals)),
+            total("co2_kg", list(totals)),
+            total("consumption", ["02"]),
+            f"{b['points']:,}",
+            f"{b['seconds']:.1f}",
         )
     out.print(table)
     gaps = list(iter_gaps(summary))
@@ -579,7 +712,9 @@ def _print_analysis(summary, output: OutputFormat) -> None:
         if len(gaps) > 20:
             out.print(f"... {len(gaps) - 20} more (--format json lists them all)")
     if body["no_kgce_factor"]:
-        err.print(f"no kgce factor for energy categories {', '.join(body['no_kgce_factor'])}: set energy_factors.kgce_per_unit in the registry")
+        err.print(
+            f"no kgce factor for energy categories {', '.join(body['no_kgce_factor'])}: set energy_factors.kgce_per_unit in the registry"
+        )
     out.print(f"{body['points']:,} points written in {summary.seconds:.1f} s")
 
 
@@ -588,13 +723,20 @@ def analyze(
     site_path: SiteOption = None,
     since: Annotated[
         str | None,
-        typer.Option(help="Start: a date (local day of the site) or ISO datetime. Default: from the last analysed interval, else 2 days back.", show_default=False),
+        typer.Option(
+            help="Start: a date (local day of the site) or ISO datetime. Default: from the last analysed interval, else 2 days back.",
+            show_default=False,
+        ),
     ] = None,
     until: Annotated[
         str | None,
-        typer.Option(help="End: a date (through the end of that local day) or ISO datetime. Default: the last complete interval.", show_default=False),
+        typer.Option(
+            help="End: a date (through the end of that local day) or ISO datetime. Default: the last complete interval.", show_default=False
+        ),
     ] = None,
-    follow: Annotated[bool, typer.Option("--follow", help="Keep analysing the recent past every --interval-min minutes until Ctrl-C / SIGTERM.")] = False,
+    follow: Annotated[
+        bool, typer.Option("--follow", help="Keep analysing the recent past every --interval-min minutes until Ctrl-C / SIGTERM.")
+    ] = False,
     interval_min: Annotated[float, typer.Option("--interval-min", help="With --follow: minutes between runs.", min=0.1)] = 5.0,
     output: FormatOption = OutputFormat.TABLE,
 ) -> None:
@@ -615,22 +757,32 @@ def analyze(
             raise FacmonError("--follow analyses the recent past by itself; leave out --since and --until")
         err.print(f"analysing every {interval_min:g} min; Ctrl-C stops")
         with stop_on_signals() as stop:
-            follow_analysis(site, store, every_s=interval_min * 60, stop=stop, on_cycle=lambda summary, error: _detect_after(site, store, summary))  # logs each cycle
+            follow_analysis(
+                site, store, every_s=interval_min * 60, stop=stop, on_cycle=lambda summary, error: _detect_after(site, store, summary)
+            )  # logs each cycle
         return
     end = _analysis_time(until, "--until", tz, end_of_day=True) if until else default_until(site)
     start = _analysis_time(since, "--since", tz, end_of_day=False) if since else default_since(site, store, end)
-    with Progress(TextColumn("analyse {task.description}"), BarColumn(), TaskProgressColumn(), TimeRemainingColumn(), console=err, transient=True) as progress:
+    with Progress(
+        TextColumn("analyse {task.description}"), BarColumn(), TaskProgressColumn(), TimeRemainingColumn(), console=err, transient=True
+    ) as progress:
         task = progress.add_task("", total=len(site.buildings))
-        summary = run_analysis(site, store, start, end, progress=lambda code, done, total: progress.update(task, completed=done, description=code))
+        summary = run_analysis(
+            site, store, start, end, progress=lambda code, done, total: progress.update(task, completed=done, description=code)
+        )
     _print_analysis(summary, output)
     found = _detect_after(site, store, summary)
     if output is OutputFormat.TABLE and found is not None:
-        out.print(f"fault detection: {sum(len(b.episodes) for b in found)} episode(s), {sum(b.points for b in found)} fault point(s) written")
+        out.print(
+            f"fault detection: {sum(len(b.episodes) for b in found)} episode(s), {sum(b.points for b in found)} fault point(s) written"
+        )
 
 
 # -- faults -------------------------------------------------------------------------------------
 
-faults_app = typer.Typer(help="Faults found by `facmon analyze`: active ones, evaluation against labels, the weekly anomaly review.", no_args_is_help=True)
+faults_app = typer.Typer(
+    help="Faults found by `facmon analyze`: active ones, evaluation against labels, the weekly anomaly review.", no_args_is_help=True
+)
 app.add_typer(faults_app, name="faults")
 
 
@@ -653,7 +805,9 @@ def active_faults_table(store: InfluxStore, site: Site) -> Table:
         table.add_column(column, justify="right" if column == "value" else "left")
     for row in active_faults(store):
         since = datetime.fromtimestamp(row["start_s"], tz).strftime("%Y-%m-%d %H:%M")
-        table.add_row(since, row["building"], row["kind"], row["target"], row["severity"], row["vendor"], f"{row['value']:g}", escape(row["detail"]))
+        table.add_row(
+            since, row["building"], row["kind"], row["target"], row["severity"], row["vendor"], f"{row['value']:g}", escape(row["detail"])
+        )
     return table
 
 
@@ -674,7 +828,9 @@ def faults_active(site_path: SiteOption = None, output: FormatOption = OutputFor
 def faults_evaluate(
     truth: Annotated[Path, typer.Option("--truth", help="Labels JSON of `facmon simulate --faults ... --labels-out FILE`.")],
     site_path: SiteOption = None,
-    tolerance_h: Annotated[float, typer.Option("--tolerance-h", help="Hours after a labelled fault's end within which a detection still matches it.", min=0.0)] = 12.0,
+    tolerance_h: Annotated[
+        float, typer.Option("--tolerance-h", help="Hours after a labelled fault's end within which a detection still matches it.", min=0.0)
+    ] = 12.0,
     output: FormatOption = OutputFormat.TABLE,
 ) -> None:
     """Event-level precision, recall, F1, time to detect and false alarms per building-month of the `fault` points against labels."""
@@ -687,7 +843,18 @@ def faults_evaluate(
         out.print_json(json.dumps(report, ensure_ascii=False))
         return
     table = Table(title=f"Faults against {truth} ({report['window']['buildings']} buildings, {report['window']['months']:.2f} months)")
-    for column in ("kind", "labels", "detections", "matched", "precision", "recall", "F1", "TTD median", "TTD p90", "false alarms/bldg-month"):
+    for column in (
+        "kind",
+        "labels",
+        "detections",
+        "matched",
+        "precision",
+        "recall",
+        "F1",
+        "TTD median",
+        "TTD p90",
+        "false alarms/bldg-month",
+    ):
         table.add_column(column, justify="left" if column == "kind" else "right")
 
     def cell(value, unit: str = "") -> str:
@@ -698,18 +865,52 @@ def faults_evaluate(
         return f"{value:.2f}"
 
     for kind, row in [*report["by_kind"].items(), ("overall", report["overall"])]:
-        table.add_row(kind, str(row["labels"]), str(row["detections"]), str(row["matched"]), cell(row["precision"]), cell(row["recall"]), cell(row["f1"]),
-                      cell(row["ttd_median_s"], "min"), cell(row["ttd_p90_s"], "min"), cell(row["false_alarms_per_building_month"]))
+        table.add_row(
+            kind,
+            str(row["labels"]),
+            str(row["detections"]),
+            str(row["matched"]),
+            cell(row["precision"]),
+            cell(row["recall"]),
+            cell(row["f1"]),
+            cell(row["ttd_median_s"], "min"),
+            cell(row["ttd_p90_s"], "min"),
+            cell(row["false_alarms_per_building_month"]),
+        )
     out.print(table)
 
 
 @faults_app.command("review")
 def faults_review(
     site_path: SiteOption = None,
-    week: Annotated[str | None, typer.Option("--week", help="ISO week to review, e.g. 2026-W43 (Monday to Sunday, local time). Default: the last complete week.", show_default=False)] = None,
-    week_start: Annotated[str | None, typer.Option("--week-start", help="...or the first local day (YYYY-MM-DD) of the 7 days to review.", show_default=False)] = None,
-    weeks_baseline: Annotated[int | None, typer.Option("--weeks-baseline", help="Weeks before the review week for the hourly baseline (default: the registry's anomalies.baseline_weeks, 8).", min=2, max=52, show_default=False)] = None,
-    write: Annotated[bool, typer.Option("--write", help="Also store the list in the `anomaly` measurement (replacing the week's earlier review). Never `fault`: the review pages no one.")] = False,
+    week: Annotated[
+        str | None,
+        typer.Option(
+            "--week",
+            help="ISO week to review, e.g. 2026-W43 (Monday to Sunday, local time). Default: the last complete week.",
+            show_default=False,
+        ),
+    ] = None,
+    week_start: Annotated[
+        str | None, typer.Option("--week-start", help="...or the first local day (YYYY-MM-DD) of the 7 days to review.", show_default=False)
+    ] = None,
+    weeks_baseline: Annotated[
+        int | None,
+        typer.Option(
+            "--weeks-baseline",
+            help="Weeks before the review week for the hourly baseline (default: the registry's anomalies.baseline_weeks, 8).",
+            min=2,
+            max=52,
+            show_default=False,
+        ),
+    ] = None,
+    write: Annotated[
+        bool,
+        typer.Option(
+            "--write",
+            help="Also store the list in the `anomaly` measurement (replacing the week's earlier review). Never `fault`: the review pages no one.",
+        ),
+    ] = False,
     output: FormatOption = OutputFormat.TABLE,
 ) -> None:
     """The weekly anomaly review: hours off each building's hourly baseline (TOWT, scored by hour of week) and night base-load creep."""
@@ -731,8 +932,12 @@ def faults_review(
     written = write_review(store, site, reviews, start) if write else None
     if output is OutputFormat.JSON:
         body = {
-            "week_start": start.isoformat(), "week_end": (start + timedelta(days=7)).isoformat(), "baseline_weeks": weeks,
-            "anomalies": [a.as_dict(tz) for a in entries], "buildings": [r.as_dict(tz) for r in reviews], "points_written": written,
+            "week_start": start.isoformat(),
+            "week_end": (start + timedelta(days=7)).isoformat(),
+            "baseline_weeks": weeks,
+            "anomalies": [a.as_dict(tz) for a in entries],
+            "buildings": [r.as_dict(tz) for r in reviews],
+            "points_written": written,
         }
         out.print_json(json.dumps(body, ensure_ascii=False))
         return
@@ -742,8 +947,16 @@ def faults_review(
     for a in entries:
         rank = "-" if a.isolation_rank is None else f"{a.isolation_rank:.3f}"
         score = f"{a.score:.1%}/wk" if a.kind == "night_base_load_creep" else f"{a.score:+.1f}"
-        table.add_row(a.building, a.kind, datetime.fromtimestamp(a.start_s, tz).strftime("%Y-%m-%d %H:%M"), datetime.fromtimestamp(a.end_s, tz).strftime("%Y-%m-%d %H:%M"),
-                      score, f"{a.excess_kwh:,.0f}", rank, escape(a.detail))
+        table.add_row(
+            a.building,
+            a.kind,
+            datetime.fromtimestamp(a.start_s, tz).strftime("%Y-%m-%d %H:%M"),
+            datetime.fromtimestamp(a.end_s, tz).strftime("%Y-%m-%d %H:%M"),
+            score,
+            f"{a.excess_kwh:,.0f}",
+            rank,
+            escape(a.detail),
+        )
     out.print(table)
     for r in reviews:
         if r.skipped:
@@ -754,7 +967,10 @@ def faults_review(
 
 # -- score energy -------------------------------------------------------------------------------
 
-score_app = typer.Typer(help="Scores: `facmon score energy` rates each building's energy saving, `facmon score vendors` each vendor's maintenance quality (0-100), explained.", no_args_is_help=True)
+score_app = typer.Typer(
+    help="Scores: `facmon score energy` rates each building's energy saving, `facmon score vendors` each vendor's maintenance quality (0-100), explained.",
+    no_args_is_help=True,
+)
 app.add_typer(score_app, name="score")
 
 
@@ -782,8 +998,22 @@ def energy_scorecard_tables(card: EnergyScorecard, explain: bool = True) -> list
         ranking.add_row(str(entry.rank or "-"), entry.building, escape(entry.name), f"[bold]{score}[/bold]", *cells)
 
     indicators = Table(title=f"Indicators {card.period.label}, per year (annualised from the days with data)")
-    headings = {"electricity_kwh_per_m2": "kWh/m²", "kgce_per_m2": "kgce/m²", "kgce_per_person": "kgce/person", "water_m3_per_person": "water m³/person", "co2_kg_per_m2": "kgCO₂/m²"}
-    for column in ("building", "days", *(headings.get(k, k) for k in INDICATOR_UNITS), "GB/T 51161 E_c\n(guide/constraint)", "plan kgce/m²\nachieved/required", "after hours", "sub-items of main\nA/B/C/D/unmetered"):
+    headings = {
+        "electricity_kwh_per_m2": "kWh/m²",
+        "kgce_per_m2": "kgce/m²",
+        "kgce_per_person": "kgce/person",
+        "water_m3_per_person": "water m³/person",
+        "co2_kg_per_m2": "kgCO₂/m²",
+    }
+    for column in (
+        "building",
+        "days",
+        *(headings.get(k, k) for k in INDICATOR_UNITS),
+        "GB/T 51161 E_c\n(guide/constraint)",
+        "plan kgce/m²\nachieved/required",
+        "after hours",
+        "sub-items of main\nA/B/C/D/unmetered",
+    ):
         indicators.add_column(column, justify="left" if column == "building" else "right")
     rows = [(e.indicators, e) for e in card.buildings] + [(card.site_indicators, None)]
     for found, entry in rows:
@@ -815,7 +1045,16 @@ def energy_scorecard_tables(card: EnergyScorecard, explain: bool = True) -> list
                 unit = "%" if c.unit == "share" else c.unit
                 weight = f"{c.weight:.2f} ({c.effective_weight:.3f})"
                 points = f"{c.points:.1f}/{c.max_points:.1f}" if c.available else "n/a"
-                detail.add_row(COMPONENT_LABELS[c.component], _share_or_number(c.value, c.unit), unit, escape(c.target_text), points, weight, escape(c.rule), escape(c.note))
+                detail.add_row(
+                    COMPONENT_LABELS[c.component],
+                    _share_or_number(c.value, c.unit),
+                    unit,
+                    escape(c.target_text),
+                    points,
+                    weight,
+                    escape(c.rule),
+                    escape(c.note),
+                )
             tables.append(detail)
     return tables
 
@@ -843,7 +1082,9 @@ def energy_scorecard(store: InfluxStore, site: Site, period: str | None = None, 
 
 @score_app.command("energy")
 def score_energy_command(
-    period: Annotated[str | None, typer.Option("--period", help="A year (2025) or a month (2025-06), local time. Default: this year.", show_default=False)] = None,
+    period: Annotated[
+        str | None, typer.Option("--period", help="A year (2025) or a month (2025-06), local time. Default: this year.", show_default=False)
+    ] = None,
     site_path: SiteOption = None,
     output: FormatOption = OutputFormat.TABLE,
     explain: Annotated[bool, typer.Option("--explain/--no-explain", help="Table output: one table of components per building.")] = True,
@@ -869,7 +1110,9 @@ def vendor_scorecard_tables(card: VendorScorecard, explain: bool = True) -> list
     (``explain``) each vendor's components and SLA breaches."""
     from facmon.analytics.vendor_score import COMPONENT_LABELS
 
-    ranking = Table(title=f"Vendor maintenance-quality score, {card.site}, {card.period.label} as of {card.as_of:%Y-%m-%d %H:%M} (0-100; points / max per component)")
+    ranking = Table(
+        title=f"Vendor maintenance-quality score, {card.site}, {card.period.label} as of {card.as_of:%Y-%m-%d %H:%M} (0-100; points / max per component)"
+    )
     for column in ("rank", "vendor", "name", "score"):
         ranking.add_column(column, justify="right" if column in ("rank", "score") else "left")
     for name in card.weights:
@@ -881,14 +1124,27 @@ def vendor_scorecard_tables(card: VendorScorecard, explain: bool = True) -> list
         faults = "/".join(str(entry.faults_by_severity.get(s, 0)) for s in ("critical", "major", "minor"))
         score = "-" if entry.score is None else f"{entry.score:.1f}"
         ranking.add_row(
-            str(entry.rank or "-"), entry.vendor, escape(entry.name), f"[bold]{score}[/bold]", *cells,
-            faults, str(entry.breaches), f"{entry.deduction.amount_cny:,.0f}",
+            str(entry.rank or "-"),
+            entry.vendor,
+            escape(entry.name),
+            f"[bold]{score}[/bold]",
+            *cells,
+            faults,
+            str(entry.breaches),
+            f"{entry.deduction.amount_cny:,.0f}",
         )
     tables = [ranking]
     if explain:
         for entry in card.vendors:
             title = f"{entry.vendor} {entry.name}: {'-' if entry.score is None else f'{entry.score:.1f}'} points, {entry.devices} maintained device(s)"
-            caption = "; ".join(part for part in (entry.explanation, f"deduction {entry.deduction.amount_cny:,.0f} CNY" + (f" ({entry.deduction.note})" if entry.deduction.note else "")) if part)
+            caption = "; ".join(
+                part
+                for part in (
+                    entry.explanation,
+                    f"deduction {entry.deduction.amount_cny:,.0f} CNY" + (f" ({entry.deduction.note})" if entry.deduction.note else ""),
+                )
+                if part
+            )
             detail = Table(title=escape(title), caption=escape(caption))
             for column in ("component", "value", "unit", "target", "points", "weight (eff.)", "rule", "note"):
                 detail.add_column(column, justify="right" if column in ("value", "points", "weight (eff.)") else "left", overflow="fold")
@@ -896,7 +1152,16 @@ def vendor_scorecard_tables(card: VendorScorecard, explain: bool = True) -> list
                 unit = "%" if c.unit == "share" else c.unit
                 value = "-" if c.value is None else (f"{c.value:.1%}" if c.unit == "share" else f"{c.value:,.3g}")
                 points = f"{c.points:.1f}/{c.max_points:.1f}" if c.available else "n/a"
-                detail.add_row(COMPONENT_LABELS[c.component], value, unit, escape(c.target_text), points, f"{c.weight:.2f} ({c.effective_weight:.3f})", escape(c.rule), escape(c.note))
+                detail.add_row(
+                    COMPONENT_LABELS[c.component],
+                    value,
+                    unit,
+                    escape(c.target_text),
+                    points,
+                    f"{c.weight:.2f} ({c.effective_weight:.3f})",
+                    escape(c.rule),
+                    escape(c.note),
+                )
             tables.append(detail)
             breaches = [o for o in entry.outcomes if o.breached]
             if breaches:
@@ -907,7 +1172,16 @@ def vendor_scorecard_tables(card: VendorScorecard, explain: bool = True) -> list
                 for o in breaches:
                     start = datetime.fromtimestamp(o.episode.start_s, tz)
                     restored = "yes" if o.restored else "no (active at period end)"
-                    listing.add_row(o.episode.building, escape(o.episode.target), o.episode.kind, o.episode.severity.value, f"{start:%m-%d %H:%M}", f"{o.restore_min:,.0f}", f"{o.sla_restore_min:g}", restored)
+                    listing.add_row(
+                        o.episode.building,
+                        escape(o.episode.target),
+                        o.episode.kind,
+                        o.episode.severity.value,
+                        f"{start:%m-%d %H:%M}",
+                        f"{o.restore_min:,.0f}",
+                        f"{o.sla_restore_min:g}",
+                        restored,
+                    )
                 tables.append(listing)
     return tables
 
@@ -935,7 +1209,10 @@ def vendor_scorecard(store: InfluxStore, site: Site, period: str | None = None, 
 
 @score_app.command("vendors")
 def score_vendors_command(
-    period: Annotated[str | None, typer.Option("--period", help="A month (2025-06) or a year (2025), local time. Default: this month.", show_default=False)] = None,
+    period: Annotated[
+        str | None,
+        typer.Option("--period", help="A month (2025-06) or a year (2025), local time. Default: this month.", show_default=False),
+    ] = None,
     site_path: SiteOption = None,
     output: FormatOption = OutputFormat.TABLE,
     explain: Annotated[bool, typer.Option("--explain/--no-explain", help="Table output: components and SLA breaches per vendor.")] = True,
@@ -974,12 +1251,33 @@ class WorkingCalendar(StrEnum):  # the values of analytics.baseline.WorkCalendar
 
 @baseline_app.command("fit")
 def baseline_fit(
-    csv_file: Annotated[Path, typer.Option("--csv", help="CSV with a header row: time, consumption per interval, outdoor temperature.", show_default=False)],
-    time_col: Annotated[str, typer.Option("--time-col", help="Column of interval start times, ISO-8601 with or without offset, taken as local time.", show_default=False)],
-    load_col: Annotated[str, typer.Option("--load-col", help="Column of consumption per interval (kWh, m³, ...; not a register).", show_default=False)],
-    temp_col: Annotated[str, typer.Option("--temp-col", help="Column of outdoor temperature (may be at another interval; blanks allowed).", show_default=False)],
-    freq: Annotated[BaselineFrequency, typer.Option("--freq", help="daily: change-point model on days; hourly: time-of-week-and-temperature model.")] = BaselineFrequency.DAILY,
-    baseline_end: Annotated[str | None, typer.Option("--baseline-end", help="Last day of the baseline (YYYY-MM-DD); later data is the reporting period (default: all baseline).", show_default=False)] = None,
+    csv_file: Annotated[
+        Path, typer.Option("--csv", help="CSV with a header row: time, consumption per interval, outdoor temperature.", show_default=False)
+    ],
+    time_col: Annotated[
+        str,
+        typer.Option(
+            "--time-col", help="Column of interval start times, ISO-8601 with or without offset, taken as local time.", show_default=False
+        ),
+    ],
+    load_col: Annotated[
+        str, typer.Option("--load-col", help="Column of consumption per interval (kWh, m³, ...; not a register).", show_default=False)
+    ],
+    temp_col: Annotated[
+        str,
+        typer.Option("--temp-col", help="Column of outdoor temperature (may be at another interval; blanks allowed).", show_default=False),
+    ],
+    freq: Annotated[
+        BaselineFrequency, typer.Option("--freq", help="daily: change-point model on days; hourly: time-of-week-and-temperature model.")
+    ] = BaselineFrequency.DAILY,
+    baseline_end: Annotated[
+        str | None,
+        typer.Option(
+            "--baseline-end",
+            help="Last day of the baseline (YYYY-MM-DD); later data is the reporting period (default: all baseline).",
+            show_default=False,
+        ),
+    ] = None,
     temp_unit: Annotated[TemperatureUnit, typer.Option("--temp-unit", help="Unit of the temperature column.")] = TemperatureUnit.C,
     calendar: Annotated[
         WorkingCalendar,
@@ -1022,13 +1320,35 @@ def _print_baseline(report: dict) -> None:
     fit = Table(title=f"{report['interval']} baseline {baseline['start']} .. {baseline['end']} — {report['file']}")
     for column in ("n", "parameters", "CV(RMSE)", "NMBE", "R²", "G14 acceptance", "data sufficiency"):
         fit.add_column(column, justify="right" if column not in ("G14 acceptance", "data sufficiency") else "left")
-    verdict = "[green]accepted[/green]" if acceptance["accepted"] else f"[red]not accepted[/red] (CV(RMSE) ≤ {acceptance['cvrmse_max']:.0%}, |NMBE| ≤ {acceptance['nmbe_max']:.1%})"
-    enough = "[green]sufficient[/green]" if sufficiency["sufficient"] else "[yellow]insufficient[/yellow]: " + "; ".join(sufficiency["issues"])
-    fit.add_row(str(report["n"]), str(report["n_parameters"]), f"{report['cvrmse']:.1%}", f"{report['nmbe']:.2%}", f"{report['r2']:.3f}", verdict, enough)
+    verdict = (
+        "[green]accepted[/green]"
+        if acceptance["accepted"]
+        else f"[red]not accepted[/red] (CV(RMSE) ≤ {acceptance['cvrmse_max']:.0%}, |NMBE| ≤ {acceptance['nmbe_max']:.1%})"
+    )
+    enough = (
+        "[green]sufficient[/green]" if sufficiency["sufficient"] else "[yellow]insufficient[/yellow]: " + "; ".join(sufficiency["issues"])
+    )
+    fit.add_row(
+        str(report["n"]),
+        str(report["n_parameters"]),
+        f"{report['cvrmse']:.1%}",
+        f"{report['nmbe']:.2%}",
+        f"{report['r2']:.3f}",
+        verdict,
+        enough,
+    )
     out.print(fit)
     if report["interval"] == "daily":
         segments = Table(title=f"change-point model ({report['calendar']} calendar)")
-        for column in ("days", "model", "intercept/day", "heating slope /K·day", "heating balance °C", "cooling slope /K·day", "cooling balance °C"):
+        for column in (
+            "days",
+            "model",
+            "intercept/day",
+            "heating slope /K·day",
+            "heating balance °C",
+            "cooling slope /K·day",
+            "cooling balance °C",
+        ):
             segments.add_column(column, justify="left" if column in ("days", "model") else "right")
 
         def number(value: float | None, fmt: str) -> str:
@@ -1036,13 +1356,19 @@ def _print_baseline(report: dict) -> None:
 
         for kind, s in report["model"]["segments"].items():
             segments.add_row(
-                f"{kind} ({s['n_days']})", s["model_type"], f"{s['intercept_kwh']:.2f}",
-                number(s["heating_slope_kwh_per_k"] if s["heating_balance_c"] is not None else None, ".3f"), number(s["heating_balance_c"], ".1f"),
-                number(s["cooling_slope_kwh_per_k"] if s["cooling_balance_c"] is not None else None, ".3f"), number(s["cooling_balance_c"], ".1f"),
+                f"{kind} ({s['n_days']})",
+                s["model_type"],
+                f"{s['intercept_kwh']:.2f}",
+                number(s["heating_slope_kwh_per_k"] if s["heating_balance_c"] is not None else None, ".3f"),
+                number(s["heating_balance_c"], ".1f"),
+                number(s["cooling_slope_kwh_per_k"] if s["cooling_balance_c"] is not None else None, ".3f"),
+                number(s["cooling_balance_c"], ".1f"),
             )
         out.print(segments)
     else:
-        out.print(f"time-of-week-and-temperature model: {report['model']['occupied_hours_of_week']} of 168 hours of the week occupied ({report['calendar']} calendar)")
+        out.print(
+            f"time-of-week-and-temperature model: {report['model']['occupied_hours_of_week']} of 168 hours of the week occupied ({report['calendar']} calendar)"
+        )
     savings = report.get("savings")
     if "reporting" not in report:
         out.print("no reporting period: the file ends at the baseline (give --baseline-end to measure savings)")
@@ -1055,8 +1381,13 @@ def _print_baseline(report: dict) -> None:
         result.add_column(column, justify="right" if column != "verdict" else "left")
     fsu = "-" if savings["fsu"] is None else f"{savings['fsu']:.1%}"
     result.add_row(
-        f"{savings['predicted_kwh']:,.1f}", f"{savings['observed_kwh']:,.1f}", f"{savings['avoided']:,.1f}", f"{savings['fraction']:.1%}",
-        f"{savings['uncertainty_kwh']:,.1f}", fsu, "[yellow]inconclusive[/yellow] (FSU > 50 %)" if savings["inconclusive"] else "[green]conclusive[/green]",
+        f"{savings['predicted_kwh']:,.1f}",
+        f"{savings['observed_kwh']:,.1f}",
+        f"{savings['avoided']:,.1f}",
+        f"{savings['fraction']:.1%}",
+        f"{savings['uncertainty_kwh']:,.1f}",
+        fsu,
+        "[yellow]inconclusive[/yellow] (FSU > 50 %)" if savings["inconclusive"] else "[green]conclusive[/green]",
     )
     out.print(result)
 
@@ -1076,7 +1407,9 @@ NoCheckOption = Annotated[
 InfluxVersionOption = Annotated[
     str | None,
     typer.Option(
-        "--influx-version", envvar="FACMON_INFLUX_VERSION", show_default=False,
+        "--influx-version",
+        envvar="FACMON_INFLUX_VERSION",
+        show_default=False,
         help="InfluxDB behind FACMON_INFLUX_URL: 1, 2 or 3 (default: 2 when FACMON_INFLUX_TOKEN[_FILE] is set, else 1).",
     ),
 ]
@@ -1098,7 +1431,10 @@ def grafana_export(
     influx_version: InfluxVersionOption = None,
     dashboards_path: Annotated[
         str | None,
-        typer.Option(help="Where the dashboard JSON files will be on the Grafana host (default: /etc/grafana/provisioning/dashboards/facmon).", show_default=False),
+        typer.Option(
+            help="Where the dashboard JSON files will be on the Grafana host (default: /etc/grafana/provisioning/dashboards/facmon).",
+            show_default=False,
+        ),
     ] = None,
     no_check: NoCheckOption = False,
     output: FormatOption = OutputFormat.TABLE,
@@ -1130,7 +1466,9 @@ def grafana_push(
     lang: GrafanaLangOption = "zh",
     influx_version: InfluxVersionOption = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Only print what would be created or updated.")] = False,
-    update_secrets: Annotated[bool, typer.Option("--update-secrets", help="Send the datasource's secrets even when nothing else changed (token rotation).")] = False,
+    update_secrets: Annotated[
+        bool, typer.Option("--update-secrets", help="Send the datasource's secrets even when nothing else changed (token rotation).")
+    ] = False,
     no_check: NoCheckOption = False,
     output: FormatOption = OutputFormat.TABLE,
 ) -> None:
@@ -1147,17 +1485,24 @@ def grafana_push(
     site, language, settings = _grafana_inputs(site_path, lang, influx_version)
     if not no_check:  # the API takes the same templates and annotations the files carry
         refuse_bad_files(provisioning_files(site, settings, language))
-    desired = DesiredState(FOLDER_UID, folder_title(language), settings, build_dashboards(site, language),
-                           alerting_objects(site, FOLDER_UID, DATASOURCE_UID))
+    desired = DesiredState(
+        FOLDER_UID, folder_title(language), settings, build_dashboards(site, language), alerting_objects(site, FOLDER_UID, DATASOURCE_UID)
+    )
     api = connect(url, grafana_token())
     changes = plan(api, desired, update_secrets=update_secrets)
     if not dry_run:
         apply(api, changes)
     if output is OutputFormat.JSON:
-        out.print_json(json.dumps({
-            "url": url, "dry_run": dry_run,
-            "changes": [{"kind": c.kind, "uid": c.uid, "title": c.title, "action": c.action.value} for c in changes],
-        }, ensure_ascii=False))
+        out.print_json(
+            json.dumps(
+                {
+                    "url": url,
+                    "dry_run": dry_run,
+                    "changes": [{"kind": c.kind, "uid": c.uid, "title": c.title, "action": c.action.value} for c in changes],
+                },
+                ensure_ascii=False,
+            )
+        )
         return
     table = Table(title=f"{'Plan for' if dry_run else 'Pushed to'} Grafana at {escape(url)}")
     for column in ("object", "uid", "title", "action"):
@@ -1212,17 +1557,25 @@ def demo(
     live_start = (datetime.now(UTC) - live_span).replace(microsecond=0)
     live_start -= timedelta(seconds=live_start.timestamp() % site.collection.ieq_interval_s)
     history_start = live_start - timedelta(days=days)
-    err.print(f"[bold]2/6[/bold] backfill {days:g} days: {history_start:%Y-%m-%d %H:%M} .. {live_start:%Y-%m-%d %H:%M} UTC, with a few faults injected")
+    err.print(
+        f"[bold]2/6[/bold] backfill {days:g} days: {history_start:%Y-%m-%d %H:%M} .. {live_start:%Y-%m-%d %H:%M} UTC, with a few faults injected"
+    )
     faults = _demo_faults(site, history_start, live_start)
     simulator = SiteSimulator(site, seed=seed, faults=faults)
     for fault in faults:
-        err.print(f"    injected: {fault.kind} {fault.building}/{fault.target} from {datetime.fromtimestamp(fault.start_s, site.site.tz):%m-%d %H:%M} ({fault.vendor})")
+        err.print(
+            f"    injected: {fault.kind} {fault.building}/{fault.target} from {datetime.fromtimestamp(fault.start_s, site.site.tz):%m-%d %H:%M} ({fault.vendor})"
+        )
     began = time.monotonic()
     history = _run_backfill(simulator, store, history_start, live_start)
     err.print(f"    {sum(history.values()):,} points in {time.monotonic() - began:.1f} s")
 
-    err.print(f"[bold]3/6[/bold] live: simulator → mqtt://{endpoints.mqtt_host}:{endpoints.mqtt_port} → collector → InfluxDB, {live_seconds:g} s at {speed:g}x")
-    collector = Collector(site, store, mqtt_host=endpoints.mqtt_host, mqtt_port=endpoints.mqtt_port, client_id="facmon-demo-ingest", auth=mqtt_auth(home))
+    err.print(
+        f"[bold]3/6[/bold] live: simulator → mqtt://{endpoints.mqtt_host}:{endpoints.mqtt_port} → collector → InfluxDB, {live_seconds:g} s at {speed:g}x"
+    )
+    collector = Collector(
+        site, store, mqtt_host=endpoints.mqtt_host, mqtt_port=endpoints.mqtt_port, client_id="facmon-demo-ingest", auth=mqtt_auth(home)
+    )
     stop_collector = threading.Event()
     collector_thread = threading.Thread(target=collector.run, args=(stop_collector,), name="collector", daemon=True)
     collector_thread.start()
@@ -1230,7 +1583,13 @@ def demo(
         stop_collector.set()
         raise FacmonError(f"the collector could not subscribe at mqtt://{endpoints.mqtt_host}:{endpoints.mqtt_port} within 30 s")
     published = publish(
-        simulator, endpoints.mqtt_host, endpoints.mqtt_port, live_start, live_seconds, speed, topic_prefix=site.mqtt.topic_prefix,
+        simulator,
+        endpoints.mqtt_host,
+        endpoints.mqtt_port,
+        live_start,
+        live_seconds,
+        speed,
+        topic_prefix=site.mqtt.topic_prefix,
         auth=simulator_auth(site, home),
     )
     live_end = live_start + live_span + timedelta(seconds=1)
@@ -1245,7 +1604,12 @@ def demo(
 
     err.print("[bold]4/6[/bold] what InfluxDB holds")
     totals = stored_counts(store, history_start, live_end)
-    out.print(_counts_table(f"Stored in database {store.database!r}", {"backfilled": history, "live published": published, "live stored": stored, "total stored": totals}))
+    out.print(
+        _counts_table(
+            f"Stored in database {store.database!r}",
+            {"backfilled": history, "live published": published, "live stored": stored, "total stored": totals},
+        )
+    )
     n_published, n_stored = sum(published.values()), sum(stored.values())
     verdict = "[green]nothing lost[/green]" if n_published == n_stored and published == stored else "[red]MISMATCH[/red]"
     out.print(f"live run: {n_published:,} readings published, {n_stored:,} stored — {verdict}")
@@ -1275,7 +1639,9 @@ def demo(
     err.print(f"[bold]6/6[/bold] Grafana provisioning files (datasource, dashboards, alerting) → {grafana_dir}")
     written = export_provisioning(site, grafana_dir, datasource_settings(endpoints), "zh")
     out.print(f"{len(written)} Grafana provisioning files in {grafana_dir}: copy them to /etc/grafana/provisioning (README, Grafana).")
-    out.print(f"The stack keeps running: InfluxDB {endpoints.influx_url} (database {store.database}), MQTT mqtt://{endpoints.mqtt_host}:{endpoints.mqtt_port}.")
+    out.print(
+        f"The stack keeps running: InfluxDB {endpoints.influx_url} (database {store.database}), MQTT mqtt://{endpoints.mqtt_host}:{endpoints.mqtt_port}."
+    )
     home_prefix = f"FACMON_HOME={home} " if os.environ.get("FACMON_HOME") else ""
     out.print(f"Stop it with: {home_prefix}.venv/bin/facmon stack down   (or: make stack-down)")
 
@@ -1319,13 +1685,17 @@ def main() -> None:
                 "  Check the CA file that signed the server's certificate: FACMON_MQTT_TLS_CA for the broker "
                 f"(`facmon stack up --tls` writes one: {facmon_home()}/mqtt/tls/ca.crt), REQUESTS_CA_BUNDLE for InfluxDB, "
                 "and the host name the certificate names.",
-                highlight=False, markup=False, soft_wrap=True,
+                highlight=False,
+                markup=False,
+                soft_wrap=True,
             )
         elif "cannot be reached" in str(exc):
             err.print(
                 f"  Is the local stack running? `facmon stack status` shows it (FACMON_HOME={facmon_home()}), "
                 "`facmon stack up` starts it; or set FACMON_INFLUX_URL / FACMON_MQTT_HOST / FACMON_MQTT_PORT.",
-                highlight=False, markup=False, soft_wrap=True,
+                highlight=False,
+                markup=False,
+                soft_wrap=True,
             )
         sys.exit(2)
     except KeyboardInterrupt:

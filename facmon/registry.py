@@ -209,7 +209,9 @@ class Building(_Entry):
     canteen: bool = Field(False, description="serves meals (kitchen loads, gas, water)")
     meters: list[Meter] = Field(default_factory=list)
     ieq_sensors: list[IeqSensor] = Field(default_factory=list)
-    weather_sensors: list[WeatherSensor] = Field(default_factory=list, max_length=1, description="at most one: weather points are tagged by building only")
+    weather_sensors: list[WeatherSensor] = Field(
+        default_factory=list, max_length=1, description="at most one: weather points are tagged by building only"
+    )
     equipment: list[Equipment] = Field(default_factory=list)
 
     _check_code = field_validator("code", mode="before")(_quoted_code)
@@ -219,9 +221,7 @@ class Building(_Entry):
     @classmethod
     def _code_format(cls, code: str) -> str:
         if not BUILDING_CODE.match(code):
-            raise ValueError(
-                f"building code {code!r} must be 6 digits of the division code + type letter A-H + 3 digits, e.g. 320125A001"
-            )
+            raise ValueError(f"building code {code!r} must be 6 digits of the division code + type letter A-H + 3 digits, e.g. 320125A001")
         return code
 
     def model_post_init(self, __context: Any) -> None:
@@ -300,7 +300,9 @@ class ContractTerms(_Entry):
     terms nothing is deducted (the score still counts breaches)."""
 
     monthly_fee_cny: float | None = Field(None, gt=0, description="contract fee per month, CNY")
-    deduction_per_breach_cny: dict[Severity, Annotated[float, Field(ge=0)]] = Field(default_factory=dict, description="CNY per breach, by severity")
+    deduction_per_breach_cny: dict[Severity, Annotated[float, Field(ge=0)]] = Field(
+        default_factory=dict, description="CNY per breach, by severity"
+    )
     deduction_per_breach_percent: dict[Severity, Annotated[float, Field(ge=0, le=100)]] = Field(
         default_factory=dict, description="percent of the monthly fee per breach, by severity"
     )
@@ -513,7 +515,9 @@ class EnergyPlan(_Entry):
     reductions: dict[PlanIndicator, Annotated[float, Field(ge=0, lt=1)]] = Field(
         default_factory=lambda: dict(FYP14_REDUCTIONS), description="fraction below the base-year value by target_year, e.g. 0.05"
     )
-    national_base_values: dict[PlanIndicator, Annotated[float, Field(gt=0)]] = Field(default_factory=lambda: dict(FYP14_NATIONAL_BASE_VALUES))
+    national_base_values: dict[PlanIndicator, Annotated[float, Field(gt=0)]] = Field(
+        default_factory=lambda: dict(FYP14_NATIONAL_BASE_VALUES)
+    )
     default_base: Literal["measured", "national", "measured_else_national"] = "measured_else_national"
     base_values: dict[str, dict[PlanIndicator, Annotated[float, Field(gt=0)]] | Literal["measured", "national"]] = Field(
         default_factory=dict, description="per building code: base-year values, or measured / national"
@@ -578,7 +582,9 @@ class Gbt51161Parameters(_Entry):
         for key in benchmarks:
             match = _BENCHMARK_KEY.match(key)
             if match is None or match["climate_zone"] not in zones:
-                raise ValueError(f"benchmark key {key!r} must look like 'B/government/hot_summer_cold_winter' (zones: {', '.join(sorted(zones))})")
+                raise ValueError(
+                    f"benchmark key {key!r} must look like 'B/government/hot_summer_cold_winter' (zones: {', '.join(sorted(zones))})"
+                )
         return benchmarks
 
 
@@ -615,7 +621,9 @@ class Scoring(_Entry):
     @model_validator(mode="after")
     def _thresholds_in_order(self) -> Scoring:
         if self.after_hours_zero_share <= self.after_hours_target_share:
-            raise ValueError(f"after_hours_zero_share {self.after_hours_zero_share:g} must exceed after_hours_target_share {self.after_hours_target_share:g}")
+            raise ValueError(
+                f"after_hours_zero_share {self.after_hours_zero_share:g} must exceed after_hours_target_share {self.after_hours_target_share:g}"
+            )
         if self.completeness_zero >= self.completeness_target:
             raise ValueError(f"completeness_zero {self.completeness_zero:g} must be below completeness_target {self.completeness_target:g}")
         return self
@@ -639,7 +647,9 @@ from facmon.standards import DEFAULT_FACTOR_DATA_YEAR, DEFAULT_GRID_REGION, GRID
 class EnergyFactors(_Entry):
     """Grid region and data year of the CO₂ factor, plus per-category overrides (M/L factors are configurable)."""
 
-    grid_region: str = Field(DEFAULT_GRID_REGION, description="national, or a regional grid: " + ", ".join(r for r in GRID_REGIONS if r != "national"))
+    grid_region: str = Field(
+        DEFAULT_GRID_REGION, description="national, or a regional grid: " + ", ".join(r for r in GRID_REGIONS if r != "national")
+    )
     data_year: int = Field(DEFAULT_FACTOR_DATA_YEAR, description="data year of the published grid CO₂ factor")
     kgce_per_unit: dict[str, Annotated[float, Field(gt=0)]] = Field(
         default_factory=dict, description="energy category code -> kgce per register unit, overriding facmon.standards.KGCE_PER_UNIT"
@@ -705,22 +715,36 @@ class VendorScoring(_Entry):
 
     weights: VendorScoreWeights = Field(default_factory=VendorScoreWeights)
     # FACTS §6 (M/L): repair timeliness ≥ 95 %.
-    sla_compliance_target: float = Field(REPAIR_TIMELINESS_MIN_SHARE, gt=0, le=1, description="SLA compliance at or above this scores full points")
+    sla_compliance_target: float = Field(
+        REPAIR_TIMELINESS_MIN_SHARE, gt=0, le=1, description="SLA compliance at or above this scores full points"
+    )
     sla_compliance_zero: float = Field(0.70, ge=0, lt=1, description="SLA compliance at or below this scores 0")
     restore_ratio_full: float = Field(0.5, gt=0, description="mean restore time ÷ SLA restore_min at or below this scores full points")
     restore_ratio_zero: float = Field(1.5, gt=0, description="mean restore time ÷ SLA restore_min at or above this scores 0")
-    severity_weights: dict[Severity, Annotated[float, Field(ge=0)]] = Field(default_factory=_default_severity_weights, description="weight of one fault per severity in fault_rate")
-    fault_rate_full: float = Field(0.05, ge=0, description="weighted faults per maintained device per 30 days at or below this scores full points")
+    severity_weights: dict[Severity, Annotated[float, Field(ge=0)]] = Field(
+        default_factory=_default_severity_weights, description="weight of one fault per severity in fault_rate"
+    )
+    fault_rate_full: float = Field(
+        0.05, ge=0, description="weighted faults per maintained device per 30 days at or below this scores full points"
+    )
     fault_rate_zero: float = Field(0.50, gt=0, description="weighted faults per maintained device per 30 days at or above this scores 0")
-    repeat_window_days: float = Field(7.0, gt=0, le=90, description="a fault opening this soon after the same target's same fault cleared is a repeat")
+    repeat_window_days: float = Field(
+        7.0, gt=0, le=90, description="a fault opening this soon after the same target's same fault cleared is a repeat"
+    )
     repeat_share_zero: float = Field(0.25, gt=0, le=1, description="share of repeat faults at or above this scores 0 (none scores full)")
     # FACTS §6 (M/L): equipment in good order (设备完好率) ≥ 98 %.
-    availability_target: float = Field(EQUIPMENT_GOOD_ORDER_MIN_SHARE, gt=0, le=1, description="availability at or above this scores full points")
+    availability_target: float = Field(
+        EQUIPMENT_GOOD_ORDER_MIN_SHARE, gt=0, le=1, description="availability at or above this scores full points"
+    )
     availability_zero: float = Field(0.90, ge=0, lt=1, description="availability at or below this scores 0")
     ieq_target: float = Field(0.95, gt=0, le=1, description="share of occupied sensor-hours within GB/T 18883 bands scoring full points")
     ieq_zero: float = Field(0.70, ge=0, lt=1, description="IEQ compliance at or below this scores 0")
-    ieq_summer_months: list[Annotated[int, Field(ge=1, le=12)]] = Field(default_factory=lambda: [6, 7, 8, 9], description="months judged by the summer bands")
-    ieq_winter_months: list[Annotated[int, Field(ge=1, le=12)]] = Field(default_factory=lambda: [12, 1, 2], description="months judged by the winter bands; other months by their union")
+    ieq_summer_months: list[Annotated[int, Field(ge=1, le=12)]] = Field(
+        default_factory=lambda: [6, 7, 8, 9], description="months judged by the summer bands"
+    )
+    ieq_winter_months: list[Annotated[int, Field(ge=1, le=12)]] = Field(
+        default_factory=lambda: [12, 1, 2], description="months judged by the winter bands; other months by their union"
+    )
     # FACTS §4 (M): ≥ 90 % of expected intervals.
     completeness_target: float = Field(0.90, gt=0, le=1, description="completeness at or above this scores full points")
     completeness_zero: float = Field(0.50, ge=0, lt=1, description="completeness at or below this scores 0")
@@ -820,15 +844,25 @@ class Detection(_Entry):
     ``detection:`` section. Persistence counts consecutive readings (or intervals) that must show a
     fault before it is raised, so one odd reading never pages anyone."""
 
-    severity: dict[str, Severity] = Field(default_factory=dict, description="fault kind -> severity, overriding facmon.fault_kinds.DEFAULT_SEVERITY")
-    offline_missed_readings: float = Field(2.5, gt=1, description="a device is offline after this many reporting intervals without a reading")
-    offline_lookback_h: float = Field(24.0, gt=0, description="a device must have reported within this many hours before the period to be missed")
+    severity: dict[str, Severity] = Field(
+        default_factory=dict, description="fault kind -> severity, overriding facmon.fault_kinds.DEFAULT_SEVERITY"
+    )
+    offline_missed_readings: float = Field(
+        2.5, gt=1, description="a device is offline after this many reporting intervals without a reading"
+    )
+    offline_lookback_h: float = Field(
+        24.0, gt=0, description="a device must have reported within this many hours before the period to be missed"
+    )
     stuck_min_steps: int = Field(2, ge=1, description="flat register steps in a row, while power flows, before a meter is stuck")
-    stuck_min_resolutions: float = Field(5.0, gt=0, description="energy the power implies over the flat run, in register resolutions (multiplier x last decimal)")
+    stuck_min_resolutions: float = Field(
+        5.0, gt=0, description="energy the power implies over the flat run, in register resolutions (multiplier x last decimal)"
+    )
     stuck_sensor_h: float = Field(6.0, gt=0, description="hours of bit-identical readings of every quantity before an IEQ sensor is stuck")
     after_hours_lookback_days: int = Field(21, ge=3, le=60, description="days of history for a lighting meter's own unoccupied baseline")
     after_hours_min_days: int = Field(3, ge=1, description="days with readings at an hour before its unoccupied baseline is trusted")
-    after_hours_margin_share: float = Field(0.25, gt=0, le=1, description="margin above the unoccupied baseline, share of the meter's rated power")
+    after_hours_margin_share: float = Field(
+        0.25, gt=0, le=1, description="margin above the unoccupied baseline, share of the meter's rated power"
+    )
     after_hours_persistence: int = Field(4, ge=1, description="15-min intervals above baseline + margin in a row")
     hvac_days_off_persistence: int = Field(6, ge=1, description="equipment readings running on a day off in a row (5-min readings: 30 min)")
     leak_night_start: time = Field(time(1, 0), description="local start of the night window for water night flow")
@@ -847,18 +881,32 @@ class Detection(_Entry):
     heating_air_min_c: float = Field(28.0, description="supply air at or above this: the unit heats, °C")
     cooling_air_max_c: float = Field(16.0, description="supply air at or below this: the unit cools, °C")
     simultaneous_persistence: int = Field(3, ge=1, description="readings in a row with one unit heating and another cooling")
-    ieq_mean_window_s: int = Field(GBT18883_CO2_MEAN_WINDOW_S, ge=300, description="IEQ values are judged as rolling means over this window (GB/T 18883: CO₂ 1-hour mean)")
+    ieq_mean_window_s: int = Field(
+        GBT18883_CO2_MEAN_WINDOW_S,
+        ge=300,
+        description="IEQ values are judged as rolling means over this window (GB/T 18883: CO₂ 1-hour mean)",
+    )
     ieq_persistence: int = Field(3, ge=1, description="readings in a row with the rolling mean outside the band")
     comfort_warmup_h: float = Field(
-        2.0, ge=0, le=12,
+        2.0,
+        ge=0,
+        le=12,
         description="hours after the working day starts during which the temperature band is not judged: a split unit switched on at "
         "arrival (or a central plant after a cold weekend) needs that long to bring a zone into the band (engineering default, L)",
     )
     co2_max_ppm: float = Field(GBT18883_CO2_MAX_PPM, gt=0, description="GB/T 18883-2022, 1-hour mean (FACTS §5, M)")
-    temperature_summer_c: tuple[float, float] = Field(GBT18883_TEMPERATURE_SUMMER_C, description="GB/T 18883-2022 summer band (FACTS §5, H)")
-    temperature_winter_c: tuple[float, float] = Field(GBT18883_TEMPERATURE_WINTER_C, description="GB/T 18883-2022 winter band (FACTS §5, H)")
-    summer_months: list[int] = Field(default_factory=lambda: [6, 7, 8], description="months judged by the summer band (L: the standard names no dates)")
-    winter_months: list[int] = Field(default_factory=lambda: [12, 1, 2], description="months judged by the winter band; other months by the union of both")
+    temperature_summer_c: tuple[float, float] = Field(
+        GBT18883_TEMPERATURE_SUMMER_C, description="GB/T 18883-2022 summer band (FACTS §5, H)"
+    )
+    temperature_winter_c: tuple[float, float] = Field(
+        GBT18883_TEMPERATURE_WINTER_C, description="GB/T 18883-2022 winter band (FACTS §5, H)"
+    )
+    summer_months: list[int] = Field(
+        default_factory=lambda: [6, 7, 8], description="months judged by the summer band (L: the standard names no dates)"
+    )
+    winter_months: list[int] = Field(
+        default_factory=lambda: [12, 1, 2], description="months judged by the winter band; other months by the union of both"
+    )
 
     @field_validator("severity")
     @classmethod
@@ -877,20 +925,36 @@ class AnomalyReview(_Entry):
     Engineering defaults (L); every one can be set in the registry's ``anomalies:`` section."""
 
     baseline_weeks: int = Field(8, ge=2, le=52, description="weeks before the review week on which the hourly TOWT baseline is fitted")
-    z_threshold: float = Field(4.0, gt=0, description="an hour is anomalous when its residual is this many robust standard deviations (1.4826 MAD) from its hour of week's baseline residuals")
+    z_threshold: float = Field(
+        4.0,
+        gt=0,
+        description="an hour is anomalous when its residual is this many robust standard deviations (1.4826 MAD) from its hour of week's baseline residuals",
+    )
     min_hours: int = Field(2, ge=1, description="consecutive anomalous hours (same sign) for an anomaly to be listed")
-    scale_floor_share: float = Field(0.02, ge=0, description="smallest residual scale, share of the mean hourly load, so a very regular hour of week does not turn meter resolution into anomalies")
-    isolation_forest: bool = Field(True, description="rank anomalies by an IsolationForest on (residual z, temperature, load) fitted on the baseline weeks")
+    scale_floor_share: float = Field(
+        0.02,
+        ge=0,
+        description="smallest residual scale, share of the mean hourly load, so a very regular hour of week does not turn meter resolution into anomalies",
+    )
+    isolation_forest: bool = Field(
+        True, description="rank anomalies by an IsolationForest on (residual z, temperature, load) fitted on the baseline weeks"
+    )
     night_start: time = Field(time(1, 0), description="local start of the night window for the night base load")
     night_end: time = Field(time(5, 0), description="local end of the night window")
     creep_weeks: int = Field(6, ge=2, le=26, description="weeks of nightly minima (ending with the review week) whose trend is judged")
-    creep_min_share_per_week: float = Field(0.01, gt=0, description="night base load rising by at least this share of itself per week is listed (Theil-Sen slope)")
-    creep_min_night_share: float = Field(0.75, gt=0, le=1, description="share of the window's nights with a complete night window needed to judge a trend")
+    creep_min_share_per_week: float = Field(
+        0.01, gt=0, description="night base load rising by at least this share of itself per week is listed (Theil-Sen slope)"
+    )
+    creep_min_night_share: float = Field(
+        0.75, gt=0, le=1, description="share of the window's nights with a complete night window needed to judge a trend"
+    )
 
     @model_validator(mode="after")
     def _whole_hour_night(self) -> AnomalyReview:
         if self.night_start.minute or self.night_end.minute or not self.night_start < self.night_end:
-            raise ValueError(f"night_start {self.night_start} and night_end {self.night_end} must be whole hours, the start before the end (one night window within a day)")
+            raise ValueError(
+                f"night_start {self.night_start} and night_end {self.night_end} must be whole hours, the start before the end (one night window within a day)"
+            )
         return self
 
 
@@ -951,14 +1015,20 @@ class Site(_Entry):
             seen_buildings.add(building.code)
             if building.division_code != self.site.division_code:
                 problems.append(
-                    ((*where, "code"), f"building code {building.code!r} does not start with the site's division_code {self.site.division_code!r}")
+                    (
+                        (*where, "code"),
+                        f"building code {building.code!r} does not start with the site's division_code {self.site.division_code!r}",
+                    )
                 )
             seen_devices: dict[str, str] = {}
             for group in ("meters", "ieq_sensors", "weather_sensors", "equipment"):
                 for d, device in enumerate(getattr(building, group)):
                     if device.id in seen_devices:
                         problems.append(
-                            ((*where, group, d, "id"), f"device id {device.id!r} is already used by {seen_devices[device.id]} in this building")
+                            (
+                                (*where, group, d, "id"),
+                                f"device id {device.id!r} is already used by {seen_devices[device.id]} in this building",
+                            )
                         )
                     else:
                         seen_devices[device.id] = group.rstrip("s")
@@ -990,7 +1060,10 @@ class Site(_Entry):
                     other = claimed.get((code, system))
                     if other is not None and other != entry.vendor:
                         problems.append(
-                            (("coverage", c, "systems"), f"system {system.value!r} of building {code} is already covered by vendor {other!r}")
+                            (
+                                ("coverage", c, "systems"),
+                                f"system {system.value!r} of building {code} is already covered by vendor {other!r}",
+                            )
                         )
                     claimed[(code, system)] = entry.vendor
         problems += self._decoder_problems()
@@ -1037,12 +1110,18 @@ class Site(_Entry):
             where = ("mqtt", "decoders", i)
             if filters_overlap(entry.topic, own):
                 problems.append(
-                    ((*where, "topic"), f"topic {entry.topic!r} overlaps {own}, facmon's own JSON convention; give these devices other topics")
+                    (
+                        (*where, "topic"),
+                        f"topic {entry.topic!r} overlaps {own}, facmon's own JSON convention; give these devices other topics",
+                    )
                 )
             for j, other in enumerate(self.mqtt.decoders[:i]):
                 if filters_overlap(entry.topic, other.topic):
                     problems.append(
-                        ((*where, "topic"), f"topic {entry.topic!r} overlaps mqtt.decoders[{j}] topic {other.topic!r}: a message could match both")
+                        (
+                            (*where, "topic"),
+                            f"topic {entry.topic!r} overlaps mqtt.decoders[{j}] topic {other.topic!r}: a message could match both",
+                        )
                     )
             building = self._buildings.get(entry.building)
             if building is None:
@@ -1058,18 +1137,31 @@ class Site(_Entry):
                 if device is None:
                     problems.append((at, f"meter {meter_id!r} is not a meter of building {building.code}"))
                 elif not isinstance(device, Meter):
-                    problems.append((at, f"{meter_id!r} is not a meter of building {building.code}; {entry.format.value} devices feed electricity meters"))
+                    problems.append(
+                        (
+                            at,
+                            f"{meter_id!r} is not a meter of building {building.code}; {entry.format.value} devices feed electricity meters",
+                        )
+                    )
                 elif device.unit != "kWh":
-                    problems.append((at, f"meter {meter_id!r} measures {device.unit}; {entry.format.value} devices report electricity in kWh"))
+                    problems.append(
+                        (at, f"meter {meter_id!r} measures {device.unit}; {entry.format.value} devices report electricity in kWh")
+                    )
                 elif device.multiplier != 1.0:
                     problems.append(
-                        (at, f"meter {meter_id!r} has multiplier {device.multiplier:g}; {entry.format.value} devices report energy already scaled, set multiplier: 1")
+                        (
+                            at,
+                            f"meter {meter_id!r} has multiplier {device.multiplier:g}; {entry.format.value} devices report energy already scaled, set multiplier: 1",
+                        )
                     )
                 else:
                     previous = fed.get((building.code, meter_id))
                     if previous is not None:
                         problems.append(
-                            (at, f"meter {meter_id!r} of building {building.code} is already fed by {previous[1]!r} (mqtt.decoders[{previous[0]}]); one device per meter")
+                            (
+                                at,
+                                f"meter {meter_id!r} of building {building.code} is already fed by {previous[1]!r} (mqtt.decoders[{previous[0]}]); one device per meter",
+                            )
                         )
                     else:
                         fed[(building.code, meter_id)] = (i, native)
@@ -1150,7 +1242,9 @@ def _duplicate_keys(node: yaml.Node, path: Path) -> list[str]:
         seen: set[str] = set()
         for key, value in node.value:
             if key.value in seen:
-                found.append(f"{path}:{key.start_mark.line + 1}: key {key.value!r} appears twice in the same entry; the first would be ignored")
+                found.append(
+                    f"{path}:{key.start_mark.line + 1}: key {key.value!r} appears twice in the same entry; the first would be ignored"
+                )
             seen.add(key.value)
             found += _duplicate_keys(value, path)
     elif isinstance(node, yaml.SequenceNode):

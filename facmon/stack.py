@@ -107,9 +107,7 @@ class Stack:
         recorded = self._read_state()
         self.mqtt_port = mqtt_port or recorded.get("mosquitto", {}).get("port") or DEFAULT_MQTT_PORT
         self.influx_port = influx_port or recorded.get("influxdb", {}).get("port") or DEFAULT_INFLUX_PORT
-        self.influx_rpc_port = (
-            influx_rpc_port or recorded.get("influxdb", {}).get("extra", {}).get("rpc_port") or DEFAULT_INFLUX_RPC_PORT
-        )
+        self.influx_rpc_port = influx_rpc_port or recorded.get("influxdb", {}).get("extra", {}).get("rpc_port") or DEFAULT_INFLUX_RPC_PORT
 
     # -- state ---------------------------------------------------------------------------------
 
@@ -167,7 +165,9 @@ class Stack:
             passwd, acl = self.mqtt_auth_folder / PASSWORD_FILE, self.mqtt_auth_folder / ACL_FILE
             missing = [str(p) for p in (passwd, acl) if not p.exists()]
             if missing:
-                raise FacmonError(f"the broker cannot start with authentication: {', '.join(missing)} missing; run `facmon mqtt credentials`")
+                raise FacmonError(
+                    f"the broker cannot start with authentication: {', '.join(missing)} missing; run `facmon mqtt credentials`"
+                )
             lines += ["allow_anonymous false", f"password_file {passwd}", f"acl_file {acl}"]
         else:
             lines += ["allow_anonymous true"]
@@ -264,9 +264,7 @@ bind-address = "{self.host}:{self.influx_rpc_port}"
                     "choose other ports (see `facmon stack up --help`)"
                 )
         with open(service.log, "ab") as log:
-            process = subprocess.Popen(
-                command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-            )
+            process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         service.pid = process.pid
         return process
 

@@ -139,7 +139,9 @@ class InfluxStore:
             response = self._session.request(method, f"{self.url}{path}", timeout=self._timeout_s(), **kwargs)
         except requests.exceptions.SSLError:
             # Reached, but its certificate is not trusted; the exception text is not repeated (it may quote the URL's query).
-            raise StoreUnavailable(f"InfluxDB at {self.url}: TLS failed (its certificate does not verify against the system's CAs or REQUESTS_CA_BUNDLE)") from None
+            raise StoreUnavailable(
+                f"InfluxDB at {self.url}: TLS failed (its certificate does not verify against the system's CAs or REQUESTS_CA_BUNDLE)"
+            ) from None
         except requests.RequestException as exc:
             raise StoreUnavailable(f"InfluxDB at {self.url} cannot be reached: {type(exc).__name__}") from None
         if response.status_code >= 500:
@@ -186,7 +188,9 @@ class InfluxStore:
             raise StoreRejected(f"InfluxDB refused the query {influxql!r}: {first['error']}")
         return first.get("series", [])
 
-    def field_series(self, measurement: str, field: str, tags: Mapping[str, str], start_s: int, end_s: int) -> tuple[np.ndarray, np.ndarray]:
+    def field_series(
+        self, measurement: str, field: str, tags: Mapping[str, str], start_s: int, end_s: int
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Times (epoch seconds) and values of one numeric field of the points matching ``tags`` in [start_s, end_s).
 
         Columnar and fast for long series: asks ``/query`` for CSV in chunks (chunked answers are not
@@ -229,7 +233,9 @@ class InfluxStore:
             if not _PLAIN_NAME.match(name):
                 raise ValueError(f"{name!r}: times_where_true takes plain measurement, field and tag names")
         where = "".join(f" AND \"{key}\"='{_quote_tag_value(value)}'" for key, value in sorted(tags.items()))
-        rows = self.rows(f'SELECT "{field}" FROM "{measurement}" WHERE "{field}" = true AND time >= {int(start_s)}s AND time < {int(end_s)}s{where}')
+        rows = self.rows(
+            f'SELECT "{field}" FROM "{measurement}" WHERE "{field}" = true AND time >= {int(start_s)}s AND time < {int(end_s)}s{where}'
+        )
         return np.array([int(row["time"]) for row in rows], dtype=np.int64)
 
     def rows(self, influxql: str, *, epoch: str = "s") -> list[dict[str, Any]]:

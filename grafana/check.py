@@ -87,7 +87,9 @@ class SampleAlert:
 
     def as_json(self) -> dict[str, Any]:
         return {
-            "rule": self.rule, "receiver": self.receiver, "labels": self.labels,
+            "rule": self.rule,
+            "receiver": self.receiver,
+            "labels": self.labels,
             "status": "firing" if self.ends_at is None else "resolved",
             "starts_at": self.starts_at.isoformat(),
             "ends_at": (self.ends_at or datetime.fromisoformat("0001-01-01T00:00:00+00:00")).isoformat(),
@@ -102,8 +104,11 @@ def _cache_folder() -> Path:
 def checker() -> Path:
     """The built checker program, built first if this version of its source has not been yet."""
     go = shutil.which("go")
-    if go is None or not (DEBIAN_GOPATH / "src" / "github.com" / "prometheus" / "alertmanager" / "template").is_dir() \
-            or not (DEBIAN_GOPATH / "src" / "gopkg.in" / "yaml.v3").is_dir():
+    if (
+        go is None
+        or not (DEBIAN_GOPATH / "src" / "github.com" / "prometheus" / "alertmanager" / "template").is_dir()
+        or not (DEBIAN_GOPATH / "src" / "gopkg.in" / "yaml.v3").is_dir()
+    ):
         raise CheckUnavailable("the Grafana provisioning check needs Go and Debian's Alertmanager and yaml.v3 Go sources")
     source = GO_SOURCE.read_bytes()
     version = subprocess.run([go, "version"], capture_output=True, text=True, check=False).stdout.strip()
@@ -113,11 +118,19 @@ def checker() -> Path:
     if binary.exists():
         return binary
     cache.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "GOPATH": str(DEBIAN_GOPATH), "GO111MODULE": "off", "GOFLAGS": "", "CGO_ENABLED": "0", "GOCACHE": str(cache / "go-build")}
+    env = {
+        **os.environ,
+        "GOPATH": str(DEBIAN_GOPATH),
+        "GO111MODULE": "off",
+        "GOFLAGS": "",
+        "CGO_ENABLED": "0",
+        "GOCACHE": str(cache / "go-build"),
+    }
     with tempfile.TemporaryDirectory(dir=cache) as work:
         built = Path(work) / "check"
-        result = subprocess.run([go, "build", "-o", str(built), str(GO_SOURCE)], env=env, capture_output=True, text=True,
-                                timeout=_BUILD_TIMEOUT_S, check=False)
+        result = subprocess.run(
+            [go, "build", "-o", str(built), str(GO_SOURCE)], env=env, capture_output=True, text=True, timeout=_BUILD_TIMEOUT_S, check=False
+        )
         if result.returncode != 0:
             raise CheckUnavailable(f"building the Grafana provisioning check failed: {result.stderr.strip()[-2000:]}")
         os.replace(built, binary)  # atomic: a concurrent build of the same source writes the same program
@@ -161,4 +174,6 @@ def refuse_bad_files(files: dict[str, str]) -> None:
     if report.problems:
         listed = "\n".join(f"  {problem}" for problem in report.problems[:20])
         more = f"\n  ... and {len(report.problems) - 20} more" if len(report.problems) > 20 else ""
-        raise ProvisioningRefused(f"Grafana 11 would refuse or mangle {len(report.problems)} provisioning object(s); nothing was written:\n{listed}{more}")
+        raise ProvisioningRefused(
+            f"Grafana 11 would refuse or mangle {len(report.problems)} provisioning object(s); nothing was written:\n{listed}{more}"
+        )

@@ -38,8 +38,8 @@ from facmon.dashboards.datasource import (
 )
 from facmon.dashboards.titles import Lang
 from facmon.errors import FacmonError
-from facmon.registry import Site
 from facmon.grafana.check import refuse_bad_files
+from facmon.registry import Site
 
 GRAFANA_PROVISIONING = Path("/etc/grafana/provisioning")
 DASHBOARD_SUBFOLDER = "facmon"  # under dashboards/, holds the JSON files
@@ -85,7 +85,9 @@ def provisioning_files(site: Site, settings: DatasourceSettings, lang: Lang, *, 
     }
     models = build_dashboards(site, lang)
     for entry in DASHBOARDS:
-        files[f"dashboards/{DASHBOARD_SUBFOLDER}/{entry.file_stem}.json"] = json.dumps(models[entry.uid], ensure_ascii=False, indent=2) + "\n"
+        files[f"dashboards/{DASHBOARD_SUBFOLDER}/{entry.file_stem}.json"] = (
+            json.dumps(models[entry.uid], ensure_ascii=False, indent=2) + "\n"
+        )
     objects = alerting_objects(site, FOLDER_UID, DATASOURCE_UID)
     for name, document in alerting_documents(objects, folder_title(lang)).items():
         files[f"alerting/{name}"] = _yaml_text(document)

@@ -109,11 +109,21 @@ def _get_or_none(fetch: Callable[[], Any]) -> Any:
 def _folder_change(api: GrafanaApi, desired: DesiredState) -> Change:
     current = _get_or_none(lambda: api.folder.get_folder(desired.folder_uid))
     if current is None:
-        return Change("folder", desired.folder_uid, desired.folder_title, Action.CREATE,
-                      lambda: api.folder.create_folder(desired.folder_title, uid=desired.folder_uid))
+        return Change(
+            "folder",
+            desired.folder_uid,
+            desired.folder_title,
+            Action.CREATE,
+            lambda: api.folder.create_folder(desired.folder_title, uid=desired.folder_uid),
+        )
     if current.get("title") != desired.folder_title:
-        return Change("folder", desired.folder_uid, desired.folder_title, Action.UPDATE,
-                      lambda: api.folder.update_folder(desired.folder_uid, title=desired.folder_title, version=current.get("version")))
+        return Change(
+            "folder",
+            desired.folder_uid,
+            desired.folder_title,
+            Action.UPDATE,
+            lambda: api.folder.update_folder(desired.folder_uid, title=desired.folder_title, version=current.get("version")),
+        )
     return Change("folder", desired.folder_uid, desired.folder_title, Action.UNCHANGED)
 
 
@@ -129,11 +139,17 @@ def _datasource_change(api: GrafanaApi, settings: DatasourceSettings, update_sec
     current = _get_or_none(lambda: api.datasource.get_datasource_by_uid(DATASOURCE_UID))
     name = datasource_public_fields(settings)["name"]
     if current is None:
-        return Change("datasource", DATASOURCE_UID, name, Action.CREATE,
-                      lambda: api.datasource.create_datasource(datasource_api_body(settings)))
+        return Change(
+            "datasource", DATASOURCE_UID, name, Action.CREATE, lambda: api.datasource.create_datasource(datasource_api_body(settings))
+        )
     if update_secrets or _datasource_differs(current, settings):
-        return Change("datasource", DATASOURCE_UID, name, Action.UPDATE,
-                      lambda: api.datasource.update_datasource_by_uid(DATASOURCE_UID, datasource_api_body(settings)))
+        return Change(
+            "datasource",
+            DATASOURCE_UID,
+            name,
+            Action.UPDATE,
+            lambda: api.datasource.update_datasource_by_uid(DATASOURCE_UID, datasource_api_body(settings)),
+        )
     return Change("datasource", DATASOURCE_UID, name, Action.UNCHANGED)
 
 
@@ -179,8 +195,9 @@ def _without_empty(value: Any) -> Any:
 def _template_change(api: GrafanaApi, name: str, text: str) -> Change:
     current = _get_or_none(lambda: api.alertingprovisioning.get_template(name))
     if current is None:
-        return Change("template", name, name, Action.CREATE,
-                      lambda: api.alertingprovisioning.create_or_update_template(name, {"template": text}))
+        return Change(
+            "template", name, name, Action.CREATE, lambda: api.alertingprovisioning.create_or_update_template(name, {"template": text})
+        )
     if current.get("template") != text:
         body = {"template": text, **({"version": current["version"]} if current.get("version") else {})}
         return Change("template", name, name, Action.UPDATE, lambda: api.alertingprovisioning.create_or_update_template(name, body))
@@ -211,18 +228,30 @@ def _contact_point_changes(api: GrafanaApi, points: list[dict[str, Any]]) -> tup
         uid, title = point["uid"], f"{point['name']} ({point['type']})"
         stored = current.get(uid)
         if stored is None:
-            changes.append(Change("contact point", uid, title, Action.CREATE, lambda p=point: api.alertingprovisioning.create_contactpoint(p)))
+            changes.append(
+                Change("contact point", uid, title, Action.CREATE, lambda p=point: api.alertingprovisioning.create_contactpoint(p))
+            )
         elif (stored.get("name"), stored.get("type"), bool(stored.get("disableResolveMessage"))) != (
-            point["name"], point["type"], point["disableResolveMessage"]
+            point["name"],
+            point["type"],
+            point["disableResolveMessage"],
         ) or not _settings_equal(stored.get("settings") or {}, point["settings"]):
-            changes.append(Change("contact point", uid, title, Action.UPDATE,
-                                  lambda p=point: api.alertingprovisioning.update_contactpoint(p["uid"], p)))
+            changes.append(
+                Change(
+                    "contact point", uid, title, Action.UPDATE, lambda p=point: api.alertingprovisioning.update_contactpoint(p["uid"], p)
+                )
+            )
         else:
             changes.append(Change("contact point", uid, title, Action.UNCHANGED))
     declared = {point["uid"] for point in points}
     deletions = [
-        Change("contact point", uid, f"{stored.get('name')} ({stored.get('type')})", Action.DELETE,
-               lambda u=uid: api.alertingprovisioning.delete_contactpoint(u))
+        Change(
+            "contact point",
+            uid,
+            f"{stored.get('name')} ({stored.get('type')})",
+            Action.DELETE,
+            lambda u=uid: api.alertingprovisioning.delete_contactpoint(u),
+        )
         for uid, stored in current.items()
         if uid and uid.startswith(FACMON_UID_PREFIX) and uid not in declared
     ]
@@ -241,7 +270,21 @@ def _policy_change(api: GrafanaApi, tree: dict[str, Any]) -> Change:
 
 
 # What facmon declares of a rule; Grafana adds id, updated, provenance.
-_RULE_KEYS = ("uid", "orgID", "folderUID", "ruleGroup", "title", "condition", "data", "noDataState", "execErrState", "for", "labels", "annotations", "isPaused")
+_RULE_KEYS = (
+    "uid",
+    "orgID",
+    "folderUID",
+    "ruleGroup",
+    "title",
+    "condition",
+    "data",
+    "noDataState",
+    "execErrState",
+    "for",
+    "labels",
+    "annotations",
+    "isPaused",
+)
 
 
 def _declared_group(group: dict[str, Any]) -> dict[str, Any]:

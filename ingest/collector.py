@@ -41,10 +41,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from facmon.broker_auth import DROPPED_TOPIC, MqttAuth
-from facmon.registry import Site
-from facmon.schema import INGEST_STATS
-from facmon.stop import stop_on_signals
-from facmon.store import MIN_REQUEST_TIMEOUT_S, InfluxStore, StoreUnavailable, line
 from facmon.ingest.decoders import Decoder, DecoderSet
 from facmon.ingest.model import Reason, Rejection
 from facmon.ingest.rejections import UniqueClock, payload_text, rejection_line
@@ -52,6 +48,10 @@ from facmon.ingest.sink import ReplayResult, Sink, SinkResult, SpoolingSink, Sto
 from facmon.ingest.spool import Spool, SpoolError, SpoolFull
 from facmon.ingest.subscriber import Message, Subscriber, reason_text
 from facmon.ingest.validation import Validator
+from facmon.registry import Site
+from facmon.schema import INGEST_STATS
+from facmon.stop import stop_on_signals
+from facmon.store import MIN_REQUEST_TIMEOUT_S, InfluxStore, StoreUnavailable, line
 
 log = logging.getLogger("facmon.ingest")
 
@@ -79,6 +79,8 @@ def stop_worst_case_s(store_timeout_s: float, shutdown_timeout_s: float = SHUTDO
     deadline), two shortest requests past it (a held batch's rejection points, the final ingest_stats),
     and the MQTT goodbye. 72 s with the defaults (30 s timeouts), below systemd's 90 s TimeoutStopSec."""
     return store_timeout_s + REPLAY_SLICE_S + shutdown_timeout_s + 2 * MIN_REQUEST_TIMEOUT_S + GOODBYE_S
+
+
 _BUILDING_TAG = re.compile(r",building=((?:[^,\\ ]|\\.)+)")
 
 
@@ -443,12 +445,14 @@ class Collector:
             log.error(
                 "spool full (%.1f MB): not acknowledging, the broker holds the backlog (%d message(s) held here); "
                 "InfluxDB is still unavailable. Bring InfluxDB back or raise --spool-max-mb",
-                size_mb, len(batch.messages),
+                size_mb,
+                len(batch.messages),
             )
         else:
             log.error(
                 "the spool cannot take the batch (%s): not acknowledging, the broker holds the backlog (%d message(s) held here)",
-                exc, len(batch.messages),
+                exc,
+                len(batch.messages),
             )
 
     def _retry_delay(self, batch: _Batch, backoff: float) -> float:
@@ -491,7 +495,11 @@ class Collector:
                 spool = sink.spool
                 (log.warning if first else log.debug)(
                     "cannot replay the spool (%d reading(s), %.1f MB) yet: %s; probing again every %.0f s at most",
-                    spool.readings, spool.bytes / 1e6, exc, REPLAY_PROBE_MAX_S, exc_info=not isinstance(exc, StoreUnavailable),
+                    spool.readings,
+                    spool.bytes / 1e6,
+                    exc,
+                    REPLAY_PROBE_MAX_S,
+                    exc_info=not isinstance(exc, StoreUnavailable),
                 )
                 self._refresh_spool_counters()
                 return time.monotonic() + self._replay_backoff
@@ -615,7 +623,12 @@ class Collector:
         subscriber.start()
         log.info(
             "collector %s starting: %s://%s:%d (%s) -> %r",
-            self.client_id, "mqtts" if self.auth.tls_ca else "mqtt", self.mqtt_host, self.mqtt_port, self.auth.describe(), self.store,
+            self.client_id,
+            "mqtts" if self.auth.tls_ca else "mqtt",
+            self.mqtt_host,
+            self.mqtt_port,
+            self.auth.describe(),
+            self.store,
         )
         batch = _Batch()
         backoff = BACKOFF_MIN_S
@@ -690,7 +703,10 @@ class Collector:
                 if self.spool:
                     log.warning(
                         "%d reading(s) (%.1f MB) stay in the spool %s; the next start of %s replays them to InfluxDB",
-                        self.spool.readings, self.spool.bytes / 1e6, self.spool.folder, self.client_id,
+                        self.spool.readings,
+                        self.spool.bytes / 1e6,
+                        self.spool.folder,
+                        self.client_id,
                     )
             counters = self.counters
             log.info(

@@ -29,12 +29,12 @@ from typing import Any, Protocol, runtime_checkable
 
 from paho.mqtt.client import topic_matches_sub
 
-from facmon.registry import DeviceFormat, Site
 from facmon.ingest.model import Decoded, Reading, Reason, Rejection
 from facmon.ingest.payload import shown
 from facmon.ingest.shelly import ShellyGen2Decoder
 from facmon.ingest.tasmota import TasmotaDecoder
 from facmon.ingest.timestamps import TS_MAX_NS, TS_MIN_NS, TimestampError, parse_timestamp
+from facmon.registry import DeviceFormat, Site
 
 __all__ = [
     "BATCH_DEVICE",
@@ -71,7 +71,6 @@ class Decoder(Protocol):
         ...
 
 
-
 class FacmonJsonDecoder:
     """facmon's own JSON convention on ``<prefix>/<building>/<device>`` and ``<prefix>/<building>/_batch``."""
 
@@ -92,7 +91,11 @@ class FacmonJsonDecoder:
         levels = topic.split("/")
         if levels[: self._levels] != self.prefix.split("/") or len(levels) != self._levels + 2 or not all(levels[self._levels :]):
             out.rejections.append(
-                Rejection(Reason.BAD_TOPIC, "", f"topic {topic!r} is not {self.prefix}/<building>/<device> or {self.prefix}/<building>/{BATCH_DEVICE}")
+                Rejection(
+                    Reason.BAD_TOPIC,
+                    "",
+                    f"topic {topic!r} is not {self.prefix}/<building>/<device> or {self.prefix}/<building>/{BATCH_DEVICE}",
+                )
             )
             return out
         building, device = levels[self._levels], levels[self._levels + 1]
@@ -117,7 +120,9 @@ class FacmonJsonDecoder:
         extra = sorted(k for k in body if k != "readings")
         if extra:
             out.rejections.append(
-                Rejection(Reason.BAD_PAYLOAD, building, f"{where}: keys {', '.join(map(repr, extra))} are ignored; a batch has only 'readings'")
+                Rejection(
+                    Reason.BAD_PAYLOAD, building, f"{where}: keys {', '.join(map(repr, extra))} are ignored; a batch has only 'readings'"
+                )
             )
         readings = body.get("readings")
         if not isinstance(readings, list):
@@ -132,7 +137,9 @@ class FacmonJsonDecoder:
                 continue
             device = entry.get("device")
             if not isinstance(device, str) or not device:
-                out.rejections.append(Rejection(Reason.BAD_PAYLOAD, building, f"{entry_where}: 'device' must be a device id string, got {shown(device)}"))
+                out.rejections.append(
+                    Rejection(Reason.BAD_PAYLOAD, building, f"{entry_where}: 'device' must be a device id string, got {shown(device)}")
+                )
                 continue
             self._decode_entry(building, device, entry, f"{entry_where} ({building}/{device})", out, device_key="present")
 

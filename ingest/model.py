@@ -22,7 +22,9 @@ class Reason(StrEnum):
     BAD_JSON = "bad_json"  # payload is not UTF-8 JSON
     BAD_PAYLOAD = "bad_payload"  # JSON, but not the documented shape (not an object, no fields, batch entry without device, ...)
     BAD_TIMESTAMP = "bad_timestamp"  # ts missing, not a number/ISO-8601 string, no UTC offset, or outside 2000..2100
-    IMPLAUSIBLE_TIME = "implausible_time"  # readable ts, but too far ahead of or behind now (registry collection.max_future_s / max_age_days)
+    IMPLAUSIBLE_TIME = (
+        "implausible_time"  # readable ts, but too far ahead of or behind now (registry collection.max_future_s / max_age_days)
+    )
     UNKNOWN_BUILDING = "unknown_building"  # building code not in the site registry
     UNKNOWN_DEVICE = "unknown_device"  # device id not in that building
     UNKNOWN_FIELD = "unknown_field"  # field this device does not report (facmon.schema.allowed_fields)

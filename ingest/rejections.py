@@ -11,11 +11,10 @@ from __future__ import annotations
 import threading
 import time
 
+from facmon.ingest.model import Rejection
 from facmon.registry import Site
 from facmon.schema import INGEST_REJECTED
 from facmon.store import line
-
-from facmon.ingest.model import Rejection
 
 PAYLOAD_LIMIT = 500
 DETAIL_LIMIT = 1000
@@ -58,6 +57,10 @@ def rejection_line(site: Site, rejection: Rejection, topic: str, payload: str, t
     return line(
         INGEST_REJECTED,
         {"reason": rejection.reason.value, "building": building},
-        {"topic": printable(topic, TOPIC_LIMIT), "payload": printable(payload, PAYLOAD_LIMIT), "detail": printable(rejection.detail, DETAIL_LIMIT)},
+        {
+            "topic": printable(topic, TOPIC_LIMIT),
+            "payload": printable(payload, PAYLOAD_LIMIT),
+            "detail": printable(rejection.detail, DETAIL_LIMIT),
+        },
         time_ns,
     )

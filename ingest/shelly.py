@@ -66,8 +66,6 @@ _PASSED_OVER_METHODS = frozenset({"NotifyEvent"})
 _STATUS_METHODS = frozenset({"NotifyStatus", "NotifyFullStatus"})
 
 
-
-
 class ShellyGen2Decoder:
     """Shelly Gen2+ status and NotifyStatus messages on one topic filter, for one building."""
 
@@ -109,7 +107,9 @@ class ShellyGen2Decoder:
             out.rejections.append(Rejection(Reason.BAD_JSON, self.building, f"{topic}: payload is not UTF-8 JSON: {exc}"))
             return None
         if not isinstance(body, dict):
-            out.rejections.append(Rejection(Reason.BAD_PAYLOAD, self.building, f"{topic}: payload is a JSON {type(body).__name__}, expected an object"))
+            out.rejections.append(
+                Rejection(Reason.BAD_PAYLOAD, self.building, f"{topic}: payload is a JSON {type(body).__name__}, expected an object")
+            )
             return None
         return body
 
@@ -122,12 +122,18 @@ class ShellyGen2Decoder:
             return
         if method not in _STATUS_METHODS:
             out.rejections.append(
-                Rejection(Reason.BAD_PAYLOAD, self.building, f"{topic}: method {shown(method)} is not NotifyStatus, NotifyFullStatus or NotifyEvent")
+                Rejection(
+                    Reason.BAD_PAYLOAD,
+                    self.building,
+                    f"{topic}: method {shown(method)} is not NotifyStatus, NotifyFullStatus or NotifyEvent",
+                )
             )
             return
         params = body.get("params")
         if not isinstance(params, dict):
-            out.rejections.append(Rejection(Reason.BAD_PAYLOAD, self.building, f"{topic}: {method} 'params' must be an object, got {shown(params)}"))
+            out.rejections.append(
+                Rejection(Reason.BAD_PAYLOAD, self.building, f"{topic}: {method} 'params' must be an object, got {shown(params)}")
+            )
             return
         channels = self._channels(topic, device, params, out)
         if not channels:

@@ -27,10 +27,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from facmon.ingest.spool import Record, Spool
 from facmon.schema import INGEST_REJECTED
 from facmon.store import InfluxStore, StoreRejected, StoreUnavailable
-
-from facmon.ingest.spool import Record, Spool
 
 log = logging.getLogger("facmon.ingest")
 

@@ -129,7 +129,9 @@ class Spool:
             index.extend(self._scan(segment, start))
         # Sequence numbers are never reused, not even one a stale cursor names: the cursor must never
         # point into a newer segment of the same name.
-        named = [int(segment.stem) for segment in segments] + ([int(cursor[0].split(".")[0])] if cursor and cursor[0].split(".")[0].isdigit() else [])
+        named = [int(segment.stem) for segment in segments] + (
+            [int(cursor[0].split(".")[0])] if cursor and cursor[0].split(".")[0].isdigit() else []
+        )
         self._next_seq = max([self._next_seq, *(n + 1 for n in named)])
         self._index = deque(index)
         self._sizes = sizes
@@ -142,7 +144,10 @@ class Spool:
         if self._index:
             log.warning(
                 "spool %s holds %d batch(es), %d reading(s), %.1f MB from an earlier run: replaying them to InfluxDB first",
-                self.folder, len(self._index), self._readings, self.bytes / 1e6,
+                self.folder,
+                len(self._index),
+                self._readings,
+                self.bytes / 1e6,
             )
 
     @property
@@ -235,7 +240,9 @@ class Spool:
             log.error(
                 "spool %s: the batch at offset %d (%d reading(s)) was damaged on disk since it was written; "
                 "it is skipped and those readings are LOST unless the devices resend them",
-                entry.segment, entry.offset, entry.readings,
+                entry.segment,
+                entry.offset,
+                entry.readings,
             )
             self.skipped_bytes += entry.end - entry.offset
             self._forget_oldest()
@@ -305,7 +312,10 @@ class Spool:
             log.error(
                 "spool segment %s: %d byte(s) at offset %d are not an intact record (%s); skipped. A torn write at "
                 "the end was never acknowledged and the broker redelivers it; damage elsewhere LOSES those readings",
-                segment, end - offset, offset, "torn write at the end of the file" if resume == -1 else "damaged record",
+                segment,
+                end - offset,
+                offset,
+                "torn write at the end of the file" if resume == -1 else "damaged record",
             )
             offset = end
         return found

@@ -315,12 +315,20 @@ class Subscriber:
                 if isinstance(exc, ssl.SSLCertVerificationError):
                     log.error(
                         "the MQTT broker at %s:%d presents a certificate that does not verify against CA file %s (%s); "
-                        "retrying, but check FACMON_MQTT_TLS_CA", self.host, self.port, self.auth.tls_ca, exc.verify_message,
+                        "retrying, but check FACMON_MQTT_TLS_CA",
+                        self.host,
+                        self.port,
+                        self.auth.tls_ca,
+                        exc.verify_message,
                     )
                 elif isinstance(exc, ConnectionRefused):
                     log.error(
                         "broker %s:%d refused the connection of %s (%s): %s",
-                        self.host, self.port, self.client_id, self.auth.describe(), exc,
+                        self.host,
+                        self.port,
+                        self.client_id,
+                        self.auth.describe(),
+                        exc,
                     )
                 else:
                     log.warning("cannot connect to the MQTT broker at %s:%d (%s); retrying", self.host, self.port, exc)
@@ -392,7 +400,11 @@ class Subscriber:
             generation = self._generation
         log.info(
             "connected to %s://%s:%d as %s (session %s)",
-            "mqtts" if self._tls else "mqtt", self.host, self.port, self.client_id, "resumed" if session_present else "new",
+            "mqtts" if self._tls else "mqtt",
+            self.host,
+            self.port,
+            self.client_id,
+            "resumed" if session_present else "new",
         )
         # The broker keeps the subscriptions in the session; subscribing again is harmless and covers a
         # session that expired or a broker that lost its state.

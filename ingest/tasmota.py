@@ -41,8 +41,6 @@ _PASSED_OVER = frozenset({"STATE", "LWT", "INFO1", "INFO2", "INFO3", "RESULT", "
 _FIELDS = {"Total": ("register", 1.0, "kWh"), "Power": ("power", 1000.0, "W")}
 
 
-
-
 class TasmotaDecoder:
     """Tasmota ``.../SENSOR`` telemetry with an ENERGY object on one topic filter, for one building."""
 
@@ -76,12 +74,18 @@ class TasmotaDecoder:
             out.rejections.append(Rejection(Reason.BAD_JSON, self.building, f"{topic}: payload is not UTF-8 JSON: {exc}"))
             return out
         if not isinstance(body, dict):
-            out.rejections.append(Rejection(Reason.BAD_PAYLOAD, self.building, f"{topic}: payload is a JSON {type(body).__name__}, expected an object"))
+            out.rejections.append(
+                Rejection(Reason.BAD_PAYLOAD, self.building, f"{topic}: payload is a JSON {type(body).__name__}, expected an object")
+            )
             return out
         energy = body.get("ENERGY")
         if not isinstance(energy, dict):
             out.rejections.append(
-                Rejection(Reason.BAD_PAYLOAD, self.building, f"{topic}: no ENERGY object (got {shown(energy)}); facmon reads Tasmota's energy monitor")
+                Rejection(
+                    Reason.BAD_PAYLOAD,
+                    self.building,
+                    f"{topic}: no ENERGY object (got {shown(energy)}); facmon reads Tasmota's energy monitor",
+                )
             )
             return out
         channels = self._channels(topic, device, energy, out)
@@ -108,7 +112,11 @@ class TasmotaDecoder:
             raw = energy[key]
             if isinstance(raw, list) and len(raw) > MAX_CHANNELS:
                 out.rejections.append(
-                    Rejection(Reason.BAD_PAYLOAD, self.building, f"{topic}: ENERGY.{key} lists {len(raw)} channels; a Tasmota device has at most {MAX_CHANNELS}")
+                    Rejection(
+                        Reason.BAD_PAYLOAD,
+                        self.building,
+                        f"{topic}: ENERGY.{key} lists {len(raw)} channels; a Tasmota device has at most {MAX_CHANNELS}",
+                    )
                 )
                 continue
             values = list(enumerate(raw, start=1)) if isinstance(raw, list) else [(0, raw)]
@@ -118,7 +126,11 @@ class TasmotaDecoder:
                 if converted is None:
                     where = f"ENERGY.{key}[{number - 1}]" if number else f"ENERGY.{key}"
                     out.rejections.append(
-                        Rejection(Reason.BAD_VALUE, self.building, f"{topic}: {where} = {shown(value)} is not a finite number of {unit} (device {channel})")
+                        Rejection(
+                            Reason.BAD_VALUE,
+                            self.building,
+                            f"{topic}: {where} = {shown(value)} is not a finite number of {unit} (device {channel})",
+                        )
                     )
                     continue
                 channels.setdefault(channel, {})[name] = converted

@@ -17,7 +17,7 @@ registry's window and the current time.
 from __future__ import annotations
 
 import math
-from datetime import datetime, timezone, tzinfo
+from datetime import UTC, datetime, tzinfo
 from decimal import Decimal
 
 # Plausible timestamps: anything outside is a device clock or unit error, not a reading.
@@ -25,7 +25,7 @@ TS_MIN_NS = 946_684_800 * 10**9  # 2000-01-01T00:00:00Z
 TS_MAX_NS = 4_102_444_800 * 10**9  # 2100-01-01T00:00:00Z
 _SECONDS_BELOW = 1e11  # 1e11 s is the year 5138; 1e11 ms is 1973
 _MILLISECONDS_BELOW = 1e14  # 1e14 ms is the year 5138
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class TimestampError(ValueError):
@@ -104,6 +104,6 @@ def parse_local_timestamp(value: object, zone: tzinfo) -> int:
 def iso_utc(ts_ns: int) -> str:
     """``2024-05-01T00:00:00Z`` for people, from nanoseconds since the epoch."""
     try:
-        return datetime.fromtimestamp(ts_ns // 10**9, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return datetime.fromtimestamp(ts_ns // 10**9, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     except (OverflowError, ValueError, OSError):
         return f"{ts_ns} ns since the epoch"

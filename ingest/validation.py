@@ -29,11 +29,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from facmon.registry import Building, Meter, Site
-from facmon.schema import FIELD_RANGES, Device, allowed_fields, device_kind, device_line_prefix, reading_line
-
 from facmon.ingest.model import Reading, Reason, Rejection
 from facmon.ingest.timestamps import iso_utc
+from facmon.registry import Building, Meter, Site
+from facmon.schema import FIELD_RANGES, Device, allowed_fields, device_kind, device_line_prefix, reading_line
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +137,9 @@ class Validator:
             implausible = self._implausible_time(reading)
         if implausible is not None:
             fields = ", ".join(sorted(map(str, reading.fields)))
-            return None, [Rejection(implausible.reason, implausible.building, f"{implausible.detail}; reading with fields {fields} not stored")]
+            return None, [
+                Rejection(implausible.reason, implausible.building, f"{implausible.detail}; reading with fields {fields} not stored")
+            ]
         where = None  # "<building>/<device>" for messages, built only when something is rejected
         good: dict[str, float] = {}
         rejected: list[Rejection] = []
@@ -162,12 +163,16 @@ class Validator:
                 continue
             value = _number(raw)
             if value is None:
-                rejected.append(Rejection(Reason.BAD_VALUE, reading.building, f"{where}: field {name!r} = {_shown(raw)} is not a finite number"))
+                rejected.append(
+                    Rejection(Reason.BAD_VALUE, reading.building, f"{where}: field {name!r} = {_shown(raw)} is not a finite number")
+                )
                 continue
             low, high, unit = rules.ranges.get(name, _UNBOUNDED)
             if not low <= value <= high:
                 rejected.append(
-                    Rejection(Reason.OUT_OF_RANGE, reading.building, f"{where}: field {name!r} = {value!r} is outside {low:g}..{high:g} ({unit})")
+                    Rejection(
+                        Reason.OUT_OF_RANGE, reading.building, f"{where}: field {name!r} = {value!r} is outside {low:g}..{high:g} ({unit})"
+                    )
                 )
                 continue
             if name == "register" and rules.rollover is not None and value > rules.rollover:

@@ -17,9 +17,9 @@ from datetime import datetime
 
 from facmon.registry import Meter, Site
 from facmon.schema import MEASUREMENT_OF_KIND, allowed_fields, device_kind, reading_line
-from facmon.store import InfluxStore
 from facmon.simulators.clock import epoch_s
 from facmon.simulators.site import Reading, SiteSimulator
+from facmon.store import InfluxStore
 
 _PROBE_FIELD = "probe"
 _PROBE_SUFFIX = f" {_PROBE_FIELD}=0.0 0"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -19,9 +19,7 @@ _EPOCH_DATE = date(1970, 1, 1)
 
 def base_tick_s(collection: Collection) -> int:
     """The simulation step, s: the greatest common divisor of the devices' reporting intervals."""
-    return math.gcd(
-        collection.meter_interval_s, collection.ieq_interval_s, collection.equipment_interval_s, collection.weather_interval_s
-    )
+    return math.gcd(collection.meter_interval_s, collection.ieq_interval_s, collection.equipment_interval_s, collection.weather_interval_s)
 
 
 def epoch_s(moment: datetime) -> int:
@@ -36,7 +34,7 @@ def first_tick_at_or_after(ts_s: int, step_s: int) -> int:
 
 
 def utc_datetime(ts_s: int) -> datetime:
-    return datetime.fromtimestamp(ts_s, tz=timezone.utc)
+    return datetime.fromtimestamp(ts_s, tz=UTC)
 
 
 @lru_cache(maxsize=4096)

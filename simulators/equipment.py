@@ -76,7 +76,9 @@ class BuildingActivity:
     interval_s: int  # equipment reporting interval
 
 
-def equipment_values(spec: EquipmentSpec, building: Building, activity: BuildingActivity, noise: np.ndarray, trips: np.ndarray, params: LoadParameters) -> np.ndarray:
+def equipment_values(
+    spec: EquipmentSpec, building: Building, activity: BuildingActivity, noise: np.ndarray, trips: np.ndarray, params: LoadParameters
+) -> np.ndarray:
     """Values (ticks × len(spec.field_names)) of one piece of equipment; NaN marks an absent field.
 
     ``noise`` is ticks × 3 standard normals, ``trips`` ticks of Poisson draws (elevators)."""
@@ -92,8 +94,10 @@ def equipment_values(spec: EquipmentSpec, building: Building, activity: Building
     if spec.meter_column is not None:
         power = activity.meter_rates[:, spec.meter_column] * spec.meter_share
     else:
-        if kind in _PLANT or (kind == EquipmentType.HEAT_PUMP and HVAC_PLANT in loads.subitem_kw) or (
-            kind == EquipmentType.PUMP and spec.equipment.maintained_system == System.HVAC
+        if (
+            kind in _PLANT
+            or (kind == EquipmentType.HEAT_PUMP and HVAC_PLANT in loads.subitem_kw)
+            or (kind == EquipmentType.PUMP and spec.equipment.maintained_system == System.HVAC)
         ):
             ratio = (loads.cooling_plant_kw + loads.heating_plant_kw) / plant_design_kw
             if kind == EquipmentType.COOLING_TOWER:
@@ -103,14 +107,24 @@ def equipment_values(spec: EquipmentSpec, building: Building, activity: Building
         elif kind in (EquipmentType.SPLIT_AC, EquipmentType.HEAT_PUMP):
             ratio = (loads.cooling_plant_kw + loads.heating_plant_kw) / max(area_kw * params.split_ac_design_w_m2, 1e-9)
         elif kind in (EquipmentType.ELEVATOR, EquipmentType.ESCALATOR):
-            ratio = params.elevator_standby_share + params.elevator_occupied_share * occ.fraction + params.elevator_traffic_share * occ.change_per_h
+            ratio = (
+                params.elevator_standby_share
+                + params.elevator_occupied_share * occ.fraction
+                + params.elevator_traffic_share * occ.change_per_h
+            )
         elif kind == EquipmentType.PUMP:
             ratio = params.water_pump_base_share + params.water_pump_flow_share * np.minimum(loads.water_m3_h / loads.water_peak_m3_h, 1.0)
         elif kind == EquipmentType.VENTILATION_FAN:
-            ratio = 0.1 + 0.85 * loads.kitchen_activity if building.canteen else np.where(occ.working_hours, params.fan_working_share, params.fan_off_share)
+            ratio = (
+                0.1 + 0.85 * loads.kitchen_activity
+                if building.canteen
+                else np.where(occ.working_hours, params.fan_working_share, params.fan_off_share)
+            )
         elif kind == EquipmentType.LIGHTING_CIRCUIT:
             hour = activity.grid.local_hour
-            ratio = np.where(weather.dark & (hour >= 12.0) & (hour < hour_of(params.outdoor_lighting_off)), params.outdoor_lighting_share, 0.0)
+            ratio = np.where(
+                weather.dark & (hour >= 12.0) & (hour < hour_of(params.outdoor_lighting_off)), params.outdoor_lighting_share, 0.0
+            )
         elif kind == EquipmentType.WATER_HEATER:
             ratio = np.minimum(1.0, 0.1 + (loads.kitchen_activity if building.canteen else occ.fraction))
         elif kind == EquipmentType.TRANSFORMER:
@@ -154,7 +168,9 @@ def equipment_values(spec: EquipmentSpec, building: Building, activity: Building
         conditioned = np.where(
             hvac.cooling_demand >= params.plant_min_demand,
             15.0 + 0.4 * noise[:, 0],
-            np.where(hvac.heating_demand >= params.plant_min_demand, 30.0 + 0.8 * noise[:, 0], np.clip(0.35 * outdoor + 0.65 * 21.0, 12.0, 28.0)),
+            np.where(
+                hvac.heating_demand >= params.plant_min_demand, 30.0 + 0.8 * noise[:, 0], np.clip(0.35 * outdoor + 0.65 * 21.0, 12.0, 28.0)
+            ),
         )
         values["supply_air_temp"] = np.where(on, conditioned, np.clip(0.5 * outdoor + 10.0, -10.0, 45.0))
         values["fan_speed_pct"] = np.where(on, np.clip(55.0 + 35.0 * demand + 2.0 * noise[:, 1], 0.0, 100.0), 0.0)

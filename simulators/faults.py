@@ -81,6 +81,7 @@ from pydantic import (
 )
 
 from facmon.errors import FacmonError
+
 # FaultKind and friends live in facmon (analytics shares them); re-exported here for the simulator's users.
 from facmon.fault_kinds import DEFAULT_SEVERITY, FaultKind, responsible_system
 from facmon.registry import (
@@ -100,10 +101,10 @@ from facmon.registry import (
     _SiteYamlLoader,
 )
 from facmon.schema import FIELD_RANGES, SIM_TRUTH, allowed_fields, device_kind
+from facmon.simulators.parameters import hour_of
 from facmon.standards import Severity
 from facmon.store import line
 from facmon.workdays import is_working_day
-from facmon.simulators.parameters import hour_of
 
 if TYPE_CHECKING:
     from facmon.simulators.site import DayPlan, Reading, SiteSimulator
@@ -279,7 +280,9 @@ def parse_faults(text: str, path: Path, site: Site) -> list[InjectedFault]:
         where = f":{mark.line + 1}" if mark is not None else ""
         raise FaultFileError(path, [f"{path}{where}: not valid YAML: {getattr(exc, 'problem', None) or exc}"]) from None
     if not isinstance(raw, dict) or root is None:
-        raise FaultFileError(path, [f"{path}:1: expected a mapping with a list of faults, e.g. faults: [{{kind: ..., building: ..., ...}}]"])
+        raise FaultFileError(
+            path, [f"{path}:1: expected a mapping with a list of faults, e.g. faults: [{{kind: ..., building: ..., ...}}]"]
+        )
 
     def at(loc: tuple[str | int, ...]) -> str:
         line_no = _node_at(root, loc).start_mark.line + 1
@@ -437,13 +440,17 @@ def _check_target(fault: Fault, building: Building, device: object, parameters: 
             raise ValueError(f"{name}: building {building.code} has no other HVAC unit to cool while it heats; name a partner")
         partner = building.device(partner_id)
         if not isinstance(partner, Equipment) or partner.type not in PARTNER_TYPES or partner.id == device.id:
-            raise ValueError(f"partner {partner_id!r} is not another HVAC unit ({', '.join(t.value for t in PARTNER_TYPES)}) of building {building.code}")
+            raise ValueError(
+                f"partner {partner_id!r} is not another HVAC unit ({', '.join(t.value for t in PARTNER_TYPES)}) of building {building.code}"
+            )
         parameters["partner"] = partner_id
     # Data faults must touch at least one reading (stuck: two, to be flat).
     interval_s = _reporting_interval_s(device, site)
     needed = 2 * interval_s if kind == FaultKind.METER_STUCK else interval_s
     if kind in (*READING_FAULTS, FaultKind.METER_STUCK, FaultKind.METER_RESET) and fault.duration_s < needed:
-        raise ValueError(f"duration {fault.duration_s} s is shorter than {needed} s: {device.id} reports every {interval_s} s, the fault would not show")  # type: ignore[union-attr]
+        raise ValueError(
+            f"duration {fault.duration_s} s is shorter than {needed} s: {device.id} reports every {interval_s} s, the fault would not show"
+        )  # type: ignore[union-attr]
 
 
 def _default_range_field(device: Meter | IeqSensor | WeatherSensor | Equipment) -> str:
@@ -475,7 +482,9 @@ def _check_window(kind: FaultKind, building: Building, device: object, start_s: 
         raise ValueError(f"duration {end_s - start_s} s is longer than 31 days; split the fault")
     any_occupied, _ = _occupied_steps(building, start_s, end_s, site)
     if kind == FaultKind.LIGHTS_AFTER_HOURS and any_occupied:
-        raise ValueError(f"start: lights left on must be outside working hours ({building.working_hours.start:%H:%M}-{building.working_hours.end:%H:%M} on working days)")
+        raise ValueError(
+            f"start: lights left on must be outside working hours ({building.working_hours.start:%H:%M}-{building.working_hours.end:%H:%M} on working days)"
+        )
     if kind == FaultKind.HVAC_WEEKEND:
         tz = site.site.tz
         day = datetime.fromtimestamp(start_s, tz).date()
@@ -533,7 +542,12 @@ def truth_points(faults: Iterable[InjectedFault], start_s: int, end_s: int) -> l
 
 def truth_line(fault: InjectedFault, ts_s: int, active: int) -> str:
     """One ``sim_truth`` point (DESIGN.md storage table) as line protocol."""
-    return line(SIM_TRUTH, {"building": fault.building, "kind": fault.kind.value, "target": fault.target}, {"active": float(active)}, ts_s * NS_PER_S)
+    return line(
+        SIM_TRUTH,
+        {"building": fault.building, "kind": fault.kind.value, "target": fault.target},
+        {"active": float(active)},
+        ts_s * NS_PER_S,
+    )
 
 
 def truth_lines(faults: Iterable[InjectedFault], start_s: int, end_s: int) -> list[str]:
@@ -612,7 +626,9 @@ class FaultInjector:
             touched.append(main.column)
         sim.recount_meters(plan, touched)
 
-    def _set_equipment(self, plan: DayPlan, building: str, equipment_id: str, mask: np.ndarray, values: dict[str, float | np.ndarray]) -> None:
+    def _set_equipment(
+        self, plan: DayPlan, building: str, equipment_id: str, mask: np.ndarray, values: dict[str, float | np.ndarray]
+    ) -> None:
         """Set equipment fields at the masked ticks; a new ``power`` moves the difference onto its meters."""
         j, spec = self.sim.equipment_column(building, equipment_id)
         table = plan.equipment[j]
@@ -626,11 +642,18 @@ class FaultInjector:
                 column = table[:, names.index(name)]
                 table[:, names.index(name)] = np.round(np.where(mask, value, column), 3)
 
-    def _running_values(self, plan: DayPlan, building: str, equipment_id: str, level: float, mode: str | None) -> dict[str, float | np.ndarray]:
+    def _running_values(
+        self, plan: DayPlan, building: str, equipment_id: str, level: float, mode: str | None
+    ) -> dict[str, float | np.ndarray]:
         """Values of a unit running at ``level`` × rated power, heating or cooling (``mode``), or in its own mode (None)."""
         j, spec = self.sim.equipment_column(building, equipment_id)
         power_kw = np.maximum(plan.equipment[j][:, spec.field_names.index("power")], level * spec.rated_kw)
-        values: dict[str, float | np.ndarray] = {"running": 1.0, "power": power_kw, "load_ratio": np.clip(power_kw / spec.rated_kw, 0.0, 1.5), **_RUNNING_VALUES}
+        values: dict[str, float | np.ndarray] = {
+            "running": 1.0,
+            "power": power_kw,
+            "load_ratio": np.clip(power_kw / spec.rated_kw, 0.0, 1.5),
+            **_RUNNING_VALUES,
+        }
         if mode is None:
             mode = "heating" if float(np.mean(plan.weather.temp_c)) < self.sim.parameters.loads.heating_balance_c else "cooling"
         values.update(HEATING_SUPPLY_C if mode == "heating" else COOLING_SUPPLY_C)
@@ -666,7 +689,14 @@ class FaultInjector:
         self.sim.recount_meters(plan, columns)
 
     def _fault_code(self, plan: DayPlan, fault: InjectedFault, mask: np.ndarray) -> None:
-        stopped = {"running": 0.0, "fault_code": float(fault.parameter("code")), "power": 0.0, "load_ratio": 0.0, "fan_speed_pct": 0.0, "frequency_hz": 0.0}
+        stopped = {
+            "running": 0.0,
+            "fault_code": float(fault.parameter("code")),
+            "power": 0.0,
+            "load_ratio": 0.0,
+            "fan_speed_pct": 0.0,
+            "frequency_hz": 0.0,
+        }
         self._set_equipment(plan, fault.building, fault.target, mask, stopped)
 
     def _elevator(self, plan: DayPlan, fault: InjectedFault, mask: np.ndarray) -> None:
@@ -693,7 +723,9 @@ class FaultInjector:
     def _simultaneous(self, plan: DayPlan, fault: InjectedFault, mask: np.ndarray) -> None:
         level = float(fault.parameter("level"))
         partner = str(fault.parameter("partner"))
-        self._set_equipment(plan, fault.building, fault.target, mask, self._running_values(plan, fault.building, fault.target, level, "heating"))
+        self._set_equipment(
+            plan, fault.building, fault.target, mask, self._running_values(plan, fault.building, fault.target, level, "heating")
+        )
         self._set_equipment(plan, fault.building, partner, mask, self._running_values(plan, fault.building, partner, level, "cooling"))
 
     # -- readings: the data path -------------------------------------------------------------

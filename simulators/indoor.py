@@ -20,10 +20,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from facmon.registry import Building, IeqSensor
-from facmon.standards import OfficeHvacClass
 from facmon.simulators.loads import HvacState
 from facmon.simulators.parameters import IndoorParameters
 from facmon.simulators.weather import OutdoorWeather
+from facmon.standards import OfficeHvacClass
 
 
 @dataclass(frozen=True)
@@ -105,11 +105,18 @@ def zone_drivers(
     outdoor = weather.temp_c[:, None]
     lagged_outdoor = (0.5 * weather.temp_c + 0.5 * weather.daily_mean_c)[:, None]
 
-    free_c = params.free_outdoor_weight * lagged_outdoor + (1 - params.free_outdoor_weight) * params.free_neutral_c + params.free_gain_c * frac + free_offset
+    free_c = (
+        params.free_outdoor_weight * lagged_outdoor
+        + (1 - params.free_outdoor_weight) * params.free_neutral_c
+        + params.free_gain_c * frac
+        + free_offset
+    )
     conditioned = hvac.running[:, None]
     cooling = conditioned & (free_c > params.cooling_setpoint_c)
     heating = conditioned & (free_c < params.heating_setpoint_c)
-    target = np.where(cooling, params.cooling_setpoint_c + setpoint_offset, np.where(heating, params.heating_setpoint_c - 1.5 * setpoint_offset, free_c))
+    target = np.where(
+        cooling, params.cooling_setpoint_c + setpoint_offset, np.where(heating, params.heating_setpoint_c - 1.5 * setpoint_offset, free_c)
+    )
     b_class = building.office_class == OfficeHvacClass.B
     tau_on = params.hvac_time_constant_h if b_class else params.split_time_constant_h
     tau = np.where(cooling | heating, tau_on, params.free_time_constant_h)
@@ -137,7 +144,9 @@ def zone_drivers(
     # temperature), plus occupants; cooling coils dry the air down to ``dehumidified_rh_pct``.
     outdoor_vapour = (weather.humidity_pct / 100.0 * saturation_vapour_hpa(weather.temp_c))[:, None]
     buffered = 0.55 * saturation_vapour_hpa(target)
-    vapour = 0.6 * outdoor_vapour + 0.4 * buffered + params.occupant_vapour_hpa * np.minimum(zone_persons / (building.energy_users * share), 3.0)
+    vapour = (
+        0.6 * outdoor_vapour + 0.4 * buffered + params.occupant_vapour_hpa * np.minimum(zone_persons / (building.energy_users * share), 3.0)
+    )
     vapour = np.where(cooling, np.minimum(vapour, params.dehumidified_rh_pct / 100.0 * saturation_vapour_hpa(target)), vapour)
     vapour_gain = 1.0 - np.exp(-step_h / np.where(conditioned, params.vapour_time_constant_on_h, params.vapour_time_constant_off_h))
     pm25 = weather.pm25_ugm3[:, None] * penetration + params.pm25_occupant_ugm3 * frac

@@ -25,11 +25,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from facmon.registry import Building, EquipmentType, Meter
-from facmon.standards import OfficeHvacClass
 from facmon.simulators.clock import DayGrid
 from facmon.simulators.occupancy import KITCHEN_ACTIVITY_HOURS_PER_DAY, Occupancy
 from facmon.simulators.parameters import ClimateNormals, LoadParameters, hour_of
 from facmon.simulators.weather import OutdoorWeather
+from facmon.standards import OfficeHvacClass
 
 MAIN = "01000"
 LIGHTING_SOCKETS = "01A10"
@@ -185,7 +185,9 @@ class HvacState:
     prestart: np.ndarray  # bool: in the pull-down/warm-up hour before opening
 
 
-def hvac_state(grid: DayGrid, building: Building, weather: OutdoorWeather, occupancy: Occupancy, climate: ClimateNormals, params: LoadParameters) -> HvacState:
+def hvac_state(
+    grid: DayGrid, building: Building, weather: OutdoorWeather, occupancy: Occupancy, climate: ClimateNormals, params: LoadParameters
+) -> HvacState:
     effective_c = 0.6 * weather.temp_c + 0.4 * weather.daily_mean_c  # the building's mass lags the air
     cooling = np.clip((effective_c - params.cooling_balance_c) / (climate.cooling_design_c - params.cooling_balance_c), 0.0, 1.2)
     heating = np.clip((params.heating_balance_c - effective_c) / (params.heating_balance_c - climate.heating_design_c), 0.0, 1.2)
@@ -245,8 +247,11 @@ def building_loads(
         scale = area / 1000.0 * plant_on * boost * (0.75 + 0.25 * frac)
         cooling_kw = params.cooling_plant_design_w_m2 * cooling * scale
         heating_kw = params.heating_plant_design_w_m2 * heating * scale
-        terminals_kw = area / 1000.0 * hvac.running * (
-            params.terminal_base_w_m2 + params.terminal_demand_w_m2 * np.maximum(hvac.cooling_demand, hvac.heating_demand)
+        terminals_kw = (
+            area
+            / 1000.0
+            * hvac.running
+            * (params.terminal_base_w_m2 + params.terminal_demand_w_m2 * np.maximum(hvac.cooling_demand, hvac.heating_demand))
         )
     else:
         use = np.minimum(1.0, frac * 1.1) * (np.maximum(cooling, heating) >= params.plant_min_demand)
@@ -272,7 +277,9 @@ def building_loads(
         district_heat_kw = zero
     if has_boiler and not has_district_heat:
         gas = gas + heating_thermal_kw * hvac.running * boost / GAS_KWH_PER_M3
-    district_cooling_kw = area / 1000.0 * params.district_cooling_design_w_m2 * hvac.cooling_demand * hvac.running if has_district_cooling else zero
+    district_cooling_kw = (
+        area / 1000.0 * params.district_cooling_design_w_m2 * hvac.cooling_demand * hvac.running if has_district_cooling else zero
+    )
 
     capacity = allocation.capacity_kw
     working_day_hours = grid.working & (hour >= 7.0) & (hour < 20.0)
@@ -293,7 +300,9 @@ def building_loads(
             kw = terminals_kw if building.office_class == OfficeHvacClass.B else cooling_kw + heating_kw
         elif subitem == ELEVATORS:
             kw = capacity[subitem] * (
-                params.elevator_standby_share + params.elevator_occupied_share * frac + params.elevator_traffic_share * occupancy.change_per_h
+                params.elevator_standby_share
+                + params.elevator_occupied_share * frac
+                + params.elevator_traffic_share * occupancy.change_per_h
             )
         elif subitem == WATER_PUMPS:
             kw = capacity[subitem] * (params.water_pump_base_share + params.water_pump_flow_share * np.minimum(water / water_peak, 1.0))

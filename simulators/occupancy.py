@@ -38,7 +38,12 @@ def working_day_profile(hours: WorkingHours, params: OccupancyParameters, lunch_
     lunch_start, lunch_end = hour_of(params.lunch_start), hour_of(params.lunch_end)
     knots = [(0.0, 0.0), (start - 1.5, 0.0), (start - 0.75, 0.15), (start - 0.25, 0.55), (start + 0.25, 0.95), (start + 0.75, 1.0)]
     if lunch_break and start + 1 <= lunch_start and lunch_end <= end - 1:
-        knots += [(lunch_start - 0.1, 1.0), (lunch_start + 0.25, params.lunch_dip), (lunch_end - 0.25, params.lunch_dip), (lunch_end + 0.1, 1.0)]
+        knots += [
+            (lunch_start - 0.1, 1.0),
+            (lunch_start + 0.25, params.lunch_dip),
+            (lunch_end - 0.25, params.lunch_dip),
+            (lunch_end + 0.1, 1.0),
+        ]
     knots += [
         (end - 0.5, 1.0),
         (end, 0.8),

@@ -297,4 +297,3 @@ def _send_tick(sim: SiteSimulator, client: mqtt.Client, ledger: _AckLedger, tick
             info = client.publish(f"{prefix}/{reading.building}/{reading.device}", _payload(reading), qos=QOS)
             ledger.record(info.mid, Counter({(sim.measurement_of(reading), reading.building): 1}))
     return len(tick)
-

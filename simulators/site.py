@@ -162,7 +162,9 @@ class _BuildingDevices:
     equipment: list[tuple[str, int, tuple[str, ...], bool]]  # (id, equipment column, field names, may omit)
 
 
-def site_fingerprint(site: Site, parameters: ModelParameters, measures: Sequence[EfficiencyMeasure] = (), faults: Sequence[object] = ()) -> str:
+def site_fingerprint(
+    site: Site, parameters: ModelParameters, measures: Sequence[EfficiencyMeasure] = (), faults: Sequence[object] = ()
+) -> str:
     """Identifies the site registry, model parameters, efficiency measures and injected faults a state file belongs to."""
     text = site.model_dump_json() + "\n" + repr(parameters) + ("\n" + repr(tuple(measures)) if measures else "")
     if faults:
@@ -551,7 +553,9 @@ class SiteSimulator:
         kitchen = kitchen_activity(grid, p.occupancy)
         dining = dining_presence(grid, p.occupancy)
         occupancies = [
-            office_occupancy(grid, b.working_hours, b.energy_users, seed=self.seed, building_index=i, params=p.occupancy, lunch_break=not b.canteen)
+            office_occupancy(
+                grid, b.working_hours, b.energy_users, seed=self.seed, building_index=i, params=p.occupancy, lunch_break=not b.canteen
+            )
             for i, b in enumerate(site.buildings)
         ]
         lunches = p.occupancy.lunch_share * sum(
@@ -590,7 +594,9 @@ class SiteSimulator:
             if last > first:
                 persons = occupancy.persons + (lunches * dining if building.canteen else 0.0)
                 drivers.append(
-                    zone_drivers(self._zones[first:last], building, self.step_s, weather, loads.hvac, occupancy.fraction, persons, kitchen, p.indoor)
+                    zone_drivers(
+                        self._zones[first:last], building, self.step_s, weather, loads.hvac, occupancy.fraction, persons, kitchen, p.indoor
+                    )
                 )
                 zone_noise[:, first:last] = keyed_rng(self.seed, Stream.SENSOR_TICK, b, day).standard_normal((n, last - first, 4))
             allocation = self._allocations[b]
@@ -608,7 +614,9 @@ class SiteSimulator:
             rng = keyed_rng(self.seed, Stream.EQUIPMENT_TICK, b, day)
             trips_rng = keyed_rng(self.seed, Stream.ELEVATOR_TRIPS, b, day)
             noise = rng.standard_normal((n, len(specs), 3))
-            trips = trips_rng.poisson(np.repeat(elevator_trip_rate(activities[b].occupancy, site.collection.equipment_interval_s)[:, None], len(specs), axis=1))
+            trips = trips_rng.poisson(
+                np.repeat(elevator_trip_rate(activities[b].occupancy, site.collection.equipment_interval_s)[:, None], len(specs), axis=1)
+            )
             for j, spec in enumerate(specs):
                 values = equipment_values(spec, site.buildings[b], activities[b], noise[:, j], trips[:, j].astype(float), p.loads)
                 decimals = [EQUIPMENT_DECIMALS.get(name, 3) for name in spec.field_names]

@@ -53,9 +53,7 @@ def night_mask(local_hour: np.ndarray, day_of_year: np.ndarray, latitude_deg: fl
     return np.abs(local_hour - 12.0) > half_day_h
 
 
-def outdoor_weather(
-    grid: DayGrid, climate: ClimateNormals, latitude_deg: float, seed: int, params: WeatherParameters
-) -> OutdoorWeather:
+def outdoor_weather(grid: DayGrid, climate: ClimateNormals, latitude_deg: float, seed: int, params: WeatherParameters) -> OutdoorWeather:
     """Outdoor weather at the ticks of ``grid``."""
     ts = grid.ts_s
     season = seasonal_phase(grid.day_of_year, climate.coldest_day_of_year)

@@ -41,6 +41,7 @@ REFERENCE_INSTANTS: dict[str, datetime] = {
     "adjusted-working-sunday": datetime(2026, 9, 20, 2, 0, tzinfo=UTC),  # 调休: worked in exchange for the National Day week
 }
 
+
 def shard_group_start_s(ts_s: int) -> int:
     """Start (epoch s) of the default 7-day InfluxDB shard group that holds ``ts_s``."""
     return ts_s - (ts_s + _EPOCH_AFTER_MONDAY_S) % SHARD_GROUP_S

@@ -53,9 +53,18 @@ DASHBOARD_SCHEMA_FILE = "dashboard.jsonschema.json"
 # Objects facmon sends, closed against unknown keys (README defect 3, plus the datasource and folder
 # update commands this push also sends).
 CLOSED_SCHEMAS = (
-    "ProvisionedAlertRule", "AlertQuery", "RelativeTimeRange", "AlertRuleGroup", "EmbeddedContactPoint", "Route",
-    "NotificationTemplateContent", "SaveDashboardCommand", "CreateFolderCommand",
-    "UpdateFolderCommand", "AddDataSourceCommand", "UpdateDataSourceCommand",
+    "ProvisionedAlertRule",
+    "AlertQuery",
+    "RelativeTimeRange",
+    "AlertRuleGroup",
+    "EmbeddedContactPoint",
+    "Route",
+    "NotificationTemplateContent",
+    "SaveDashboardCommand",
+    "CreateFolderCommand",
+    "UpdateFolderCommand",
+    "AddDataSourceCommand",
+    "UpdateDataSourceCommand",
 )
 # Contact point types Grafana 11 accepts besides the spec's (README defect 1).
 EXTRA_CONTACT_POINT_TYPES = ("mqtt", "LINE", "oncall", "sns", "webex", "jira")
@@ -71,7 +80,9 @@ def _beside_origin() -> list[Path]:
     """``../shared/grafana`` of the checkout this one was cloned from, when that is a local folder: a
     throwaway clone (CI, or `git clone` into /tmp to try a fresh machine) has no ``../shared`` of its own."""
     try:
-        url = subprocess.run(["git", "-C", str(ROOT), "config", "--get", "remote.origin.url"], capture_output=True, text=True, timeout=10).stdout.strip()
+        url = subprocess.run(
+            ["git", "-C", str(ROOT), "config", "--get", "remote.origin.url"], capture_output=True, text=True, timeout=10
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return []
     origin = Path(url.removeprefix("file://"))
@@ -155,7 +166,10 @@ def patched_spec(server_url: str) -> dict[str, Any]:
 def spec_schema_problems(schema_name: str, instance: Any) -> list[str]:
     """Every way ``instance`` breaks the patched spec's schema ``schema_name`` (empty when valid): for
     checking provisioning files against the objects the API defines."""
-    return [f"{'/'.join(map(str, e.absolute_path)) or '(object)'}: {e.message[:300]}" for e in _spec_validator(schema_name).iter_errors(instance)]
+    return [
+        f"{'/'.join(map(str, e.absolute_path)) or '(object)'}: {e.message[:300]}"
+        for e in _spec_validator(schema_name).iter_errors(instance)
+    ]
 
 
 @cache
@@ -201,11 +215,20 @@ class GrafanaState:
     dashboards: dict[str, dict[str, Any]] = field(default_factory=dict)  # uid -> {"dashboard", "folderUid", "version", "id"}
     rule_groups: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # (folder uid, group) -> AlertRuleGroup
     # uid -> EmbeddedContactPoint as received; a fresh Grafana has its default email contact point.
-    contact_points: dict[str, dict[str, Any]] = field(default_factory=lambda: {
-        "default-email": {"uid": "default-email", "name": "grafana-default-email", "type": "email",
-                          "settings": {"addresses": "<example@email.com>"}, "disableResolveMessage": False},
-    })
-    policy_tree: dict[str, Any] = field(default_factory=lambda: {"receiver": "grafana-default-email", "group_by": ["grafana_folder", "alertname"]})
+    contact_points: dict[str, dict[str, Any]] = field(
+        default_factory=lambda: {
+            "default-email": {
+                "uid": "default-email",
+                "name": "grafana-default-email",
+                "type": "email",
+                "settings": {"addresses": "<example@email.com>"},
+                "disableResolveMessage": False,
+            },
+        }
+    )
+    policy_tree: dict[str, Any] = field(
+        default_factory=lambda: {"receiver": "grafana-default-email", "group_by": ["grafana_folder", "alertname"]}
+    )
     templates: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> NotificationTemplate
     mute_timings: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> MuteTimeInterval
 
@@ -288,9 +311,21 @@ class ContractGrafana:
             ("PUT", r"/datasources/uid/(?P<uid>[^/]+)", lambda m: self._save_datasource(m["uid"], body)),
             ("GET", r"/dashboards/uid/(?P<uid>[^/]+)", lambda m: self._get_dashboard(m["uid"])),
             ("POST", r"/dashboards/db", lambda m: self._save_dashboard(body)),
-            ("GET", r"/v1/provisioning/folder/(?P<folder>[^/]+)/rule-groups/(?P<group>[^/]+)", lambda m: self._get_rule_group(m["folder"], m["group"])),
-            ("PUT", r"/v1/provisioning/folder/(?P<folder>[^/]+)/rule-groups/(?P<group>[^/]+)", lambda m: self._put_rule_group(m["folder"], m["group"], body)),
-            ("GET", r"/v1/provisioning/contact-points", lambda m: self._json([self._contact_point_view(p) for p in self.state.contact_points.values()])),
+            (
+                "GET",
+                r"/v1/provisioning/folder/(?P<folder>[^/]+)/rule-groups/(?P<group>[^/]+)",
+                lambda m: self._get_rule_group(m["folder"], m["group"]),
+            ),
+            (
+                "PUT",
+                r"/v1/provisioning/folder/(?P<folder>[^/]+)/rule-groups/(?P<group>[^/]+)",
+                lambda m: self._put_rule_group(m["folder"], m["group"], body),
+            ),
+            (
+                "GET",
+                r"/v1/provisioning/contact-points",
+                lambda m: self._json([self._contact_point_view(p) for p in self.state.contact_points.values()]),
+            ),
             ("POST", r"/v1/provisioning/contact-points", lambda m: self._save_contact_point(None, body)),
             ("PUT", r"/v1/provisioning/contact-points/(?P<uid>[^/]+)", lambda m: self._save_contact_point(m["uid"], body)),
             ("DELETE", r"/v1/provisioning/contact-points/(?P<uid>[^/]+)", lambda m: self._delete_contact_point(m["uid"])),
@@ -306,7 +341,9 @@ class ContractGrafana:
             match = re.fullmatch(pattern, path)
             if match and method == route_method:
                 return answer(match)
-        self.violations.append(Violation(method, request.path, "the stand-in does not serve this endpoint (valid, but unexpected from facmon)"))
+        self.violations.append(
+            Violation(method, request.path, "the stand-in does not serve this endpoint (valid, but unexpected from facmon)")
+        )
         return self._json({"message": "Not found"}, 404)
 
     def _not_found(self, what: str) -> Response:
@@ -315,7 +352,15 @@ class ContractGrafana:
     # folders
 
     def _folder_view(self, folder: dict[str, Any]) -> dict[str, Any]:
-        return {**folder, "url": f"/dashboards/f/{folder['uid']}/", "hasAcl": False, "canSave": True, "canEdit": True, "canAdmin": True, "canDelete": True}
+        return {
+            **folder,
+            "url": f"/dashboards/f/{folder['uid']}/",
+            "hasAcl": False,
+            "canSave": True,
+            "canEdit": True,
+            "canAdmin": True,
+            "canDelete": True,
+        }
 
     def _get_folder(self, uid: str) -> Response:
         folder = self.state.folders.get(uid)
@@ -349,7 +394,16 @@ class ContractGrafana:
             uid = body.get("uid") or f"ds{next(self._ids)}"
             if uid in self.state.datasources or any(d["name"] == body.get("name") for d in self.state.datasources.values()):
                 return self._json({"message": "data source with the same name or uid already exists"}, 409)
-            record = {"id": next(self._ids), "orgId": 1, "version": 0, "readOnly": False, "basicAuth": False, "withCredentials": False, "user": "", "database": ""}
+            record = {
+                "id": next(self._ids),
+                "orgId": 1,
+                "version": 0,
+                "readOnly": False,
+                "basicAuth": False,
+                "withCredentials": False,
+                "user": "",
+                "database": "",
+            }
         else:
             existing = self.state.datasources.get(uid)
             if existing is None:
@@ -369,15 +423,27 @@ class ContractGrafana:
         if stored is None:
             return self._not_found("dashboard")
         folder = self.state.folders[stored["folderUid"]]
-        meta = {"folderUid": folder["uid"], "folderTitle": folder["title"], "folderId": folder["id"], "version": stored["version"],
-                "slug": uid, "url": f"/d/{uid}", "type": "db", "provisioned": False, "canSave": True, "canEdit": True}
+        meta = {
+            "folderUid": folder["uid"],
+            "folderTitle": folder["title"],
+            "folderId": folder["id"],
+            "version": stored["version"],
+            "slug": uid,
+            "url": f"/d/{uid}",
+            "type": "db",
+            "provisioned": False,
+            "canSave": True,
+            "canEdit": True,
+        }
         return self._json({"dashboard": stored["dashboard"], "meta": meta})
 
     def _save_dashboard(self, body: dict[str, Any]) -> Response:
         model = copy.deepcopy(body["dashboard"])
         problems = dashboard_problems(model)
         if problems:
-            self.violations.append(Violation("POST", "/api/dashboards/db", "dashboard breaks dashboard.jsonschema.json: " + "; ".join(problems[:5])))
+            self.violations.append(
+                Violation("POST", "/api/dashboards/db", "dashboard breaks dashboard.jsonschema.json: " + "; ".join(problems[:5]))
+            )
             return self._json({"message": "invalid dashboard"}, 400)
         folder_uid = body.get("folderUid", "")
         if folder_uid and folder_uid not in self.state.folders:
@@ -390,9 +456,17 @@ class ContractGrafana:
         dashboard_id = stored["id"] if stored else next(self._ids)
         model.update(id=dashboard_id, uid=uid, version=version)
         self.state.dashboards[uid] = {"dashboard": model, "folderUid": folder_uid, "version": version, "id": dashboard_id}
-        return self._json({"id": dashboard_id, "uid": uid, "url": f"/d/{uid}", "status": "success", "version": version,
-                           "title": model.get("title", ""), "folderUid": folder_uid})
-
+        return self._json(
+            {
+                "id": dashboard_id,
+                "uid": uid,
+                "url": f"/d/{uid}",
+                "status": "success",
+                "version": version,
+                "title": model.get("title", ""),
+                "folderUid": folder_uid,
+            }
+        )
 
     # alerting (Grafana 11's provisioning API)
 
@@ -413,7 +487,9 @@ class ContractGrafana:
         rules = []
         for rule in body.get("rules") or []:
             if (rule.get("folderUID"), rule.get("ruleGroup")) != (folder_uid, group):
-                return self._rejected("PUT", path, f"rule {rule.get('uid')} names folder {rule.get('folderUID')} / group {rule.get('ruleGroup')}")
+                return self._rejected(
+                    "PUT", path, f"rule {rule.get('uid')} names folder {rule.get('folderUID')} / group {rule.get('ruleGroup')}"
+                )
             if rule.get("uid") in other_uids:
                 return self._rejected("PUT", path, f"rule uid {rule.get('uid')} is already used by another group")
             refs = {query.get("refId") for query in rule["data"]}
@@ -422,8 +498,17 @@ class ContractGrafana:
             for query in rule["data"]:
                 if query.get("datasourceUid") != "__expr__" and query.get("datasourceUid") not in self.state.datasources:
                     return self._rejected("PUT", path, f"rule {rule.get('uid')}: datasource {query.get('datasourceUid')} does not exist")
-            previous = next((r for r in (self.state.rule_groups.get((folder_uid, group)) or {}).get("rules", []) if r["uid"] == rule.get("uid")), None)
-            rules.append({**copy.deepcopy(rule), "id": previous["id"] if previous else next(self._ids), "updated": "2024-11-22T07:00:00Z", "provenance": "api"})
+            previous = next(
+                (r for r in (self.state.rule_groups.get((folder_uid, group)) or {}).get("rules", []) if r["uid"] == rule.get("uid")), None
+            )
+            rules.append(
+                {
+                    **copy.deepcopy(rule),
+                    "id": previous["id"] if previous else next(self._ids),
+                    "updated": "2024-11-22T07:00:00Z",
+                    "provenance": "api",
+                }
+            )
         stored = {"title": group, "folderUid": folder_uid, "interval": body.get("interval", 60), "rules": rules}
         self.state.rule_groups[(folder_uid, group)] = stored
         return self._json(stored)
@@ -453,8 +538,13 @@ class ContractGrafana:
                 return self._rejected("POST", path, f"contact point uid {uid} already exists")
         elif uid not in self.state.contact_points:
             return self._rejected("PUT", path, f"contact point {uid} does not exist", 404)
-        point = {"uid": uid, "name": body.get("name") or uid, "type": body["type"], "settings": copy.deepcopy(body["settings"]),
-                 "disableResolveMessage": bool(body.get("disableResolveMessage"))}
+        point = {
+            "uid": uid,
+            "name": body.get("name") or uid,
+            "type": body["type"],
+            "settings": copy.deepcopy(body["settings"]),
+            "disableResolveMessage": bool(body.get("disableResolveMessage")),
+        }
         self.state.contact_points[uid] = point
         created = path.endswith("contact-points")  # POST answers the contact point, PUT an empty Ack
         return self._json(self._contact_point_view(point) if created else {}, 202)
@@ -465,7 +555,11 @@ class ContractGrafana:
             return Response(status=202)
         sharing = [p for p in self.state.contact_points.values() if p["name"] == point["name"] and p["uid"] != uid]
         if not sharing and point["name"] in self._used_receivers(self.state.policy_tree):
-            self.violations.append(Violation("DELETE", f"/api/v1/provisioning/contact-points/{uid}", f"contact point {point['name']} is used by the policy tree"))
+            self.violations.append(
+                Violation(
+                    "DELETE", f"/api/v1/provisioning/contact-points/{uid}", f"contact point {point['name']} is used by the policy tree"
+                )
+            )
             return Response(status=202)
         del self.state.contact_points[uid]
         return Response(status=202)

@@ -66,4 +66,6 @@ class IngestProcess:
             time.sleep(2.0)
             self.kill()
             time.sleep(0.5)  # the reader thread collects the last lines
-            raise AssertionError(f"facmon ingest did not stop within {STOP_LIMIT_S} s of SIGTERM ({masks}):\n" + "".join(self.log)) from None
+            raise AssertionError(
+                f"facmon ingest did not stop within {STOP_LIMIT_S} s of SIGTERM ({masks}):\n" + "".join(self.log)
+            ) from None

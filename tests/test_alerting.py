@@ -28,12 +28,13 @@ from facmon.alerts.files import ALERTING_FILES, alerting_documents
 from facmon.alerts.notifications import (
     DEFAULT_GRAFANA_RECEIVER,
     ENERGY_OFFICE,
-    message_templates,
     alerting_objects,
+    message_templates,
     vendor_contact_point,
 )
 from facmon.alerts.routing import Delivery, deliveries
 from facmon.alerts.rules import BUILDING_DASHBOARD_UID, FAULT_KINDS, LABELS, RULE_GROUP
+from facmon.cli import app
 from facmon.dashboards.catalog import FOLDER_UID, build_dashboards, folder_title
 from facmon.dashboards.datasource import (
     DATASOURCE_UID,
@@ -41,9 +42,8 @@ from facmon.dashboards.datasource import (
     InfluxVersion,
     SecretRef,
 )
-from facmon.grafana.push import Action, DesiredState, apply, connect, plan
-from facmon.cli import app
 from facmon.fault_kinds import FaultKind
+from facmon.grafana.push import Action, DesiredState, apply, connect, plan
 from facmon.registry import Contact, Site, load_site
 from facmon.schema import FAULT
 from facmon.store import InfluxStore, line
@@ -171,8 +171,14 @@ def _firing(rule: dict[str, Any], store: InfluxStore, now_s: int) -> tuple[list[
     """(labels of firing instances, labels of every instance): the rule's query as Grafana sends it,
     each series reduced and compared as the rule's expressions say."""
     query, reduce, threshold = rule["data"]
-    influxql = render_influxql(query["model"]["query"], start_ms=(now_s - query["relativeTimeRange"]["from"]) * 1000, end_ms=now_s * 1000,
-                               interval_s=60, variables={}, all_values={})
+    influxql = render_influxql(
+        query["model"]["query"],
+        start_ms=(now_s - query["relativeTimeRange"]["from"]) * 1000,
+        end_ms=now_s * 1000,
+        interval_s=60,
+        variables={},
+        all_values={},
+    )
     evaluator = threshold["model"]["conditions"][0]["evaluator"]
     firing, instances = [], []
     for series in store.query(influxql):
@@ -241,8 +247,9 @@ SIMULATED_FROM = "2026-03-01T00:00+08:00"  # three days of history before the fa
 ANALYSED_UNTIL = "2026-03-04T11:00+08:00"
 
 
-def test_rules_fire_for_exactly_the_faults_the_simulator_injected(example_site: Site, store: InfluxStore, stack_env: dict[str, str],
-                                                                   monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_rules_fire_for_exactly_the_faults_the_simulator_injected(
+    example_site: Site, store: InfluxStore, stack_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     """Through the real pipeline: the example site backfilled with the faults of INJECTED (a fault scenario
     file), `facmon analyze` (fault detection runs after it), then every rule's InfluxQL as Grafana sends it.
     Each injected kind's rule fires for exactly its (building, target), labelled with the responsible
@@ -253,15 +260,28 @@ def test_rules_fire_for_exactly_the_faults_the_simulator_injected(example_site: 
     for key, value in stack_env.items():
         monkeypatch.setenv(key, value)
     scenario = tmp_path / "faults.yaml"
-    scenario.write_text(yaml.safe_dump({"name": "alert rule check", "faults": [
-        {"kind": kind, "building": building, "target": target, "start": start, "duration": duration}
-        for kind, building, target, start, duration, _ in INJECTED
-    ]}, allow_unicode=True), encoding="utf-8")
+    scenario.write_text(
+        yaml.safe_dump(
+            {
+                "name": "alert rule check",
+                "faults": [
+                    {"kind": kind, "building": building, "target": target, "start": start, "duration": duration}
+                    for kind, building, target, start, duration, _ in INJECTED
+                ],
+            },
+            allow_unicode=True,
+        ),
+        encoding="utf-8",
+    )
     faults = load_faults(scenario, example_site)
     until = datetime.fromisoformat(ANALYSED_UNTIL)
     # An hour past the analysed period: the readings closing its last intervals exist, as they would live.
-    backfill(SiteSimulator(example_site, seed=3, faults=faults), store, datetime.fromisoformat(SIMULATED_FROM),
-             datetime.fromtimestamp(until.timestamp() + 3600, UTC))
+    backfill(
+        SiteSimulator(example_site, seed=3, faults=faults),
+        store,
+        datetime.fromisoformat(SIMULATED_FROM),
+        datetime.fromtimestamp(until.timestamp() + 3600, UTC),
+    )
     analysed = CliRunner().invoke(app, ["analyze", "--since", SIMULATED_FROM[:10], "--until", ANALYSED_UNTIL, "--format", "json"])
     assert analysed.exit_code == 0, analysed.output
 
@@ -324,10 +344,13 @@ def test_maintenance_windows_mute_only_their_vendor_and_buildings(example_site: 
     tree = _objects(example_site).policy_tree
     saturday, inspection = "facmon-hvac-saturday-service", "facmon-elevator-annual-inspection"
     assert deliveries(tree, {"vendor": "hvac", "building": A002, "severity": "major"}) == [Delivery("facmon-vendor-hvac", (saturday,))]
-    assert deliveries(tree, {"vendor": "elevator", "building": A003, "severity": "major"}) == [Delivery("facmon-vendor-elevator", (inspection,))]
+    assert deliveries(tree, {"vendor": "elevator", "building": A003, "severity": "major"}) == [
+        Delivery("facmon-vendor-elevator", (inspection,))
+    ]
     assert deliveries(tree, {"vendor": "elevator", "building": A004, "severity": "major"}) == [Delivery("facmon-vendor-elevator", ())]
     assert deliveries(tree, {"vendor": "elevator", "building": A003, "severity": "critical"}) == [
-        Delivery(ENERGY_OFFICE, ()), Delivery("facmon-vendor-elevator", (inspection,))
+        Delivery(ENERGY_OFFICE, ()),
+        Delivery("facmon-vendor-elevator", (inspection,)),
     ]
     assert deliveries(tree, {"vendor": "property", "building": A003, "severity": "minor"}) == [Delivery("facmon-vendor-property", ())]
 
@@ -366,11 +389,16 @@ def _muted(timing: dict[str, Any], at: datetime) -> bool:
         minute = local.hour * 60 + local.minute
         times = interval.get("times")
         in_times = not times or any(
-            int(t["start_time"][:2]) * 60 + int(t["start_time"][3:]) <= minute < int(t["end_time"][:2]) * 60 + int(t["end_time"][3:]) for t in times
+            int(t["start_time"][:2]) * 60 + int(t["start_time"][3:]) <= minute < int(t["end_time"][:2]) * 60 + int(t["end_time"][3:])
+            for t in times
         )
-        if (in_times and _in_ranges(local.weekday(), interval.get("weekdays"), WEEKDAYS)
-                and _in_ranges(local.day, interval.get("days_of_month")) and _in_ranges(local.month, interval.get("months"))
-                and _in_ranges(local.year, interval.get("years"))):
+        if (
+            in_times
+            and _in_ranges(local.weekday(), interval.get("weekdays"), WEEKDAYS)
+            and _in_ranges(local.day, interval.get("days_of_month"))
+            and _in_ranges(local.month, interval.get("months"))
+            and _in_ranges(local.year, interval.get("years"))
+        ):
             return True
     return False
 
@@ -388,7 +416,9 @@ def test_mute_timings_cover_exactly_the_declared_windows(example_site: Site) -> 
     assert _muted(saturday, at(2026, 11, 21, 8, 0)) and _muted(saturday, at(2026, 11, 21, 11, 59))
     assert not _muted(saturday, at(2026, 11, 21, 12, 0)) and not _muted(saturday, at(2026, 11, 20, 9, 0))
     assert not _muted(saturday, at(2026, 11, 21, 7, 59))
-    assert all(_muted(inspection, at(*day, hour, 0)) for day in ((2026, 12, 30), (2026, 12, 31), (2027, 1, 1), (2027, 1, 2)) for hour in (0, 23))
+    assert all(
+        _muted(inspection, at(*day, hour, 0)) for day in ((2026, 12, 30), (2026, 12, 31), (2027, 1, 1), (2027, 1, 2)) for hour in (0, 23)
+    )
     assert not _muted(inspection, at(2026, 12, 29, 23, 59)) and not _muted(inspection, at(2027, 1, 3, 0, 0))
 
 
@@ -401,7 +431,9 @@ def test_registry_rejects_windows_that_make_no_sense(example_site: Site) -> None
     with pytest.raises(ValidationError, match="must be before end"):
         _with(example_site, alerting={"maintenance_windows": [{"name": "x", "start": "12:00", "end": "08:00"}]})
     registry = example_site.model_dump(mode="json")
-    registry["alerting"] = {"maintenance_windows": [{"name": "x", "vendors": ["nobody"], "buildings": ["341122A999"], "weekdays": ["monday"]}]}
+    registry["alerting"] = {
+        "maintenance_windows": [{"name": "x", "vendors": ["nobody"], "buildings": ["341122A999"], "weekdays": ["monday"]}]
+    }
     problems = [message for _, message in Site.model_validate(registry).reference_problems()]
     assert problems == ["vendor 'nobody' is not in vendors", "building '341122A999' is not in buildings"]
 
@@ -432,7 +464,9 @@ def _rule_as_grafana_reads_it(rule: dict[str, Any]) -> dict[str, Any]:
     return read
 
 
-def test_exported_alerting_files_are_provisioning_yaml_of_the_documented_shapes(example_site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_exported_alerting_files_are_provisioning_yaml_of_the_documented_shapes(
+    example_site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """`facmon grafana export` writes alerting/*.yaml: apiVersion 1; groups name the folder by title and
     hold rules valid as Grafana's ProvisionedAlertRule once the group's fields are added; contact points
     nest receivers; policies, templates and mute timings are the API objects plus orgId; read as Grafana
@@ -441,7 +475,9 @@ def test_exported_alerting_files_are_provisioning_yaml_of_the_documented_shapes(
     out = tmp_path / "provisioning"
     result = CliRunner().invoke(app, ["grafana", "export", "--out", str(out), "--site", str(EXAMPLE_SITE), "--format", "json"], env={})
     assert result.exit_code == 0, result.output
-    assert sorted(f"alerting/{name}" for name in ALERTING_FILES) == sorted(f for f in json.loads(result.output)["files"] if f.startswith("alerting/"))
+    assert sorted(f"alerting/{name}" for name in ALERTING_FILES) == sorted(
+        f for f in json.loads(result.output)["files"] if f.startswith("alerting/")
+    )
     files = {name: yaml.safe_load((out / "alerting" / name).read_text(encoding="utf-8")) for name in ALERTING_FILES}
     assert {document["apiVersion"] for document in files.values()} == {1}
     objects = _objects(example_site)
@@ -449,7 +485,9 @@ def test_exported_alerting_files_are_provisioning_yaml_of_the_documented_shapes(
     (group,) = files["rules.yaml"]["groups"]
     assert (group["orgId"], group["name"], group["folder"], group["interval"]) == (1, RULE_GROUP, folder_title("zh"), "60s")
     for rule in group["rules"]:
-        assert "{{ $labels.building }}" in rule["annotations"]["summary"], "annotations are stored raw: a $$ would reach the template parser"
+        assert "{{ $labels.building }}" in rule["annotations"]["summary"], (
+            "annotations are stored raw: a $$ would reach the template parser"
+        )
         api_rule = {**_rule_as_grafana_reads_it(rule), "orgID": 1, "folderUID": FOLDER_UID, "ruleGroup": group["name"]}
         assert spec_schema_problems("ProvisionedAlertRule", api_rule) == []
         assert api_rule == next(r for r in objects.rule_group["rules"] if r["uid"] == rule["uid"])
@@ -477,7 +515,14 @@ def test_a_dollar_is_doubled_only_where_grafana_expands_environment_variables() 
     policy tree and the expanded rule fields, and left alone in annotations and templates."""
     site = load_site(EXAMPLE_SITE)
     vendor = site.vendors[0]
-    site = site.model_copy(update={"vendors": [vendor.model_copy(update={"contacts": [Contact(kind="webhook", url="https://hooks.example/a$b?x=$HOME")]}), *site.vendors[1:]]})
+    site = site.model_copy(
+        update={
+            "vendors": [
+                vendor.model_copy(update={"contacts": [Contact(kind="webhook", url="https://hooks.example/a$b?x=$HOME")]}),
+                *site.vendors[1:],
+            ]
+        }
+    )
     documents = alerting_documents(_objects(site), folder_title("zh"))
     receivers = [r for point in documents["contact-points.yaml"]["contactPoints"] for r in point["receivers"]]
     assert any(r["settings"].get("url") == "https://hooks.example/a$$b?x=$$HOME" for r in receivers)
@@ -524,7 +569,9 @@ def test_push_creates_the_alerting_then_a_second_push_changes_nothing(example_si
     assert objects is not None
     first = plan(api, desired)
     assert _alerting_plan(first) == (
-        [("template", Action.CREATE)] + [("mute timing", Action.CREATE)] * 2 + [("contact point", Action.CREATE)] * len(objects.contact_points)
+        [("template", Action.CREATE)]
+        + [("mute timing", Action.CREATE)] * 2
+        + [("contact point", Action.CREATE)] * len(objects.contact_points)
         + [("policy tree", Action.UPDATE), ("rule group", Action.CREATE)]
     )
     apply(api, first)
@@ -532,7 +579,9 @@ def test_push_creates_the_alerting_then_a_second_push_changes_nothing(example_si
     assert state.policy_tree == objects.policy_tree
     assert {uid: p for uid, p in state.contact_points.items() if uid != "default-email"} == {p["uid"]: p for p in objects.contact_points}
     stored = state.rule_groups[(FOLDER_UID, RULE_GROUP)]
-    assert [{k: v for k, v in r.items() if k not in ("id", "updated", "provenance")} for r in stored["rules"]] == objects.rule_group["rules"]
+    assert [{k: v for k, v in r.items() if k not in ("id", "updated", "provenance")} for r in stored["rules"]] == objects.rule_group[
+        "rules"
+    ]
     assert {name: t["template"] for name, t in state.templates.items()} == objects.templates
     assert list(state.mute_timings.values()) == objects.mute_timings
     assert "[REDACTED]" in json.dumps(api.alertingprovisioning.get_contactpoints())
@@ -594,10 +643,18 @@ def test_cli_dry_run_plans_the_alerting_and_sends_nothing(grafana: ContractGrafa
     env = {"FACMON_GRAFANA_TOKEN": TOKEN, "FACMON_INFLUX_URL": "http://influxdb:8086", "FACMON_INFLUX_DATABASE": "facmon"}
     monkeypatch.delenv("FACMON_INFLUX_TOKEN")
     runner = CliRunner()
-    dry = runner.invoke(app, ["grafana", "push", "--url", grafana.url, "--site", str(EXAMPLE_SITE), "--dry-run", "--format", "json"], env=env)
+    dry = runner.invoke(
+        app, ["grafana", "push", "--url", grafana.url, "--site", str(EXAMPLE_SITE), "--dry-run", "--format", "json"], env=env
+    )
     assert dry.exit_code == 0, dry.output
     kinds = {(c["kind"], c["action"]) for c in json.loads(dry.output)["changes"]}
-    assert {("template", "create"), ("mute timing", "create"), ("contact point", "create"), ("policy tree", "update"), ("rule group", "create")} <= kinds
+    assert {
+        ("template", "create"),
+        ("mute timing", "create"),
+        ("contact point", "create"),
+        ("policy tree", "update"),
+        ("rule group", "create"),
+    } <= kinds
     assert grafana.writes() == []
     assert runner.invoke(app, ["grafana", "push", "--url", grafana.url, "--site", str(EXAMPLE_SITE)], env=env).exit_code == 0
     again = runner.invoke(app, ["grafana", "push", "--url", grafana.url, "--site", str(EXAMPLE_SITE), "--format", "json"], env=env)

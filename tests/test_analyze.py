@@ -20,9 +20,9 @@ import pytest
 
 from facmon.analytics.analyze import AnalysisSummary, analyze, follow
 from facmon.registry import Site
+from facmon.simulators import SiteSimulator, backfill
 from facmon.stack import Stack, free_port
 from facmon.store import InfluxStore, StoreUnavailable
-from facmon.simulators import SiteSimulator, backfill
 from tests.conftest import EXAMPLE_SITE
 
 FACMON = str(Path(sys.executable).with_name("facmon"))
@@ -50,7 +50,7 @@ def analysed(stack: Stack, example_site: Site) -> Iterator[tuple[InfluxStore, An
 def registers_at(store: InfluxStore, building: str, meter: str, times_s: list[int]) -> list[float]:
     """The stored register of one meter at each of the given instants (readings are on the 15-minute grid)."""
     rows = store.rows(
-        f"SELECT \"register\" FROM \"meter\" WHERE \"building\"='{building}' AND \"meter\"='{meter}' "
+        f'SELECT "register" FROM "meter" WHERE "building"=\'{building}\' AND "meter"=\'{meter}\' '
         f"AND time >= {times_s[0]}s AND time <= {times_s[-1]}s"
     )
     by_time = {row["time"]: row["register"] for row in rows}
@@ -67,7 +67,9 @@ def test_daily_electricity_totals_equal_main_meter_register_differences(analysed
     """The 01000 row of each building and local day is the main meter's register rise between the
     two local midnights; kgce = kWh × 0.1229 and CO₂ = kWh × 0.5306 (2023 national)."""
     store, _ = analysed
-    rows = store.rows('SELECT "consumption", "kgce", "co2_kg", "factor_version" FROM "energy_daily" WHERE "subitem"=\'01000\' GROUP BY "building"')
+    rows = store.rows(
+        'SELECT "consumption", "kgce", "co2_kg", "factor_version" FROM "energy_daily" WHERE "subitem"=\'01000\' GROUP BY "building"'
+    )
     got = {(row["building"], row["time"]): row for row in rows}
     assert len(got) == len(example_site.buildings) * 3
     for building in example_site.buildings:
@@ -91,7 +93,9 @@ def test_sub_item_rows_follow_the_meters_subitem_tags(analysed, example_site):
     01A10 (nine floors of lighting) is the sum of the nine E-LS meters' register rises on the first day."""
     store, _ = analysed
     building = example_site.building("341122A001")
-    rows = store.rows(f"SELECT \"consumption\" FROM \"energy_daily\" WHERE \"building\"='341122A001' AND \"energy\"='01' AND time = {MIDNIGHTS[0]}s GROUP BY \"subitem\"")
+    rows = store.rows(
+        f'SELECT "consumption" FROM "energy_daily" WHERE "building"=\'341122A001\' AND "energy"=\'01\' AND time = {MIDNIGHTS[0]}s GROUP BY "subitem"'
+    )
     assert {row["subitem"] for row in rows} == {m.subitem for m in building.meters if m.energy == "01"}
     lighting = next(row for row in rows if row["subitem"] == "01A10")
     expected = 0.0
@@ -132,32 +136,41 @@ def test_deleted_hour_is_estimated_and_a_long_gap_is_missing_and_reported(store,
     intervals missing and reported as one gap."""
     backfill(SiteSimulator(example_site, seed=5), store, datetime(2026, 3, 2, 12, tzinfo=UTC), datetime(2026, 3, 3, 20, tzinfo=UTC))
     # local day 2026-03-03: 2026-03-02T16:00Z .. 2026-03-03T16:00Z
-    day = [int(datetime.fromisoformat("2026-03-03T00:00+08:00").timestamp()), int(datetime.fromisoformat("2026-03-04T00:00+08:00").timestamp())]
+    day = [
+        int(datetime.fromisoformat("2026-03-03T00:00+08:00").timestamp()),
+        int(datetime.fromisoformat("2026-03-04T00:00+08:00").timestamp()),
+    ]
     store.query(
-        "DELETE FROM \"meter\" WHERE \"building\"='341122A001' AND \"meter\"='E-LS-1F' "
-        "AND time >= '2026-03-03T02:00:00Z' AND time < '2026-03-03T03:00:00Z'", method="POST",
+        'DELETE FROM "meter" WHERE "building"=\'341122A001\' AND "meter"=\'E-LS-1F\' '
+        "AND time >= '2026-03-03T02:00:00Z' AND time < '2026-03-03T03:00:00Z'",
+        method="POST",
     )
     store.query(
-        "DELETE FROM \"meter\" WHERE \"building\"='341122A001' AND \"meter\"='E-LS-2F' "
-        "AND time >= '2026-03-03T04:00:00Z' AND time < '2026-03-03T07:00:00Z'", method="POST",
+        'DELETE FROM "meter" WHERE "building"=\'341122A001\' AND "meter"=\'E-LS-2F\' '
+        "AND time >= '2026-03-03T04:00:00Z' AND time < '2026-03-03T07:00:00Z'",
+        method="POST",
     )
-    summary = analyze(example_site, store, datetime.fromisoformat("2026-03-03T00:00+08:00"), datetime.fromisoformat("2026-03-04T00:00+08:00"))
+    summary = analyze(
+        example_site, store, datetime.fromisoformat("2026-03-03T00:00+08:00"), datetime.fromisoformat("2026-03-04T00:00+08:00")
+    )
 
-    estimated = store.rows("SELECT \"consumption\" FROM \"energy_interval\" WHERE \"meter\"='E-LS-1F' AND \"building\"='341122A001' AND \"estimated\" = true")
+    estimated = store.rows(
+        'SELECT "consumption" FROM "energy_interval" WHERE "meter"=\'E-LS-1F\' AND "building"=\'341122A001\' AND "estimated" = true'
+    )
     first = int(datetime(2026, 3, 3, 1, 45, tzinfo=UTC).timestamp())
     assert [row["time"] for row in estimated] == [first + 900 * k for k in range(5)]
-    [daily] = store.rows("SELECT * FROM \"meter_daily\" WHERE \"meter\"='E-LS-1F' AND \"building\"='341122A001'")
+    [daily] = store.rows('SELECT * FROM "meter_daily" WHERE "meter"=\'E-LS-1F\' AND "building"=\'341122A001\'')
     assert (daily["measured_intervals"], daily["estimated_intervals"], daily["missing_intervals"]) == (91.0, 5.0, 0.0)
     assert daily["completeness"] == pytest.approx(91 / 96)
     start_register, end_register = registers_at(store, "341122A001", "E-LS-1F", day)
     assert daily["consumption"] == pytest.approx(end_register - start_register, rel=1e-9, abs=1e-5)
 
-    [long_gap] = store.rows("SELECT * FROM \"meter_daily\" WHERE \"meter\"='E-LS-2F' AND \"building\"='341122A001'")
+    [long_gap] = store.rows('SELECT * FROM "meter_daily" WHERE "meter"=\'E-LS-2F\' AND "building"=\'341122A001\'')
     assert (long_gap["measured_intervals"], long_gap["missing_intervals"]) == (83.0, 13.0)
     reported = [(m.meter, m.gaps) for b in summary.buildings for m in b.meters if m.gaps]
     assert reported == [("E-LS-2F", [("2026-03-03T03:45:00+00:00", "2026-03-03T07:00:00+00:00")])]
     missing = store.rows(
-        "SELECT count(\"consumption\") FROM \"energy_interval\" WHERE \"meter\"='E-LS-2F' AND \"building\"='341122A001' "
+        'SELECT count("consumption") FROM "energy_interval" WHERE "meter"=\'E-LS-2F\' AND "building"=\'341122A001\' '
         "AND time >= '2026-03-03T03:45:00Z' AND time < '2026-03-03T07:00:00Z'"
     )
     assert missing == []
@@ -176,7 +189,9 @@ def test_an_estimated_interval_whose_readings_arrive_late_is_measured_on_the_nex
     where = "\"meter\"='E-LS-1F' AND \"building\"='341122A001'"
     flagged = store.rows(f'SELECT "consumption" FROM "energy_interval" WHERE {where} AND "estimated" = true')
     assert len(flagged) == 5
-    assert store.rows(f'SELECT count("estimated") FROM "energy_interval" WHERE {where}')[0]["count"] == 5, "measured intervals carry no flag"
+    assert store.rows(f'SELECT count("estimated") FROM "energy_interval" WHERE {where}')[0]["count"] == 5, (
+        "measured intervals carry no flag"
+    )
 
     backfill(simulator, store, start, end)  # the buffered readings arrive
     analyze(example_site, store, *day)
@@ -219,7 +234,10 @@ def test_follow_catches_up_then_keeps_to_the_current_day(store, example_site):
     follow(example_site, store, every_s=0.01, stop=stop, on_cycle=on_cycle, now=lambda: datetime.fromisoformat("2026-03-05T07:10+08:00"))
     first, second = summaries
     assert (first.start, first.end) == (datetime.fromisoformat("2026-03-03T00:00+08:00"), datetime.fromisoformat("2026-03-05T07:00+08:00"))
-    assert (second.start, second.end) == (datetime.fromisoformat("2026-03-05T00:00+08:00"), datetime.fromisoformat("2026-03-05T07:00+08:00"))
+    assert (second.start, second.end) == (
+        datetime.fromisoformat("2026-03-05T00:00+08:00"),
+        datetime.fromisoformat("2026-03-05T07:00+08:00"),
+    )
     assert all(not m.missing for b in second.buildings for m in b.meters)
 
 
@@ -229,7 +247,14 @@ def test_cli_analyze_prints_json_and_refuses_a_bad_date(analysed, stack):
     store, summary = analysed
     env = {k: v for k, v in os.environ.items() if not k.startswith("FACMON_")}
     env.update(FACMON_HOME=str(stack.home), FACMON_INFLUX_DATABASE=store.database, FACMON_SITE=str(EXAMPLE_SITE))
-    result = subprocess.run([FACMON, "analyze", "--since", "2026-03-02", "--until", "2026-03-04", "--format", "json"], env=env, capture_output=True, text=True, timeout=120, check=False)
+    result = subprocess.run(
+        [FACMON, "analyze", "--since", "2026-03-02", "--until", "2026-03-04", "--format", "json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     body = json.loads(result.stdout)
     assert body["days"] == 3 and body["start"] == "2026-03-01T16:00:00+00:00" and body["end"] == "2026-03-04T16:00:00+00:00"

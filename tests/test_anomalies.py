@@ -57,7 +57,9 @@ def synthetic_building(first_day: date, weeks: int, *, seed: int, calendar: bool
 
 def split(series: HourlySeries, review_start: date) -> tuple[HourlySeries, HourlySeries]:
     def part(mask):
-        return HourlySeries(series.hours[mask], series.starts_s[mask], series.consumption_kwh[mask], series.temperature_c[mask], series.working_day[mask])
+        return HourlySeries(
+            series.hours[mask], series.starts_s[mask], series.consumption_kwh[mask], series.temperature_c[mask], series.working_day[mask]
+        )
 
     in_review = series.hours >= np.datetime64(review_start, "h")
     return part(~in_review), part(in_review)
@@ -236,8 +238,14 @@ def test_faults_review_lists_an_injected_night_load_as_json_and_never_writes_fau
     write_main_meter(store, "341122A001", series)
 
     env = stack_env
-    done = subprocess.run([FACMON, "faults", "review", "--week", "2026-W36", "--weeks-baseline", "4", "--format", "json", "--write"],
-                          env=env, capture_output=True, text=True, timeout=120, check=False)
+    done = subprocess.run(
+        [FACMON, "faults", "review", "--week", "2026-W36", "--weeks-baseline", "4", "--format", "json", "--write"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert report["week_start"] == "2026-08-31" and report["baseline_weeks"] == 4
@@ -255,9 +263,14 @@ def test_faults_review_lists_an_injected_night_load_as_json_and_never_writes_fau
     assert [(r["building"], r["kind"], int(r["time"])) for r in stored] == [("341122A001", ABOVE, local_s("2026-09-01T00:00"))]
 
     # A rerun (as a table, for people) replaces the week's points instead of adding to them.
-    again = subprocess.run([FACMON, "faults", "review", "--week-start", "2026-08-31", "--weeks-baseline", "4", "--write"],
-                           env=env, capture_output=True, text=True, timeout=120, check=False)
+    again = subprocess.run(
+        [FACMON, "faults", "review", "--week-start", "2026-08-31", "--weeks-baseline", "4", "--write"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert again.returncode == 0, again.stderr
     assert "341122A001" in again.stdout and ABOVE in again.stdout and "1 anomaly point(s) written" in again.stdout
     assert len(store.rows(f'SELECT * FROM "{ANOMALY}"')) == 1
-

@@ -21,8 +21,19 @@ def seasonal_temperature_c(days: np.ndarray, rng: np.random.Generator) -> np.nda
     return 15.0 - 17.0 * np.cos(2 * np.pi * (day_of_year - 15) / 365) + rng.normal(0, 3, days.size)
 
 
-def change_point_kwh(temperature_c: np.ndarray, base_kwh: float, heating_slope: float, heating_balance_c: float, cooling_slope: float, cooling_balance_c: float) -> np.ndarray:
-    return base_kwh + heating_slope * np.maximum(heating_balance_c - temperature_c, 0) + cooling_slope * np.maximum(temperature_c - cooling_balance_c, 0)
+def change_point_kwh(
+    temperature_c: np.ndarray,
+    base_kwh: float,
+    heating_slope: float,
+    heating_balance_c: float,
+    cooling_slope: float,
+    cooling_balance_c: float,
+) -> np.ndarray:
+    return (
+        base_kwh
+        + heating_slope * np.maximum(heating_balance_c - temperature_c, 0)
+        + cooling_slope * np.maximum(temperature_c - cooling_balance_c, 0)
+    )
 
 
 def test_noise_free_change_point_series_is_recovered_exactly():
@@ -81,7 +92,9 @@ def test_working_and_non_working_days_get_their_own_models():
     rng = np.random.default_rng(5)
     temperature_c = seasonal_temperature_c(YEAR, rng)
     working = np.is_busday(YEAR)
-    consumption_kwh = np.where(working, change_point_kwh(temperature_c, 200.0, 0, 0, 10.0, 22.0), change_point_kwh(temperature_c, 80.0, 0, 0, 3.0, 24.0))
+    consumption_kwh = np.where(
+        working, change_point_kwh(temperature_c, 200.0, 0, 0, 10.0, 22.0), change_point_kwh(temperature_c, 80.0, 0, 0, 3.0, 24.0)
+    )
     consumption_kwh += rng.normal(0, 2.0, YEAR.size)
     baseline = fit_daily_baseline(YEAR, temperature_c, consumption_kwh, working)
     assert baseline.split_by_day_kind

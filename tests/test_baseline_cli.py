@@ -62,7 +62,18 @@ def test_daily_fit_measures_a_known_ten_percent_cut_within_its_uncertainty(offic
     it about one time in three by design; the check uses the 95 % band (t ≈ 1.97 instead of ≈ 1.0,
     i.e. twice the 68 % band), and the band must be narrow enough (FSU < 15 %) to mean something.
     """
-    report = fit_json("--csv", str(office_csv), "--time-col", "timestamp", "--load-col", "kwh", "--temp-col", "outdoor_temp", "--baseline-end", "2024-12-31")
+    report = fit_json(
+        "--csv",
+        str(office_csv),
+        "--time-col",
+        "timestamp",
+        "--load-col",
+        "kwh",
+        "--temp-col",
+        "outdoor_temp",
+        "--baseline-end",
+        "2024-12-31",
+    )
     for key in ("cvrmse", "nmbe", "r2", "n", "savings"):
         assert key in report
     assert report["n"] == 366 and report["sufficiency"]["sufficient"]
@@ -80,7 +91,22 @@ def test_hourly_fit_with_fahrenheit_measures_the_same_cut(tmp_path):
     """The time-of-week-and-temperature model on the same office, temperature written in °F (95 % band as above)."""
     path = tmp_path / "office_f.csv"
     write_office_csv(path, temperature_f=True)
-    report = fit_json("--csv", str(path), "--time-col", "timestamp", "--load-col", "kwh", "--temp-col", "outdoor_temp", "--baseline-end", "2024-12-31", "--freq", "hourly", "--temp-unit", "F")
+    report = fit_json(
+        "--csv",
+        str(path),
+        "--time-col",
+        "timestamp",
+        "--load-col",
+        "kwh",
+        "--temp-col",
+        "outdoor_temp",
+        "--baseline-end",
+        "2024-12-31",
+        "--freq",
+        "hourly",
+        "--temp-unit",
+        "F",
+    )
     assert report["interval"] == "hourly" and report["n"] == 366 * 24
     savings = report["savings"]
     assert savings["correction_k"] == 1.26
@@ -94,6 +120,8 @@ def test_without_baseline_end_the_whole_file_is_baseline(office_csv):
 
 
 def test_a_wrong_column_is_named_without_a_traceback(office_csv):
-    result = run("baseline", "fit", "--csv", str(office_csv), "--time-col", "timestamp", "--load-col", "energy", "--temp-col", "outdoor_temp")
+    result = run(
+        "baseline", "fit", "--csv", str(office_csv), "--time-col", "timestamp", "--load-col", "energy", "--temp-col", "outdoor_temp"
+    )
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "no column 'energy' (--load-col)" in result.stderr and "'kwh'" in result.stderr

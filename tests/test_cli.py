@@ -20,7 +20,21 @@ def run(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) 
     return subprocess.run([FACMON, *args], env={**base, **(env or {})}, cwd=cwd, capture_output=True, text=True, timeout=120)
 
 
-@pytest.mark.parametrize("command", [[], ["site"], ["site", "check"], ["stack"], ["stack", "up"], ["stack", "down"], ["stack", "status"], ["simulate"], ["ingest"], ["demo"]])
+@pytest.mark.parametrize(
+    "command",
+    [
+        [],
+        ["site"],
+        ["site", "check"],
+        ["stack"],
+        ["stack", "up"],
+        ["stack", "down"],
+        ["stack", "status"],
+        ["simulate"],
+        ["ingest"],
+        ["demo"],
+    ],
+)
 def test_every_command_explains_itself(command):
     result = run(*command, "--help")
     assert result.returncode == 0, result.stderr
@@ -31,13 +45,25 @@ def test_every_command_explains_itself(command):
 def test_site_check_prints_a_summary_of_the_example(tmp_path):
     result = run("site", "check", str(EXAMPLE_SITE))
     assert result.returncode == 0, result.stderr
-    for expected in ("县委办公楼", "县人大办公楼", "县政府办公楼", "县政协办公楼", "机关食堂", "property", "hvac", "elevator", "valid: 5 buildings, 3 vendors"):
+    for expected in (
+        "县委办公楼",
+        "县人大办公楼",
+        "县政府办公楼",
+        "县政协办公楼",
+        "机关食堂",
+        "property",
+        "hvac",
+        "elevator",
+        "valid: 5 buildings, 3 vendors",
+    ):
         assert expected in result.stdout
 
 
 def test_site_file_comes_from_option_then_environment_then_the_example(tmp_path):
     broken = tmp_path / "broken.yaml"
-    broken.write_text(EXAMPLE_SITE.read_text(encoding="utf-8").replace("climate_zone: hot_summer_cold_winter", "climate_zone: tropical"), encoding="utf-8")
+    broken.write_text(
+        EXAMPLE_SITE.read_text(encoding="utf-8").replace("climate_zone: hot_summer_cold_winter", "climate_zone: tropical"), encoding="utf-8"
+    )
     by_env = run("site", "check", "--format", "json", env={"FACMON_SITE": str(broken)})
     assert by_env.returncode == 2 and str(broken) in by_env.stderr
     by_option = run("site", "check", "--site", str(EXAMPLE_SITE), "--format", "json", env={"FACMON_SITE": str(broken)})

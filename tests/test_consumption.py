@@ -275,7 +275,9 @@ def test_daily_energy_converts_electricity_with_the_2023_national_factors():
     edges = local_midnights_s(date(2026, 3, 2), 1, SHANGHAI)
     main = Meter(id="E-MAIN", energy="01", subitem="01000", unit="kWh", rated_power_kw=500)
     lights = Meter(id="E-LS", energy="01", subitem="01A10", unit="kWh", rated_power_kw=50)
-    points = daily_energy("341122A001", [(main, one_day(1000.0, edges)), (lights, one_day(200.0, edges))], Factors.from_registry(EnergyFactors()))
+    points = daily_energy(
+        "341122A001", [(main, one_day(1000.0, edges)), (lights, one_day(200.0, edges))], Factors.from_registry(EnergyFactors())
+    )
     by_subitem = {p.subitem: p for p in points}
     assert set(by_subitem) == {"01000", "01A10"}
     assert by_subitem["01000"].consumption == pytest.approx(1000.0)
@@ -305,7 +307,9 @@ def test_water_has_no_kgce_and_sub_meters_are_not_added_to_the_main_meter():
     edges = local_midnights_s(date(2026, 3, 2), 1, SHANGHAI)
     main = Meter(id="W-MAIN", energy="02", subitem="02000", unit="m3")
     toilet = Meter(id="W-TOILET", energy="02", subitem="02000", unit="m3")
-    [point] = daily_energy("341122A001", [(main, one_day(30.0, edges)), (toilet, one_day(12.0, edges))], Factors.from_registry(EnergyFactors()))
+    [point] = daily_energy(
+        "341122A001", [(main, one_day(30.0, edges)), (toilet, one_day(12.0, edges))], Factors.from_registry(EnergyFactors())
+    )
     assert point.consumption == pytest.approx(30.0)
     assert point.kgce is None and point.co2_kg is None
     assert point.meters == 1
@@ -317,5 +321,7 @@ def test_gas_converts_to_kgce_and_co2_only_with_a_site_factor():
     gas = Meter(id="G-KITCHEN", energy="03", subitem="03000", unit="m3")
     [plain] = daily_energy("341122A005", [(gas, one_day(100.0, edges))], Factors.from_registry(EnergyFactors()))
     assert plain.kgce == pytest.approx(121.43) and plain.co2_kg is None
-    [configured] = daily_energy("341122A005", [(gas, one_day(100.0, edges))], Factors.from_registry(EnergyFactors(co2_kg_per_unit={"03": 2.0})))
+    [configured] = daily_energy(
+        "341122A005", [(gas, one_day(100.0, edges))], Factors.from_registry(EnergyFactors(co2_kg_per_unit={"03": 2.0}))
+    )
     assert configured.co2_kg == pytest.approx(200.0) and configured.factor_version == "2023-national+site"

@@ -30,6 +30,8 @@ from facmon.dashboards.energy_overview import (
 from facmon.dashboards.titles import title
 from facmon.registry import SCORE_COMPONENTS, VENDOR_SCORE_COMPONENTS, Site
 from facmon.schema import ENERGY_DAILY, FAULT, SCORE_ENERGY, SCORE_VENDOR
+from facmon.simulators import SiteSimulator
+from facmon.simulators.backfill import backfill
 from facmon.stack import Stack
 from facmon.standards import (
     GBT18883_CO2_MAX_PPM,
@@ -38,8 +40,6 @@ from facmon.standards import (
     GBT18883_TEMPERATURE_WINTER_C,
 )
 from facmon.store import InfluxStore, line
-from facmon.simulators import SiteSimulator
-from facmon.simulators.backfill import backfill
 from tests.grafana_contract import dashboard_problems
 from tests.test_grafana import _run_panel_queries, _values, _variable
 
@@ -56,8 +56,10 @@ HOUR_S = 3600
 # score_energy, as analytics/energy_score.py score_energy_lines writes it: corrected EUI (kWh/(m²·a))
 # chosen around the registry's benchmarks: B/government 65 (guide) / 90 (constraint), A/government 55 / 70.
 EUI_2026_03 = {A001: 60.0, A002: 62.0, A003: 95.0, A004: 50.0, A005: 71.0}
-SCORE = {"2026": {A001: 81.0, A002: 64.0, A003: 40.0, A004: 90.0, A005: 55.0},
-         "2026-03": {A001: 78.0, A002: 66.0, A003: 42.0, A004: 88.0, A005: 57.0}}
+SCORE = {
+    "2026": {A001: 81.0, A002: 64.0, A003: 40.0, A004: 90.0, A005: 55.0},
+    "2026-03": {A001: 78.0, A002: 66.0, A003: 42.0, A004: 88.0, A005: 57.0},
+}
 PLAN = {A001: (12.5, 0.25, 0.018), A002: (25.0, 0.25, 0.041), A003: (0.0, 0.25, -0.02), A004: (20.0, 0.25, 0.03)}  # points, weight, value
 # A005: plan not available (its weight redistributed), so it has no plan progress.
 SAVINGS_POINTS = {A001: (12000.0, 3000.0, 0.06, 0.25, 1.0), A002: (-500.0, 900.0, -0.01, 1.8, 0.0)}  # avoided, ±, fraction, fsu, conclusive
@@ -67,8 +69,12 @@ VENDOR_SCORE = {"property": (85.0, 1.0, 2.0), "hvac": (61.0, 2.0, 10.0), "elevat
 
 
 def _fault(start_s: int, active: float, building: str, kind: str, severity: str, vendor: str, target: str, value: float) -> str:
-    return line(FAULT, {"building": building, "kind": kind, "severity": severity, "vendor": vendor, "target": target},
-                {"active": active, "value": value, "detail": f"{kind} on {target}"}, start_s * 10**9)
+    return line(
+        FAULT,
+        {"building": building, "kind": kind, "severity": severity, "vendor": vendor, "target": target},
+        {"active": active, "value": value, "detail": f"{kind} on {target}"},
+        start_s * 10**9,
+    )
 
 
 # (building, kind, severity, vendor, target, start, clear or None): start/clear in hours after MORNING.
@@ -114,8 +120,15 @@ def _score_lines() -> list[str]:
                 fields["plan_points"], fields["plan_weight"], fields["plan_available"] = 0.0, 0.0, 0.0
             lines.append(line(SCORE_ENERGY, {"building": code, "period": period}, fields, _period_start_ns(period)))
     for code, (avoided, band, fraction, fsu, conclusive) in SAVINGS_POINTS.items():
-        fields = {"avoided_kwh": avoided, "uncertainty_kwh": band, "predicted_kwh": 100000.0, "observed_kwh": 100000.0 - avoided,
-                  "fraction": fraction, "fsu": fsu, "conclusive": conclusive}
+        fields = {
+            "avoided_kwh": avoided,
+            "uncertainty_kwh": band,
+            "predicted_kwh": 100000.0,
+            "observed_kwh": 100000.0 - avoided,
+            "fraction": fraction,
+            "fsu": fsu,
+            "conclusive": conclusive,
+        }
         lines.append(line(SAVINGS, {"building": code, "period": "2026-03"}, fields, _period_start_ns("2026-03")))
     for period in ("2026-02", "2026-03"):
         for vendor, (score, rank, deduction) in VENDOR_SCORE.items():
@@ -163,7 +176,9 @@ def _by_tag(series_list: list[dict[str, Any]], tag: str, column: str) -> dict[st
 def test_the_officers_dashboards_are_in_the_catalogue_with_their_uids() -> None:
     """(a), (b), (c) are catalogue entries with the uids alert links and other dashboards rely on."""
     assert {e.uid: e.file_stem for e in DASHBOARDS if e.uid in OFFICERS_UIDS} == {
-        "facmon-energy": "energy-overview", "facmon-building": "building-detail", "facmon-vendor": "vendor-scorecard",
+        "facmon-energy": "energy-overview",
+        "facmon-building": "building-detail",
+        "facmon-vendor": "vendor-scorecard",
     }
 
 
@@ -193,8 +208,11 @@ def test_building_and_vendor_variables_follow_the_registry(example_site: Site) -
     scorecard $vendor and $building; the overview $building. Each lists the registry, with All = any value."""
     codes = ["$__all"] + [b.code for b in example_site.buildings]
     vendors = ["$__all"] + [v.id for v in example_site.vendors]
-    for uid, names in ((building_detail.UID, ("building", "vendor")), (vendor_scorecard.UID, ("vendor", "building")),
-                       (energy_overview.UID, ("building",))):
+    for uid, names in (
+        (building_detail.UID, ("building", "vendor")),
+        (vendor_scorecard.UID, ("vendor", "building")),
+        (energy_overview.UID, ("building",)),
+    ):
         model = _board(example_site, uid)
         for name in names:
             variable = _variable(model, name)
@@ -218,19 +236,32 @@ def test_score_dashboards_choose_one_period_newest_first(example_site: Site, sit
 def _expected_shapes(site: Site) -> dict[str, dict[str, tuple[set[str], Any]]]:
     """Per dashboard, per panel title: (tags of each series, columns besides time, or per query ref when they differ)."""
     en = "en"
-    overview = {title("panel.intensity", en, klass=g.office_class.value, use=title(f"use.{g.office_use.value}", en),
-                      constraint=f"{g.constraint_kwh_m2:g}", guide=f"{g.guide_kwh_m2:g}"): ({"building"}, ["eui_kwh_m2"])
-                for g in benchmark_groups(site)}
-    overview.update({
-        title("panel.plan_progress", en): ({"building"}, ["share_of_required"]),
-        title("panel.plan_table", en): ({"building"}, ["reduction_achieved", "share_of_required"]),
-        title("panel.energy_trend", en): ({"building"}, ["kgce"]),
-        title("panel.electricity_trend", en): ({"building"}, ["kwh"]),
-        title("panel.subitems", en): ({"subitem"}, ["kwh"]),
-        title("panel.score_ranking", en): ({"building"}, ["score"]),
-        title("panel.score_table", en): ({"building"}, ["rank", "score"] + [f"{c}_points" for c in SCORE_COMPONENTS]),
-        title("panel.savings", en): ({"building"}, ["avoided_low_kwh", "avoided_kwh", "avoided_high_kwh", "fraction", "fsu", "conclusive"]),
-    })
+    overview = {
+        title(
+            "panel.intensity",
+            en,
+            klass=g.office_class.value,
+            use=title(f"use.{g.office_use.value}", en),
+            constraint=f"{g.constraint_kwh_m2:g}",
+            guide=f"{g.guide_kwh_m2:g}",
+        ): ({"building"}, ["eui_kwh_m2"])
+        for g in benchmark_groups(site)
+    }
+    overview.update(
+        {
+            title("panel.plan_progress", en): ({"building"}, ["share_of_required"]),
+            title("panel.plan_table", en): ({"building"}, ["reduction_achieved", "share_of_required"]),
+            title("panel.energy_trend", en): ({"building"}, ["kgce"]),
+            title("panel.electricity_trend", en): ({"building"}, ["kwh"]),
+            title("panel.subitems", en): ({"subitem"}, ["kwh"]),
+            title("panel.score_ranking", en): ({"building"}, ["score"]),
+            title("panel.score_table", en): ({"building"}, ["rank", "score"] + [f"{c}_points" for c in SCORE_COMPONENTS]),
+            title("panel.savings", en): (
+                {"building"},
+                ["avoided_low_kwh", "avoided_kwh", "avoided_high_kwh", "fraction", "fsu", "conclusive"],
+            ),
+        }
+    )
     fault_tags = {"building", "kind", "severity", "vendor", "target"}
     detail = {
         title("panel.faults_active", en): (fault_tags, ["active", "value", "detail"]),
@@ -246,7 +277,10 @@ def _expected_shapes(site: Site) -> dict[str, dict[str, tuple[set[str], Any]]]:
         detail[title("panel.ieq", en, quantity=title(f"ieq.{quantity.value}", en))] = ({"building", "zone"}, [quantity.value])
     vendor = {
         title("panel.vendor_score", en): ({"vendor"}, ["score"]),
-        title("panel.vendor_components", en): ({"vendor"}, ["rank", "score", *sorted(f"{c}_points" for c in VENDOR_SCORE_COMPONENTS), "deduction"]),
+        title("panel.vendor_components", en): (
+            {"vendor"},
+            ["rank", "score", *sorted(f"{c}_points" for c in VENDOR_SCORE_COMPONENTS), "deduction"],
+        ),
         title("panel.vendor_values", en): ({"vendor"}, sorted(f"{c}_value" for c in VENDOR_SCORE_COMPONENTS)),
         title("panel.vendor_trend", en): ({"vendor"}, {"A": ["score"], "B": ["deduction"]}),  # one query per column
         title("panel.sla_compliance", en): ({"vendor", "severity"}, ["within_sla", "restored"]),
@@ -260,12 +294,35 @@ def _expected_shapes(site: Site) -> dict[str, dict[str, tuple[set[str], Any]]]:
 
 # Panels that must answer something with everything chosen (the data holds what they show).
 NON_EMPTY = {
-    energy_overview.UID: ("panel.plan_progress", "panel.plan_table", "panel.energy_trend", "panel.electricity_trend", "panel.subitems",
-                          "panel.score_ranking", "panel.score_table", "panel.savings"),
-    building_detail.UID: ("panel.faults_active", "panel.faults_recent", "panel.subitem_consumption", "panel.meters_latest",
-                          "panel.meter_quality", "panel.equipment_status", "panel.equipment_running", "panel.equipment_power"),
-    vendor_scorecard.UID: ("panel.vendor_score", "panel.vendor_components", "panel.vendor_values", "panel.restore_time",
-                           "panel.open_faults", "panel.faults_by_kind", "panel.open_faults_list"),
+    energy_overview.UID: (
+        "panel.plan_progress",
+        "panel.plan_table",
+        "panel.energy_trend",
+        "panel.electricity_trend",
+        "panel.subitems",
+        "panel.score_ranking",
+        "panel.score_table",
+        "panel.savings",
+    ),
+    building_detail.UID: (
+        "panel.faults_active",
+        "panel.faults_recent",
+        "panel.subitem_consumption",
+        "panel.meters_latest",
+        "panel.meter_quality",
+        "panel.equipment_status",
+        "panel.equipment_running",
+        "panel.equipment_power",
+    ),
+    vendor_scorecard.UID: (
+        "panel.vendor_score",
+        "panel.vendor_components",
+        "panel.vendor_values",
+        "panel.restore_time",
+        "panel.open_faults",
+        "panel.faults_by_kind",
+        "panel.open_faults_list",
+    ),
 }
 
 
@@ -305,7 +362,9 @@ def test_every_panel_query_runs_and_answers_in_the_expected_shape(example_site: 
 def test_the_gbt51161_benchmark_of_a_building_follows_a_registry_override(example_site: Site) -> None:
     """Table 5.2.1 by default (A/government in 夏热冬冷: 70 / 55 kWh/(m²·a)); the registry's override wins."""
     registry = example_site.model_dump(mode="json")
-    registry["energy_targets"]["gbt51161"]["benchmarks"] = {"A/government/hot_summer_cold_winter": {"constraint_kwh_m2": 75, "guide_kwh_m2": 58}}
+    registry["energy_targets"]["gbt51161"]["benchmarks"] = {
+        "A/government/hot_summer_cold_winter": {"constraint_kwh_m2": 75, "guide_kwh_m2": 58}
+    }
     overridden = Site.model_validate(registry)
     assert gbt51161_benchmark(example_site, example_site.buildings[1])[:2] == (70, 55)
     assert gbt51161_benchmark(overridden, overridden.buildings[1])[:2] == (75, 58)
@@ -324,12 +383,21 @@ def test_intensity_panels_draw_each_benchmark_and_list_its_buildings(example_sit
     narrowed = _answers(example_site, site_data, energy_overview.UID, building=[A001])
     for codes, group in groups.items():
         assert (group.constraint_kwh_m2, group.guide_kwh_m2) == ((90.0, 65.0) if A001 in codes else (70.0, 55.0))
-        panel_title = title("panel.intensity", "en", klass=group.office_class.value, use=title(f"use.{group.office_use.value}", "en"),
-                            constraint=f"{group.constraint_kwh_m2:g}", guide=f"{group.guide_kwh_m2:g}")
+        panel_title = title(
+            "panel.intensity",
+            "en",
+            klass=group.office_class.value,
+            use=title(f"use.{group.office_use.value}", "en"),
+            constraint=f"{group.constraint_kwh_m2:g}",
+            guide=f"{group.guide_kwh_m2:g}",
+        )
         panel = next(p for p in model["panels"] if p["title"] == panel_title)
         steps = panel["fieldConfig"]["defaults"]["thresholds"]["steps"]
-        assert steps == [{"value": None, "color": "green"}, {"value": group.guide_kwh_m2, "color": "yellow"},
-                         {"value": group.constraint_kwh_m2, "color": "red"}]
+        assert steps == [
+            {"value": None, "color": "green"},
+            {"value": group.guide_kwh_m2, "color": "yellow"},
+            {"value": group.constraint_kwh_m2, "color": "red"},
+        ]
         assert _by_tag(answers[panel_title]["A"], "building", "eui_kwh_m2") == {code: EUI_2026_03[code] for code in codes}
         assert set(_by_tag(narrowed[panel_title]["A"], "building", "eui_kwh_m2")) == ({A001} if A001 in codes else set())
 
@@ -403,7 +471,7 @@ def test_sub_item_pie_sums_each_electricity_sub_item_over_the_range(example_site
     store = site_data["store"]
     rows = store.query(
         f'SELECT "subitem", "consumption" FROM "{ENERGY_DAILY}" WHERE "energy" = \'01\' '
-        f'AND time >= {site_data["start_s"]}s AND time < {site_data["end_s"]}s'
+        f"AND time >= {site_data['start_s']}s AND time < {site_data['end_s']}s"
     )[0]
     subitems: dict[str, float] = defaultdict(float)
     in_range_days = set()
@@ -442,7 +510,9 @@ def test_ieq_panels_carry_the_gbt18883_bands(example_site: Site) -> None:
     """Temperature: green inside both the summer (22–28 °C) and winter (16–24 °C) band, yellow inside one,
     red outside both; CO₂ red from 1000 ppm; PM2.5 red from 50 µg/m³ — drawn as lines on the panels."""
     assert band_steps((GBT18883_TEMPERATURE_SUMMER_C, GBT18883_TEMPERATURE_WINTER_C)) == (
-        "red", [(16.0, "yellow"), (22.0, "green"), (24.0, "yellow"), (28.0, "red")])
+        "red",
+        [(16.0, "yellow"), (22.0, "green"), (24.0, "yellow"), (28.0, "red")],
+    )
     model = _board(example_site, building_detail.UID)
 
     def steps(quantity: str) -> list[dict[str, Any]]:
@@ -450,10 +520,20 @@ def test_ieq_panels_carry_the_gbt18883_bands(example_site: Site) -> None:
         assert panel["fieldConfig"]["defaults"]["custom"]["thresholdsStyle"]["mode"] == "dashed+area"
         return panel["fieldConfig"]["defaults"]["thresholds"]["steps"]
 
-    assert steps("temperature") == [{"value": None, "color": "red"}, {"value": 16.0, "color": "yellow"}, {"value": 22.0, "color": "green"},
-                                    {"value": 24.0, "color": "yellow"}, {"value": 28.0, "color": "red"}]
-    assert steps("humidity") == [{"value": None, "color": "red"}, {"value": 30.0, "color": "yellow"}, {"value": 40.0, "color": "green"},
-                                 {"value": 60.0, "color": "yellow"}, {"value": 80.0, "color": "red"}]
+    assert steps("temperature") == [
+        {"value": None, "color": "red"},
+        {"value": 16.0, "color": "yellow"},
+        {"value": 22.0, "color": "green"},
+        {"value": 24.0, "color": "yellow"},
+        {"value": 28.0, "color": "red"},
+    ]
+    assert steps("humidity") == [
+        {"value": None, "color": "red"},
+        {"value": 30.0, "color": "yellow"},
+        {"value": 40.0, "color": "green"},
+        {"value": 60.0, "color": "yellow"},
+        {"value": 80.0, "color": "red"},
+    ]
     assert steps("co2") == [{"value": None, "color": "green"}, {"value": GBT18883_CO2_MAX_PPM, "color": "red"}]
     assert steps("pm25") == [{"value": None, "color": "green"}, {"value": GBT18883_PM25_MAX_UG_M3, "color": "red"}]
     assert set(IEQ_LIMITS) >= set(ieq_quantities(example_site))
@@ -471,8 +551,12 @@ def test_one_building_shows_its_zones_meters_and_equipment(example_site: Site, s
     assert meters == {m.id for m in building.meters}
     status = answers[title("panel.equipment_status", "en")]["A"]
     assert sorted(s["tags"]["equipment"] for s in status) == sorted(e.id for e in building.equipment)
-    assert all(s["tags"]["vendor"] == example_site.equipment_vendor(A001, e) for s in status for e in building.equipment
-               if e.id == s["tags"]["equipment"])
+    assert all(
+        s["tags"]["vendor"] == example_site.equipment_vendor(A001, e)
+        for s in status
+        for e in building.equipment
+        if e.id == s["tags"]["equipment"]
+    )
     registered: dict[str, int] = defaultdict(int)
     for equipment in building.equipment:
         registered[equipment.type.value] += 1
@@ -487,6 +571,7 @@ def test_active_faults_are_those_whose_last_point_is_a_start(example_site: Site,
     """Active = last point active = 1, whatever the range: the open elevator fault, the comfort fault that
     began before the range and the reopened offline meter; never the cleared ones. Recent faults are the
     starts and clears inside the range, newest first."""
+
     def active(**chosen: list[str]) -> set[tuple[str, str, str]]:
         series = _answers(example_site, site_data, building_detail.UID, **chosen)[title("panel.faults_active", "en")]["A"]
         return {(s["tags"]["building"], s["tags"]["kind"], s["tags"]["target"]) for s in series}
@@ -516,8 +601,10 @@ def test_sla_compliance_and_time_to_restore_per_vendor_and_severity(example_site
         for s in series_list:
             compliance[(s["tags"]["vendor"], s["tags"]["severity"])] = (_values(s, "within_sla")[0], _values(s, "restored")[0])
     assert compliance == {("hvac", "critical"): (0.5, 2), ("property", "major"): (1.0, 1), ("property", "minor"): (1.0, 1)}
-    restore = {(s["tags"]["vendor"], s["tags"]["severity"]): dict(zip(s["columns"], s["values"][0]))
-               for s in answers[title("panel.restore_time", "en")]["A"]}
+    restore = {
+        (s["tags"]["vendor"], s["tags"]["severity"]): dict(zip(s["columns"], s["values"][0]))
+        for s in answers[title("panel.restore_time", "en")]["A"]
+    }
     hvac = restore[("hvac", "critical")]
     assert (hvac["mean_restore_s"], hvac["max_restore_s"], hvac["restored"]) == (330 * 60, 540 * 60, 2)
     assert (restore[("property", "major")]["mean_restore_s"], restore[("property", "minor")]["mean_restore_s"]) == (90 * 60, 60 * 60)
@@ -532,9 +619,16 @@ def test_open_faults_count_per_vendor(example_site: Site, site_data: dict[str, A
     answers = _answers(example_site, site_data, vendor_scorecard.UID)
     assert _by_tag(answers[title("panel.open_faults", "en")]["A"], "vendor", "open") == {"property": 2, "elevator": 1}
     assert len(answers[title("panel.open_faults_list", "en")]["A"]) == 3
-    started = {(s["tags"]["vendor"], s["tags"]["kind"]): _values(s, "started")[0] for s in answers[title("panel.faults_by_kind", "en")]["A"]}
-    assert started == {("property", "water_leak"): 1, ("hvac", "equipment_fault_code"): 1, ("hvac", "simultaneous_heating_cooling"): 1,
-                       ("elevator", "elevator_out_of_service"): 1, ("property", "device_offline"): 2}
+    started = {
+        (s["tags"]["vendor"], s["tags"]["kind"]): _values(s, "started")[0] for s in answers[title("panel.faults_by_kind", "en")]["A"]
+    }
+    assert started == {
+        ("property", "water_leak"): 1,
+        ("hvac", "equipment_fault_code"): 1,
+        ("hvac", "simultaneous_heating_cooling"): 1,
+        ("elevator", "elevator_out_of_service"): 1,
+        ("property", "device_offline"): 2,
+    }
     hvac_only = _answers(example_site, site_data, vendor_scorecard.UID, vendor=["hvac"])
     assert hvac_only[title("panel.open_faults", "en")]["A"] == []
 

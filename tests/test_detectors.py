@@ -107,7 +107,9 @@ def test_a_fault_code_raises_at_once_and_an_elevator_stopped_after_persistence()
     [e] = fd.equipment_episodes("EL-2", t, running, np.zeros(8), must_run=True, elevator=True, persistence_code=1, persistence_stopped=2)
     assert (e.kind, e.raised_s, e.end_s) == (FaultKind.ELEVATOR_OUT_OF_SERVICE, 900, None)
     assert e.began_s == 600, "stopped since sample 2"
-    chiller_idle = fd.equipment_episodes("CH-1", t, np.zeros(8), np.zeros(8), must_run=False, elevator=False, persistence_code=1, persistence_stopped=2)
+    chiller_idle = fd.equipment_episodes(
+        "CH-1", t, np.zeros(8), np.zeros(8), must_run=False, elevator=False, persistence_code=1, persistence_stopped=2
+    )
     assert chiller_idle == []  # a chiller off is not a fault
 
 
@@ -160,7 +162,20 @@ def test_lights_left_on_after_hours_are_found_against_the_meters_own_unoccupied_
     """Three weeks of normal nights, then +20 kW from 19:00 on 2026-10-16 (32 kW circuit, margin 8 kW):
     raised after 4 intervals, i.e. at 20:00."""
     t, kw = lighting_history(26, "2026-09-21", extra_kw_from=at("2026-10-16", 19))
-    found = fd.after_hours_episodes("E-LS-2F", t, kw, TZ, OPENS, CLOSES, rated_kw=32, analyse_from_s=at("2026-10-16"), lookback_days=21, min_days=3, margin_share=0.25, persistence=4)
+    found = fd.after_hours_episodes(
+        "E-LS-2F",
+        t,
+        kw,
+        TZ,
+        OPENS,
+        CLOSES,
+        rated_kw=32,
+        analyse_from_s=at("2026-10-16"),
+        lookback_days=21,
+        min_days=3,
+        margin_share=0.25,
+        persistence=4,
+    )
     assert found and found[0].raised_s == at("2026-10-16", 20)
     assert found[0].began_s == at("2026-10-16", 19), "the interval the extra load began in"
 
@@ -168,7 +183,20 @@ def test_lights_left_on_after_hours_are_found_against_the_meters_own_unoccupied_
 def test_holidays_and_a_tiaoxiu_saturday_raise_no_after_hours_fault():
     """National Day (1-7 Oct) is dark; 10 Oct is a 调休 working Saturday with office-hours lighting: neither is a fault."""
     t, kw = lighting_history(31, "2026-09-17")
-    found = fd.after_hours_episodes("E-LS-2F", t, kw, TZ, OPENS, CLOSES, rated_kw=32, analyse_from_s=at("2026-10-01"), lookback_days=21, min_days=3, margin_share=0.25, persistence=4)
+    found = fd.after_hours_episodes(
+        "E-LS-2F",
+        t,
+        kw,
+        TZ,
+        OPENS,
+        CLOSES,
+        rated_kw=32,
+        analyse_from_s=at("2026-10-01"),
+        lookback_days=21,
+        min_days=3,
+        margin_share=0.25,
+        persistence=4,
+    )
     assert found == []
 
 
@@ -176,7 +204,23 @@ def test_a_building_legitimately_empty_raises_no_after_hours_fault():
     """A building closed for a week (lights at standby day and night) uses less, never more: no fault."""
     t, kw = lighting_history(28, "2026-09-21")
     kw = np.where(t >= at("2026-10-12"), 1.5, kw)
-    assert fd.after_hours_episodes("E-LS-1F", t, kw, TZ, OPENS, CLOSES, rated_kw=32, analyse_from_s=at("2026-10-12"), lookback_days=21, min_days=3, margin_share=0.25, persistence=4) == []
+    assert (
+        fd.after_hours_episodes(
+            "E-LS-1F",
+            t,
+            kw,
+            TZ,
+            OPENS,
+            CLOSES,
+            rated_kw=32,
+            analyse_from_s=at("2026-10-12"),
+            lookback_days=21,
+            min_days=3,
+            margin_share=0.25,
+            persistence=4,
+        )
+        == []
+    )
 
 
 def test_night_flow_that_never_stops_is_a_leak_until_a_dry_night():
@@ -189,7 +233,9 @@ def test_night_flow_that_never_stops_is_a_leak_until_a_dry_night():
     leaking, _excess = fd.leaking_nights(flows, lookback_nights=14, min_flow_m3_h=0.2, baseline_share=1.0)
     [e] = fd.leak_episodes("W-TOILET", ends, leaking, flows)
     assert (e.raised_s, e.end_s) == (at("2026-10-07", 5), at("2026-10-09", 5))
-    assert fd.leak_episodes("W-TOILET", ends, leaking, flows, night_length_s=4 * 3600)[0].began_s == at("2026-10-07", 1), "the first leaking night window's start"
+    assert fd.leak_episodes("W-TOILET", ends, leaking, flows, night_length_s=4 * 3600)[0].began_s == at("2026-10-07", 1), (
+        "the first leaking night window's start"
+    )
     assert e.value == pytest.approx(0.55)
 
 
@@ -201,7 +247,18 @@ def test_ieq_outside_the_band_counts_in_occupied_hours_only():
         co2 = np.full(t.size, 1400.0)
         hours, working, _, _ = fd.local_clock(t, TZ)
         occ = fd.occupied(hours, working, OPENS, CLOSES)
-        found = fd.ieq_band_episodes(FaultKind.VENTILATION_FAILURE, "IEQ-5F", t, co2, np.full(t.size, -np.inf), np.full(t.size, 1000.0), occ, window_s=3600, persistence=3, what="co2")
+        found = fd.ieq_band_episodes(
+            FaultKind.VENTILATION_FAILURE,
+            "IEQ-5F",
+            t,
+            co2,
+            np.full(t.size, -np.inf),
+            np.full(t.size, 1000.0),
+            occ,
+            window_s=3600,
+            persistence=3,
+            what="co2",
+        )
         assert len(found) == expected, day
         if expected:
             assert found[0].raised_s == at(day, 8, 40) and found[0].end_s == at(day, 17, 30)
@@ -262,11 +319,16 @@ def test_a_morning_warm_up_is_not_a_comfort_fault_but_an_office_still_cold_after
     low, high = np.full(times.size, 16.0), np.full(times.size, 24.0)
 
     def comfort(values):
-        return fd.ieq_band_episodes(FaultKind.COMFORT_OUT_OF_BAND, "IEQ-1F", times, values, low, high, judged, window_s=3600, persistence=3, what="t")
+        return fd.ieq_band_episodes(
+            FaultKind.COMFORT_OUT_OF_BAND, "IEQ-1F", times, values, low, high, judged, window_s=3600, persistence=3, what="t"
+        )
 
     assert comfort(warming) == []
     [episode] = comfort(cold)
-    assert datetime.fromtimestamp(episode.raised_s, tz).hour == 10 and episode.raised_s - int(datetime(2026, 11, 16, 10, 30, tzinfo=tz).timestamp()) <= 600
+    assert (
+        datetime.fromtimestamp(episode.raised_s, tz).hour == 10
+        and episode.raised_s - int(datetime(2026, 11, 16, 10, 30, tzinfo=tz).timestamp()) <= 600
+    )
 
 
 def _starts(store, building="341122A002"):

@@ -20,8 +20,8 @@ from facmon.stack import free_port
 from facmon.store import InfluxStore
 from tests.clock import Calendar
 from tests.ingest_process import IngestProcess
-from tests.test_ingest import purge_session, running
 from tests.stored_counts import MEASUREMENTS, stored
+from tests.test_ingest import purge_session, running
 
 FACMON = str(Path(sys.executable).with_name("facmon"))
 
@@ -77,7 +77,10 @@ def test_backfill_writes_history_straight_to_influxdb(stack, stack_env, store, e
     env["FACMON_MQTT_PORT"] = "1"  # backfill must not need the broker
     result = subprocess.run(
         [FACMON, "simulate", "--backfill", "--days", "1", "--start", "2026-02-14T16:00:00+00:00", "--format", "json"],
-        env=env, capture_output=True, text=True, timeout=300,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr
     backfilled = flatten(json.loads(result.stdout)["backfilled"])
@@ -95,7 +98,10 @@ def test_make_demo_runs_end_to_end_and_loses_nothing(tmp_path):
     ports = [free_port(), free_port(), free_port()]
     up = subprocess.run(
         [FACMON, "stack", "up", "--mqtt-port", str(ports[0]), "--influx-port", str(ports[1]), "--influx-rpc-port", str(ports[2])],
-        env=env, capture_output=True, text=True, timeout=120,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert up.returncode == 0, up.stderr
     try:
@@ -120,7 +126,9 @@ def test_make_demo_runs_end_to_end_and_loses_nothing(tmp_path):
             assert int(row["last_1"]) == 1 + sum(other["last"] > row["last"] for other in scores), scores
         # the injected chiller fault code is detected, still active, and charged to the HVAC vendor
         assert "Active faults" in demo.stdout
-        chiller = store.rows('SELECT last("active") FROM "fault" WHERE "kind" = \'equipment_fault_code\' AND "target" = \'CH-1\' GROUP BY "building", "vendor"')
+        chiller = store.rows(
+            'SELECT last("active") FROM "fault" WHERE "kind" = \'equipment_fault_code\' AND "target" = \'CH-1\' GROUP BY "building", "vendor"'
+        )
         assert [(row["building"], row["vendor"], row["last"]) for row in chiller] == [("341122A003", "hvac", 1.0)]
         vendors = store.rows('SELECT last("score") FROM "score_vendor" GROUP BY "vendor"')
         assert {row["vendor"] for row in vendors} == {"property", "hvac", "elevator"}
@@ -139,7 +147,11 @@ def test_a_fast_live_run_without_start_ends_now_so_no_reading_is_in_the_future(s
         collector.wait_subscribed()
         before = datetime.now(UTC)
         simulate = subprocess.run(
-            [FACMON, "simulate", "--speed", "1800", "--duration", "2", "--format", "json"], env=env, capture_output=True, text=True, timeout=120
+            [FACMON, "simulate", "--speed", "1800", "--duration", "2", "--format", "json"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
         assert simulate.returncode == 0, simulate.stderr
         published = flatten(json.loads(simulate.stdout)["published"])
@@ -151,7 +163,9 @@ def test_a_fast_live_run_without_start_ends_now_so_no_reading_is_in_the_future(s
     assert not store.rows('SELECT count("detail") FROM "ingest_rejected"'), "nothing rejected as implausible"
 
 
-def test_a_live_run_without_start_ends_now_on_every_reference_day(stack, stack_env, store, example_site, tmp_path, monkeypatch, calendar: Calendar):
+def test_a_live_run_without_start_ends_now_on_every_reference_day(
+    stack, stack_env, store, example_site, tmp_path, monkeypatch, calendar: Calendar
+):
     """The same on the fake calendar (tests/clock.py): `facmon simulate` in this process, the collector in
     a thread, both on the fake clock; every reading is stored and none is rejected as implausible."""
     for name, value in own_home_env(stack_env, stack, tmp_path).items():

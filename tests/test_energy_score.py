@@ -79,7 +79,13 @@ def component(name: str, fraction: float, available: bool = True) -> ComponentSc
 
 def test_score_is_the_weighted_sum_of_component_fractions():
     """Default weights .30/.25/.20/.15/.10 and fractions 1, .5, .5, 0, 1 → 30 + 12.5 + 10 + 0 + 10 = 62.5."""
-    parts = [component("intensity", 1), component("plan", 0.5), component("savings", 0.5), component("after_hours", 0), component("completeness", 1)]
+    parts = [
+        component("intensity", 1),
+        component("plan", 0.5),
+        component("savings", 0.5),
+        component("after_hours", 0),
+        component("completeness", 1),
+    ]
     weighed, score, explanation = weigh(parts, ScoreWeights())
     assert score == pytest.approx(62.5)
     assert [c.points for c in weighed] == pytest.approx([30, 12.5, 10, 0, 10])
@@ -90,7 +96,13 @@ def test_score_is_the_weighted_sum_of_component_fractions():
 def test_an_unavailable_component_shares_its_weight_out_in_proportion():
     """Savings (0.20) unavailable: the others are divided by 0.80 → effective .375/.3125/.1875/.125.
     Fractions .75, .4, -, 1, .5 → 28.125 + 12.5 + 18.75 + 6.25 = 65.625."""
-    parts = [component("intensity", 0.75), component("plan", 0.4), component("savings", 0, available=False), component("after_hours", 1), component("completeness", 0.5)]
+    parts = [
+        component("intensity", 0.75),
+        component("plan", 0.4),
+        component("savings", 0, available=False),
+        component("after_hours", 1),
+        component("completeness", 0.5),
+    ]
     weighed, score, explanation = weigh(parts, ScoreWeights())
     assert [c.effective_weight for c in weighed] == pytest.approx([0.375, 0.3125, 0.0, 0.1875, 0.125])
     assert score == pytest.approx(65.625)
@@ -109,14 +121,29 @@ def with_energy_targets(block: str) -> str:
 @pytest.mark.parametrize(
     ("block", "message"),
     [
-        ("energy_targets:\n  scoring:\n    weights: {intensity: 0.3, plan: 0.3, savings: 0.2, after_hours: 0.1, completeness: 0.2}\n", "score weights must sum to 1"),
-        ("energy_targets:\n  scoring:\n    weights: {intensity: -0.1, plan: 0.45, savings: 0.3, after_hours: 0.25, completeness: 0.1}\n", "greater than or equal to 0"),
+        (
+            "energy_targets:\n  scoring:\n    weights: {intensity: 0.3, plan: 0.3, savings: 0.2, after_hours: 0.1, completeness: 0.2}\n",
+            "score weights must sum to 1",
+        ),
+        (
+            "energy_targets:\n  scoring:\n    weights: {intensity: -0.1, plan: 0.45, savings: 0.3, after_hours: 0.25, completeness: 0.1}\n",
+            "greater than or equal to 0",
+        ),
         ("energy_targets:\n  scoring:\n    weights: {intensity: 0.3, comfort: 0.1}\n", "comfort: is not a known field"),
-        ("energy_targets:\n  scoring: {after_hours_target_share: 0.7, after_hours_zero_share: 0.6}\n", "must exceed after_hours_target_share"),
+        (
+            "energy_targets:\n  scoring: {after_hours_target_share: 0.7, after_hours_zero_share: 0.6}\n",
+            "must exceed after_hours_target_share",
+        ),
         ("energy_targets:\n  plan: {base_year: 2025, target_year: 2025}\n", "must be after base_year"),
         ("energy_targets:\n  plan:\n    base_values: {'341122A999': measured}\n", "building '341122A999' is not in buildings"),
-        ("energy_targets:\n  gbt51161:\n    benchmarks: {'C/government/mild': {constraint_kwh_m2: 60, guide_kwh_m2: 45}}\n", "benchmark key"),
-        ("energy_targets:\n  gbt51161:\n    benchmarks: {'A/government/mild': {constraint_kwh_m2: 40, guide_kwh_m2: 45}}\n", "cannot exceed constraint"),
+        (
+            "energy_targets:\n  gbt51161:\n    benchmarks: {'C/government/mild': {constraint_kwh_m2: 60, guide_kwh_m2: 45}}\n",
+            "benchmark key",
+        ),
+        (
+            "energy_targets:\n  gbt51161:\n    benchmarks: {'A/government/mild': {constraint_kwh_m2: 40, guide_kwh_m2: 45}}\n",
+            "cannot exceed constraint",
+        ),
     ],
 )
 def test_bad_energy_targets_are_refused_with_file_and_line(tmp_path, block, message):
@@ -175,7 +202,14 @@ def write_hand_made_june(store) -> None:
     lines = []
     for day in range(1, 31):
         t_ns = local_ns(date(2025, 6, day))
-        lines.append(line("energy_daily", {"building": "341122A001", "energy": "01", "subitem": "01000"}, {"consumption": 200.0, "kgce": 24.58, "co2_kg": 106.12}, t_ns))
+        lines.append(
+            line(
+                "energy_daily",
+                {"building": "341122A001", "energy": "01", "subitem": "01000"},
+                {"consumption": 200.0, "kgce": 24.58, "co2_kg": 106.12},
+                t_ns,
+            )
+        )
         if day <= 21:
             for meter in ("E-MAIN", "E-LS", "W-MAIN"):
                 lines.append(line("meter_daily", {"building": "341122A001", "meter": meter}, {"completeness": 1.0}, t_ns))
@@ -201,7 +235,9 @@ def test_a_hand_made_building_month_scores_as_computed_by_hand(store, tmp_path):
     card = score_energy(store, site, parse_period("2025-06"), {"341122A001": SavingsEvidence(0.025, 0.3, True)}, today=date(2025, 7, 10))
     entry = card.buildings[0]
     fractions = {c.component: c.fraction for c in entry.components}
-    assert fractions == pytest.approx({"intensity": INTENSITY, "plan": PLAN, "savings": SAVINGS, "after_hours": AFTER_HOURS, "completeness": COMPLETENESS})
+    assert fractions == pytest.approx(
+        {"intensity": INTENSITY, "plan": PLAN, "savings": SAVINGS, "after_hours": AFTER_HOURS, "completeness": COMPLETENESS}
+    )
     assert entry.component("intensity").value == pytest.approx(73.0)
     assert entry.component("plan").value == pytest.approx((10 - 8.9717) / 10, abs=1e-4)
     assert entry.component("completeness").value == pytest.approx(0.7)
@@ -263,9 +299,20 @@ def test_the_command_prints_json_and_a_table(store, stack_env, tmp_path, monkeyp
 def test_a_measured_base_year_is_read_from_energy_daily(store, tmp_path):
     """No configured base: the 2020 base is measured. One day of 2020 with 30 kgce on 1000 m² annualises
     to 30/1000 × 366 = 10.98 kgce/m²; June 2025 gives 8.97170 → achieved (10.98 − 8.97170)/10.98."""
-    site = parse_site(SCORED_SITE.replace("base_values: {'341122A001': {kgce_per_m2: 10.0}}", "default_base: measured"), tmp_path / "site.yaml")
+    site = parse_site(
+        SCORED_SITE.replace("base_values: {'341122A001': {kgce_per_m2: 10.0}}", "default_base: measured"), tmp_path / "site.yaml"
+    )
     write_hand_made_june(store)
-    store.write([line("energy_daily", {"building": "341122A001", "energy": "01", "subitem": "01000"}, {"consumption": 244.1, "kgce": 30.0, "co2_kg": 129.5}, local_ns(date(2020, 6, 1)))])
+    store.write(
+        [
+            line(
+                "energy_daily",
+                {"building": "341122A001", "energy": "01", "subitem": "01000"},
+                {"consumption": 244.1, "kgce": 30.0, "co2_kg": 129.5},
+                local_ns(date(2020, 6, 1)),
+            )
+        ]
+    )
     entry = score_energy(store, site, parse_period("2025-06"), today=date(2025, 7, 10)).buildings[0]
     headline = next(p for p in entry.plan if p.indicator == "kgce_per_m2")
     assert headline.base_value == pytest.approx(10.98)

@@ -39,7 +39,13 @@ def test_events_match_by_kind_building_target_and_overlap_with_tolerance():
 
 def test_a_detection_outside_the_tolerance_is_a_false_alarm_and_the_label_is_missed():
     """A leak raised 13 h after a label ending at 0 h with a 12 h tolerance matches nothing."""
-    report = evaluate([FaultEvent("water_leak", "B1", "W", -H, 0)], [FaultEvent("water_leak", "B1", "W", 13 * H, None)], (-H, 86400), 1, tolerance_s=12 * H)
+    report = evaluate(
+        [FaultEvent("water_leak", "B1", "W", -H, 0)],
+        [FaultEvent("water_leak", "B1", "W", 13 * H, None)],
+        (-H, 86400),
+        1,
+        tolerance_s=12 * H,
+    )
     assert (report["overall"]["precision"], report["overall"]["recall"]) == (0.0, 0.0)
 
 
@@ -52,11 +58,13 @@ def test_time_to_detect_runs_to_when_a_fault_was_raised_not_to_its_onset(store):
 
     tags = {"building": "B1", "kind": "water_leak", "severity": "major", "vendor": "property", "target": "W-TOILET"}
     old = dict(tags, building="B2")
-    store.write([
-        line("fault", tags, {"active": 1.0, "value": 0.5, "detail": "leak", "raised": float(5 * H)}, 1 * H * 10**9),
-        line("fault", tags, {"active": 0.0, "value": 0.5, "detail": "cleared"}, 20 * H * 10**9),
-        line("fault", old, {"active": 1.0, "value": 0.5, "detail": "leak"}, 3 * H * 10**9),
-    ])
+    store.write(
+        [
+            line("fault", tags, {"active": 1.0, "value": 0.5, "detail": "leak", "raised": float(5 * H)}, 1 * H * 10**9),
+            line("fault", tags, {"active": 0.0, "value": 0.5, "detail": "cleared"}, 20 * H * 10**9),
+            line("fault", old, {"active": 1.0, "value": 0.5, "detail": "leak"}, 3 * H * 10**9),
+        ]
+    )
     detections = sorted(detected_events(store, 0, 86400), key=lambda d: d.building)
     assert [(d.building, d.start_s, d.end_s, d.detected_s) for d in detections] == [("B1", H, 20 * H, 5 * H), ("B2", 3 * H, None, 3 * H)]
     labels = [FaultEvent("water_leak", "B1", "W-TOILET", 0, 10 * H), FaultEvent("water_leak", "B2", "W-TOILET", 0, 10 * H)]

@@ -18,7 +18,6 @@ import pytest
 
 from facmon.registry import Meter, Site
 from facmon.schema import FIELD_RANGES
-from facmon.store import InfluxStore
 from facmon.simulators import Reading, SiteSimulator
 from facmon.simulators.faults import (
     FaultFileError,
@@ -29,6 +28,7 @@ from facmon.simulators.faults import (
     parse_faults,
     truth_lines,
 )
+from facmon.store import InfluxStore
 from tests.conftest import ROOT
 from tests.test_cli import run
 
@@ -55,7 +55,11 @@ def simulate(site: Site, faults: list[InjectedFault], start: datetime, end: date
 
 
 def values(readings: list[Reading], building: str, device: str, field: str, start_s: int, end_s: int) -> list[tuple[int, float]]:
-    return [(r.ts, r.fields[field]) for r in readings if r.building == building and r.device == device and field in r.fields and start_s <= r.ts < end_s]
+    return [
+        (r.ts, r.fields[field])
+        for r in readings
+        if r.building == building and r.device == device and field in r.fields and start_s <= r.ts < end_s
+    ]
 
 
 def around(fault: InjectedFault, margin_h: float = 1.0) -> tuple[datetime, datetime]:
@@ -117,14 +121,35 @@ def test_an_unknown_device_or_building_is_refused_naming_the_fault(example_site)
     [
         ("{kind: water_leak, building: '341122A002', target: E-LS-1F, start: '2026-10-08T18:00', duration: 2d}", "must be a water meter"),
         ("{kind: spike, building: '341122A002', target: W-MAIN, start: '2026-10-08T18:00', duration: 15m}", "must be an electricity meter"),
-        ("{kind: elevator_out_of_service, building: '341122A001', target: AHU-1, start: '2026-10-08T18:00', duration: 1h}", "must be an elevator"),
-        ("{kind: water_leak, building: '341122A002', target: W-MAIN, start: '2026-10-08T18:00', duration: 2d, code: 7}", "code does not apply to kind water_leak"),
-        ("{kind: water_leak, building: '341122A002', target: W-MAIN, start: '2026-10-08T18:00', duration: soon}", "is not a duration such as 90m"),
+        (
+            "{kind: elevator_out_of_service, building: '341122A001', target: AHU-1, start: '2026-10-08T18:00', duration: 1h}",
+            "must be an elevator",
+        ),
+        (
+            "{kind: water_leak, building: '341122A002', target: W-MAIN, start: '2026-10-08T18:00', duration: 2d, code: 7}",
+            "code does not apply to kind water_leak",
+        ),
+        (
+            "{kind: water_leak, building: '341122A002', target: W-MAIN, start: '2026-10-08T18:00', duration: soon}",
+            "is not a duration such as 90m",
+        ),
         ("{kind: device_offline, building: '341122A002', target: E-MAIN, start: '2026-10-08T18:00', duration: 5m}", "reports every 900 s"),
-        ("{kind: out_of_range, building: '341122A002', target: IEQ-1F, start: '2026-10-08T18:00', duration: 1h, field: tvoc}", "field 'tvoc' is not reported by IEQ-1F"),
-        ("{kind: lights_after_hours, building: '341122A001', target: E-LS-2F, start: '2026-10-16T17:00', duration: 3h}", "outside working hours"),
-        ("{kind: hvac_weekend, building: '341122A001', target: AHU-1, start: '2026-10-09T00:00', duration: 2d}", "2026-10-09 is a working day"),
-        ("{kind: ventilation_failure, building: '341122A001', target: IEQ-5F, start: '2026-10-17T08:00', duration: 10h}", "the window has none"),
+        (
+            "{kind: out_of_range, building: '341122A002', target: IEQ-1F, start: '2026-10-08T18:00', duration: 1h, field: tvoc}",
+            "field 'tvoc' is not reported by IEQ-1F",
+        ),
+        (
+            "{kind: lights_after_hours, building: '341122A001', target: E-LS-2F, start: '2026-10-16T17:00', duration: 3h}",
+            "outside working hours",
+        ),
+        (
+            "{kind: hvac_weekend, building: '341122A001', target: AHU-1, start: '2026-10-09T00:00', duration: 2d}",
+            "2026-10-09 is a working day",
+        ),
+        (
+            "{kind: ventilation_failure, building: '341122A001', target: IEQ-5F, start: '2026-10-17T08:00', duration: 10h}",
+            "the window has none",
+        ),
     ],
 )
 def test_a_fault_that_does_not_fit_its_target_or_calendar_is_refused(example_site, entry, expected):
@@ -150,7 +175,9 @@ def test_faults_of_one_kind_on_one_target_must_not_overlap(example_site):
 
 
 def test_a_stuck_meter_keeps_its_register_flat_while_its_load_continues(example_site):
-    fault, faulty, normal = with_and_without(example_site, "{kind: meter_stuck, building: '341122A004', target: E-IT, start: '2026-10-21T06:00', duration: 6h}")
+    fault, faulty, normal = with_and_without(
+        example_site, "{kind: meter_stuck, building: '341122A004', target: E-IT, start: '2026-10-21T06:00', duration: 6h}"
+    )
     registers = [v for _, v in values(faulty, fault.building, fault.target, "register", fault.start_s, fault.end_s)]
     powers = [v for _, v in values(faulty, fault.building, fault.target, "power", fault.start_s, fault.end_s)]
     assert len(registers) == 24 and len(set(registers)) == 1
@@ -162,19 +189,25 @@ def test_a_stuck_meter_keeps_its_register_flat_while_its_load_continues(example_
 
 
 def test_an_offline_device_publishes_nothing_for_the_duration(example_site):
-    fault, faulty, normal = with_and_without(example_site, "{kind: device_offline, building: '341122A002', target: IEQ-3F, start: '2026-10-14T09:00', duration: 3h}")
+    fault, faulty, normal = with_and_without(
+        example_site, "{kind: device_offline, building: '341122A002', target: IEQ-3F, start: '2026-10-14T09:00', duration: 3h}"
+    )
     mine = [r for r in faulty if r.building == fault.building and r.device == fault.target]
     assert mine and not [r for r in mine if fault.start_s <= r.ts < fault.end_s]
-    assert len([r for r in normal if (r.building, r.device) == (fault.building, fault.target) and fault.start_s <= r.ts < fault.end_s]) == 36
+    assert (
+        len([r for r in normal if (r.building, r.device) == (fault.building, fault.target) and fault.start_s <= r.ts < fault.end_s]) == 36
+    )
     others = [r for r in faulty if (r.building, r.device) != (fault.building, fault.target)]
     assert others == [r for r in normal if (r.building, r.device) != (fault.building, fault.target)]
 
 
 def test_a_spike_jumps_beyond_rated_power_in_power_and_register(example_site):
-    fault, faulty, normal = with_and_without(example_site, "{kind: spike, building: '341122A003', target: E-LS-5-6F, start: '2026-10-15T10:00', duration: 15m}")
+    fault, faulty, normal = with_and_without(
+        example_site, "{kind: spike, building: '341122A003', target: E-LS-5-6F, start: '2026-10-15T10:00', duration: 15m}"
+    )
     meter = example_site.building(fault.building).device(fault.target)
     assert isinstance(meter, Meter) and meter.rated_power_kw == 65
-    (ts, power), = values(faulty, fault.building, fault.target, "power", fault.start_s, fault.end_s)
+    ((ts, power),) = values(faulty, fault.building, fault.target, "power", fault.start_s, fault.end_s)
     assert power * meter.multiplier == pytest.approx(5 * 65, abs=0.01)
     registers = dict(values(faulty, fault.building, fault.target, "register", fault.start_s - 900, fault.end_s + 900))
     jump_kwh = (registers[ts] - registers[ts - 900]) * meter.multiplier
@@ -184,7 +217,9 @@ def test_a_spike_jumps_beyond_rated_power_in_power_and_register(example_site):
 
 
 def test_an_out_of_range_value_exceeds_the_schema_bound(example_site):
-    fault, faulty, normal = with_and_without(example_site, "{kind: out_of_range, building: '341122A004', target: IEQ-2F, start: '2026-10-16T11:00', duration: 30m}")
+    fault, faulty, normal = with_and_without(
+        example_site, "{kind: out_of_range, building: '341122A004', target: IEQ-2F, start: '2026-10-16T11:00', duration: 30m}"
+    )
     low, high, _ = FIELD_RANGES["ieq"]["temperature"]
     inside = [v for _, v in values(faulty, fault.building, fault.target, "temperature", fault.start_s, fault.end_s)]
     assert len(inside) == 6 and all(v > high for v in inside)
@@ -192,7 +227,9 @@ def test_an_out_of_range_value_exceeds_the_schema_bound(example_site):
 
 
 def test_a_meter_reset_drops_the_register_to_zero_and_counts_on(example_site):
-    fault, faulty, normal = with_and_without(example_site, "{kind: meter_reset, building: '341122A002', target: E-MAIN, start: '2026-10-19T10:00', duration: 15m}", margin_h=2)
+    fault, faulty, normal = with_and_without(
+        example_site, "{kind: meter_reset, building: '341122A002', target: E-MAIN, start: '2026-10-19T10:00', duration: 15m}", margin_h=2
+    )
     after = values(faulty, fault.building, fault.target, "register", fault.start_s, fault.start_s + 7200)
     normal_after = values(normal, fault.building, fault.target, "register", fault.start_s, fault.start_s + 7200)
     assert after[0] == (fault.start_s, 0.0)
@@ -204,7 +241,8 @@ def test_a_meter_reset_drops_the_register_to_zero_and_counts_on(example_site):
 
 def test_lights_left_on_after_hours_add_their_load_to_the_meter_and_the_main_meter(example_site):
     fault, faulty, normal = with_and_without(
-        example_site, "{kind: lights_after_hours, building: '341122A001', target: E-LS-2F, start: '2026-10-16T19:00', duration: 12h, extra_kw: 20}"
+        example_site,
+        "{kind: lights_after_hours, building: '341122A001', target: E-LS-2F, start: '2026-10-16T19:00', duration: 12h, extra_kw: 20}",
     )
     b = example_site.building(fault.building)
     for meter_id, expected_kw in (("E-LS-2F", 20.0), ("E-MAIN", 20.0 * 1.02)):
@@ -217,7 +255,9 @@ def test_lights_left_on_after_hours_add_their_load_to_the_meter_and_the_main_met
 
 
 def test_hvac_running_on_a_weekend_shows_running_and_power(example_site):
-    fault, faulty, normal = with_and_without(example_site, "{kind: hvac_weekend, building: '341122A001', target: AHU-1, start: '2026-10-24T00:00', duration: 12h}")
+    fault, faulty, normal = with_and_without(
+        example_site, "{kind: hvac_weekend, building: '341122A001', target: AHU-1, start: '2026-10-24T00:00', duration: 12h}"
+    )
     running = [v for _, v in values(faulty, fault.building, "AHU-1", "running", fault.start_s, fault.end_s)]
     assert len(running) == 144 and set(running) == {1.0}
     assert {v for _, v in values(normal, fault.building, "AHU-1", "running", fault.start_s, fault.end_s)} == {0.0}
@@ -227,7 +267,10 @@ def test_hvac_running_on_a_weekend_shows_running_and_power(example_site):
 
 
 def test_a_water_leak_adds_a_steady_flow_seen_at_night_on_the_meter_and_the_main(example_site):
-    fault, faulty, normal = with_and_without(example_site, "{kind: water_leak, building: '341122A002', target: W-TOILET, start: '2026-10-08T18:00', duration: 1d}")
+    fault, faulty, normal = with_and_without(
+        example_site, "{kind: water_leak, building: '341122A002', target: W-TOILET, start: '2026-10-08T18:00', duration: 1d}"
+    )
+
     def counted_m3(readings: list[Reading], meter_id: str) -> float:
         series = values(readings, fault.building, meter_id, "register", fault.start_s, fault.end_s + 1)
         return series[-1][1] - series[0][1]
@@ -240,7 +283,9 @@ def test_a_water_leak_adds_a_steady_flow_seen_at_night_on_the_meter_and_the_main
 
 
 def test_a_fault_code_stops_the_equipment_and_is_reported(example_site):
-    fault, faulty, normal = with_and_without(example_site, "{kind: equipment_fault_code, building: '341122A003', target: AHU-3, start: '2026-10-20T09:00', duration: 5h}")
+    fault, faulty, normal = with_and_without(
+        example_site, "{kind: equipment_fault_code, building: '341122A003', target: AHU-3, start: '2026-10-20T09:00', duration: 5h}"
+    )
     codes = {v for _, v in values(faulty, fault.building, "AHU-3", "fault_code", fault.start_s, fault.end_s)}
     assert codes == {101.0}
     assert {v for _, v in values(faulty, fault.building, "AHU-3", "running", fault.start_s, fault.end_s)} == {0.0}
@@ -249,7 +294,9 @@ def test_a_fault_code_stops_the_equipment_and_is_reported(example_site):
 
 
 def test_an_elevator_out_of_service_stops_and_makes_no_trips(example_site):
-    fault, faulty, normal = with_and_without(example_site, "{kind: elevator_out_of_service, building: '341122A003', target: EL-2, start: '2026-10-12T09:00', duration: 8h}")
+    fault, faulty, normal = with_and_without(
+        example_site, "{kind: elevator_out_of_service, building: '341122A003', target: EL-2, start: '2026-10-12T09:00', duration: 8h}"
+    )
     assert {v for _, v in values(faulty, fault.building, "EL-2", "running", fault.start_s, fault.end_s)} == {0.0}
     assert {v for _, v in values(faulty, fault.building, "EL-2", "trips", fault.start_s, fault.end_s)} == {0.0}
     assert sum(v for _, v in values(normal, fault.building, "EL-2", "trips", fault.start_s, fault.end_s)) > 100
@@ -271,7 +318,8 @@ def test_a_ventilation_failure_makes_co2_climb_above_1000_ppm(example_site, buil
 def test_a_zone_is_driven_outside_the_comfort_band_in_occupied_hours(example_site, temperature_c, outside):
     """GB/T 18883-2022: 22-28 °C in summer, 16-24 °C in winter; the fault leaves both."""
     fault, faulty, normal = with_and_without(
-        example_site, f"{{kind: comfort_out_of_band, building: '341122A004', target: IEQ-4F, start: '2026-10-15T09:00', duration: 8h, temperature_c: {temperature_c}}}"
+        example_site,
+        f"{{kind: comfort_out_of_band, building: '341122A004', target: IEQ-4F, start: '2026-10-15T09:00', duration: 8h, temperature_c: {temperature_c}}}",
     )
     late = values(faulty, fault.building, "IEQ-4F", "temperature", fault.end_s - 4 * 3600, fault.end_s)
     assert len(late) == 48 and all(outside(v) for _, v in late)
@@ -280,7 +328,8 @@ def test_a_zone_is_driven_outside_the_comfort_band_in_occupied_hours(example_sit
 
 def test_simultaneous_heating_and_cooling_shows_one_unit_heating_while_another_cools(example_site):
     fault, faulty, normal = with_and_without(
-        example_site, "{kind: simultaneous_heating_cooling, building: '341122A002', target: VRF-1, start: '2026-10-19T09:00', duration: 8h, partner: VRF-3}"
+        example_site,
+        "{kind: simultaneous_heating_cooling, building: '341122A002', target: VRF-1, start: '2026-10-19T09:00', duration: 8h, partner: VRF-3}",
     )
     heating = values(faulty, fault.building, "VRF-1", "supply_temp", fault.start_s, fault.end_s)
     cooling = values(faulty, fault.building, "VRF-3", "supply_temp", fault.start_s, fault.end_s)
@@ -293,8 +342,18 @@ def test_simultaneous_heating_and_cooling_shows_one_unit_heating_while_another_c
 def test_every_kind_is_covered_by_a_visibility_test():
     """The tests above, one per kind: adding a kind without showing its effect fails here."""
     tested = {
-        "meter_stuck", "device_offline", "spike", "out_of_range", "meter_reset", "lights_after_hours", "hvac_weekend",
-        "water_leak", "equipment_fault_code", "elevator_out_of_service", "ventilation_failure", "comfort_out_of_band",
+        "meter_stuck",
+        "device_offline",
+        "spike",
+        "out_of_range",
+        "meter_reset",
+        "lights_after_hours",
+        "hvac_weekend",
+        "water_leak",
+        "equipment_fault_code",
+        "elevator_out_of_service",
+        "ventilation_failure",
+        "comfort_out_of_band",
         "simultaneous_heating_cooling",
     }
     assert {k.value for k in FaultKind} == tested
@@ -316,7 +375,10 @@ def test_faults_are_injected_identically_however_the_period_is_split(example_sit
     faults = scenario(example_site, *SPLIT_SCENARIO)
     start, end = datetime(2026, 10, 19, 0, 0, tzinfo=TZ), datetime(2026, 10, 20, 6, 0, tzinfo=TZ)
     whole = simulate(example_site, faults, start, end)
-    for cuts in ([datetime(2026, 10, 19, 10, 0, tzinfo=TZ)], [datetime(2026, 10, 19, 9, 7, tzinfo=TZ), datetime(2026, 10, 19, 15, 0, tzinfo=TZ)]):
+    for cuts in (
+        [datetime(2026, 10, 19, 10, 0, tzinfo=TZ)],
+        [datetime(2026, 10, 19, 9, 7, tzinfo=TZ), datetime(2026, 10, 19, 15, 0, tzinfo=TZ)],
+    ):
         sim = SiteSimulator(example_site, seed=SEED, faults=faults)
         points = [start, *cuts, end]
         pieces = [r for a, b in pairwise(points) for tick in sim.readings(a, b) for r in tick]
@@ -370,15 +432,26 @@ def test_labels_say_kind_building_target_vendor_and_the_window_in_utc(example_si
         "description": "县政府办公楼 EL-2: elevator out of service",
         "parameters": {},
     }
-    assert (chiller["vendor"], chiller["severity"], chiller["start"], chiller["parameters"]) == ("hvac", "major", "2026-10-14T02:00:00Z", {"code": 231})
+    assert (chiller["vendor"], chiller["severity"], chiller["start"], chiller["parameters"]) == (
+        "hvac",
+        "major",
+        "2026-10-14T02:00:00Z",
+        {"code": 231},
+    )
     assert (leak["vendor"], leak["system"], leak["start"], leak["end"], leak["description"]) == (
-        "property", "water_supply", "2026-10-14T02:00:00Z", "2026-10-15T14:00:00Z", "cistern valve"
+        "property",
+        "water_supply",
+        "2026-10-14T02:00:00Z",
+        "2026-10-15T14:00:00Z",
+        "cistern valve",
     )
     assert labels(faults, window[0], faults[0].start_s, seed=7)["faults"] == []  # only faults overlapping the window
 
 
 def test_sim_truth_marks_each_start_active_and_each_end_cleared(example_site):
-    (fault,) = scenario(example_site, "{kind: device_offline, building: '341122A003', target: E-CH1, start: '2026-10-22T14:00', duration: 3h}")
+    (fault,) = scenario(
+        example_site, "{kind: device_offline, building: '341122A003', target: E-CH1, start: '2026-10-22T14:00', duration: 3h}"
+    )
     ns = 1_000_000_000
     assert truth_lines([fault], fault.start_s, fault.end_s + 1) == [
         f"sim_truth,building=341122A003,kind=device_offline,target=E-CH1 active=1.0 {fault.start_s * ns}",
@@ -388,7 +461,9 @@ def test_sim_truth_marks_each_start_active_and_each_end_cleared(example_site):
 
 
 def test_a_live_run_hands_over_truth_as_the_simulation_passes_each_start_and_end(example_site):
-    (fault,) = scenario(example_site, "{kind: device_offline, building: '341122A003', target: E-CH1, start: '2026-10-22T14:00', duration: 3h}")
+    (fault,) = scenario(
+        example_site, "{kind: device_offline, building: '341122A003', target: E-CH1, start: '2026-10-22T14:00', duration: 3h}"
+    )
     sim = SiteSimulator(example_site, seed=SEED, faults=[fault])
     assert sim.fault_injector is not None
     handed: list[str] = []
@@ -407,8 +482,19 @@ def test_simulate_backfill_with_faults_writes_sim_truth_matching_the_labels(stac
     starts and ends, and the offline device left a hole in the stored readings."""
     labels_path = tmp_path / "labels.json"
     result = run(
-        "simulate", "--backfill", "--faults", str(MONTH), "--labels-out", str(labels_path),
-        "--start", "2026-10-15T00:00:00+08:00", "--days", "2", "--format", "json", env=stack_env,
+        "simulate",
+        "--backfill",
+        "--faults",
+        str(MONTH),
+        "--labels-out",
+        str(labels_path),
+        "--start",
+        "2026-10-15T00:00:00+08:00",
+        "--days",
+        "2",
+        "--format",
+        "json",
+        env=stack_env,
     )
     assert result.returncode == 0, result.stderr
     window = (int(datetime(2026, 10, 13, tzinfo=TZ).timestamp()), int(datetime(2026, 10, 15, tzinfo=TZ).timestamp()))
@@ -432,12 +518,12 @@ def test_simulate_backfill_with_faults_writes_sim_truth_matching_the_labels(stac
     assert sum(backfilled["sim_truth"].values()) == len(expected_points)
     offline = next(f for f in content["faults"] if f["kind"] == "device_offline")
     hole = store.rows(
-        f"SELECT count(\"temperature\") FROM \"ieq\" WHERE \"building\" = '{offline['building']}' AND \"sensor\" = '{offline['target']}' "
+        f'SELECT count("temperature") FROM "ieq" WHERE "building" = \'{offline["building"]}\' AND "sensor" = \'{offline["target"]}\' '
         f"AND time >= {offline['start_s']}s AND time < {offline['end_s']}s"
     )
     assert hole == []
     around_hole = store.rows(
-        f"SELECT count(\"temperature\") FROM \"ieq\" WHERE \"building\" = '{offline['building']}' AND \"sensor\" = '{offline['target']}' "
+        f'SELECT count("temperature") FROM "ieq" WHERE "building" = \'{offline["building"]}\' AND "sensor" = \'{offline["target"]}\' '
         f"AND time >= {offline['start_s'] - 3600}s AND time < {offline['start_s']}s"
     )
     assert around_hole[0]["count"] == 12
@@ -447,7 +533,10 @@ def test_simulate_refuses_labels_without_faults_and_names_a_broken_scenario(tmp_
     alone = run("simulate", "--backfill", "--labels-out", str(tmp_path / "labels.json"), env={"FACMON_HOME": str(tmp_path)})
     assert alone.returncode == 2 and "--labels-out needs --faults" in alone.stderr and "Traceback" not in alone.stderr
     broken = tmp_path / "faults.yaml"
-    broken.write_text("faults:\n- {kind: water_leak, building: '341122A002', target: W-NOWHERE, start: '2026-10-08T18:00', duration: 2d}\n", encoding="utf-8")
+    broken.write_text(
+        "faults:\n- {kind: water_leak, building: '341122A002', target: W-NOWHERE, start: '2026-10-08T18:00', duration: 2d}\n",
+        encoding="utf-8",
+    )
     result = run("simulate", "--backfill", "--faults", str(broken), env={"FACMON_HOME": str(tmp_path)})
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert f"{broken}:2: faults[0] (water_leak 341122A002/W-NOWHERE) > target" in result.stderr

@@ -26,6 +26,7 @@ import yaml
 from grafana_client.client import GrafanaBadInputError
 from typer.testing import CliRunner
 
+from facmon.cli import app
 from facmon.dashboards.blocks import ALL, panel_targets
 from facmon.dashboards.catalog import DASHBOARDS, FOLDER_UID, build_dashboards, folder_title
 from facmon.dashboards.data_health import OFFLINE_INTERVALS, device_kinds
@@ -39,19 +40,18 @@ from facmon.dashboards.datasource import (
     datasource_provisioning,
     datasource_settings,
 )
-from facmon.grafana.push import Action, DesiredState, apply, connect, plan
 from facmon.dashboards.titles import CATALOGUE, title
-from facmon.cli import app
 from facmon.errors import FacmonError
-from facmon.registry import Site
-from facmon.settings import Endpoints
-from facmon.stack import Stack, free_port
-from facmon.store import InfluxStore
+from facmon.grafana.push import Action, DesiredState, apply, connect, plan
 from facmon.ingest import Collector
 from facmon.ingest.model import Reason, Rejection
 from facmon.ingest.rejections import rejection_line
+from facmon.registry import Site
+from facmon.settings import Endpoints
 from facmon.simulators import SiteSimulator
 from facmon.simulators.backfill import backfill
+from facmon.stack import Stack, free_port
+from facmon.store import InfluxStore
 from tests.conftest import EXAMPLE_SITE
 from tests.grafana_contract import (
     ContractGrafana,
@@ -67,9 +67,18 @@ ENDPOINTS = Endpoints(mqtt_host="127.0.0.1", mqtt_port=1883, influx_url="http://
 
 
 def _clear_influx_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("FACMON_INFLUX_TOKEN", "FACMON_INFLUX_TOKEN_FILE", "FACMON_INFLUX_USERNAME", "FACMON_INFLUX_USERNAME_FILE",
-                 "FACMON_INFLUX_PASSWORD", "FACMON_INFLUX_PASSWORD_FILE", "FACMON_INFLUX_VERSION", "FACMON_GRAFANA_TOKEN",
-                 "FACMON_GRAFANA_TOKEN_FILE", "FACMON_GRAFANA_URL"):
+    for name in (
+        "FACMON_INFLUX_TOKEN",
+        "FACMON_INFLUX_TOKEN_FILE",
+        "FACMON_INFLUX_USERNAME",
+        "FACMON_INFLUX_USERNAME_FILE",
+        "FACMON_INFLUX_PASSWORD",
+        "FACMON_INFLUX_PASSWORD_FILE",
+        "FACMON_INFLUX_VERSION",
+        "FACMON_GRAFANA_TOKEN",
+        "FACMON_GRAFANA_TOKEN_FILE",
+        "FACMON_GRAFANA_URL",
+    ):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -207,7 +216,10 @@ def test_a_token_means_influxdb_2_unless_told_otherwise(monkeypatch: pytest.Monk
     monkeypatch.setenv("FACMON_INFLUX_TOKEN_FILE", "/run/secrets/influx-token")
     settings = datasource_settings(ENDPOINTS)
     assert settings.version is InfluxVersion.V2
-    assert datasource_provisioning(settings)["datasources"][0]["secureJsonData"]["httpHeaderValue1"] == "Token $__file{/run/secrets/influx-token}"
+    assert (
+        datasource_provisioning(settings)["datasources"][0]["secureJsonData"]["httpHeaderValue1"]
+        == "Token $__file{/run/secrets/influx-token}"
+    )
 
 
 def test_influxdb_2_without_a_token_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -233,15 +245,22 @@ def test_export_writes_provisioning_files_of_the_documented_shapes(monkeypatch: 
     shaped as Grafana's provisioning expects, with no secret in clear."""
     _clear_influx_env(monkeypatch)
     out = tmp_path / "provisioning"
-    result = _run_cli(["grafana", "export", "--out", str(out), "--site", str(EXAMPLE_SITE)],
-                      {"FACMON_INFLUX_URL": "http://influxdb:8086", "FACMON_INFLUX_DATABASE": "site", "FACMON_INFLUX_TOKEN": INFLUX_TOKEN})
+    result = _run_cli(
+        ["grafana", "export", "--out", str(out), "--site", str(EXAMPLE_SITE)],
+        {"FACMON_INFLUX_URL": "http://influxdb:8086", "FACMON_INFLUX_DATABASE": "site", "FACMON_INFLUX_TOKEN": INFLUX_TOKEN},
+    )
     assert result.exit_code == 0, result.output
 
     datasources = yaml.safe_load((out / "datasources" / "facmon.yaml").read_text())
     assert datasources["apiVersion"] == 1
     (entry,) = datasources["datasources"]
     assert {"name", "type", "uid", "url", "access", "jsonData"} <= set(entry)
-    assert (entry["uid"], entry["type"], entry["url"], entry["jsonData"]["dbName"]) == (DATASOURCE_UID, "influxdb", "http://influxdb:8086", "site")
+    assert (entry["uid"], entry["type"], entry["url"], entry["jsonData"]["dbName"]) == (
+        DATASOURCE_UID,
+        "influxdb",
+        "http://influxdb:8086",
+        "site",
+    )
 
     providers = yaml.safe_load((out / "dashboards" / "facmon.yaml").read_text())
     assert providers["apiVersion"] == 1
@@ -369,7 +388,8 @@ def test_dry_run_prints_the_plan_and_sends_no_change(grafana: ContractGrafana, m
     assert report["dry_run"] is True
     # (the alerting objects the push also plans are checked in tests/test_alerting.py)
     assert [(c["kind"], c["action"]) for c in report["changes"] if c["kind"] in ("folder", "datasource", "dashboard")] == [
-        ("folder", "create"), ("datasource", "create")
+        ("folder", "create"),
+        ("datasource", "create"),
     ] + [("dashboard", "create") for _ in DASHBOARDS]
     assert grafana.writes() == []
     result = _run_cli(["grafana", "push", "--url", grafana.url, "--site", str(EXAMPLE_SITE)], env)
@@ -384,7 +404,9 @@ def test_push_reads_the_token_from_a_file(grafana: ContractGrafana, monkeypatch:
     _clear_influx_env(monkeypatch)
     token_file = tmp_path / "grafana-token"
     token_file.write_text(TOKEN + "\n")
-    result = _run_cli(["grafana", "push", "--url", grafana.url, "--site", str(EXAMPLE_SITE), "--dry-run"], {"FACMON_GRAFANA_TOKEN_FILE": str(token_file)})
+    result = _run_cli(
+        ["grafana", "push", "--url", grafana.url, "--site", str(EXAMPLE_SITE), "--dry-run"], {"FACMON_GRAFANA_TOKEN_FILE": str(token_file)}
+    )
     assert result.exit_code == 0, result.output
     assert "would change" in result.output
 
@@ -393,10 +415,18 @@ def test_push_without_a_token_or_with_a_wrong_one_fails_clearly(grafana: Contrac
     """No token: exit 2 naming FACMON_GRAFANA_TOKEN. A token Grafana refuses: exit 2 saying so, no traceback."""
     base = {"PATH": "/usr/bin:/bin", "FACMON_HOME": str(tmp_path), "FACMON_SITE": str(EXAMPLE_SITE)}
     facmon = str(Path(sys.executable).with_name("facmon"))
-    missing = subprocess.run([facmon, "grafana", "push", "--url", grafana.url], check=False, env=base, capture_output=True, text=True, timeout=60)
+    missing = subprocess.run(
+        [facmon, "grafana", "push", "--url", grafana.url], check=False, env=base, capture_output=True, text=True, timeout=60
+    )
     assert missing.returncode == 2 and "FACMON_GRAFANA_TOKEN" in missing.stderr and "Traceback" not in missing.stderr
-    wrong = subprocess.run([facmon, "grafana", "push", "--url", grafana.url], check=False, env={**base, "FACMON_GRAFANA_TOKEN": "not-it"},
-                           capture_output=True, text=True, timeout=60)
+    wrong = subprocess.run(
+        [facmon, "grafana", "push", "--url", grafana.url],
+        check=False,
+        env={**base, "FACMON_GRAFANA_TOKEN": "not-it"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert wrong.returncode == 2 and "refused the token" in wrong.stderr and "Traceback" not in wrong.stderr
 
 
@@ -419,7 +449,9 @@ class _SilencingStore:
         self.store, self.building, self.meter = store, building, meter
 
     def write(self, lines: list[str], precision: str = "ns") -> None:
-        kept = [ln for ln in lines if not (ln.startswith("meter,") and f"building={self.building}," in ln and f",meter={self.meter}," in ln)]
+        kept = [
+            ln for ln in lines if not (ln.startswith("meter,") and f"building={self.building}," in ln and f",meter={self.meter}," in ln)
+        ]
         self.store.write(kept, precision)
 
 
@@ -465,9 +497,17 @@ def health_data(stack: Stack, example_site: Site) -> Iterator[dict[str, Any]]:
     for index, ((reason, building), count) in enumerate(REJECTIONS.items()):
         for k in range(count):
             rejection = Rejection(reason, building, f"test rejection {k}")
-            rejected.append(rejection_line(example_site, rejection, f"facmon/{building or 'x'}/dev", "{bad", (now_s - 600 + 60 * index + k) * 10**9))
+            rejected.append(
+                rejection_line(example_site, rejection, f"facmon/{building or 'x'}/dev", "{bad", (now_s - 600 + 60 * index + k) * 10**9)
+            )
     store.write(rejected)
-    yield {"store": store, "silent_meter": silent_meter, "start_s": int((end - timedelta(hours=3)).timestamp()), "end_s": now_s, "stats_start_s": stats_start_s}
+    yield {
+        "store": store,
+        "silent_meter": silent_meter,
+        "start_s": int((end - timedelta(hours=3)).timestamp()),
+        "end_s": now_s,
+        "stats_start_s": stats_start_s,
+    }
     store.query(f'DROP DATABASE "{store.database}"', method="POST")
     store.close()
 
@@ -480,15 +520,21 @@ def _interval_s(panel: dict[str, Any], default_s: int = 60) -> int:
     return max(default_s, number * {"s": 1, "m": 60, "h": 3600}[unit])
 
 
-def _run_panel_queries(model: dict[str, Any], data: dict[str, Any], variables: dict[str, list[str] | None]) -> dict[str, dict[str, list[dict[str, Any]]]]:
+def _run_panel_queries(
+    model: dict[str, Any], data: dict[str, Any], variables: dict[str, list[str] | None]
+) -> dict[str, dict[str, list[dict[str, Any]]]]:
     """Every target of every panel, templated as Grafana would, run on InfluxDB: {panel title: {refId: series}}."""
     all_values = {v["name"]: v.get("allValue") for v in model["templating"]["list"]}
     answers: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(dict)
     for panel in model["panels"]:
         for target in panel.get("targets", []) or []:
             query = render_influxql(
-                target["query"], start_ms=data["start_s"] * 1000, end_ms=data["end_s"] * 1000, interval_s=_interval_s(panel),
-                variables=variables, all_values=all_values,
+                target["query"],
+                start_ms=data["start_s"] * 1000,
+                end_ms=data["end_s"] * 1000,
+                interval_s=_interval_s(panel),
+                variables=variables,
+                all_values=all_values,
             )
             answers[panel["title"]][target["refId"]] = data["store"].query(query)
     return answers
@@ -534,7 +580,14 @@ def test_every_panel_query_runs_and_answers_in_the_expected_shape(example_site: 
                     assert set(series.get("tags", {})) == tags, (panel_title, ref, series.get("tags"))
                     assert series["columns"] == ["time", *columns], (panel_title, ref, series["columns"])
         # Panels that must not be empty here: the data holds collectors, rejections and reporting devices.
-        for key in ("panel.ingest_rate", "panel.lag", "panel.collectors", "panel.rejects_by_reason", "panel.rejects_recent", "panel.reporting"):
+        for key in (
+            "panel.ingest_rate",
+            "panel.lag",
+            "panel.collectors",
+            "panel.rejects_by_reason",
+            "panel.rejects_recent",
+            "panel.reporting",
+        ):
             assert all(answers[title(key, "en")][ref] for ref in answers[title(key, "en")]), (key, variables)
 
 
@@ -542,7 +595,9 @@ def test_ingest_rates_are_the_derivative_of_the_cumulative_counters(example_site
     """Counters growing by 100 and 90 per 10 s read as 10 received and 9 written per second, per collector
     (every full minute; the last bucket is still filling)."""
     model = build_dashboards(example_site, "en")[DATA_HEALTH_UID]
-    answers = _run_panel_queries(model, {**health_data, "start_s": health_data["stats_start_s"]}, ALL_CHOSEN)[title("panel.ingest_rate", "en")]
+    answers = _run_panel_queries(model, {**health_data, "start_s": health_data["stats_start_s"]}, ALL_CHOSEN)[
+        title("panel.ingest_rate", "en")
+    ]
     for ref, per_second in (("A", RECEIVED_PER_S), ("B", WRITTEN_PER_S)):
         assert sorted(s["tags"]["collector"] for s in answers[ref]) == list(COLLECTORS)
         for series in answers[ref]:
@@ -580,7 +635,9 @@ def test_rejects_by_reason_count_each_rejected_input(example_site: Site, health_
     assert totals(ALL_CHOSEN) == {"bad_json": 3, "unknown_device": 2, "out_of_range": 1}
     assert totals({**ALL_CHOSEN, "building": [A002]}) == {"bad_json": 3, "unknown_device": 2}
     recent = _run_panel_queries(model, health_data, ALL_CHOSEN)[title("panel.rejects_recent", "en")]["A"]
-    assert Counter((r[1], r[2]) for r in recent[0]["values"]) == Counter({("bad_json", None): 3, ("unknown_device", A002): 2, ("out_of_range", A003): 1})
+    assert Counter((r[1], r[2]) for r in recent[0]["values"]) == Counter(
+        {("bad_json", None): 3, ("unknown_device", A002): 2, ("out_of_range", A003): 1}
+    )
 
 
 def test_offline_panels_list_exactly_the_silent_meter(example_site: Site, health_data: dict[str, Any]) -> None:

@@ -13,13 +13,13 @@ from typer.testing import CliRunner
 
 from facmon.alerts.routing import deliveries
 from facmon.alerts.rules import FAULT_KINDS, SEVERITY_ZH, rule_uid
-from facmon.dashboards.datasource import datasource_settings
 from facmon.cli import app
+from facmon.dashboards.datasource import datasource_settings
+from facmon.grafana.check import CheckReport, ProvisioningRefused, SampleAlert, check_files
+from facmon.grafana.provisioning import provisioning_files
 from facmon.registry import Site
 from facmon.settings import Endpoints
 from facmon.standards import Severity
-from facmon.grafana.check import CheckReport, ProvisioningRefused, SampleAlert, check_files
-from facmon.grafana.provisioning import provisioning_files
 from tests.conftest import EXAMPLE_SITE
 
 ENDPOINTS = Endpoints(mqtt_host="127.0.0.1", mqtt_port=1883, influx_url="http://influxdb:8086", influx_database="facmon")
@@ -38,7 +38,9 @@ def _edit(files: dict[str, str], name: str, change) -> dict[str, str]:  # noqa: 
     return {**files, name: yaml.safe_dump(document, allow_unicode=True, sort_keys=False)}
 
 
-def _sample(site: Site, kind: str, building: str, vendor: str, severity: Severity, target: str, ends: datetime | None = None) -> SampleAlert:
+def _sample(
+    site: Site, kind: str, building: str, vendor: str, severity: Severity, target: str, ends: datetime | None = None
+) -> SampleAlert:
     labels = {"building": building, "vendor": vendor, "severity": severity.value, "kind": kind, "target": target}
     # The contact point the policy tree routes the alert to first (the vendor's; a critical one also goes
     # to the energy office).
@@ -60,7 +62,9 @@ def exported(example_site: Site) -> dict[str, str]:
 def test_every_exported_file_is_read_by_grafana_without_a_problem(exported: dict[str, str]) -> None:
     report = check_files(exported)
     assert report.problems == []
-    assert {f"alerting/{name}" for name in ("rules.yaml", "contact-points.yaml", "policies.yaml", "templates.yaml", "mute-timings.yaml")} <= set(report.files)
+    assert {
+        f"alerting/{name}" for name in ("rules.yaml", "contact-points.yaml", "policies.yaml", "templates.yaml", "mute-timings.yaml")
+    } <= set(report.files)
     assert {"dashboards/facmon.yaml", "datasources/facmon.yaml"} <= set(report.files)
 
 
@@ -137,7 +141,9 @@ def _expand(site: Site, files: dict[str, str], samples: list[SampleAlert]) -> Ch
     return report
 
 
-def test_a_vendor_reads_the_whole_alert_in_chinese_with_local_time_and_a_dashboard_link(example_site: Site, exported: dict[str, str]) -> None:
+def test_a_vendor_reads_the_whole_alert_in_chinese_with_local_time_and_a_dashboard_link(
+    example_site: Site, exported: dict[str, str]
+) -> None:
     sample = _sample(example_site, "equipment_fault_code", "341122A003", "hvac", Severity.MAJOR, "CH-1")
     (message,) = _expand(example_site, exported, [sample]).messages
     assert message.receiver == "facmon-vendor-hvac"
@@ -168,7 +174,9 @@ def test_every_fault_kind_reaches_its_vendor_as_readable_chinese(example_site: S
         assert building is not None and vendor is not None
         text = message.message
         assert message.rule == sample.rule and message.title == "【设施故障】1 条"
-        assert f"【{SEVERITY_ZH[Severity(labels['severity'])]}】{building.name}：{FAULT_KINDS[labels['kind']]}（{labels['target']}）" in text
+        assert (
+            f"【{SEVERITY_ZH[Severity(labels['severity'])]}】{building.name}：{FAULT_KINDS[labels['kind']]}（{labels['target']}）" in text
+        )
         assert f"责任服务商：{vendor.name}。" in text
         assert "开始时间：2026-03-04 11:00（北京时间）" in text
         assert f"建筑看板：{EXTERNAL_URL}d/facmon-building?var-building={building.code}\n" in text

@@ -292,12 +292,40 @@ def test_indicators_read_from_energy_daily_and_energy_interval(store, tmp_path):
     lines = []
     for day in range(1, 31):
         t_ns = local_s(date(2025, 6, day), 0) * 10**9
-        lines.append(line("energy_daily", {"building": "341122A001", "energy": "01", "subitem": "01000"}, {"consumption": 200.0, "kgce": 24.58, "co2_kg": 106.12}, t_ns))
-        lines.append(line("energy_daily", {"building": "341122A001", "energy": "01", "subitem": "01A10"}, {"consumption": 60.0, "kgce": 7.374, "co2_kg": 31.836}, t_ns))
+        lines.append(
+            line(
+                "energy_daily",
+                {"building": "341122A001", "energy": "01", "subitem": "01000"},
+                {"consumption": 200.0, "kgce": 24.58, "co2_kg": 106.12},
+                t_ns,
+            )
+        )
+        lines.append(
+            line(
+                "energy_daily",
+                {"building": "341122A001", "energy": "01", "subitem": "01A10"},
+                {"consumption": 60.0, "kgce": 7.374, "co2_kg": 31.836},
+                t_ns,
+            )
+        )
         lines.append(line("energy_daily", {"building": "341122A001", "energy": "02", "subitem": "02000"}, {"consumption": 5.0}, t_ns))
     july_ns = local_s(date(2025, 7, 1), 0) * 10**9
-    lines.append(line("energy_daily", {"building": "341122A001", "energy": "01", "subitem": "01000"}, {"consumption": 9999.0, "kgce": 1.0, "co2_kg": 1.0}, july_ns))
-    lines.append(line("energy_daily", {"building": "341122A002", "energy": "01", "subitem": "01000"}, {"consumption": 800.0, "kgce": 98.32, "co2_kg": 424.48}, local_s(date(2025, 6, 5), 0) * 10**9))
+    lines.append(
+        line(
+            "energy_daily",
+            {"building": "341122A001", "energy": "01", "subitem": "01000"},
+            {"consumption": 9999.0, "kgce": 1.0, "co2_kg": 1.0},
+            july_ns,
+        )
+    )
+    lines.append(
+        line(
+            "energy_daily",
+            {"building": "341122A002", "energy": "01", "subitem": "01000"},
+            {"consumption": 800.0, "kgce": 98.32, "co2_kg": 424.48},
+            local_s(date(2025, 6, 5), 0) * 10**9,
+        )
+    )
     # Main-meter intervals: 3 June (Tuesday) 10:00 working 21 kWh; 7 June (Saturday) 10:00 rest 19 kWh.
     tags = {"building": "341122A001", "meter": "E-MAIN", "energy": "01", "subitem": "01000"}
     lines.append(line("energy_interval", tags, {"consumption": 21.0, "estimated": False}, local_s(date(2025, 6, 3), 10) * 10**9))

@@ -22,11 +22,11 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from facmon.ingest import Collector, StoreSink
 from facmon.registry import Site
 from facmon.schema import FIELD_RANGES, allowed_fields, device_kind
 from facmon.stack import Stack, free_port
 from facmon.store import InfluxStore, line
-from facmon.ingest import Collector, StoreSink
 from tests.clock import Calendar, reading_ts
 from tests.conftest import ROOT
 
@@ -170,7 +170,7 @@ def test_every_published_reading_is_stored_once_and_bad_input_is_rejected_with_a
                     batch.append({"device": device.id, **body})
                 else:
                     outbox.append((f"facmon/{code}/{device.id}", body))
-                expected[(device_kind(device), code, getattr(device, "id") if device_kind(device) != "weather" else "weather")] += 1
+                expected[(device_kind(device), code, device.id if device_kind(device) != "weather" else "weather")] += 1
                 readings += 1
             outbox.append((f"facmon/{code}/_batch", {"readings": batch}))
 
@@ -186,7 +186,9 @@ def test_every_published_reading_is_stored_once_and_bad_input_is_rejected_with_a
     messages = len(outbox)
     expected[("ieq", A002, "IEQ-1F")] += 1
     readings += 1
-    expected_reasons = Counter(["bad_json", "unknown_device", "unknown_building", "bad_topic", "bad_timestamp", "out_of_range", "bad_value"])
+    expected_reasons = Counter(
+        ["bad_json", "unknown_device", "unknown_building", "bad_topic", "bad_timestamp", "out_of_range", "bad_value"]
+    )
 
     with running(example_site, store, stack, client_id) as collector:
         for topic, payload in outbox:
@@ -247,7 +249,11 @@ def test_mosquitto_pub_payloads_are_stored_like_python_published_ones(stack, sto
         assert [row.pop("time") for row in rows] == [TS, TS + 300]
         by_cli, by_python = rows
         assert by_cli == by_python
-    assert store.rows("SELECT register, power FROM meter WHERE meter = 'E-IT'")[0] == {"time": TS, "register": 4321.5 * 20, "power": 3.25 * 20}
+    assert store.rows("SELECT register, power FROM meter WHERE meter = 'E-IT'")[0] == {
+        "time": TS,
+        "register": 4321.5 * 20,
+        "power": 3.25 * 20,
+    }
     assert collector.counters.rejected == {}
 
 
@@ -319,11 +325,21 @@ def test_nothing_is_acknowledged_while_influxdb_is_down_and_the_broker_redeliver
     assert stored_total(store) == published
 
 
-def test_a_point_influxdb_refuses_is_rejected_and_the_rest_of_the_batch_is_stored(stack, store, example_site, client_id, publisher, calendar: Calendar):
+def test_a_point_influxdb_refuses_is_rejected_and_the_rest_of_the_batch_is_stored(
+    stack, store, example_site, client_id, publisher, calendar: Calendar
+):
     ts = reading_ts(time.time())
     # A string register in the same shard makes every float register a field type conflict.
-    store.write([line("meter", {"building": A004, "meter": "E-IT", "energy": "01", "subitem": "01D10"}, {"register": "broken"}, (ts - 60) * 10**9)])
-    body = {"readings": [{"device": "IEQ-1F", "ts": ts, "temperature": 21.0}, {"device": "E-MAIN", "ts": ts, "register": 5.0}, {"device": "IEQ-2F", "ts": ts, "temperature": 22.0}]}
+    store.write(
+        [line("meter", {"building": A004, "meter": "E-IT", "energy": "01", "subitem": "01D10"}, {"register": "broken"}, (ts - 60) * 10**9)]
+    )
+    body = {
+        "readings": [
+            {"device": "IEQ-1F", "ts": ts, "temperature": 21.0},
+            {"device": "E-MAIN", "ts": ts, "register": 5.0},
+            {"device": "IEQ-2F", "ts": ts, "temperature": 22.0},
+        ]
+    }
     with running(example_site, store, stack, client_id) as collector:
         publisher.publish(f"facmon/{A004}/_batch", body)
         publisher.wait()
@@ -340,7 +356,12 @@ def test_a_point_influxdb_refuses_is_rejected_and_the_rest_of_the_batch_is_store
 
 def test_store_sink_isolates_refused_lines(store):
     store.write([line("meter", {"meter": "X"}, {"register": "text"}, TS * 10**9)])
-    lines = [line("meter", {"meter": f"M{i}"}, {"register": float(i)}, TS * 10**9) if i % 3 else line("ieq", {"sensor": f"S{i}"}, {"co2": 400.0}, TS * 10**9) for i in range(10)]
+    lines = [
+        line("meter", {"meter": f"M{i}"}, {"register": float(i)}, TS * 10**9)
+        if i % 3
+        else line("ieq", {"sensor": f"S{i}"}, {"co2": 400.0}, TS * 10**9)
+        for i in range(10)
+    ]
     result = StoreSink(store).write(lines)
     refused = [index for index, _ in result.refused]
     assert refused == [1, 2, 4, 5, 7, 8]
@@ -365,11 +386,15 @@ def test_facmon_ingest_stores_and_acknowledges_everything_received_on_sigterm(st
     reader = threading.Thread(target=lambda: log.extend(process.stderr), daemon=True)
     reader.start()
     try:
-        wait_for(lambda: any("subscribed to facmon/#" in entry for entry in log) or process.poll() is not None, 30, "facmon ingest to connect")
+        wait_for(
+            lambda: any("subscribed to facmon/#" in entry for entry in log) or process.poll() is not None, 30, "facmon ingest to connect"
+        )
         assert process.poll() is None, "".join(log)
         published = publish_readings(publisher, example_site, A004, 0, 2)
         # ingest_stats tells when the collector holds everything.
-        wait_for(lambda: any(row["received"] == published for row in collector_stats(store, client_id)), 40, "ingest_stats received == published")
+        wait_for(
+            lambda: any(row["received"] == published for row in collector_stats(store, client_id)), 40, "ingest_stats received == published"
+        )
         assert stored_total(store) == 0
         process.send_signal(signal.SIGTERM)
         assert process.wait(60) == 0, "".join(log)

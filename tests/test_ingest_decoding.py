@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
-from facmon.registry import Meter
 from facmon.ingest.decoders import BATCH_DEVICE, DecoderSet, FacmonJsonDecoder, filter_covers, parse_timestamp
 from facmon.ingest.model import Decoded, Reading, Reason, Rejection
 from facmon.ingest.rejections import UniqueClock, payload_text, rejection_line
 from facmon.ingest.validation import Validator
+from facmon.registry import Meter
 
 TS = 1_714_521_600  # 2024-05-01T00:00:00Z
 TS_NS = TS * 10**9
@@ -66,7 +66,10 @@ def test_batch_decodes_every_entry_and_one_bad_entry_does_not_sink_the_others():
 
 def test_batch_without_a_readings_list_is_rejected():
     assert reasons(decode(f"facmon/{BUILDING}/_batch", {"readings": {"device": "E-MAIN"}})) == [Reason.BAD_PAYLOAD]
-    assert reasons(decode(f"facmon/{BUILDING}/_batch", {"device": "E-MAIN", "ts": TS, "register": 1})) == [Reason.BAD_PAYLOAD, Reason.BAD_PAYLOAD]
+    assert reasons(decode(f"facmon/{BUILDING}/_batch", {"device": "E-MAIN", "ts": TS, "register": 1})) == [
+        Reason.BAD_PAYLOAD,
+        Reason.BAD_PAYLOAD,
+    ]
     empty = decode(f"facmon/{BUILDING}/_batch", {"readings": []})
     assert empty.readings == [] and empty.rejections == []
 
@@ -169,7 +172,10 @@ def test_decoders_are_chosen_by_topic_pattern():
     decoders = DecoderSet([Shelly(), FacmonJsonDecoder("site7/facmon")])
     assert decoders.topic_filters == ["shellies/+/emeter/0/total", "site7/facmon/#"]
     # A decoder for part of the facmon tree needs no subscription of its own (no duplicate deliveries).
-    assert DecoderSet([FacmonJsonDecoder("facmon"), Shelly(), FacmonJsonDecoder("facmon")]).topic_filters == ["facmon/#", "shellies/+/emeter/0/total"]
+    assert DecoderSet([FacmonJsonDecoder("facmon"), Shelly(), FacmonJsonDecoder("facmon")]).topic_filters == [
+        "facmon/#",
+        "shellies/+/emeter/0/total",
+    ]
     assert decoders.decode("shellies/abc/emeter/0/total", b"12.5").readings[0].fields == {"register": 12.5}
     nested = decoders.decode(f"site7/facmon/{BUILDING}/E-MAIN", json.dumps({"ts": TS, "register": 2}).encode())
     assert [r.device for r in nested.readings] == ["E-MAIN"]
@@ -284,4 +290,4 @@ def test_unique_clock_never_repeats():
     clock = UniqueClock()
     stamps = [clock.next() for _ in range(10_000)]
     assert len(set(stamps)) == len(stamps) and stamps == sorted(stamps)
-    assert abs(stamps[0] - datetime.now(timezone.utc).timestamp() * 1e9) < 60e9
+    assert abs(stamps[0] - datetime.now(UTC).timestamp() * 1e9) < 60e9

@@ -14,13 +14,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from facmon.registry import Site, parse_site
-from facmon.stack import Stack
 from facmon.ingest.decoders import DecoderSet, FacmonJsonDecoder
 from facmon.ingest.model import Decoded, Reading, Reason
 from facmon.ingest.shelly import ShellyGen2Decoder
 from facmon.ingest.tasmota import TasmotaDecoder
 from facmon.ingest.validation import Validator
+from facmon.registry import Site, parse_site
+from facmon.stack import Stack
 from tests.clock import Calendar
 from tests.conftest import EXAMPLE_SITE
 from tests.test_ingest import Publisher, purge_session, running, wait_for
@@ -38,7 +38,9 @@ def shelly(devices: dict[str, str] | None = None, clock=lambda: TS_NS + 123_456_
 
 
 def tasmota(devices: dict[str, str] | None = None, zone=SHANGHAI) -> TasmotaDecoder:
-    return TasmotaDecoder("tele/341122A004/+/SENSOR", A004, devices or {"tasmota_A004_FAN": "E-FAN", "dual:1": "E-AC1", "dual:2": "E-AC2"}, zone)
+    return TasmotaDecoder(
+        "tele/341122A004/+/SENSOR", A004, devices or {"tasmota_A004_FAN": "E-FAN", "dual:1": "E-AC1", "dual:2": "E-AC2"}, zone
+    )
 
 
 def body(value: object) -> bytes:
@@ -57,7 +59,10 @@ def notify(params: dict, method: str = "NotifyStatus", src: str = SHELLY) -> byt
 
 
 def test_shelly_notify_status_of_a_switch_becomes_kwh_and_kw_at_its_own_time():
-    payload = notify({"ts": TS + 0.52, "switch:0": {"id": 0, "apower": 1250.0, "aenergy": {"total": 123456.7, "by_minute": [1, 2, 3], "minute_ts": TS}}}, src=PLUG)
+    payload = notify(
+        {"ts": TS + 0.52, "switch:0": {"id": 0, "apower": 1250.0, "aenergy": {"total": 123456.7, "by_minute": [1, 2, 3], "minute_ts": TS}}},
+        src=PLUG,
+    )
     decoded = shelly().decode(f"shellies/341122A002/{PLUG}/events/rpc", payload)
     assert decoded.rejections == []
     assert decoded.readings == [Reading(A002, "E-AC1", TS_NS + 520_000_000, {"register": pytest.approx(123.4567), "power": 1.25})]
@@ -75,14 +80,20 @@ def test_shelly_pro_3em_power_and_energy_counter_feed_the_same_meter():
     assert decoded.rejections == []
     assert decoded.readings == [Reading(A002, "E-IT", TS_NS, {"power": 2.1005, "register": 3.0})]
     # A later notification with only what changed: power alone.
-    partial = shelly().decode(f"shellies/341122A002/{SHELLY}/events/rpc", notify({"ts": TS + 1, "em:0": {"id": 0, "total_act_power": 10.0}}))
+    partial = shelly().decode(
+        f"shellies/341122A002/{SHELLY}/events/rpc", notify({"ts": TS + 1, "em:0": {"id": 0, "total_act_power": 10.0}})
+    )
     assert partial.readings == [Reading(A002, "E-IT", TS_NS + 10**9, {"power": 0.01})]
 
 
 @pytest.mark.parametrize(
     ("components", "channel", "fields"),
     [
-        ({"em1:1": {"id": 1, "act_power": 500.0}, "em1data:1": {"id": 1, "total_act_energy": 1500.0, "total_act_ret_energy": 3.0}}, "em1:1", {"power": 0.5, "register": 1.5}),
+        (
+            {"em1:1": {"id": 1, "act_power": 500.0}, "em1data:1": {"id": 1, "total_act_energy": 1500.0, "total_act_ret_energy": 3.0}},
+            "em1:1",
+            {"power": 0.5, "register": 1.5},
+        ),
         ({"pm1:0": {"id": 0, "apower": 20.0, "aenergy": {"total": 10.0}}}, "pm1:0", {"register": 0.01, "power": 0.02}),
         ({"cover:0": {"id": 0, "apower": 0, "aenergy": {"total": 0}}}, "cover:0", {"register": 0.0, "power": 0.0}),
     ],
@@ -106,7 +117,10 @@ def test_shelly_status_topics_carry_no_time_and_are_stamped_on_arrival_to_the_se
         (f"shellies/341122A002/{SHELLY}/status/sys", body({"mac": "C8F09E8A1B2C", "uptime": 5})),
         (f"shellies/341122A002/{SHELLY}/status/wifi", body({"sta_ip": "10.0.0.5", "rssi": -60})),
         (f"shellies/341122A002/{PLUG}/status/input:0", body({"id": 0, "state": False})),
-        (f"shellies/341122A002/{PLUG}/events/rpc", notify({"ts": TS, "events": [{"component": "input:0", "event": "single_push"}]}, method="NotifyEvent")),
+        (
+            f"shellies/341122A002/{PLUG}/events/rpc",
+            notify({"ts": TS, "events": [{"component": "input:0", "event": "single_push"}]}, method="NotifyEvent"),
+        ),
         (f"shellies/341122A002/{PLUG}/events/rpc", notify({"ts": TS, "switch:0": {"id": 0, "output": True, "source": "button"}})),
     ],
 )
@@ -118,12 +132,32 @@ def test_shelly_messages_without_readings_are_passed_over(topic, payload):
 @pytest.mark.parametrize(
     ("topic", "payload", "reason", "says"),
     [
-        (f"shellies/341122A002/{SHELLY}/events/rpc", notify({"ts": TS, "em:1": {"total_act_power": 5.0}}), Reason.UNKNOWN_DEVICE, f"{SHELLY}:em:1"),
+        (
+            f"shellies/341122A002/{SHELLY}/events/rpc",
+            notify({"ts": TS, "em:1": {"total_act_power": 5.0}}),
+            Reason.UNKNOWN_DEVICE,
+            f"{SHELLY}:em:1",
+        ),
         ("shellies/341122A002/other/status/switch:0", body({"apower": 5.0}), Reason.UNKNOWN_DEVICE, "'other:switch:0'"),
         (f"shellies/341122A002/{SHELLY}/events/rpc", notify({"em:0": {"total_act_power": 5.0}}), Reason.BAD_TIMESTAMP, "params.ts"),
-        (f"shellies/341122A002/{SHELLY}/events/rpc", notify({"ts": "soon", "em:0": {"total_act_power": 5.0}}), Reason.BAD_TIMESTAMP, "soon"),
-        (f"shellies/341122A002/{SHELLY}/events/rpc", notify({"ts": TS, "emdata:0": {"total_act": "12"}}), Reason.BAD_VALUE, "emdata:0 total_act = '12'"),
-        (f"shellies/341122A002/{PLUG}/events/rpc", notify({"ts": TS, "switch:0": {"aenergy": {"total": True}}}), Reason.BAD_VALUE, "aenergy.total"),
+        (
+            f"shellies/341122A002/{SHELLY}/events/rpc",
+            notify({"ts": "soon", "em:0": {"total_act_power": 5.0}}),
+            Reason.BAD_TIMESTAMP,
+            "soon",
+        ),
+        (
+            f"shellies/341122A002/{SHELLY}/events/rpc",
+            notify({"ts": TS, "emdata:0": {"total_act": "12"}}),
+            Reason.BAD_VALUE,
+            "emdata:0 total_act = '12'",
+        ),
+        (
+            f"shellies/341122A002/{PLUG}/events/rpc",
+            notify({"ts": TS, "switch:0": {"aenergy": {"total": True}}}),
+            Reason.BAD_VALUE,
+            "aenergy.total",
+        ),
         (f"shellies/341122A002/{SHELLY}/events/rpc", notify({"ts": TS}, method="Shelly.Reboot"), Reason.BAD_PAYLOAD, "Shelly.Reboot"),
         (f"shellies/341122A002/{SHELLY}/events/rpc", body({"method": "NotifyStatus", "params": [1]}), Reason.BAD_PAYLOAD, "params"),
         (f"shellies/341122A002/{SHELLY}/events/rpc", b"{broken", Reason.BAD_JSON, "not UTF-8 JSON"),
@@ -146,7 +180,15 @@ def test_tasmota_local_time_is_read_in_the_site_time_zone():
     payload = body(
         {
             "Time": "2024-05-01T08:00:00",  # Asia/Shanghai, UTC+8: 2024-05-01T00:00:00Z
-            "ENERGY": {"TotalStartTime": "2023-01-01T00:00:00", "Total": 123.456, "Yesterday": 1.2, "Today": 0.5, "Power": 450, "Voltage": 229, "Current": 2.0},
+            "ENERGY": {
+                "TotalStartTime": "2023-01-01T00:00:00",
+                "Total": 123.456,
+                "Yesterday": 1.2,
+                "Today": 0.5,
+                "Power": 450,
+                "Voltage": 229,
+                "Current": 2.0,
+            },
         }
     )
     decoded = tasmota().decode("tele/341122A004/tasmota_A004_FAN/SENSOR", payload)
@@ -164,15 +206,22 @@ def test_tasmota_local_time_is_read_in_the_site_time_zone():
     ],
 )
 def test_tasmota_time_zones_and_explicit_offsets(zone, time_text, expected_ns):
-    decoded = tasmota(zone=ZoneInfo(zone)).decode("tele/341122A004/tasmota_A004_FAN/SENSOR", body({"Time": time_text, "ENERGY": {"Total": 1.0}}))
+    decoded = tasmota(zone=ZoneInfo(zone)).decode(
+        "tele/341122A004/tasmota_A004_FAN/SENSOR", body({"Time": time_text, "ENERGY": {"Total": 1.0}})
+    )
     assert [r.ts_ns for r in decoded.readings] == [expected_ns]
 
 
 def test_tasmota_multi_channel_lists_are_channels_numbered_from_one():
-    payload = body({"Time": "2024-05-01T08:00:00", "Switch1": "ON", "ENERGY": {"Total": [0.5, 2.91], "Power": [0, 1200], "Today": [0.0, 1.3]}})
+    payload = body(
+        {"Time": "2024-05-01T08:00:00", "Switch1": "ON", "ENERGY": {"Total": [0.5, 2.91], "Power": [0, 1200], "Today": [0.0, 1.3]}}
+    )
     decoded = tasmota().decode("tele/341122A004/dual/SENSOR", payload)
     assert decoded.rejections == []
-    assert decoded.readings == [Reading(A004, "E-AC1", TS_NS, {"register": 0.5, "power": 0.0}), Reading(A004, "E-AC2", TS_NS, {"register": 2.91, "power": 1.2})]
+    assert decoded.readings == [
+        Reading(A004, "E-AC1", TS_NS, {"register": 0.5, "power": 0.0}),
+        Reading(A004, "E-AC2", TS_NS, {"register": 2.91, "power": 1.2}),
+    ]
     # A channel that is not mapped is rejected; the mapped ones still go through.
     three = tasmota().decode("tele/341122A004/dual/SENSOR", body({"Time": "2024-05-01T08:00:00", "ENERGY": {"Total": [1.0, 2.0, 3.0]}}))
     assert [r.device for r in three.readings] == ["E-AC1", "E-AC2"]
@@ -181,19 +230,41 @@ def test_tasmota_multi_channel_lists_are_channels_numbered_from_one():
 
 @pytest.mark.parametrize("kind", ["STATE", "LWT", "INFO1", "RESULT"])
 def test_tasmota_telemetry_without_readings_is_passed_over(kind):
-    decoded = tasmota().decode(f"tele/341122A004/tasmota_A004_FAN/{kind}", b"Online" if kind == "LWT" else body({"Time": "2024-05-01T08:00:00", "POWER": "ON"}))
+    decoded = tasmota().decode(
+        f"tele/341122A004/tasmota_A004_FAN/{kind}", b"Online" if kind == "LWT" else body({"Time": "2024-05-01T08:00:00", "POWER": "ON"})
+    )
     assert decoded.readings == [] and decoded.rejections == []
 
 
 @pytest.mark.parametrize(
     ("topic", "payload", "reason", "says"),
     [
-        ("tele/341122A004/unknown_plug/SENSOR", {"Time": "2024-05-01T08:00:00", "ENERGY": {"Total": 1.0}}, Reason.UNKNOWN_DEVICE, "'unknown_plug'"),
-        ("tele/341122A004/tasmota_A004_FAN/SENSOR", {"Time": "2024-05-01T08:00:00", "AM2301": {"Temperature": 24.1}}, Reason.BAD_PAYLOAD, "no ENERGY"),
-        ("tele/341122A004/tasmota_A004_FAN/SENSOR", {"Time": "2024-05-01T08:00:00", "ENERGY": {"Voltage": 230}}, Reason.BAD_PAYLOAD, "neither Total nor Power"),
+        (
+            "tele/341122A004/unknown_plug/SENSOR",
+            {"Time": "2024-05-01T08:00:00", "ENERGY": {"Total": 1.0}},
+            Reason.UNKNOWN_DEVICE,
+            "'unknown_plug'",
+        ),
+        (
+            "tele/341122A004/tasmota_A004_FAN/SENSOR",
+            {"Time": "2024-05-01T08:00:00", "AM2301": {"Temperature": 24.1}},
+            Reason.BAD_PAYLOAD,
+            "no ENERGY",
+        ),
+        (
+            "tele/341122A004/tasmota_A004_FAN/SENSOR",
+            {"Time": "2024-05-01T08:00:00", "ENERGY": {"Voltage": 230}},
+            Reason.BAD_PAYLOAD,
+            "neither Total nor Power",
+        ),
         ("tele/341122A004/tasmota_A004_FAN/SENSOR", {"ENERGY": {"Total": 1.0}}, Reason.BAD_TIMESTAMP, "'Time' is missing"),
         ("tele/341122A004/tasmota_A004_FAN/SENSOR", {"Time": "gestern", "ENERGY": {"Total": 1.0}}, Reason.BAD_TIMESTAMP, "gestern"),
-        ("tele/341122A004/tasmota_A004_FAN/SENSOR", {"Time": "2024-05-01T08:00:00", "ENERGY": {"Total": "1.0"}}, Reason.BAD_VALUE, "ENERGY.Total = '1.0'"),
+        (
+            "tele/341122A004/tasmota_A004_FAN/SENSOR",
+            {"Time": "2024-05-01T08:00:00", "ENERGY": {"Total": "1.0"}},
+            Reason.BAD_VALUE,
+            "ENERGY.Total = '1.0'",
+        ),
         ("tele/341122A004/SENSOR", {"Time": "2024-05-01T08:00:00", "ENERGY": {"Total": 1.0}}, Reason.UNKNOWN_DEVICE, "'341122A004'"),
         ("tele/341122A004/tasmota_A004_FAN/STATUS8", {"StatusSNS": {}}, Reason.BAD_TOPIC, "tele/<device>/SENSOR"),
     ],
@@ -286,7 +357,9 @@ def test_readings_too_far_ahead_or_behind_now_are_implausible(example_site, offs
 
 
 def test_the_window_comes_from_the_registry():
-    text = EXAMPLE_SITE.read_text(encoding="utf-8").replace("weather_interval_s: 300}", "weather_interval_s: 300, max_future_s: 0, max_age_days: 400}")
+    text = EXAMPLE_SITE.read_text(encoding="utf-8").replace(
+        "weather_interval_s: 300}", "weather_interval_s: 300, max_future_s: 0, max_age_days: 400}"
+    )
     site = parse_site(text, Path("wide.yaml"))
     validator = Validator(site, clock=lambda: TS_NS)
     assert validator.check(Reading(A004, "E-IT", TS_NS - 399 * 86_400 * 10**9, {"register": 1.0}))[0] is not None
@@ -295,7 +368,9 @@ def test_the_window_comes_from_the_registry():
 
 def test_every_decoder_gets_the_window(example_site):
     # A Tasmota whose clock fell back to 2000-01-01 (lost RTC, no NTP) after a power cut.
-    decoded = DecoderSet.for_site(example_site).decode("tele/341122A004/tasmota_A004_FAN/SENSOR", body({"Time": "2000-01-01T08:00:12", "ENERGY": {"Total": 1.0}}))
+    decoded = DecoderSet.for_site(example_site).decode(
+        "tele/341122A004/tasmota_A004_FAN/SENSOR", body({"Time": "2000-01-01T08:00:12", "ENERGY": {"Total": 1.0}})
+    )
     line, rejected = Validator(example_site).check(decoded.readings[0])
     assert line is None and [r.reason for r in rejected] == [Reason.IMPLAUSIBLE_TIME] and "2000-01-01T00:00:12Z" in rejected[0].detail
 
@@ -310,7 +385,9 @@ def device_client_id(stack: Stack) -> Iterator[str]:
     purge_session(stack, name)
 
 
-def test_shelly_and_tasmota_messages_are_stored_as_meter_points_through_the_real_broker(stack, store, example_site, device_client_id, calendar: Calendar):
+def test_shelly_and_tasmota_messages_are_stored_as_meter_points_through_the_real_broker(
+    stack, store, example_site, device_client_id, calendar: Calendar
+):
     now = int(time.time())
     local = datetime.fromtimestamp(now - 60, SHANGHAI).strftime("%Y-%m-%dT%H:%M:%S")  # Tasmota: local time, no offset
     publisher = Publisher(stack)
@@ -318,11 +395,24 @@ def test_shelly_and_tasmota_messages_are_stored_as_meter_points_through_the_real
         with running(example_site, store, stack, device_client_id) as collector:
             publisher.publish(
                 f"shellies/{A002}/{SHELLY}/events/rpc",
-                {"src": SHELLY, "dst": f"shellies/{A002}/{SHELLY}/events", "method": "NotifyStatus",
-                 "params": {"ts": now - 120 + 0.25, "em:0": {"id": 0, "total_act_power": 3456.0}, "emdata:0": {"id": 0, "total_act": 7_654_321.0, "total_act_ret": 0}}},
+                {
+                    "src": SHELLY,
+                    "dst": f"shellies/{A002}/{SHELLY}/events",
+                    "method": "NotifyStatus",
+                    "params": {
+                        "ts": now - 120 + 0.25,
+                        "em:0": {"id": 0, "total_act_power": 3456.0},
+                        "emdata:0": {"id": 0, "total_act": 7_654_321.0, "total_act_ret": 0},
+                    },
+                },
             )
-            publisher.publish(f"tele/{A004}/tasmota_A004_FAN/SENSOR", {"Time": local, "ENERGY": {"TotalStartTime": "2024-01-01T00:00:00", "Total": 2345.678, "Today": 12.3, "Power": 4321}})
-            publisher.publish(f"tele/{A004}/tasmota_A004_FAN/SENSOR", {"Time": "2021-06-13T06:59:52", "ENERGY": {"Total": 2000.0}})  # clock years off
+            publisher.publish(
+                f"tele/{A004}/tasmota_A004_FAN/SENSOR",
+                {"Time": local, "ENERGY": {"TotalStartTime": "2024-01-01T00:00:00", "Total": 2345.678, "Today": 12.3, "Power": 4321}},
+            )
+            publisher.publish(
+                f"tele/{A004}/tasmota_A004_FAN/SENSOR", {"Time": "2021-06-13T06:59:52", "ENERGY": {"Total": 2000.0}}
+            )  # clock years off
             publisher.publish(f"tele/{A004}/somebody_elses_plug/SENSOR", {"Time": local, "ENERGY": {"Total": 1.0}})  # not registered
             publisher.publish(f"shellies/{A002}/{SHELLY}/status/wifi", {"sta_ip": "10.0.0.5"})  # no readings
             assert publisher.wait() == 5

@@ -19,11 +19,11 @@ from pathlib import Path
 
 import pytest
 
+from facmon.ingest.spool import Spool, SpoolError, SpoolFull
 from facmon.registry import Site
+from facmon.simulators import SiteSimulator, publish
 from facmon.stack import Stack, free_port
 from facmon.store import InfluxStore, line
-from facmon.ingest.spool import Spool, SpoolError, SpoolFull
-from facmon.simulators import SiteSimulator, publish
 from tests.clock import Calendar, reading_ts
 from tests.conftest import EXAMPLE_SITE
 from tests.ingest_process import IngestProcess
@@ -120,7 +120,11 @@ def test_a_full_spool_stops_acknowledging_and_the_broker_keeps_the_backlog(stack
             assert 0 < held.acked < published  # what the spool took is acknowledged, the rest is not
             assert held.spooled > 0 and 0 < held.spool_bytes <= 20_000
             assert "spool_full=1.0" in collector.stats_line() and "spool_bytes=" in collector.stats_line()
-        assert any("spool full" in r.getMessage() and "the broker holds the backlog" in r.getMessage() for r in caplog.records if r.levelno == logging.ERROR)
+        assert any(
+            "spool full" in r.getMessage() and "the broker holds the backlog" in r.getMessage()
+            for r in caplog.records
+            if r.levelno == logging.ERROR
+        )
         assert collector.counters.unflushed > 0
 
         # InfluxDB is back: the spool is replayed and the broker redelivers the rest; nothing is missing.
@@ -132,7 +136,9 @@ def test_a_full_spool_stops_acknowledging_and_the_broker_keeps_the_backlog(stack
         purge_session(stack, client_id)
 
 
-def test_an_unusable_spool_folder_is_an_error_not_a_crash_and_nothing_is_acknowledged(stack, store, example_site, publisher, tmp_path, caplog):
+def test_an_unusable_spool_folder_is_an_error_not_a_crash_and_nothing_is_acknowledged(
+    stack, store, example_site, publisher, tmp_path, caplog
+):
     client_id = f"test-nospool-{uuid.uuid4().hex[:8]}"
     blocker = tmp_path / "a-file"
     blocker.write_text("")
@@ -150,7 +156,9 @@ def test_an_unusable_spool_folder_is_an_error_not_a_crash_and_nothing_is_acknowl
         purge_session(stack, client_id)
 
 
-def test_a_spooled_point_influxdb_refuses_on_replay_is_rejected_and_the_rest_is_stored(stack, store, example_site, tmp_path, calendar: Calendar):
+def test_a_spooled_point_influxdb_refuses_on_replay_is_rejected_and_the_rest_is_stored(
+    stack, store, example_site, tmp_path, calendar: Calendar
+):
     from facmon.ingest import Collector
 
     ts = reading_ts(time.time())

@@ -25,9 +25,39 @@ TASMOTA = "tele/341122A004/tasmota_A004_FAN"
 # -- topics ----------------------------------------------------------------------------------------
 
 _level = st.one_of(
-    st.sampled_from(["", "+", "#", "$SYS", "facmon", "341122A001", "341122A002", "341122A004", "_batch", "E-MAIN", "IEQ-1F", "E-IT", "E-FAN",
-                     "shellies", "tele", "SENSOR", "STATE", "status", "events", "rpc", "online", "em:0", "switch:0", "emdata:0",
-                     "shellypro3em-c8f09e8a1b2c", "tasmota_A004_FAN", "\x00", "é/ü", "日本"]),
+    st.sampled_from(
+        [
+            "",
+            "+",
+            "#",
+            "$SYS",
+            "facmon",
+            "341122A001",
+            "341122A002",
+            "341122A004",
+            "_batch",
+            "E-MAIN",
+            "IEQ-1F",
+            "E-IT",
+            "E-FAN",
+            "shellies",
+            "tele",
+            "SENSOR",
+            "STATE",
+            "status",
+            "events",
+            "rpc",
+            "online",
+            "em:0",
+            "switch:0",
+            "emdata:0",
+            "shellypro3em-c8f09e8a1b2c",
+            "tasmota_A004_FAN",
+            "\x00",
+            "é/ü",
+            "日本",
+        ]
+    ),
     st.text(max_size=12),
 )
 _structured_topics = st.one_of(
@@ -53,14 +83,62 @@ _scalars = st.one_of(
     st.integers(),
     st.integers(min_value=-(10**400), max_value=10**400),
     st.floats(allow_nan=True, allow_infinity=True),
-    st.sampled_from([0, -1, 1714521600, 1714521600.5, 1714521600000, 10**20, "NaN", "Infinity", "-0", "1e309", "2024-05-01T08:00:00",
-                     "2024-05-01T08:00:00+08:00", "0001-01-01T00:00:00", "9999-12-31T23:59:59Z", "", "null"]),
+    st.sampled_from(
+        [
+            0,
+            -1,
+            1714521600,
+            1714521600.5,
+            1714521600000,
+            10**20,
+            "NaN",
+            "Infinity",
+            "-0",
+            "1e309",
+            "2024-05-01T08:00:00",
+            "2024-05-01T08:00:00+08:00",
+            "0001-01-01T00:00:00",
+            "9999-12-31T23:59:59Z",
+            "",
+            "null",
+        ]
+    ),
     st.text(max_size=20),
 )
 _keys = st.one_of(
-    st.sampled_from(["ts", "device", "readings", "register", "power", "temperature", "co2", "method", "params", "src", "switch:0", "em:0",
-                     "emdata:0", "em1:0", "em1data:0", "pm1:0", "sys", "aenergy", "total", "apower", "total_act", "total_act_power",
-                     "act_power", "total_act_energy", "Time", "ENERGY", "Total", "Power", "NotifyStatus"]),
+    st.sampled_from(
+        [
+            "ts",
+            "device",
+            "readings",
+            "register",
+            "power",
+            "temperature",
+            "co2",
+            "method",
+            "params",
+            "src",
+            "switch:0",
+            "em:0",
+            "emdata:0",
+            "em1:0",
+            "em1data:0",
+            "pm1:0",
+            "sys",
+            "aenergy",
+            "total",
+            "apower",
+            "total_act",
+            "total_act_power",
+            "act_power",
+            "total_act_energy",
+            "Time",
+            "ENERGY",
+            "Total",
+            "Power",
+            "NotifyStatus",
+        ]
+    ),
     st.text(max_size=10),
 )
 json_values = st.recursive(
@@ -90,16 +168,33 @@ _shelly_component = st.fixed_dictionaries(
     },
 )
 _shelly_payloads = st.builds(
-    lambda method, ts, components, extra: {"src": "x", "method": method, "params": {**({"ts": ts} if ts is not None else {}), **components, **extra}},
+    lambda method, ts, components, extra: {
+        "src": "x",
+        "method": method,
+        "params": {**({"ts": ts} if ts is not None else {}), **components, **extra},
+    },
     st.sampled_from(["NotifyStatus", "NotifyFullStatus", "NotifyEvent", "Other", None]),
     st.one_of(st.none(), _scalars),
-    st.dictionaries(st.sampled_from(["switch:0", "em:0", "emdata:0", "em1:0", "em1data:0", "pm1:0", "em:1", "light:255", "switch:x"]), _shelly_component, max_size=4),
+    st.dictionaries(
+        st.sampled_from(["switch:0", "em:0", "emdata:0", "em1:0", "em1data:0", "pm1:0", "em:1", "light:255", "switch:x"]),
+        _shelly_component,
+        max_size=4,
+    ),
     st.dictionaries(_keys, json_values, max_size=2),
 )
 _tasmota_payloads = st.builds(
     lambda time, energy: {"Time": time, "ENERGY": energy},
     _scalars,
-    st.one_of(st.fixed_dictionaries({}, optional={"Total": st.one_of(_numbers, st.lists(_numbers, max_size=4)), "Power": st.one_of(_numbers, st.lists(_numbers, max_size=4))}), json_values),
+    st.one_of(
+        st.fixed_dictionaries(
+            {},
+            optional={
+                "Total": st.one_of(_numbers, st.lists(_numbers, max_size=4)),
+                "Power": st.one_of(_numbers, st.lists(_numbers, max_size=4)),
+            },
+        ),
+        json_values,
+    ),
 )
 _facmon_payloads = st.one_of(
     st.builds(lambda ts, fields: {"ts": ts, **fields}, _scalars, st.dictionaries(_keys, _numbers, max_size=4)),
@@ -116,9 +211,14 @@ payloads = st.one_of(
 # Topics and payloads that fit each other, so the fuzzing reaches the decoders' inner paths.
 matched = st.one_of(
     st.tuples(st.just(f"{SHELLY}/events/rpc"), _shelly_payloads.map(_dumps)),
-    st.tuples(st.sampled_from([f"{SHELLY}/status/{c}" for c in ("em:0", "emdata:0", "switch:0", "em1data:0", "sys")]), _shelly_component.map(_dumps)),
+    st.tuples(
+        st.sampled_from([f"{SHELLY}/status/{c}" for c in ("em:0", "emdata:0", "switch:0", "em1data:0", "sys")]),
+        _shelly_component.map(_dumps),
+    ),
     st.tuples(st.just(f"{TASMOTA}/SENSOR"), _tasmota_payloads.map(_dumps)),
-    st.tuples(st.sampled_from(["facmon/341122A001/E-MAIN", "facmon/341122A001/_batch", "facmon/341122A004/E-FAN"]), _facmon_payloads.map(_dumps)),
+    st.tuples(
+        st.sampled_from(["facmon/341122A001/E-MAIN", "facmon/341122A001/_batch", "facmon/341122A004/E-FAN"]), _facmon_payloads.map(_dumps)
+    ),
 )
 
 
@@ -181,6 +281,8 @@ def test_the_fuzzing_reaches_readings(pipeline):
     """A sanity check that the strategies are not all rejected at the first gate."""
     decoders, validator, site = pipeline
     now = __import__("time").time()
-    decoded = decoders.decode(f"{SHELLY}/events/rpc", _dumps({"method": "NotifyStatus", "params": {"ts": now, "em:0": {"total_act_power": 1.0}}}))
+    decoded = decoders.decode(
+        f"{SHELLY}/events/rpc", _dumps({"method": "NotifyStatus", "params": {"ts": now, "em:0": {"total_act_power": 1.0}}})
+    )
     assert decoded.readings and validator.check(decoded.readings[0])[0] is not None
     assert not math.isnan(decoded.readings[0].fields["power"])

@@ -48,7 +48,10 @@ def group() -> str:
 def test_two_collectors_sharing_a_stream_store_every_reading(stack, store, example_site, publisher, group):
     ids = [f"test-share-{uuid.uuid4().hex[:8]}" for _ in range(2)]
     try:
-        with running(example_site, store, stack, ids[0], shared_group=group) as first, running(example_site, store, stack, ids[1], shared_group=group) as second:
+        with (
+            running(example_site, store, stack, ids[0], shared_group=group) as first,
+            running(example_site, store, stack, ids[1], shared_group=group) as second,
+        ):
             filters = first.topic_filters()
             assert f"$share/{group}/facmon/#" in filters and all(f.startswith(f"$share/{group}/") for f in filters)
             expected = publish_rounds(publisher, example_site, range(4))
@@ -81,7 +84,9 @@ def test_facmon_ingest_shared_processes_share_and_ingest_status_reports_each(sta
     processes: list[IngestProcess] = []
     try:
         for client_id in ids:
-            processes.append(IngestProcess(stack_env, "--client-id", client_id, "--shared", group, "--stats-interval", "0.5", "--flush-interval", "0.2"))
+            processes.append(
+                IngestProcess(stack_env, "--client-id", client_id, "--shared", group, "--stats-interval", "0.5", "--flush-interval", "0.2")
+            )
         for process in processes:
             process.wait_subscribed()
             assert any(f"$share/{group}/facmon/#" in entry for entry in process.log), "".join(process.log)
@@ -91,7 +96,9 @@ def test_facmon_ingest_shared_processes_share_and_ingest_status_reports_each(sta
         wait_for(lambda: series_counts(store) == expected, 30, "every reading stored")
 
         def reported() -> list[dict]:
-            result = subprocess.run([FACMON, "ingest", "status", "--format", "json"], env=stack_env, capture_output=True, text=True, timeout=60)
+            result = subprocess.run(
+                [FACMON, "ingest", "status", "--format", "json"], env=stack_env, capture_output=True, text=True, timeout=60
+            )
             assert result.returncode == 0, result.stderr
             rows = [row for row in json.loads(result.stdout)["collectors"] if row["collector"] in ids]
             done = len(rows) == 2 and sum(row["written"] for row in rows) == sum(expected.values())

@@ -31,9 +31,9 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
+from facmon.ingest.collector import stop_worst_case_s
 from facmon.stack import Stack, free_port
 from facmon.store import InfluxStore
-from facmon.ingest.collector import stop_worst_case_s
 from tests.conftest import EXAMPLE_SITE
 from tests.ingest_process import IngestProcess, signal_status
 from tests.test_ingest import purge_session, wait_for
@@ -133,7 +133,7 @@ def stress_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 
 def _count_stored(store: InfluxStore) -> int:
-    rows = store.rows(f"SELECT count(\"register\") FROM \"meter\" WHERE \"meter\" = '{METER}'")
+    rows = store.rows(f'SELECT count("register") FROM "meter" WHERE "meter" = \'{METER}\'')
     return int(rows[0]["count"]) if rows else 0
 
 

@@ -74,7 +74,7 @@ def test_publish_properties_are_skipped_and_the_payload_is_exact():
     # payload format indicator (0x01) and a user property (0x26) "k"="v"
     properties = b"\x01\x01" + b"\x26\x00\x01k\x00\x01v"
     packet = publish_packet("tele/plug/SENSOR", b'{"ENERGY":{}}', 65535, properties)
-    (first, data, start, end), = split_packets(packet)[0]
+    ((first, data, start, end),) = split_packets(packet)[0]
     message = parse_publish(first, data, start, end)
     assert message == Message(b"tele/plug/SENSOR", b'{"ENERGY":{}}', 65535, 1)
 
@@ -103,7 +103,9 @@ def test_connect_asks_to_resume_the_session_and_carries_expiry_and_receive_maxim
 
 
 def test_acks_for_a_connection_that_is_gone_are_not_sent():
-    subscriber = Subscriber("127.0.0.1", 1, "never-started", [("facmon/#", 1)], on_messages=lambda g, m: None, on_subscribed=lambda g, c: None)
+    subscriber = Subscriber(
+        "127.0.0.1", 1, "never-started", [("facmon/#", 1)], on_messages=lambda g, m: None, on_subscribed=lambda g, c: None
+    )
     try:
         assert subscriber.ack(generation=3, packet_ids=[1, 2]) == 0
     finally:
@@ -155,8 +157,16 @@ def test_the_subscriber_stops_reading_while_too_many_messages_are_unacknowledged
     payload_size = 4000
     total = 2000  # 8 MB: far more than one read (1 MB) and the socket buffers
     recorder = Recorder()
-    subscriber = Subscriber(stack.host, stack.mqtt_port, client_id, [(topic, 1)], on_messages=recorder.on_messages,
-                            on_subscribed=recorder.on_subscribed, receive_maximum=65535, max_outstanding=50)
+    subscriber = Subscriber(
+        stack.host,
+        stack.mqtt_port,
+        client_id,
+        [(topic, 1)],
+        on_messages=recorder.on_messages,
+        on_subscribed=recorder.on_subscribed,
+        receive_maximum=65535,
+        max_outstanding=50,
+    )
     try:
         subscriber.start()
         assert recorder.subscribed.wait(10)
@@ -164,8 +174,16 @@ def test_the_subscriber_stops_reading_while_too_many_messages_are_unacknowledged
         publish_qos1(stack, topic, [struct.pack(">I", i) + b"." * (payload_size - 4) for i in range(total)])
 
         recorder = Recorder()
-        subscriber = Subscriber(stack.host, stack.mqtt_port, client_id, [(topic, 1)], on_messages=recorder.on_messages,
-                                on_subscribed=recorder.on_subscribed, receive_maximum=65535, max_outstanding=50)
+        subscriber = Subscriber(
+            stack.host,
+            stack.mqtt_port,
+            client_id,
+            [(topic, 1)],
+            on_messages=recorder.on_messages,
+            on_subscribed=recorder.on_subscribed,
+            receive_maximum=65535,
+            max_outstanding=50,
+        )
         subscriber.start()
         wait_for(lambda: recorder.count() >= 50, 10, "the first 50 messages")
         time.sleep(1.0)
@@ -193,5 +211,12 @@ def test_the_subscriber_stops_reading_while_too_many_messages_are_unacknowledged
 def test_a_missing_ca_file_is_an_error_naming_it_before_any_connection_is_tried(tmp_path):
     missing = tmp_path / "ca.crt"
     with pytest.raises(FacmonError, match=str(missing)):
-        Subscriber("127.0.0.1", 1, "x", [("facmon/#", 1)], on_messages=lambda g, m: None, on_subscribed=lambda g, c: None,
-                   auth=MqttAuth(tls_ca=str(missing)))
+        Subscriber(
+            "127.0.0.1",
+            1,
+            "x",
+            [("facmon/#", 1)],
+            on_messages=lambda g, m: None,
+            on_subscribed=lambda g, c: None,
+            auth=MqttAuth(tls_ca=str(missing)),
+        )

@@ -15,9 +15,9 @@ from facmon.analytics.analyze import analyze
 from facmon.analytics.monthly import local_month_starts_s, monthly_energy
 from facmon.registry import Site
 from facmon.schema import ENERGY_DAILY, ENERGY_MONTHLY
-from facmon.store import InfluxStore
 from facmon.simulators import SiteSimulator
 from facmon.simulators.backfill import backfill
+from facmon.store import InfluxStore
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 A001 = "341122A001"
@@ -42,8 +42,15 @@ def test_days_add_up_per_month_with_mean_completeness_and_days_with_data() -> No
     days = np.array([_local_s(d) for d in ("2026-01-30T00:00", "2026-01-31T00:00", "2026-02-01T00:00", "2026-03-01T00:00")])
     edges = np.array([_local_s(d) for d in ("2025-12-01T00:00", "2026-01-01T00:00", "2026-02-01T00:00", "2026-03-01T00:00")])
     points = monthly_energy(
-        A001, "01", "01000", days, np.array([10.0, 20.0, 5.0, 99.0]), np.array([1.0, np.nan, 0.5, 9.0]),
-        np.array([5.0, 10.0, 2.5, 9.0]), np.array([1.0, 0.5, 0.9, 1.0]), edges,
+        A001,
+        "01",
+        "01000",
+        days,
+        np.array([10.0, 20.0, 5.0, 99.0]),
+        np.array([1.0, np.nan, 0.5, 9.0]),
+        np.array([5.0, 10.0, 2.5, 9.0]),
+        np.array([1.0, 0.5, 0.9, 1.0]),
+        edges,
     )
     got = [(p.month_start_s, p.consumption, p.kgce, p.co2_kg, p.days, p.completeness) for p in points]
     assert got == [
@@ -55,8 +62,17 @@ def test_days_add_up_per_month_with_mean_completeness_and_days_with_data() -> No
 def test_a_category_without_factors_has_no_kgce_or_co2() -> None:
     """Water days carry no kgce and no CO₂: the month has neither, only its consumption."""
     edges = np.array([_local_s("2026-01-01T00:00"), _local_s("2026-02-01T00:00")])
-    (point,) = monthly_energy(A001, "02", "02000", np.array([_local_s("2026-01-05T00:00")]), np.array([3.5]), np.array([np.nan]),
-                              np.array([np.nan]), np.array([1.0]), edges)
+    (point,) = monthly_energy(
+        A001,
+        "02",
+        "02000",
+        np.array([_local_s("2026-01-05T00:00")]),
+        np.array([3.5]),
+        np.array([np.nan]),
+        np.array([np.nan]),
+        np.array([1.0]),
+        edges,
+    )
     assert (point.consumption, point.kgce, point.co2_kg, point.days) == (3.5, None, None, 1)
 
 
@@ -79,8 +95,12 @@ def test_a_month_analysed_in_two_runs_is_whole_and_a_rerun_changes_nothing(examp
     assert {(key[2], row["days"]) for key, row in after_first.items()} == {(january, 1.0)}
     analyze(example_site, store, split, end, buildings=[A001])
 
-    expected: dict[tuple[str, str, int], dict[str, Any]] = defaultdict(lambda: {"consumption": 0.0, "kgce": None, "co2_kg": None, "days": 0, "completeness": 0.0})
-    for series in store.query(f'SELECT "consumption", "kgce", "co2_kg", "completeness" FROM "{ENERGY_DAILY}" GROUP BY "subitem", "building"'):
+    expected: dict[tuple[str, str, int], dict[str, Any]] = defaultdict(
+        lambda: {"consumption": 0.0, "kgce": None, "co2_kg": None, "days": 0, "completeness": 0.0}
+    )
+    for series in store.query(
+        f'SELECT "consumption", "kgce", "co2_kg", "completeness" FROM "{ENERGY_DAILY}" GROUP BY "subitem", "building"'
+    ):
         for row in series["values"]:
             record = dict(zip(series["columns"], row))
             month = january if record["time"] < february else february

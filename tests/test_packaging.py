@@ -12,7 +12,10 @@ from tests.conftest import ROOT
 
 def test_the_wheel_installs_one_top_level_name_with_every_part_and_the_go_checker(tmp_path: Path) -> None:
     built = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(ROOT)], capture_output=True, text=True, timeout=600
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(ROOT)],
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert built.returncode == 0, built.stderr
     (wheel,) = tmp_path.glob("facmon-*.whl")

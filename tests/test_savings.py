@@ -58,8 +58,16 @@ def test_fsu_matches_a_hand_computed_case():
 
 def baseline_statistics(cvrmse: float, n: int = 365, n_parameters: int = 5, rho: float = 0.0) -> FitStatistics:
     return FitStatistics(
-        n=n, n_parameters=n_parameters, mean_observed=100.0, rmse=100.0 * cvrmse, cvrmse=cvrmse, nmbe=0.0, r2=0.9,
-        adjusted_r2=0.9, autocorrelation=rho, n_effective=effective_sample_size(n, rho),
+        n=n,
+        n_parameters=n_parameters,
+        mean_observed=100.0,
+        rmse=100.0 * cvrmse,
+        cvrmse=cvrmse,
+        nmbe=0.0,
+        r2=0.9,
+        adjusted_r2=0.9,
+        autocorrelation=rho,
+        n_effective=effective_sample_size(n, rho),
     )
 
 

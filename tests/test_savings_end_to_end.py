@@ -28,9 +28,9 @@ from facmon.analytics.building_savings import building_savings, savings_in_perio
 from facmon.analytics.energy_score import score_energy, write_energy_scores
 from facmon.analytics.indicators import parse_period
 from facmon.registry import Site, parse_site
+from facmon.simulators import EfficiencyMeasure, SiteSimulator, backfill
 from facmon.stack import Stack
 from facmon.store import InfluxStore
-from facmon.simulators import EfficiencyMeasure, SiteSimulator, backfill
 from tests.conftest import EXAMPLE_SITE
 
 RETROFITTED, UNCHANGED = "341122A001", "341122A002"
@@ -93,8 +93,10 @@ def test_a_lighting_retrofit_is_measured_as_the_saving_it_made(year):
     assert savings is not None
     true_avoided_kwh = MAIN_METER_LOSSES * (1 / LIGHTING_FACTOR - 1) * lighting_kwh(store, site, RETROFITTED, *REPORTING)
     assert true_avoided_kwh > 0
-    print(f"\n{RETROFITTED}: avoided {savings.avoided_kwh:.0f} kWh ± {savings.uncertainty_kwh:.0f} (95 %), true {true_avoided_kwh:.0f} kWh, "
-          f"fraction {savings.fraction:.4f}, CV(RMSE) {result.baseline.statistics.cvrmse:.4f}")
+    print(
+        f"\n{RETROFITTED}: avoided {savings.avoided_kwh:.0f} kWh ± {savings.uncertainty_kwh:.0f} (95 %), true {true_avoided_kwh:.0f} kWh, "
+        f"fraction {savings.fraction:.4f}, CV(RMSE) {result.baseline.statistics.cvrmse:.4f}"
+    )
     assert abs(savings.avoided_kwh - true_avoided_kwh) <= savings.uncertainty_kwh, (savings, true_avoided_kwh)
     assert savings.avoided_kwh > savings.uncertainty_kwh, "the saving is distinguishable from zero"
 

@@ -16,7 +16,9 @@ from facmon.store import line
 
 def reference(site, building, device, fields, time_ns):
     """What reading_line is documented to produce."""
-    return line(schema.MEASUREMENT_OF_KIND[schema.device_kind(device)], device_tags(site, building, device), stored_fields(device, fields), time_ns)
+    return line(
+        schema.MEASUREMENT_OF_KIND[schema.device_kind(device)], device_tags(site, building, device), stored_fields(device, fields), time_ns
+    )
 
 
 def all_devices(site):
@@ -35,9 +37,13 @@ def test_every_device_of_the_example_site_with_every_field(example_site):
     for building, device in all_devices(example_site):
         fields = {name: 12.5 + i for i, name in enumerate(sorted(allowed_fields(device)))}
         for time_ns in (0, 1_763_780_000_123_000_000):
-            assert reading_line(example_site, building, device, fields, time_ns) == reference(example_site, building, device, fields, time_ns)
+            assert reading_line(example_site, building, device, fields, time_ns) == reference(
+                example_site, building, device, fields, time_ns
+            )
             # second call: served from the cache
-            assert reading_line(example_site, building, device, fields, time_ns) == reference(example_site, building, device, fields, time_ns)
+            assert reading_line(example_site, building, device, fields, time_ns) == reference(
+                example_site, building, device, fields, time_ns
+            )
 
 
 @settings(max_examples=300, deadline=None)

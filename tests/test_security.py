@@ -26,12 +26,12 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from facmon.broker_auth import COLLECTOR_USER, MqttAuth, gateway_user, read_credentials, write_broker_files
 from facmon.errors import FacmonError
-from facmon.settings import mqtt_auth, simulator_auth
-from facmon.stack import Stack, free_port
-from facmon.store import InfluxStore, StoreUnavailable
 from facmon.ingest import Collector
+from facmon.settings import mqtt_auth, simulator_auth
 from facmon.simulators import SiteSimulator, publish
 from facmon.simulators.publisher import PublishError
+from facmon.stack import Stack, free_port
+from facmon.store import InfluxStore, StoreUnavailable
 from tests.conftest import EXAMPLE_SITE
 from tests.test_ingest import FACMON, TS, wait_for
 
@@ -49,7 +49,13 @@ def _clean_env(**extra: str) -> dict[str, str]:
 
 @pytest.fixture(autouse=True)
 def _no_mqtt_login_in_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("FACMON_MQTT_USERNAME", "FACMON_MQTT_PASSWORD", "FACMON_MQTT_USERNAME_FILE", "FACMON_MQTT_PASSWORD_FILE", "FACMON_MQTT_TLS_CA"):
+    for name in (
+        "FACMON_MQTT_USERNAME",
+        "FACMON_MQTT_PASSWORD",
+        "FACMON_MQTT_USERNAME_FILE",
+        "FACMON_MQTT_PASSWORD_FILE",
+        "FACMON_MQTT_TLS_CA",
+    ):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -110,7 +116,7 @@ class Client:
         if not reason_code.is_failure:
             self.connected.set()
 
-    def wait_connected(self) -> "Client":
+    def wait_connected(self) -> Client:
         assert self.connected.wait(15), f"not connected: CONNACK {self.connack}"
         return self
 
@@ -187,7 +193,9 @@ def test_cli_prints_users_and_topics_but_never_a_password(tmp_path):
     assert done.returncode == 0, done.stderr
     body = json.loads(done.stdout)
     assert {u["user"]: u["publish"] for u in body["users"]}[gateway_user(A001)] == [f"facmon/{A001}/#"]
-    table = subprocess.run([FACMON, "mqtt", "credentials", "--out", str(tmp_path / "elsewhere")], env=env, capture_output=True, text=True, timeout=60)
+    table = subprocess.run(
+        [FACMON, "mqtt", "credentials", "--out", str(tmp_path / "elsewhere")], env=env, capture_output=True, text=True, timeout=60
+    )
     assert table.returncode == 0, table.stderr
     assert gateway_user(A001) in table.stdout and (tmp_path / "elsewhere" / "acl").exists()
     for folder in (tmp_path / "home" / "mqtt", tmp_path / "elsewhere"):
@@ -215,8 +223,14 @@ def test_anonymous_clients_and_wrong_passwords_are_refused(secure_stack):
 def test_a_gateway_publishing_into_another_buildings_prefix_is_refused_and_never_delivered(secure_stack, example_site):
     store = _fresh_store(secure_stack)
     collector = Collector(
-        example_site, store, mqtt_host=secure_stack.host, mqtt_port=secure_stack.mqtt_port, client_id=f"sec-{uuid.uuid4().hex[:8]}",
-        flush_interval_s=0.2, stats_interval_s=60, auth=mqtt_auth(secure_stack.home),
+        example_site,
+        store,
+        mqtt_host=secure_stack.host,
+        mqtt_port=secure_stack.mqtt_port,
+        client_id=f"sec-{uuid.uuid4().hex[:8]}",
+        flush_interval_s=0.2,
+        stats_interval_s=60,
+        auth=mqtt_auth(secure_stack.home),
     )
     spy = Client(secure_stack, mqtt_auth(secure_stack.home)).wait_connected()  # the collector's user sees everything
     nosy = Client(secure_stack, mqtt_auth(secure_stack.home, user=gateway_user(A002))).wait_connected()
@@ -255,8 +269,14 @@ def test_a_gateway_publishing_into_another_buildings_prefix_is_refused_and_never
 def test_a_device_not_registered_under_the_topics_building_is_rejected_under_auth(secure_stack, example_site):
     store = _fresh_store(secure_stack)
     collector = Collector(
-        example_site, store, mqtt_host=secure_stack.host, mqtt_port=secure_stack.mqtt_port, client_id=f"sec-{uuid.uuid4().hex[:8]}",
-        flush_interval_s=0.2, stats_interval_s=60, auth=mqtt_auth(secure_stack.home),
+        example_site,
+        store,
+        mqtt_host=secure_stack.host,
+        mqtt_port=secure_stack.mqtt_port,
+        client_id=f"sec-{uuid.uuid4().hex[:8]}",
+        flush_interval_s=0.2,
+        stats_interval_s=60,
+        auth=mqtt_auth(secure_stack.home),
     )
     gateway = Client(secure_stack, mqtt_auth(secure_stack.home, user=gateway_user(A001))).wait_connected()
     a003_only = "E-LS-1-2F"  # a meter of 341122A003, not of 341122A001
@@ -266,9 +286,13 @@ def test_a_device_not_registered_under_the_topics_building_is_rejected_under_aut
         assert collector.connected.wait(15)
         # allowed by the ACL (own prefix), refused by validation against the registry
         assert gateway.puback(gateway.publish(f"facmon/{A001}/{a003_only}", {"ts": TS, "register": 10.0})) == 0
-        batch = {"readings": [{"device": a003_only, "ts": TS + 300, "register": 11.0}, {"device": "WX-ROOF", "ts": TS, "temperature": 20.0}]}
+        batch = {
+            "readings": [{"device": a003_only, "ts": TS + 300, "register": 11.0}, {"device": "WX-ROOF", "ts": TS, "temperature": 20.0}]
+        }
         assert gateway.puback(gateway.publish(f"facmon/{A001}/_batch", batch)) == 0
-        rejected = wait_for(lambda: len(store.rows("SELECT * FROM ingest_rejected")) >= 2 and store.rows("SELECT * FROM ingest_rejected"), 15, "rejections")
+        rejected = wait_for(
+            lambda: len(store.rows("SELECT * FROM ingest_rejected")) >= 2 and store.rows("SELECT * FROM ingest_rejected"), 15, "rejections"
+        )
         assert {(r["reason"], r["building"]) for r in rejected} == {("unknown_device", A001)}
         assert store.rows('SELECT count("register") FROM "meter"') == []
         assert [r["building"] for r in store.rows('SELECT "temperature" FROM "weather" GROUP BY "building"')] == [A001]
@@ -309,19 +333,35 @@ def test_over_tls_the_simulator_publishes_as_each_gateway_and_the_collector_stor
 
     stranger_ca = ensure_tls_files(tls_stack.home / "stranger-ca", tls_stack.host)["ca"]
     with pytest.raises(PublishError, match=f"TLS with the MQTT broker .*CA file {stranger_ca}.*CERTIFICATE_VERIFY_FAILED"):
-        publish(SiteSimulator(example_site), tls_stack.host, tls_stack.mqtt_port, _ts_datetime(), 1.0, 60, topic_prefix="facmon",
-                auth=MqttAuth(gateway_user(A001), _password(tls_stack, gateway_user(A001)), stranger_ca))
+        publish(
+            SiteSimulator(example_site),
+            tls_stack.host,
+            tls_stack.mqtt_port,
+            _ts_datetime(),
+            1.0,
+            60,
+            topic_prefix="facmon",
+            auth=MqttAuth(gateway_user(A001), _password(tls_stack, gateway_user(A001)), stranger_ca),
+        )
     # the command says what to check, not "is the stack running?"
     env = _clean_env(FACMON_HOME=str(tls_stack.home), FACMON_MQTT_TLS_CA=str(stranger_ca))
     refused = subprocess.run([FACMON, "simulate", "--duration", "1"], env=env, capture_output=True, text=True, timeout=60)
     assert refused.returncode == 2 and "FACMON_MQTT_TLS_CA" in refused.stderr and "stack running" not in refused.stderr, refused.stderr
     # a collector keeps retrying, and says why as an error naming the CA file
-    distrustful = Collector(example_site, _fresh_store(tls_stack), mqtt_host=tls_stack.host, mqtt_port=tls_stack.mqtt_port,
-                            client_id=f"sec-{uuid.uuid4().hex[:8]}", auth=MqttAuth(COLLECTOR_USER, _password(tls_stack, COLLECTOR_USER), stranger_ca))
+    distrustful = Collector(
+        example_site,
+        _fresh_store(tls_stack),
+        mqtt_host=tls_stack.host,
+        mqtt_port=tls_stack.mqtt_port,
+        client_id=f"sec-{uuid.uuid4().hex[:8]}",
+        auth=MqttAuth(COLLECTOR_USER, _password(tls_stack, COLLECTOR_USER), stranger_ca),
+    )
     with caplog.at_level(logging.ERROR, logger="facmon"):
         stop, thread = _run_collector(distrustful)
         try:
-            wait_for(lambda: any("does not verify against CA file" in r.getMessage() for r in caplog.records), 15, "the certificate error logged")
+            wait_for(
+                lambda: any("does not verify against CA file" in r.getMessage() for r in caplog.records), 15, "the certificate error logged"
+            )
             assert not distrustful.connected.is_set()
         finally:
             stop.set()
@@ -334,14 +374,29 @@ def test_over_tls_the_simulator_publishes_as_each_gateway_and_the_collector_stor
     logins = simulator_auth(example_site, tls_stack.home)
     assert isinstance(logins, dict) and logins[A001].username == gateway_user(A001) and logins[A001].tls_ca
     collector = Collector(
-        example_site, store, mqtt_host=tls_stack.host, mqtt_port=tls_stack.mqtt_port, client_id=f"sec-{uuid.uuid4().hex[:8]}",
-        flush_interval_s=0.2, stats_interval_s=60, auth=login,
+        example_site,
+        store,
+        mqtt_host=tls_stack.host,
+        mqtt_port=tls_stack.mqtt_port,
+        client_id=f"sec-{uuid.uuid4().hex[:8]}",
+        flush_interval_s=0.2,
+        stats_interval_s=60,
+        auth=login,
     )
     stop, thread = _run_collector(collector)
     try:
         assert collector.connected.wait(15)
-        published = publish(SiteSimulator(example_site, seed=5), tls_stack.host, tls_stack.mqtt_port, _ts_datetime(), 2.0, 3600,
-                            topic_prefix="facmon", gateway_batches=True, auth=logins)
+        published = publish(
+            SiteSimulator(example_site, seed=5),
+            tls_stack.host,
+            tls_stack.mqtt_port,
+            _ts_datetime(),
+            2.0,
+            3600,
+            topic_prefix="facmon",
+            gateway_batches=True,
+            auth=logins,
+        )
         assert {building for _, building in published} == {b.code for b in example_site.buildings}
         total = sum(published.values())
         wait_for(lambda: collector.counters.written == total, 30, f"{total} readings stored")
@@ -376,12 +431,22 @@ def test_secrets_from_the_environment_never_appear_in_the_commands_output(secure
     outputs: list[str] = []
 
     # 1. a normal run: InfluxDB credentials and the collector's MQTT login from the environment
-    env = _secret_env(secure_stack, store.database, FACMON_INFLUX_USERNAME="facmon", FACMON_INFLUX_PASSWORD=influx_marker,
-                      FACMON_MQTT_USERNAME=COLLECTOR_USER, FACMON_MQTT_PASSWORD=mqtt_password)
+    env = _secret_env(
+        secure_stack,
+        store.database,
+        FACMON_INFLUX_USERNAME="facmon",
+        FACMON_INFLUX_PASSWORD=influx_marker,
+        FACMON_MQTT_USERNAME=COLLECTOR_USER,
+        FACMON_MQTT_PASSWORD=mqtt_password,
+    )
     log = tmp_path / "ingest.log"
     with open(log, "w") as sink:
-        ingest = subprocess.Popen([FACMON, "ingest", "--client-id", f"sec-{uuid.uuid4().hex[:8]}", "--flush-interval", "0.2"],
-                                  env=env, stdout=sink, stderr=subprocess.STDOUT)
+        ingest = subprocess.Popen(
+            [FACMON, "ingest", "--client-id", f"sec-{uuid.uuid4().hex[:8]}", "--flush-interval", "0.2"],
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
     try:
         _wait_text(log, "subscribed to")
         gateway = Client(secure_stack, mqtt_auth(secure_stack.home, user=gateway_user(A001))).wait_connected()
@@ -395,8 +460,14 @@ def test_secrets_from_the_environment_never_appear_in_the_commands_output(secure
 
     # 2. the broker refuses the login: the message names the user, never the password
     wrong_marker = f"mqtt-secret-{uuid.uuid4().hex}"
-    env = _secret_env(secure_stack, store.database, FACMON_INFLUX_PASSWORD=influx_marker, FACMON_INFLUX_USERNAME="facmon",
-                      FACMON_MQTT_USERNAME=COLLECTOR_USER, FACMON_MQTT_PASSWORD=wrong_marker)
+    env = _secret_env(
+        secure_stack,
+        store.database,
+        FACMON_INFLUX_PASSWORD=influx_marker,
+        FACMON_INFLUX_USERNAME="facmon",
+        FACMON_MQTT_USERNAME=COLLECTOR_USER,
+        FACMON_MQTT_PASSWORD=wrong_marker,
+    )
     log = tmp_path / "refused.log"
     with open(log, "w") as sink:
         ingest = subprocess.Popen([FACMON, "ingest"], env=env, stdout=sink, stderr=subprocess.STDOUT)
@@ -412,11 +483,18 @@ def test_secrets_from_the_environment_never_appear_in_the_commands_output(secure
     outputs.append(simulate.stdout + simulate.stderr)
 
     # 3. InfluxDB cannot be reached
-    env = _secret_env(secure_stack, store.database, FACMON_INFLUX_URL=f"http://127.0.0.1:{free_port()}",
-                      FACMON_INFLUX_USERNAME="facmon", FACMON_INFLUX_PASSWORD=influx_marker)
+    env = _secret_env(
+        secure_stack,
+        store.database,
+        FACMON_INFLUX_URL=f"http://127.0.0.1:{free_port()}",
+        FACMON_INFLUX_USERNAME="facmon",
+        FACMON_INFLUX_PASSWORD=influx_marker,
+    )
     log = tmp_path / "ingest-unreachable.log"
     with open(log, "w") as sink:  # a collector starts anyway and spools
-        ingest = subprocess.Popen([FACMON, "ingest", "--client-id", f"sec-{uuid.uuid4().hex[:8]}"], env=env, stdout=sink, stderr=subprocess.STDOUT)
+        ingest = subprocess.Popen(
+            [FACMON, "ingest", "--client-id", f"sec-{uuid.uuid4().hex[:8]}"], env=env, stdout=sink, stderr=subprocess.STDOUT
+        )
     try:
         text = _wait_text(log, "starting anyway")
         assert "cannot be reached" in text
@@ -430,8 +508,13 @@ def test_secrets_from_the_environment_never_appear_in_the_commands_output(secure
 
     # the secret given as a file works the same, and is not printed either
     (tmp_path / "influx-password").write_text(influx_marker + "\n")
-    env = _secret_env(secure_stack, store.database, FACMON_INFLUX_URL=f"http://127.0.0.1:{free_port()}",
-                      FACMON_INFLUX_USERNAME="facmon", FACMON_INFLUX_PASSWORD_FILE=str(tmp_path / "influx-password"))
+    env = _secret_env(
+        secure_stack,
+        store.database,
+        FACMON_INFLUX_URL=f"http://127.0.0.1:{free_port()}",
+        FACMON_INFLUX_USERNAME="facmon",
+        FACMON_INFLUX_PASSWORD_FILE=str(tmp_path / "influx-password"),
+    )
     from_file = subprocess.run([FACMON, "simulate", "--backfill", "--days", "0.01"], env=env, capture_output=True, text=True, timeout=60)
     assert from_file.returncode == 2
     outputs.append(from_file.stdout + from_file.stderr)
@@ -453,8 +536,14 @@ def test_secrets_never_appear_in_captured_log_records(secure_stack, example_site
 
     # a collector whose login is refused and whose database is unreachable: both problems are logged
     collector = Collector(
-        example_site, unreachable, mqtt_host=secure_stack.host, mqtt_port=secure_stack.mqtt_port, client_id=f"sec-{uuid.uuid4().hex[:8]}",
-        stats_interval_s=0.2, shutdown_timeout_s=1, auth=MqttAuth(COLLECTOR_USER, marker),
+        example_site,
+        unreachable,
+        mqtt_host=secure_stack.host,
+        mqtt_port=secure_stack.mqtt_port,
+        client_id=f"sec-{uuid.uuid4().hex[:8]}",
+        stats_interval_s=0.2,
+        shutdown_timeout_s=1,
+        auth=MqttAuth(COLLECTOR_USER, marker),
     )
     stop, thread = _run_collector(collector)
     try:
@@ -463,8 +552,16 @@ def test_secrets_never_appear_in_captured_log_records(secure_stack, example_site
         stop.set()
         thread.join(60)
     with pytest.raises(PublishError) as refused:
-        publish(SiteSimulator(example_site), secure_stack.host, secure_stack.mqtt_port, _ts_datetime(), 1.0, 60,
-                topic_prefix="facmon", auth=MqttAuth(gateway_user(A001), marker))
+        publish(
+            SiteSimulator(example_site),
+            secure_stack.host,
+            secure_stack.mqtt_port,
+            _ts_datetime(),
+            1.0,
+            60,
+            topic_prefix="facmon",
+            auth=MqttAuth(gateway_user(A001), marker),
+        )
     assert marker not in str(refused.value) and gateway_user(A001) in str(refused.value)
     assert marker not in caplog.text
     assert all(marker not in str(record.args) for record in caplog.records)

@@ -24,11 +24,11 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from facmon.registry import Meter, Site
 from facmon.schema import FIELD_RANGES, MEASUREMENT_OF_KIND, allowed_fields, device_kind, reading_line
+from facmon.simulators import EfficiencyMeasure, Reading, SiteSimulator, backfill, publish
+from facmon.simulators.backfill import LineFormatter
 from facmon.stack import Stack, free_port, port_is_open
 from facmon.store import InfluxStore
 from facmon.workdays import DayKind, day_kind
-from facmon.simulators import EfficiencyMeasure, Reading, SiteSimulator, backfill, publish
-from facmon.simulators.backfill import LineFormatter
 
 TZ = ZoneInfo("Asia/Shanghai")
 B_CLASS = "341122A001"  # 县委办公楼, central HVAC
@@ -186,10 +186,14 @@ def test_main_meter_is_the_sum_of_the_submeters_plus_losses(example_site: Site) 
     readings = collect(sim, local(2026, 5, 6), local(2026, 5, 7, 0, 1))
     for building in example_site.buildings:
         main = consumption(example_site, readings, building.code, "E-MAIN")
-        subs = sum(consumption(example_site, readings, building.code, m.id) for m in building.meters if m.energy == "01" and m.subitem != "01000")
+        subs = sum(
+            consumption(example_site, readings, building.code, m.id) for m in building.meters if m.energy == "01" and m.subitem != "01000"
+        )
         assert main == pytest.approx(1.02 * subs, rel=0.01), building.code
         water_main = consumption(example_site, readings, building.code, "W-MAIN")
-        water_subs = sum(consumption(example_site, readings, building.code, m.id) for m in building.meters if m.energy == "02" and m.id != "W-MAIN")
+        water_subs = sum(
+            consumption(example_site, readings, building.code, m.id) for m in building.meters if m.energy == "02" and m.id != "W-MAIN"
+        )
         assert water_subs == pytest.approx(0.8 * water_main, rel=0.01)
 
 
@@ -428,7 +432,12 @@ def test_publish_gateway_batches_one_message_per_building_and_tick(example_site:
     assert counts == expected_counts(example_site, expected)
     assert len(subscriber.messages) == len(batches)
     received = sorted(
-        (topic.split("/")[1], item["device"], item["ts"], json.dumps({k: v for k, v in item.items() if k not in ("device", "ts")}, sort_keys=True))
+        (
+            topic.split("/")[1],
+            item["device"],
+            item["ts"],
+            json.dumps({k: v for k, v in item.items() if k not in ("device", "ts")}, sort_keys=True),
+        )
         for topic, body in subscriber.messages
         for item in body["readings"]
     )
@@ -439,7 +448,9 @@ def test_publish_gateway_batches_one_message_per_building_and_tick(example_site:
 def test_publish_stops_when_asked(example_site: Site, stack: Stack) -> None:
     stop = threading.Event()
     stop.set()
-    counts = publish(SiteSimulator(example_site), stack.host, stack.mqtt_port, local(2026, 2, 14), math.inf, 1.0, topic_prefix="simtest-stop", stop=stop)
+    counts = publish(
+        SiteSimulator(example_site), stack.host, stack.mqtt_port, local(2026, 2, 14), math.inf, 1.0, topic_prefix="simtest-stop", stop=stop
+    )
     assert counts == Counter()
 
 
@@ -461,7 +472,9 @@ def test_publish_rides_out_a_broker_restart(example_site: Site, tmp_path: Path) 
     start = local(2026, 2, 14, 8)
     result: list[Counter] = []
     publisher = threading.Thread(
-        target=lambda: result.append(publish(SiteSimulator(example_site, seed=18), "127.0.0.1", port, start, 3.0, 2400, topic_prefix="restart"))
+        target=lambda: result.append(
+            publish(SiteSimulator(example_site, seed=18), "127.0.0.1", port, start, 3.0, 2400, topic_prefix="restart")
+        )
     )
     try:
         publisher.start()

@@ -61,8 +61,15 @@ def test_down_never_signals_a_recorded_pid_that_now_runs_something_else(tmp_path
         state = {
             "database": "facmon",
             "services": {
-                "mosquitto": {"name": "mosquitto", "host": "127.0.0.1", "port": ports["mqtt_port"], "pid": stranger.pid,
-                              "config": str(tmp_path / "mosquitto" / "mosquitto.conf"), "log": "", "extra": {}}
+                "mosquitto": {
+                    "name": "mosquitto",
+                    "host": "127.0.0.1",
+                    "port": ports["mqtt_port"],
+                    "pid": stranger.pid,
+                    "config": str(tmp_path / "mosquitto" / "mosquitto.conf"),
+                    "log": "",
+                    "extra": {},
+                }
             },
         }
         (tmp_path / "stack.json").write_text(json.dumps(state))
@@ -88,9 +95,23 @@ def test_generated_broker_config_raises_the_silent_drop_limits(stack):
 def test_cli_status_json_names_host_port_pid_and_database(tmp_path, ports):
     env = {**os.environ, "FACMON_HOME": str(tmp_path)}
     up = subprocess.run(
-        [*FACMON, "stack", "up", "--mqtt-port", str(ports["mqtt_port"]), "--influx-port", str(ports["influx_port"]),
-         "--influx-rpc-port", str(ports["influx_rpc_port"]), "--format", "json"],
-        env=env, capture_output=True, text=True, timeout=120,
+        [
+            *FACMON,
+            "stack",
+            "up",
+            "--mqtt-port",
+            str(ports["mqtt_port"]),
+            "--influx-port",
+            str(ports["influx_port"]),
+            "--influx-rpc-port",
+            str(ports["influx_rpc_port"]),
+            "--format",
+            "json",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert up.returncode == 0, up.stderr
     try:
@@ -100,7 +121,12 @@ def test_cli_status_json_names_host_port_pid_and_database(tmp_path, ports):
         assert report["database"] == "facmon"
         mosquitto, influx = report["services"]["mosquitto"], report["services"]["influxdb"]
         assert (mosquitto["host"], mosquitto["port"], mosquitto["running"]) == ("127.0.0.1", ports["mqtt_port"], True)
-        assert (influx["host"], influx["port"], influx["running"], influx["database"]) == ("127.0.0.1", ports["influx_port"], True, "facmon")
+        assert (influx["host"], influx["port"], influx["running"], influx["database"]) == (
+            "127.0.0.1",
+            ports["influx_port"],
+            True,
+            "facmon",
+        )
         assert _alive(mosquitto["pid"]) and _alive(influx["pid"])
     finally:
         down = subprocess.run([*FACMON, "stack", "down"], env=env, capture_output=True, text=True, timeout=60)

@@ -38,7 +38,9 @@ def local_s(day: date, hour: int = 0, minute: int = 0) -> int:
     return int(datetime.combine(day, time(hour, minute), SHANGHAI).timestamp())
 
 
-def episode(start_s: int, clear_s: int | None, severity: Severity = Severity.MAJOR, target: str = "AHU-1", kind: str = "equipment_fault_code") -> FaultEpisode:
+def episode(
+    start_s: int, clear_s: int | None, severity: Severity = Severity.MAJOR, target: str = "AHU-1", kind: str = "equipment_fault_code"
+) -> FaultEpisode:
     return FaultEpisode("341122A001", kind, severity, "hvac", target, start_s, clear_s)
 
 
@@ -126,9 +128,7 @@ CONTRACT = ContractTerms(
 def test_deductions_per_breach_by_severity_with_the_monthly_cap():
     """June: 3 critical × 5 % × 20 000 + 1 major × 500 = 3 500, capped at 10 % = 2 000.
     July: 2 minor × 100 = 200. The period: 2 200 (3 700 before the cap)."""
-    found = contract_deduction(
-        {"2025-06": {Severity.CRITICAL: 3, Severity.MAJOR: 1}, "2025-07": {Severity.MINOR: 2}}, CONTRACT
-    )
+    found = contract_deduction({"2025-06": {Severity.CRITICAL: 3, Severity.MAJOR: 1}, "2025-07": {Severity.MINOR: 2}}, CONTRACT)
     assert found.by_month_cny == pytest.approx({"2025-06": 2000.0, "2025-07": 200.0})
     assert found.amount_cny == pytest.approx(2200.0)
     assert found.uncapped_cny == pytest.approx(3700.0)
@@ -159,7 +159,15 @@ def test_ieq_compliance_judges_occupied_hours_only_against_the_season_bands():
     temperature[0] = temperature[-1] = co2[-1] = 5000.0  # 07:00 and Sunday: not occupied, not judged
     found = ieq_compliance(np.array(hours), temperature, humidity, co2, WorkingHours(), "Asia/Shanghai", VendorScoring())
     assert (found.compliant_hours, found.occupied_hours) == (7, 9)
-    april = ieq_compliance(np.array([local_s(date(2025, 4, 8), 10)]), np.array([17.0]), np.array([np.nan]), np.array([np.nan]), WorkingHours(), "Asia/Shanghai", VendorScoring())
+    april = ieq_compliance(
+        np.array([local_s(date(2025, 4, 8), 10)]),
+        np.array([17.0]),
+        np.array([np.nan]),
+        np.array([np.nan]),
+        WorkingHours(),
+        "Asia/Shanghai",
+        VendorScoring(),
+    )
     assert (april.compliant_hours, april.occupied_hours) == (1, 1)
 
 
@@ -178,10 +186,22 @@ def test_contract_terms_and_vendor_scoring_are_optional_with_kpi_defaults(exampl
 @pytest.mark.parametrize(
     ("old", "new", "message"),
     [
-        ("sla:\n    critical: {onsite_min: 30, restore_min: 240}", "contract: {deduction_per_breach_percent: {critical: 2}}\n  sla:\n    critical: {onsite_min: 30, restore_min: 240}", "need monthly_fee_cny"),
-        ("sla:\n    critical: {onsite_min: 30, restore_min: 240}", "contract: {monthly_fee_cny: 1000, deduction_per_breach_cny: {major: 50}, deduction_per_breach_percent: {major: 1}}\n  sla:\n    critical: {onsite_min: 30, restore_min: 240}", "has both"),
+        (
+            "sla:\n    critical: {onsite_min: 30, restore_min: 240}",
+            "contract: {deduction_per_breach_percent: {critical: 2}}\n  sla:\n    critical: {onsite_min: 30, restore_min: 240}",
+            "need monthly_fee_cny",
+        ),
+        (
+            "sla:\n    critical: {onsite_min: 30, restore_min: 240}",
+            "contract: {monthly_fee_cny: 1000, deduction_per_breach_cny: {major: 50}, deduction_per_breach_percent: {major: 1}}\n  sla:\n    critical: {onsite_min: 30, restore_min: 240}",
+            "has both",
+        ),
         ("coverage:", "vendor_scoring:\n  weights: {sla_compliance: 0.5}\ncoverage:", "vendor score weights must sum to 1"),
-        ("coverage:", "vendor_scoring: {availability_target: 0.9, availability_zero: 0.95}\ncoverage:", "availability: the full-points mark 0.9 must be above"),
+        (
+            "coverage:",
+            "vendor_scoring: {availability_target: 0.9, availability_zero: 0.95}\ncoverage:",
+            "availability: the full-points mark 0.9 must be above",
+        ),
     ],
 )
 def test_bad_contract_terms_and_vendor_scoring_are_refused_with_file_and_line(tmp_path, old, new, message):
@@ -249,19 +269,29 @@ def write_hand_made_june(store) -> None:
     14:00-15:00 every day."""
     lines = []
     lines += fault_points("hvac", "device_offline", "critical", "AHU-2", local_s(date(2025, 5, 31), 22), local_s(date(2025, 6, 1), 4))  # F4
-    lines += fault_points("hvac", "equipment_fault_code", "major", "AHU-1", local_s(date(2025, 6, 2), 10), local_s(date(2025, 6, 2), 16))  # F1
-    lines += fault_points("hvac", "equipment_fault_code", "major", "AHU-1", local_s(date(2025, 6, 5), 10), local_s(date(2025, 6, 6), 16))  # F2
+    lines += fault_points(
+        "hvac", "equipment_fault_code", "major", "AHU-1", local_s(date(2025, 6, 2), 10), local_s(date(2025, 6, 2), 16)
+    )  # F1
+    lines += fault_points(
+        "hvac", "equipment_fault_code", "major", "AHU-1", local_s(date(2025, 6, 5), 10), local_s(date(2025, 6, 6), 16)
+    )  # F2
     lines += fault_points("hvac", "hvac_weekend", "minor", "AHU-2", local_s(date(2025, 6, 14), 9), local_s(date(2025, 6, 14), 17))  # F5
     lines += fault_points("hvac", "simultaneous_heating_cooling", "minor", "AHU-2", local_s(date(2025, 6, 29), 12), None)  # F3
-    lines += fault_points("property", "comfort_out_of_band", "minor", "1F", local_s(date(2025, 6, 10), 9), local_s(date(2025, 6, 10), 12))  # F6
+    lines += fault_points(
+        "property", "comfort_out_of_band", "minor", "1F", local_s(date(2025, 6, 10), 9), local_s(date(2025, 6, 10), 12)
+    )  # F6
     start, end = local_s(date(2025, 6, 1)), local_s(date(2025, 7, 1))
     for t in range(start, end, 300):
         if (t - start) % 600 == 0:
-            lines.append(line("equipment", {"building": B, "equipment": "AHU-2", "type": "ahu", "vendor": "hvac"}, {"running": 1.0}, t * 10**9))
+            lines.append(
+                line("equipment", {"building": B, "equipment": "AHU-2", "type": "ahu", "vendor": "hvac"}, {"running": 1.0}, t * 10**9)
+            )
         lines.append(line("equipment", {"building": B, "equipment": "AHU-1", "type": "ahu", "vendor": "hvac"}, {"running": 1.0}, t * 10**9))
         hour = datetime.fromtimestamp(t, SHANGHAI).hour
         co2 = 1500.0 if hour in (10, 14) else 600.0
-        lines.append(line("ieq", {"building": B, "zone": "1F", "sensor": "IEQ-1"}, {"temperature": 25.0, "humidity": 50.0, "co2": co2}, t * 10**9))
+        lines.append(
+            line("ieq", {"building": B, "zone": "1F", "sensor": "IEQ-1"}, {"temperature": 25.0, "humidity": 50.0, "co2": co2}, t * 10**9)
+        )
     store.write(lines)
 
 
@@ -287,7 +317,9 @@ HVAC = {
     "availability": ((0.95 + (1 - 48 / 720)) / 2 - 0.90) / 0.08,
     "completeness": 0.625,
 }
-HVAC_SCORE = 100 * (0.25 * HVAC["sla_compliance"] + 0.15 * 0.75 + 0.10 * 0.5 + 0.10 * 0.5 + 0.20 * HVAC["availability"] + 0.10 * 0.625) / 0.90
+HVAC_SCORE = (
+    100 * (0.25 * HVAC["sla_compliance"] + 0.15 * 0.75 + 0.10 * 0.5 + 0.10 * 0.5 + 0.20 * HVAC["availability"] + 0.10 * 0.625) / 0.90
+)
 # property: F6 180 min within SLA (full), 1 weighted fault on 1 device in 30 days = 1.0 (full), no repeat,
 # no equipment (availability shared out, available 0.80). IEQ: June 2025 has 20 working days (9 weekend
 # days, 2 June 端午 holiday); 9 occupied hours each = 180, of which 10:00 and 14:00 are over 1000 ppm →
