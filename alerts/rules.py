@@ -22,6 +22,8 @@ from typing import Any
 
 from facmon.registry import Site
 from facmon.schema import FAULT
+from facmon.schema.faults import NO_VENDOR
+from facmon.store import quote_identifier, quote_string
 from facmon.standards import Severity
 
 # The fault kinds of the ``fault`` measurement's ``kind`` tag (the detectors' contract), with their
@@ -43,7 +45,6 @@ FAULT_KINDS: dict[str, str] = {
 }
 SEVERITY_ZH: dict[Severity, str] = {Severity.CRITICAL: "紧急", Severity.MAJOR: "重要", Severity.MINOR: "一般"}
 LABELS = ("building", "vendor", "severity", "kind", "target")  # the fault tags every alert carries
-NO_VENDOR = "none"  # the vendor tag of a fault no vendor maintains
 
 RULE_GROUP = "facmon-faults"
 EVALUATE_EVERY_S = 60
@@ -70,8 +71,8 @@ def fault_query(kind: str) -> str:
     clears, so the only point of a fault active for weeks is weeks old, and any ``$timeFilter`` or
     relative range would let the alert resolve while the fault is still there. The measurement holds
     two points per fault, so reading all of it stays cheap."""
-    group_by = ", ".join(f'"{tag}"' for tag in LABELS)
-    return f'SELECT last("active") FROM "{FAULT}" WHERE "kind" = \'{kind}\' GROUP BY {group_by}'
+    group_by = ", ".join(quote_identifier(tag) for tag in LABELS)
+    return f'SELECT last("active") FROM {quote_identifier(FAULT)} WHERE "kind" = {quote_string(kind)} GROUP BY {group_by}'
 
 
 def template_text(text: str) -> str:

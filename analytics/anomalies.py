@@ -33,7 +33,7 @@ from facmon.analytics.towt import HOURS_PER_WEEK, HourlyBaseline, fit_hourly_bas
 from facmon.errors import FacmonError
 from facmon.registry import AnomalyReview, Site
 from facmon.schema import ANOMALY, ENERGY_INTERVAL, WEATHER
-from facmon.store import InfluxStore, line
+from facmon.store import InfluxStore, line, quote_string
 from facmon.workdays import is_working_day
 
 MAIN_ELECTRICITY = ("01", "01000")
@@ -301,9 +301,6 @@ def night_base_load_creep(days: np.ndarray, minima_kw: np.ndarray, *, min_share_
 # -- reading InfluxDB and the review of a site ----------------------------------------------------
 
 
-def _quoted(text: str) -> str:
-    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
 
 def read_hourly_series(store: InfluxStore, site: Site, building: str, start: date, end: date) -> HourlySeries:
     """Local hours of days [start, end) of ``building``: main electricity (kWh per hour) and mean outdoor temperature (°C).
@@ -326,15 +323,15 @@ def read_hourly_series(store: InfluxStore, site: Site, building: str, start: dat
     consumption = np.full(starts_s.size, np.nan)
     if main_meters:
         for row in store.rows(
-            f"SELECT sum(consumption) AS kwh, count(consumption) AS n FROM {ENERGY_INTERVAL} WHERE building={_quoted(building)} "
-            f"AND energy={_quoted(energy)} AND subitem={_quoted(subitem)} AND time >= {start_s}s AND time < {end_s}s GROUP BY time(1h)"
+            f"SELECT sum(consumption) AS kwh, count(consumption) AS n FROM {ENERGY_INTERVAL} WHERE building={quote_string(building)} "
+            f"AND energy={quote_string(energy)} AND subitem={quote_string(subitem)} AND time >= {start_s}s AND time < {end_s}s GROUP BY time(1h)"
         ):
             i = index.get(int(row["time"]))
             if i is not None and row.get("kwh") is not None and (row.get("n") or 0) >= expected:
                 consumption[i] = float(row["kwh"])
     temperature = np.full(starts_s.size, np.nan)
     for row in store.rows(
-        f"SELECT mean(temperature) AS temperature FROM {WEATHER} WHERE building={_quoted(building)} "
+        f"SELECT mean(temperature) AS temperature FROM {WEATHER} WHERE building={quote_string(building)} "
         f"AND time >= {start_s}s AND time < {end_s}s GROUP BY time(1h)"
     ):
         i = index.get(int(row["time"]))
@@ -452,7 +449,7 @@ def write_review(store: InfluxStore, site: Site, reviews: list[BuildingReview], 
     end_s = int(datetime.combine(week_start + timedelta(days=7), time(), tz).timestamp())
     for review in reviews:
         store.query(
-            f"DELETE FROM {ANOMALY} WHERE building={_quoted(review.building)} AND time >= {start_s}s AND time < {end_s}s", method="POST"
+            f"DELETE FROM {ANOMALY} WHERE building={quote_string(review.building)} AND time >= {start_s}s AND time < {end_s}s", method="POST"
         )
     lines = anomaly_lines(reviews, start_s)
     if lines:

@@ -21,7 +21,7 @@ from facmon.errors import FacmonError
 from facmon.registry import Site
 from facmon.schema import ENERGY_DAILY, WEATHER
 from facmon.standards import MV_FSU_CONFIDENCE
-from facmon.store import InfluxStore
+from facmon.store import InfluxStore, quote_string
 from facmon.workdays import is_working_day
 
 MAIN_ELECTRICITY = ("01", "01000")
@@ -66,9 +66,6 @@ class BuildingSavings:
         }
 
 
-def _quoted(text: str) -> str:
-    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
 
 def read_daily_series(store: InfluxStore, site: Site, building: str, start: date, end: date) -> DailySeries:
     """Local days [start, end) of ``building``: main electricity from energy_daily and mean outdoor temperature."""
@@ -83,8 +80,8 @@ def read_daily_series(store: InfluxStore, site: Site, building: str, start: date
     consumption = np.full(n, np.nan)
     energy, subitem = MAIN_ELECTRICITY
     rows = store.rows(
-        f"SELECT consumption, completeness, estimated_share FROM {ENERGY_DAILY} WHERE building={_quoted(building)} "
-        f"AND energy={_quoted(energy)} AND subitem={_quoted(subitem)} AND time >= {start_s}s AND time < {end_s}s"
+        f"SELECT consumption, completeness, estimated_share FROM {ENERGY_DAILY} WHERE building={quote_string(building)} "
+        f"AND energy={quote_string(energy)} AND subitem={quote_string(subitem)} AND time >= {start_s}s AND time < {end_s}s"
     )
     for row in rows:
         i = index.get(int(row["time"]))
@@ -92,8 +89,8 @@ def read_daily_series(store: InfluxStore, site: Site, building: str, start: date
             consumption[i] = float(row["consumption"])
     temperature = np.full(n, np.nan)
     rows = store.rows(
-        f"SELECT mean(temperature) AS temperature FROM {WEATHER} WHERE building={_quoted(building)} "
-        f"AND time >= {start_s}s AND time < {end_s}s GROUP BY time(1d) tz({_quoted(site.site.timezone)})"
+        f"SELECT mean(temperature) AS temperature FROM {WEATHER} WHERE building={quote_string(building)} "
+        f"AND time >= {start_s}s AND time < {end_s}s GROUP BY time(1d) tz({quote_string(site.site.timezone)})"
     )
     for row in rows:
         i = index.get(int(row["time"]))

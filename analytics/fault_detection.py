@@ -17,7 +17,6 @@ from facmon.analytics import fault_detectors as fd
 from facmon.analytics.analyze import analysis_period, meter_intervals
 from facmon.analytics.consumption import MAX_GAP_S
 from facmon.analytics.daily import is_category_submeter
-from facmon.analytics.fault_detectors import Episode
 from facmon.analytics.fault_state import (
     FaultSeries,
     active_before,
@@ -37,7 +36,8 @@ from facmon.schema import (
     allowed_fields,
     device_kind,
 )
-from facmon.store import InfluxStore
+from facmon.schema.faults import NO_VENDOR, Fault
+from facmon.store import InfluxStore, quote_string
 
 _REJECTED_DEVICE = re.compile(r"^(?P<building>[^/\s]+)/(?P<device>[^:\s]+): field '(?P<field>\w+)'")
 HEATING_WATER_FIELDS = ("supply_temp",)
@@ -51,7 +51,7 @@ class BuildingFaults:
     """What detection found in one building: episodes by kind, lines written."""
 
     building: str
-    episodes: list[Episode] = field(default_factory=list)
+    episodes: list[Fault] = field(default_factory=list)
     points: int = 0
 
     def counts(self) -> dict[str, int]:
@@ -83,23 +83,23 @@ def _in_range(values: np.ndarray, kind: str, name: str, multiplier: float = 1.0)
     return (raw >= low) & (raw <= high)
 
 
-def detect_building(site: Site, building: Building, store: InfluxStore, from_s: int, until_s: int) -> list[Episode]:
+def detect_building(site: Site, building: Building, store: InfluxStore, from_s: int, until_s: int) -> list[Fault]:
     """Every rule-based detector over one building for [from_s, until_s) (with lookback before ``from_s``)."""
     d = site.detection
     c = site.collection
     tz = site.site.tz
     hours = building.working_hours
     code = building.code
-    episodes: list[Episode] = []
+    episodes: list[Fault] = []
     offline_from = from_s - int(d.offline_lookback_h * 3600)
 
-    def keep(found: list[Episode]) -> None:
-        episodes.extend(e for e in found if e.end_s is None or e.end_s > from_s - MAX_GAP_S)
+    def keep(found: list[Fault]) -> None:
+        episodes.extend(e for e in found if e.cleared_s is None or e.cleared_s > from_s - MAX_GAP_S)
 
     # Out-of-range readings the collector rejected (live data) per device.
     rejected: dict[str, list[int]] = {}
     for row in store.rows(
-        f'SELECT "detail" FROM "{INGEST_REJECTED}" WHERE "reason"=\'out_of_range\' AND "building"=\'{code}\' AND time >= {offline_from}s AND time < {until_s}s'
+        f'SELECT "detail" FROM "{INGEST_REJECTED}" WHERE "reason"=\'out_of_range\' AND "building"={quote_string(code)} AND time >= {offline_from}s AND time < {until_s}s'
     ):
         match = _REJECTED_DEVICE.match(str(row.get("detail", "")))
         if match and match["building"] == code:
@@ -118,7 +118,7 @@ def detect_building(site: Site, building: Building, store: InfluxStore, from_s: 
         for name, (low, high, _) in FIELD_RANGES[kind].items():
             top = high * min_multiplier if kind == "meter" else high
             found = store.query(
-                f'SELECT "{name}" FROM "{measurement}" WHERE "building"=\'{code}\' AND time >= {offline_from}s AND time < {until_s}s '
+                f'SELECT "{name}" FROM "{measurement}" WHERE "building"={quote_string(code)} AND time >= {offline_from}s AND time < {until_s}s '
                 f'AND ("{name}" > {top!r} OR "{name}" < {low!r})' + (f' GROUP BY "{key}"' if key else "")
             )
             for series in found:
@@ -391,7 +391,7 @@ def series_tags(site: Site, building: Building, kind: str, target: str) -> Fault
         if device is not None
         else site.covering_vendor(building.code, System.ELECTRICAL)
     )
-    return FaultSeries(kind, target, str(getattr(severity, "value", severity)), vendor or "none")
+    return FaultSeries(kind, target, str(getattr(severity, "value", severity)), vendor or NO_VENDOR)
 
 
 def detect_faults(site: Site, store: InfluxStore, from_s: int, until_s: int, *, buildings: list[str] | None = None) -> list[BuildingFaults]:
@@ -402,11 +402,12 @@ def detect_faults(site: Site, store: InfluxStore, from_s: int, until_s: int, *, 
     for building in chosen:
         episodes = detect_building(site, building, store, from_s, until_s)
         previous = active_before(store, building.code, from_s)
-        keys = {(e.kind.value, e.target) for e in episodes} | {k for k in previous if k[0] in _KINDS}
+        keys = {e.series for e in episodes} | {k for k in previous if k[0] in _KINDS}
         series_of = {key: series_tags(site, building, *key) for key in keys}
         lines = fault_lines(building.code, episodes, series_of, previous, from_s, until_s)
         all_lines += lines
-        results.append(BuildingFaults(building.code, episodes, len(lines)))
+        attributed = [f.attributed(building.code, series_of[f.series].severity, series_of[f.series].vendor) for f in episodes]
+        results.append(BuildingFaults(building.code, attributed, len(lines)))
     # One delete, then the writes: InfluxDB 1.x can drop freshly cached points of a delete that follows them.
     replace_faults(store, [b.code for b in chosen], all_lines, from_s, until_s)
     return results

@@ -1,6 +1,7 @@
 """Rule-based fault detectors: plain functions over one device's (or zone's) arrays.
 
-Each detector returns :class:`Episode` s: when the fault was raised (the time of the reading at which
+Each detector returns :class:`~facmon.schema.faults.Fault` s (made by :func:`detection`, of no building
+yet): when the fault was raised (the time of the reading at which
 its persistence rule was first met, epoch s), when the data first showed it (its onset: the first
 reading of the run that met the rule), when it cleared (the first reading that no longer shows it;
 None while it lasts to the end of the data), the measured value that triggered it and a short
@@ -11,7 +12,6 @@ reads the arrays) or about injected truth.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
@@ -19,29 +19,25 @@ import numpy as np
 
 from facmon.analytics.consumption import FLAG_RESET, FLAG_SPIKE, IntervalConsumption
 from facmon.fault_kinds import FaultKind
+from facmon.schema.faults import Fault
 from facmon.workdays import is_working_day
 
 
-@dataclass(frozen=True)
-class Episode:
-    """One detected fault of one target: raised at ``raised_s``, cleared at ``end_s`` (None: still active),
-    first seen in the data at ``onset_s`` (None: when raised), epoch s. The onset is when the fault
-    began as far as the sensors tell; the persistence rules only delay when it is raised. Time to restore
-    and availability run from the onset (:attr:`began_s`, the ``fault`` start point's time), time to
-    detect is ``raised_s`` − the true start."""
-
-    kind: FaultKind
-    target: str
-    raised_s: int
-    end_s: int | None
-    value: float
-    detail: str
-    onset_s: int | None = None
-
-    @property
-    def began_s(self) -> int:
-        """The onset, never after the raise (epoch s)."""
-        return self.raised_s if self.onset_s is None else min(self.onset_s, self.raised_s)
+def detection(
+    kind: FaultKind,
+    target: str,
+    raised_s: int,
+    cleared_s: int | None,
+    value: float,
+    detail: str,
+    onset_s: int | None = None,
+) -> Fault:
+    """A detector's finding as a :class:`~facmon.schema.faults.Fault` of no building yet (detection
+    attributes it): raised at ``raised_s``, cleared at ``cleared_s`` (None: still active), first seen in
+    the data at ``onset_s`` (None: when raised), epoch s. The onset is when the fault began as far as the
+    sensors tell; the persistence rules only delay when it is raised."""
+    onset = raised_s if onset_s is None else min(onset_s, raised_s)
+    return Fault(building="", kind=kind, target=target, onset_s=onset, raised_s=raised_s, cleared_s=cleared_s, value=value, detail=detail)
 
 
 def persistent_runs(times_s: np.ndarray, mask: np.ndarray, persistence: int) -> list[tuple[int, int | None, int, int]]:
@@ -96,7 +92,7 @@ def after_warm_up(hours: np.ndarray, working: np.ndarray, opens: time, closes: t
 # -- the data path -------------------------------------------------------------------------------
 
 
-def offline_episodes(target: str, times_s: np.ndarray, interval_s: int, end_s: int, *, missed_readings: float) -> list[Episode]:
+def offline_episodes(target: str, times_s: np.ndarray, interval_s: int, end_s: int, *, missed_readings: float) -> list[Fault]:
     """A device is offline once ``missed_readings`` reporting intervals pass without a reading; it clears
     at its next reading. ``end_s``: the end of the data (a gap running into it stays open)."""
     limit_s = missed_readings * interval_s
@@ -107,7 +103,7 @@ def offline_episodes(target: str, times_s: np.ndarray, interval_s: int, end_s: i
     gaps = np.flatnonzero(np.diff(t) > limit_s)
     for i in gaps:
         episodes.append(
-            Episode(
+            detection(
                 FaultKind.DEVICE_OFFLINE,
                 target,
                 int(t[i] + limit_s),
@@ -119,7 +115,7 @@ def offline_episodes(target: str, times_s: np.ndarray, interval_s: int, end_s: i
         )
     if end_s - t[-1] > limit_s:
         episodes.append(
-            Episode(
+            detection(
                 FaultKind.DEVICE_OFFLINE,
                 target,
                 int(t[-1] + limit_s),
@@ -141,7 +137,7 @@ def stuck_register_episodes(
     resolution: float,
     min_steps: int,
     min_resolutions: float,
-) -> list[Episode]:
+) -> list[Fault]:
     """A cumulative register stuck while power flows: ``min_steps`` flat steps in a row over which the
     reported power implies at least ``min_resolutions`` × ``resolution`` (register units) of energy.
     A meter with no load (power 0) keeps a flat register legitimately and is never stuck."""
@@ -161,7 +157,7 @@ def stuck_register_episodes(
         at = int(step_times[a + enough[0]])
         cleared = int(step_times[b + 1]) if b + 1 < step_times.size else None
         episodes.append(
-            Episode(
+            detection(
                 FaultKind.METER_STUCK,
                 target,
                 at,
@@ -174,7 +170,7 @@ def stuck_register_episodes(
     return episodes
 
 
-def stuck_sensor_episodes(target: str, times_s: np.ndarray, values: np.ndarray, *, min_duration_s: float) -> list[Episode]:
+def stuck_sensor_episodes(target: str, times_s: np.ndarray, values: np.ndarray, *, min_duration_s: float) -> list[Fault]:
     """An IEQ sensor whose every quantity repeats bit for bit for ``min_duration_s``: a frozen sensor.
     ``values`` has one column per quantity; real sensors carry noise in at least one of them."""
     if times_s.size < 3:
@@ -188,7 +184,7 @@ def stuck_sensor_episodes(target: str, times_s: np.ndarray, values: np.ndarray, 
             continue
         cleared = int(times_s[b + 2]) if b + 2 < times_s.size else None
         episodes.append(
-            Episode(
+            detection(
                 FaultKind.METER_STUCK,
                 target,
                 int(times_s[a + 1 + later[0]]),
@@ -201,7 +197,7 @@ def stuck_sensor_episodes(target: str, times_s: np.ndarray, values: np.ndarray, 
     return episodes
 
 
-def register_event_episodes(target: str, intervals: IntervalConsumption) -> list[Episode]:
+def register_event_episodes(target: str, intervals: IntervalConsumption) -> list[Fault]:
     """Spikes and resets as found by the consumption analysis (analytics.consumption flags, reused).
 
     A spike shows at the reading ending its interval; the register falling back right after a spike
@@ -216,7 +212,7 @@ def register_event_episodes(target: str, intervals: IntervalConsumption) -> list
     episodes = []
     for a, b in _true_runs(spike):
         episodes.append(
-            Episode(
+            detection(
                 FaultKind.SPIKE,
                 target,
                 int(starts[a] + step),
@@ -227,7 +223,7 @@ def register_event_episodes(target: str, intervals: IntervalConsumption) -> list
         )
     for i in np.flatnonzero(reset & ~after_spike & ~spike):
         episodes.append(
-            Episode(
+            detection(
                 FaultKind.METER_RESET,
                 target,
                 int(starts[i] + step),
@@ -244,7 +240,7 @@ def _true_runs(mask: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(np.flatnonzero(edges == 1).tolist(), (np.flatnonzero(edges == -1) - 1).tolist()))
 
 
-def out_of_range_episodes(target: str, bad_times_s: np.ndarray, good_times_s: np.ndarray, detail: str) -> list[Episode]:
+def out_of_range_episodes(target: str, bad_times_s: np.ndarray, good_times_s: np.ndarray, detail: str) -> list[Fault]:
     """Readings outside their plausible range (stored, or rejected by the collector): raised at the
     first bad reading, cleared at the next good one."""
     if bad_times_s.size == 0:
@@ -254,7 +250,7 @@ def out_of_range_episodes(target: str, bad_times_s: np.ndarray, good_times_s: np
     order = np.lexsort((~bad, times))  # at equal times a bad reading wins
     times, bad = times[order], bad[order]
     return [
-        Episode(FaultKind.OUT_OF_RANGE, target, raised, cleared, float(b - a + 1), detail)
+        detection(FaultKind.OUT_OF_RANGE, target, raised, cleared, float(b - a + 1), detail)
         for raised, cleared, a, b in persistent_runs(times, bad, 1)
     ]
 
@@ -272,7 +268,7 @@ def equipment_episodes(
     elevator: bool,
     persistence_code: int,
     persistence_stopped: int,
-) -> list[Episode]:
+) -> list[Fault]:
     """A non-zero fault code; for equipment that must run around the clock (``must_run``), running 0.
     Elevators and escalators out of service are ``elevator_out_of_service``, other equipment ``equipment_fault_code``."""
     code = np.nan_to_num(fault_code, nan=0.0) > 0
@@ -288,7 +284,7 @@ def equipment_episodes(
             continue
         value = float(np.max(np.nan_to_num(fault_code[a : b + 1], nan=0.0)))
         detail = f"fault code {value:g}" if value > 0 else "not running when it should be in service"
-        episodes.append(Episode(kind, target, min(firsts), cleared, value, detail, int(times_s[a])))
+        episodes.append(detection(kind, target, min(firsts), cleared, value, detail, int(times_s[a])))
     return episodes
 
 
@@ -302,7 +298,7 @@ def days_off_running_episodes(
     *,
     occupant_switched: bool,
     persistence: int,
-) -> list[Episode]:
+) -> list[Fault]:
     """HVAC running on a day off (weekend or holiday; 调休 working weekends are working days). Units
     that occupants switch on themselves (GB/T 51161 class A: split/VRF) may run for duty staff in
     office hours; running outside them on a day off is a fault for every unit."""
@@ -317,7 +313,7 @@ def days_off_running_episodes(
         confirmed = persistent_runs(times_s[a : b + 1], starts_fault[a : b + 1], persistence)
         if confirmed:
             episodes.append(
-                Episode(
+                detection(
                     FaultKind.HVAC_WEEKEND,
                     target,
                     confirmed[0][0],
@@ -332,7 +328,7 @@ def days_off_running_episodes(
 
 def simultaneous_heating_cooling_episodes(
     times_s: np.ndarray, heating: dict[str, np.ndarray], cooling: dict[str, np.ndarray], *, persistence: int
-) -> list[Episode]:
+) -> list[Fault]:
     """Units of one building heating while another cools, on a common time grid. The fault is filed
     against each unit heating (the cooling one may be right for the season; either way both waste)."""
     episodes = []
@@ -347,7 +343,7 @@ def simultaneous_heating_cooling_episodes(
         for r, c, a, b in persistent_runs(times_s, mask, persistence):
             who = sorted(o for o in partners if cooling[o][a : b + 1].any())
             episodes.append(
-                Episode(
+                detection(
                     FaultKind.SIMULTANEOUS_HEATING_COOLING,
                     unit,
                     r,
@@ -377,7 +373,7 @@ def after_hours_episodes(
     min_days: int,
     margin_share: float,
     persistence: int,
-) -> list[Episode]:
+) -> list[Fault]:
     """Lighting power outside working hours above the meter's own unoccupied baseline: for each day,
     the median of the ``lookback_days`` before it at the same local hour and kind of day (working day
     or day off), plus ``margin_share`` × rated power. Holidays and 调休 days come from the calendar."""
@@ -402,7 +398,7 @@ def after_hours_episodes(
     for r, c, a, b in persistent_runs(starts_s, mask, persistence):
         # Intervals are labelled by their start: the persistence is met at the end of the last one.
         episodes.append(
-            Episode(
+            detection(
                 FaultKind.LIGHTS_AFTER_HOURS,
                 target,
                 r + int(starts_s[1] - starts_s[0]) if starts_s.size > 1 else r,
@@ -412,7 +408,7 @@ def after_hours_episodes(
                 int(starts_s[a]),
             )
         )
-    return [e for e in episodes if e.raised_s >= analyse_from_s or e.end_s is None or e.end_s > analyse_from_s]
+    return [e for e in episodes if e.raised_s >= analyse_from_s or e.cleared_s is None or e.cleared_s > analyse_from_s]
 
 
 def night_flows(
@@ -452,12 +448,12 @@ def leaking_nights(
 
 def leak_episodes(
     target: str, night_ends_s: np.ndarray, leaking: np.ndarray, flows_m3_h: np.ndarray, *, night_length_s: int = 0
-) -> list[Episode]:
+) -> list[Fault]:
     """Leaking nights in a row make one leak, raised at the end of its first night window, cleared at the end
     of the first dry one. Its onset is the start of the first leaking night window (``night_length_s``
     before its end): the earliest the meter shows it, though the leak may have begun the evening before."""
     return [
-        Episode(
+        detection(
             FaultKind.WATER_LEAK,
             target,
             r,
@@ -497,11 +493,11 @@ def ieq_band_episodes(
     window_s: int,
     persistence: int,
     what: str,
-) -> list[Episode]:
+) -> list[Fault]:
     """A zone whose rolling mean (over ``window_s``) leaves [low, high] in occupied hours, for ``persistence`` readings."""
     mean = rolling_mean(times_s, values, window_s)
     mask = occupied_mask & np.isfinite(mean) & ((mean < low) | (mean > high))
     return [
-        Episode(kind, target, r, c, float(mean[a + persistence - 1]), what, int(times_s[a]))
+        detection(kind, target, r, c, float(mean[a + persistence - 1]), what, int(times_s[a]))
         for r, c, a, b in persistent_runs(times_s, mask, persistence)
     ]

@@ -16,7 +16,6 @@ neither true nor false. Reported per kind and overall:
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,8 @@ import numpy as np
 
 from facmon.errors import FacmonError
 from facmon.fault_kinds import FaultKind
-from facmon.schema import FAULT
+from facmon.schema.faults import Fault, read_faults
+from facmon.schema.faults import active_faults as read_active_faults
 from facmon.store import InfluxStore
 
 LABELS_FORMAT = "facmon-fault-labels/1"
@@ -36,24 +36,7 @@ class LabelsError(FacmonError):
     """The labels file cannot be used."""
 
 
-@dataclass(frozen=True)
-class FaultEvent:
-    """One fault, labelled or detected: kind, building, target, start and end (None: still active), epoch s.
-    A detection's start is its onset in the data; ``raised_s`` is when detection raised it (None: at the start)."""
-
-    kind: str
-    building: str
-    target: str
-    start_s: int
-    end_s: int | None
-    raised_s: int | None = None
-
-    @property
-    def detected_s(self) -> int:
-        return self.start_s if self.raised_s is None else self.raised_s
-
-
-def load_labels(path: str | Path) -> tuple[list[FaultEvent], int, int]:
+def load_labels(path: str | Path) -> tuple[list[Fault], int, int]:
     """(labelled faults, window start s, window end s) of a labels file; LabelsError naming the file when unusable."""
     path = Path(path)
     try:
@@ -68,7 +51,10 @@ def load_labels(path: str | Path) -> tuple[list[FaultEvent], int, int]:
         )
     try:
         window = content["window"]
-        events = [FaultEvent(f["kind"], f["building"], f["target"], int(f["start_s"]), int(f["end_s"])) for f in content["faults"]]
+        events = [
+            Fault(building=f["building"], kind=f["kind"], target=f["target"], onset_s=int(f["start_s"]), cleared_s=int(f["end_s"]))
+            for f in content["faults"]
+        ]
         return events, int(window["start_s"]), int(window["end_s"])
     except (KeyError, TypeError, ValueError) as exc:
         raise LabelsError(
@@ -76,33 +62,15 @@ def load_labels(path: str | Path) -> tuple[list[FaultEvent], int, int]:
         ) from None
 
 
-def detected_events(store: InfluxStore, start_s: int, end_s: int) -> list[FaultEvent]:
-    """Fault episodes from ``fault`` points: starts in [start_s, end_s), or active at start_s (started earlier)."""
-    rows = store.query(f'SELECT "active", "raised" FROM "{FAULT}" WHERE time < {int(end_s)}s GROUP BY "building", "kind", "target"')
-    events = []
-    for series in rows:
-        tags = series["tags"]
-        opened: int | None = None
-        raised: int | None = None
-        at = {name: i for i, name in enumerate(series["columns"])}  # "raised" is missing before any point had it
-        for row in series["values"]:
-            ts, active = row[0], row[at["active"]]
-            raised_at = row[at["raised"]] if "raised" in at else None
-            if active == 1.0 and opened is None:
-                opened, raised = int(ts), (int(raised_at) if raised_at is not None else None)
-            elif active == 0.0 and opened is not None:
-                if int(ts) > start_s:
-                    events.append(FaultEvent(tags["kind"], tags["building"], tags["target"], opened, int(ts), raised))
-                opened = None
-        if opened is not None:
-            events.append(FaultEvent(tags["kind"], tags["building"], tags["target"], opened, None, raised))
-    return events
+def detected_events(store: InfluxStore, start_s: int, end_s: int) -> list[Fault]:
+    """Faults from ``fault`` points: started in [start_s, end_s), or active at start_s (started earlier)."""
+    return read_faults(store, start_s, end_s)
 
 
-def _overlaps(d: FaultEvent, t: FaultEvent, tolerance_s: int) -> bool:
-    d_end = d.end_s if d.end_s is not None else 2**62
-    t_end = (t.end_s if t.end_s is not None else 2**62) + tolerance_s
-    return d.start_s < t_end and d_end > t.start_s
+def _overlaps(d: Fault, t: Fault, tolerance_s: int) -> bool:
+    d_end = d.cleared_s if d.cleared_s is not None else 2**62
+    t_end = (t.cleared_s if t.cleared_s is not None else 2**62) + tolerance_s
+    return d.onset_s < t_end and d_end > t.onset_s
 
 
 def _ratio(a: int, b: int) -> float | None:
@@ -110,8 +78,8 @@ def _ratio(a: int, b: int) -> float | None:
 
 
 def evaluate(
-    labels: list[FaultEvent],
-    detections: list[FaultEvent],
+    labels: list[Fault],
+    detections: list[Fault],
     window_s: tuple[int, int],
     buildings: int,
     *,
@@ -120,7 +88,7 @@ def evaluate(
     """Precision, recall, F1, time to detect and false alarms per building-month, overall and by kind (module docstring)."""
     matched_label: dict[int, int] = {}
     duplicates: set[int] = set()
-    order = sorted(range(len(detections)), key=lambda i: detections[i].start_s)
+    order = sorted(range(len(detections)), key=lambda i: detections[i].onset_s)
     for i in order:
         d = detections[i]
         candidates = [
@@ -130,7 +98,7 @@ def evaluate(
         ]
         free = [j for j in candidates if j not in matched_label.values()]
         if free:
-            matched_label[i] = min(free, key=lambda j: labels[j].start_s)
+            matched_label[i] = min(free, key=lambda j: labels[j].onset_s)
         elif candidates:
             duplicates.add(i)
     months = max(window_s[1] - window_s[0], 1) / MONTH_S
@@ -140,7 +108,7 @@ def evaluate(
         lab = [j for j, t in enumerate(labels) if t.kind in kinds]
         tp = sum(1 for i in det if i in matched_label)
         counted = sum(1 for i in det if i not in duplicates)
-        ttd = np.array([detections[i].detected_s - labels[matched_label[i]].start_s for i in det if i in matched_label], dtype=float)
+        ttd = np.array([detections[i].detected_s - labels[matched_label[i]].onset_s for i in det if i in matched_label], dtype=float)
         precision, recall = _ratio(tp, counted), _ratio(tp, len(lab))
         f1 = 2 * precision * recall / (precision + recall) if precision and recall else (0.0 if precision == 0 or recall == 0 else None)
         return {
@@ -171,30 +139,23 @@ def evaluate_store(
 ) -> dict[str, Any]:
     """Evaluate the ``fault`` points of the labels' window against the labels file."""
     labels, start_s, end_s = load_labels(labels_path)
-    detections = [d for d in detected_events(store, start_s, end_s) if d.start_s < end_s and (d.end_s is None or d.end_s > start_s)]
+    detections = [d for d in detected_events(store, start_s, end_s) if d.onset_s < end_s and (d.cleared_s is None or d.cleared_s > start_s)]
     return evaluate(labels, detections, (start_s, end_s), buildings, tolerance_s=tolerance_s)
 
 
 def active_faults(store: InfluxStore) -> list[dict[str, Any]]:
-    """Faults active now: series whose last ``active`` is 1, with their start, tags, value and detail, oldest first."""
-    rows = store.query(
-        f'SELECT last("active") AS "active", "value", "detail" FROM "{FAULT}" GROUP BY "building", "kind", "target", "severity", "vendor"'
-    )
-    active = []
-    for series in rows:
-        ts, flag, value, detail = series["values"][0][:4]
-        if flag == 1.0:
-            tags = series["tags"]
-            active.append(
-                {
-                    "start_s": int(ts),
-                    "building": tags["building"],
-                    "kind": tags["kind"],
-                    "target": tags["target"],
-                    "severity": tags["severity"],
-                    "vendor": tags["vendor"],
-                    "value": float(value if value is not None else 0.0),
-                    "detail": str(detail or ""),
-                }
-            )
-    return sorted(active, key=lambda r: (r["start_s"], r["building"], r["kind"], r["target"]))
+    """Faults active now, oldest first, as ``facmon faults active --format json`` prints them (``start_s``:
+    the onset)."""
+    return [
+        {
+            "start_s": f.onset_s,
+            "building": f.building,
+            "kind": f.kind,
+            "target": f.target,
+            "severity": f.severity,
+            "vendor": f.vendor,
+            "value": float(f.value if f.value is not None else 0.0),
+            "detail": f.detail,
+        }
+        for f in read_active_faults(store)
+    ]

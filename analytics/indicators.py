@@ -40,7 +40,7 @@ from facmon.errors import FacmonError
 from facmon.registry import Building, Site, WorkingHours
 from facmon.schema import ENERGY_DAILY, ENERGY_INTERVAL, METER_DAILY
 from facmon.standards import ELECTRICITY_SUBITEMS
-from facmon.store import InfluxStore
+from facmon.store import InfluxStore, quote_string
 from facmon.workdays import is_working_day
 
 ELECTRICITY = "01"
@@ -357,9 +357,6 @@ def site_indicators(site_name: str, period: Period, buildings: Sequence[Building
 # Reading from InfluxDB
 
 
-def _quoted(text: str) -> str:
-    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
 
 def read_energy_totals(store: InfluxStore, site: Site, period: Period) -> dict[str, EnergyTotals]:
     """EnergyTotals of every building of the site from energy_daily (buildings without rows get empty totals)."""
@@ -404,8 +401,8 @@ def read_main_intervals(store: InfluxStore, site: Site, period: Period) -> dict[
     """Main electricity meters' (01000) interval consumption per building: (interval start UTC s, kWh)."""
     start_s, end_s = period.bounds_utc_s(site.site.timezone)
     series = store.query(
-        f'SELECT "consumption" FROM "{ENERGY_INTERVAL}" WHERE "energy" = {_quoted(ELECTRICITY)} '
-        f'AND "subitem" = {_quoted(MAIN_ELECTRICITY_SUBITEM)} AND time >= {start_s}s AND time < {end_s}s GROUP BY "building"'
+        f'SELECT "consumption" FROM "{ENERGY_INTERVAL}" WHERE "energy" = {quote_string(ELECTRICITY)} '
+        f'AND "subitem" = {quote_string(MAIN_ELECTRICITY_SUBITEM)} AND time >= {start_s}s AND time < {end_s}s GROUP BY "building"'
     )
     found: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for one in series:

@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from facmon.schema import ENERGY_DAILY, ENERGY_MONTHLY
-from facmon.store import InfluxStore, line
+from facmon.store import InfluxStore, line, quote_string
 
 VALUE_DECIMALS = 6  # as energy_daily (analytics.analyze): reruns write identical values
 
@@ -135,9 +135,8 @@ def _column(series: dict, name: str) -> np.ndarray:
 def building_months(store: InfluxStore, building: str, month_edges_s: np.ndarray) -> list[MonthlyEnergy]:
     """energy_monthly points of one building for the months bounded by ``month_edges_s``, from the
     energy_daily points stored in InfluxDB (one query for the building)."""
-    escaped = building.replace("\\", "\\\\").replace("'", "\\'")
     found = store.query(
-        f'SELECT "consumption", "kgce", "co2_kg", "completeness" FROM "{ENERGY_DAILY}" WHERE "building" = \'{escaped}\' '
+        f'SELECT "consumption", "kgce", "co2_kg", "completeness" FROM "{ENERGY_DAILY}" WHERE "building" = {quote_string(building)} '
         f'AND time >= {int(month_edges_s[0])}s AND time < {int(month_edges_s[-1])}s GROUP BY "energy", "subitem"'
     )
     points: list[MonthlyEnergy] = []

@@ -62,7 +62,8 @@ from facmon.registry import (
     VendorScoring,
     WorkingHours,
 )
-from facmon.schema import EQUIPMENT, FAULT, IEQ, METER_DAILY, SCORE_VENDOR
+from facmon.schema import EQUIPMENT, IEQ, METER_DAILY, SCORE_VENDOR
+from facmon.schema.faults import FAULT_TAGS, Fault, faults_from_points, read_faults
 from facmon.standards import (
     GBT18883_CO2_MAX_PPM,
     GBT18883_HUMIDITY_SUMMER_PCT,
@@ -71,7 +72,7 @@ from facmon.standards import (
     GBT18883_TEMPERATURE_WINTER_C,
     Severity,
 )
-from facmon.store import InfluxStore, line
+from facmon.store import InfluxStore, line, quote_string
 from facmon.workdays import is_working_day
 
 COMPONENT_LABELS = {
@@ -83,8 +84,6 @@ COMPONENT_LABELS = {
     "ieq": "IEQ in occupied hours",
     "completeness": "data completeness",
 }
-FAULT_TAGS = ("building", "kind", "severity", "vendor", "target")
-NO_VENDOR = "none"  # the fault contract's vendor tag for faults no vendor is responsible for
 SECONDS_PER_30_DAYS = 30 * 86400
 
 
@@ -96,24 +95,17 @@ class VendorScoreError(IndicatorError):
 # Faults as episodes
 
 
-@dataclass(frozen=True)
-class FaultEpisode:
-    """One fault from its start to its clear (UTC epoch s); ``clear_s`` None while still active."""
-
-    building: str
-    kind: str
-    severity: Severity
-    vendor: str
-    target: str
-    start_s: int
-    clear_s: int | None = None
-    value: float | None = None
-    detail: str = ""
-
-    def active_seconds(self, start_s: int, end_s: int) -> int:
-        """Seconds of [start_s, end_s) during which the fault was active."""
-        stop = end_s if self.clear_s is None else min(self.clear_s, end_s)
-        return max(0, stop - max(self.start_s, start_s))
+def _checked_series(tags: Mapping[str, str]) -> Severity:
+    """The severity of a fault series whose tags are all there; VendorScoreError naming the series otherwise."""
+    missing = [tag for tag in FAULT_TAGS if not tags.get(tag)]
+    if missing:
+        raise VendorScoreError(f"fault series {dict(tags)} lacks the tag(s) {', '.join(missing)}")
+    try:
+        return Severity(tags["severity"])
+    except ValueError:
+        raise VendorScoreError(
+            f"fault series {dict(tags)}: severity {tags['severity']!r} is not one of {', '.join(s.value for s in Severity)}"
+        ) from None
 
 
 def episodes_from_points(
@@ -122,39 +114,20 @@ def episodes_from_points(
     active: Sequence[float],
     values: Sequence[float | None] | None = None,
     details: Sequence[str | None] | None = None,
-) -> list[FaultEpisode]:
-    """Episodes of one fault series (tags building, kind, severity, vendor, target): an episode opens at
-    a point with active 1 and closes at the next point with active 0; repeated points change nothing."""
-    missing = [tag for tag in FAULT_TAGS if not tags.get(tag)]
-    if missing:
-        raise VendorScoreError(f"fault series {dict(tags)} lacks the tag(s) {', '.join(missing)}")
-    try:
-        severity = Severity(tags["severity"])
-    except ValueError:
-        raise VendorScoreError(
-            f"fault series {dict(tags)}: severity {tags['severity']!r} is not one of {', '.join(s.value for s in Severity)}"
-        ) from None
-    order = np.argsort(np.asarray(times_s, dtype=np.int64), kind="stable")
-    episodes: list[FaultEpisode] = []
-    open_at: int | None = None
-    open_value: float | None = None
-    open_detail = ""
-    for i in order:
-        t, is_active = int(times_s[i]), active[i] is not None and float(active[i]) >= 0.5
-        if is_active and open_at is None:
-            open_at = t
-            open_value = None if values is None or values[i] is None else float(values[i])
-            open_detail = "" if details is None or details[i] is None else str(details[i])
-        elif not is_active and open_at is not None:
-            episodes.append(
-                FaultEpisode(tags["building"], tags["kind"], severity, tags["vendor"], tags["target"], open_at, t, open_value, open_detail)
-            )
-            open_at = None
-    if open_at is not None:
-        episodes.append(
-            FaultEpisode(tags["building"], tags["kind"], severity, tags["vendor"], tags["target"], open_at, None, open_value, open_detail)
-        )
-    return episodes
+) -> list[Fault]:
+    """The faults of one series (tags building, kind, severity, vendor, target) from its points: a fault
+    opens at a point with active 1 and clears at the next point with active 0; repeated points change nothing."""
+    severity = _checked_series(tags)
+    points = [
+        {
+            "time": int(times_s[i]),
+            "active": 0.0 if active[i] is None else float(active[i]),
+            "value": None if values is None else values[i],
+            "detail": None if details is None else details[i],
+        }
+        for i in range(len(times_s))
+    ]
+    return [replace(f, severity=severity) for f in faults_from_points(dict(tags), points)]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -168,7 +141,7 @@ class SlaOutcome:
     ``restore_min``: start to clear, or start to the period's end when still active then (a lower
     bound, ``restored`` False). ``decided_s``: the clear when restored within the SLA, else start + SLA."""
 
-    episode: FaultEpisode
+    episode: Fault
     sla_restore_min: float
     restore_min: float
     restored: bool
@@ -180,21 +153,21 @@ class SlaOutcome:
         return self.restore_min / self.sla_restore_min
 
 
-def sla_outcome(episode: FaultEpisode, sla_restore_min: float, as_of_s: int) -> SlaOutcome | None:
+def sla_outcome(episode: Fault, sla_restore_min: float, as_of_s: int) -> SlaOutcome | None:
     """The fault's SLA outcome as known at ``as_of_s`` (UTC s), or None while it is active and still within its SLA."""
-    deadline_s = episode.start_s + sla_restore_min * 60.0
-    if episode.clear_s is not None and episode.clear_s < as_of_s:
-        restore_min = (episode.clear_s - episode.start_s) / 60.0
+    deadline_s = episode.onset_s + sla_restore_min * 60.0
+    if episode.cleared_s is not None and episode.cleared_s < as_of_s:
+        restore_min = (episode.cleared_s - episode.onset_s) / 60.0
         breached = restore_min > sla_restore_min
-        decided = int(deadline_s) if breached else episode.clear_s
+        decided = int(deadline_s) if breached else episode.cleared_s
         return SlaOutcome(episode, sla_restore_min, restore_min, True, breached, decided)
-    elapsed_min = (as_of_s - episode.start_s) / 60.0
+    elapsed_min = (as_of_s - episode.onset_s) / 60.0
     if elapsed_min > sla_restore_min:
         return SlaOutcome(episode, sla_restore_min, elapsed_min, False, True, int(deadline_s))
     return None
 
 
-def sla_outcomes(episodes: Iterable[FaultEpisode], sla: Mapping[Severity, SlaTerm], start_s: int, as_of_s: int) -> list[SlaOutcome]:
+def sla_outcomes(episodes: Iterable[Fault], sla: Mapping[Severity, SlaTerm], start_s: int, as_of_s: int) -> list[SlaOutcome]:
     """Outcomes decided in [start_s, as_of_s): restored within the SLA, or breached (still active or not)."""
     found = []
     for episode in episodes:
@@ -204,18 +177,18 @@ def sla_outcomes(episodes: Iterable[FaultEpisode], sla: Mapping[Severity, SlaTer
     return sorted(found, key=lambda o: (o.decided_s, o.episode.building, o.episode.target))
 
 
-def repeat_flags(episodes: Sequence[FaultEpisode], window_s: float) -> list[bool]:
+def repeat_flags(episodes: Sequence[Fault], window_s: float) -> list[bool]:
     """For each episode: does it open within ``window_s`` after an earlier episode of the same building,
     target and kind cleared?"""
     last_clear: dict[tuple[str, str, str], int] = {}
     flags = [False] * len(episodes)
-    for i in sorted(range(len(episodes)), key=lambda k: episodes[k].start_s):
+    for i in sorted(range(len(episodes)), key=lambda k: episodes[k].onset_s):
         episode = episodes[i]
         key = (episode.building, episode.target, episode.kind)
         cleared = last_clear.get(key)
-        flags[i] = cleared is not None and 0 <= episode.start_s - cleared <= window_s
-        if episode.clear_s is not None:
-            last_clear[key] = max(episode.clear_s, cleared or episode.clear_s)
+        flags[i] = cleared is not None and 0 <= episode.onset_s - cleared <= window_s
+        if episode.cleared_s is not None:
+            last_clear[key] = max(episode.cleared_s, cleared or episode.cleared_s)
     return flags
 
 
@@ -229,7 +202,7 @@ class Availability:
     items_with_downtime: int
 
 
-def availability(episodes: Iterable[FaultEpisode], items: Sequence[tuple[str, str]], start_s: int, end_s: int) -> Availability | None:
+def availability(episodes: Iterable[Fault], items: Sequence[tuple[str, str]], start_s: int, end_s: int) -> Availability | None:
     """Availability of ``items`` (building, equipment id) over [start_s, end_s) from the faults targeting them;
     overlapping faults on one item count once. None when there are no items or no time."""
     if not items or end_s <= start_s:
@@ -239,8 +212,8 @@ def availability(episodes: Iterable[FaultEpisode], items: Sequence[tuple[str, st
     for episode in episodes:
         key = (episode.building, episode.target)
         if key in wanted and episode.active_seconds(start_s, end_s) > 0:
-            stop = end_s if episode.clear_s is None else min(episode.clear_s, end_s)
-            spans.setdefault(key, []).append((max(episode.start_s, start_s), stop))
+            stop = end_s if episode.cleared_s is None else min(episode.cleared_s, end_s)
+            spans.setdefault(key, []).append((max(episode.onset_s, start_s), stop))
     length = end_s - start_s
     shares, downtime_s = [], 0
     for item in items:
@@ -499,10 +472,10 @@ class VendorScore:
                     "kind": o.episode.kind,
                     "severity": o.episode.severity.value,
                     "target": o.episode.target,
-                    "start": datetime.fromtimestamp(o.episode.start_s, UTC).isoformat(),
+                    "start": datetime.fromtimestamp(o.episode.onset_s, UTC).isoformat(),
                     "clear": None
-                    if o.episode.clear_s is None or not o.restored
-                    else datetime.fromtimestamp(o.episode.clear_s, UTC).isoformat(),
+                    if o.episode.cleared_s is None or not o.restored
+                    else datetime.fromtimestamp(o.episode.cleared_s, UTC).isoformat(),
                     "restore_min": o.restore_min,
                     "sla_restore_min": o.sla_restore_min,
                     "restored": o.restored,
@@ -550,7 +523,7 @@ def score_vendor(
     vendor: Vendor,
     period: Period,
     as_of_s: int,
-    episodes: Sequence[FaultEpisode],
+    episodes: Sequence[Fault],
     ieq: IeqCompliance | None,
     completeness: DataCompleteness | None,
 ) -> VendorScore:
@@ -614,7 +587,7 @@ def score_vendor(
 
     # Faults opened in the period: rate and repeats.
     repeats = repeat_flags(own, scoring.repeat_window_days * 86400)
-    opened = [(e, r) for e, r in zip(own, repeats, strict=True) if start_s <= e.start_s < as_of_s]
+    opened = [(e, r) for e, r in zip(own, repeats, strict=True) if start_s <= e.onset_s < as_of_s]
     by_severity = {s.value: sum(1 for e, _ in opened if e.severity is s) for s in Severity}
     rule = f"≤ {scoring.fault_rate_full:g}: full; ≥ {scoring.fault_rate_zero:g}: 0; weights " + ", ".join(
         f"{s.value} {scoring.severity_weights[s]:g}" for s in Severity
@@ -726,41 +699,12 @@ def _epoch_s(when: date, zone: ZoneInfo) -> int:
     return int(datetime.combine(when, time(0), zone).timestamp())
 
 
-def read_fault_episodes(store: InfluxStore, since_s: int, until_s: int) -> list[FaultEpisode]:
-    """Fault episodes with any point in [since_s, until_s), and those already active at ``since_s`` (UTC s)."""
-    group = "GROUP BY " + ", ".join(f'"{tag}"' for tag in FAULT_TAGS)
-    before = store.query(f'SELECT last("active") AS active FROM "{FAULT}" WHERE time < {since_s}s {group}')
-    inside = store.query(f'SELECT "active", "value", "detail" FROM "{FAULT}" WHERE time >= {since_s}s AND time < {until_s}s {group}')
-    points: dict[tuple[str, ...], list[tuple[int, float | None, float | None, str | None]]] = {}
-    tags_of: dict[tuple[str, ...], dict[str, str]] = {}
-    for series in before:
-        tags = series.get("tags", {})
-        key = tuple(tags.get(t, "") for t in FAULT_TAGS)
-        tags_of[key] = tags
-        for t, active in series["values"]:
-            if active is not None and float(active) >= 0.5:  # active at since_s: it opened at that last point
-                points.setdefault(key, []).append((int(t), 1.0, None, None))
-    for series in inside:
-        tags = series.get("tags", {})
-        key = tuple(tags.get(t, "") for t in FAULT_TAGS)
-        tags_of[key] = tags
-        columns = series["columns"]
-        for row in series["values"]:
-            record = dict(zip(columns, row, strict=True))
-            if record.get("active") is None:
-                continue
-            points.setdefault(key, []).append((int(record["time"]), float(record["active"]), record.get("value"), record.get("detail")))
-    episodes: list[FaultEpisode] = []
-    for key, found in points.items():
-        found.sort(key=lambda p: p[0])
-        episodes += episodes_from_points(
-            tags_of[key], [p[0] for p in found], [p[1] for p in found], [p[2] for p in found], [p[3] for p in found]
-        )
-    return episodes
+def read_fault_episodes(store: InfluxStore, since_s: int, until_s: int) -> list[Fault]:
+    """Faults with any point in [since_s, until_s), and those already active at ``since_s`` (UTC s), their
+    series checked and their severity a :class:`Severity`."""
+    faults = read_faults(store, since_s, until_s)
+    return [replace(f, severity=_checked_series(f.tags())) for f in faults]
 
-
-def _quoted(text: str) -> str:
-    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 def read_ieq_compliance(store: InfluxStore, site: Site, vendor_id: str, start_s: int, end_s: int) -> IeqCompliance | None:
@@ -773,7 +717,7 @@ def read_ieq_compliance(store: InfluxStore, site: Site, vendor_id: str, start_s:
     for building in buildings:
         series = store.query(
             f'SELECT mean("temperature") AS temperature, mean("humidity") AS humidity, mean("co2") AS co2 FROM "{IEQ}" '
-            f'WHERE "building" = {_quoted(building.code)} AND time >= {start_s}s AND time < {end_s}s GROUP BY time(1h), "sensor" fill(none)'
+            f'WHERE "building" = {quote_string(building.code)} AND time >= {start_s}s AND time < {end_s}s GROUP BY time(1h), "sensor" fill(none)'
         )
         for one in series:
             if not one["values"]:

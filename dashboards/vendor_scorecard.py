@@ -35,6 +35,7 @@ from facmon.dashboards.building_detail import FAULT_SERIES, active_faults_query
 from facmon.dashboards.titles import Lang, title
 from facmon.registry import Site
 from facmon.schema import FAULT, SCORE_VENDOR
+from facmon.store import quote_string
 from facmon.standards import Severity
 
 UID = "facmon-vendor"
@@ -61,7 +62,7 @@ def restores_query(extra_filter: str) -> str:
 def sla_compliance_query(vendor: str, severity: Severity, restore_min: float) -> str:
     """Share of ``vendor``'s ``severity`` faults started and cleared in the range that were restored within
     ``restore_min`` minutes (1 = all), with how many were restored."""
-    restores = restores_query(f"{FAULT_SCOPE} AND \"vendor\" = '{vendor}' AND \"severity\" = '{severity.value}'")
+    restores = restores_query(f'{FAULT_SCOPE} AND "vendor" = {quote_string(vendor)} AND "severity" = {quote_string(severity.value)}')
     limit_s = restore_min * 60
     within = f'SELECT ceil(({limit_s:g} - "restore_s" + 0.5) / {_MARGIN_SCALE_S}) AS "within_sla" FROM ({restores}) WHERE "change" = -1'
     return f'SELECT mean("within_sla") AS "within_sla", count("within_sla") AS "restored" FROM ({within}) GROUP BY "vendor", "severity"'

@@ -1170,7 +1170,7 @@ def vendor_scorecard_tables(card: VendorScorecard, explain: bool = True) -> list
                     listing.add_column(column, justify="right" if column in ("restore min", "SLA min") else "left")
                 tz = card.as_of.tzinfo
                 for o in breaches:
-                    start = datetime.fromtimestamp(o.episode.start_s, tz)
+                    start = datetime.fromtimestamp(o.episode.onset_s, tz)
                     restored = "yes" if o.restored else "no (active at period end)"
                     listing.add_row(
                         o.episode.building,

@@ -80,9 +80,14 @@ def line(measurement: str, tags: Mapping[str, str], fields: Mapping[str, FieldVa
 _PLAIN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
-def _quote_tag_value(value: str) -> str:
-    """A tag value inside single quotes in InfluxQL."""
-    return value.replace("\\", "\\\\").replace("'", "\\'")
+def quote_identifier(name: str) -> str:
+    """An InfluxQL identifier (measurement, tag or field name) in double quotes; the one quoting facmon uses."""
+    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def quote_string(value: str) -> str:
+    """An InfluxQL string literal (e.g. a tag value in a WHERE clause) in single quotes; the one quoting facmon uses."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 class InfluxStore:
@@ -199,7 +204,7 @@ class InfluxStore:
         for name in (measurement, field, *tags):
             if not _PLAIN_NAME.match(name):
                 raise ValueError(f"{name!r}: field_series takes plain measurement, field and tag names")
-        where = "".join(f" AND \"{key}\"='{_quote_tag_value(value)}'" for key, value in sorted(tags.items()))
+        where = "".join(f" AND {quote_identifier(key)}={quote_string(value)}" for key, value in sorted(tags.items()))
         influxql = f'SELECT "{field}" FROM "{measurement}" WHERE time >= {int(start_s)}s AND time < {int(end_s)}s{where}'
         response = self._request(
             "GET",
@@ -232,7 +237,7 @@ class InfluxStore:
         for name in (measurement, field, *tags):
             if not _PLAIN_NAME.match(name):
                 raise ValueError(f"{name!r}: times_where_true takes plain measurement, field and tag names")
-        where = "".join(f" AND \"{key}\"='{_quote_tag_value(value)}'" for key, value in sorted(tags.items()))
+        where = "".join(f" AND {quote_identifier(key)}={quote_string(value)}" for key, value in sorted(tags.items()))
         rows = self.rows(
             f'SELECT "{field}" FROM "{measurement}" WHERE "{field}" = true AND time >= {int(start_s)}s AND time < {int(end_s)}s{where}'
         )

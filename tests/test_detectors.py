@@ -48,8 +48,8 @@ def test_offline_after_missed_readings_clears_at_the_next_reading():
     """5-min readings with a 1-hour hole: offline 2.5 intervals after the last reading, cleared at the next one."""
     t = np.concatenate((np.arange(0, 3600, 300), np.arange(7200, 9000, 300)))
     [e] = fd.offline_episodes("IEQ-1F", t, 300, 9000, missed_readings=2.5)
-    assert (e.kind, e.raised_s, e.end_s) == (FaultKind.DEVICE_OFFLINE, 3300 + 750, 7200)
-    assert e.began_s == 3300 + 300, "its onset is the first reading that did not come"
+    assert (e.kind, e.raised_s, e.cleared_s) == (FaultKind.DEVICE_OFFLINE, 3300 + 750, 7200)
+    assert e.onset_s == 3300 + 300, "its onset is the first reading that did not come"
     assert fd.offline_episodes("IEQ-1F", np.arange(0, 9000, 300), 300, 9000, missed_readings=2.5) == []
 
 
@@ -60,8 +60,8 @@ def test_a_register_flat_while_power_flows_is_stuck_but_a_meter_without_load_is_
     register = np.array([100, 102.5, 105, 105, 105, 105, 107.5, 110.0])
     power = np.full(8, 10.0)
     [e] = fd.stuck_register_episodes("E-LS-4F", t, register, power, resolution=0.4, min_steps=2, min_resolutions=5)
-    assert (e.raised_s, e.end_s) == (t[4], t[6])
-    assert e.began_s == t[3], "flat from the step ending at t[3]"
+    assert (e.raised_s, e.cleared_s) == (t[4], t[6])
+    assert e.onset_s == t[3], "flat from the step ending at t[3]"
     idle = np.full(8, 100.0)
     assert fd.stuck_register_episodes("E-LS-4F", t, idle, np.zeros(8), resolution=0.4, min_steps=2, min_resolutions=5) == []
 
@@ -80,8 +80,8 @@ def test_a_frozen_sensor_is_stuck_but_a_steady_noisy_one_is_not():
     t = grid(0, 8, 300)
     frozen = np.tile([22.0, 55.0, 480.0], (t.size, 1))
     [e] = fd.stuck_sensor_episodes("IEQ-2F", t, frozen, min_duration_s=6 * 3600)
-    assert e.raised_s == t[0] + 6 * 3600 and e.end_s is None
-    assert e.began_s == t[1], "the first repeated reading"
+    assert e.raised_s == t[0] + 6 * 3600 and e.cleared_s is None
+    assert e.onset_s == t[1], "the first repeated reading"
     rng = np.random.default_rng(1)
     steady = frozen + np.round(rng.normal(0, 0.1, frozen.shape), 1)
     assert fd.stuck_sensor_episodes("IEQ-2F", t, steady, min_duration_s=6 * 3600) == []
@@ -90,7 +90,7 @@ def test_a_frozen_sensor_is_stuck_but_a_steady_noisy_one_is_not():
 def test_out_of_range_from_stored_and_rejected_readings_clears_at_the_next_good_reading():
     """Bad readings at 600 (stored) and 900 (rejected by the collector), good ones around: one episode 600..1200."""
     [e] = fd.out_of_range_episodes("AHU-2", np.array([600, 900]), np.array([0, 300, 1200, 1500]), "supply_air_temp")
-    assert (e.raised_s, e.end_s) == (600, 1200)
+    assert (e.raised_s, e.cleared_s) == (600, 1200)
 
 
 # -- equipment ---------------------------------------------------------------------------------
@@ -102,11 +102,11 @@ def test_a_fault_code_raises_at_once_and_an_elevator_stopped_after_persistence()
     t = np.arange(8) * 300
     code = np.array([0, 0, 0, 231, 231, 231, 0, 0.0])
     [e] = fd.equipment_episodes("CH-2", t, np.ones(8), code, must_run=False, elevator=False, persistence_code=1, persistence_stopped=2)
-    assert (e.kind, e.raised_s, e.end_s, e.value) == (FaultKind.EQUIPMENT_FAULT_CODE, 900, 1800, 231.0)
+    assert (e.kind, e.raised_s, e.cleared_s, e.value) == (FaultKind.EQUIPMENT_FAULT_CODE, 900, 1800, 231.0)
     running = np.array([1, 1, 0, 0, 0, 0, 0, 0.0])
     [e] = fd.equipment_episodes("EL-2", t, running, np.zeros(8), must_run=True, elevator=True, persistence_code=1, persistence_stopped=2)
-    assert (e.kind, e.raised_s, e.end_s) == (FaultKind.ELEVATOR_OUT_OF_SERVICE, 900, None)
-    assert e.began_s == 600, "stopped since sample 2"
+    assert (e.kind, e.raised_s, e.cleared_s) == (FaultKind.ELEVATOR_OUT_OF_SERVICE, 900, None)
+    assert e.onset_s == 600, "stopped since sample 2"
     chiller_idle = fd.equipment_episodes(
         "CH-1", t, np.zeros(8), np.zeros(8), must_run=False, elevator=False, persistence_code=1, persistence_stopped=2
     )
@@ -131,7 +131,7 @@ def test_occupant_switched_units_may_run_for_duty_staff_in_office_hours_on_a_day
     assert fd.days_off_running_episodes("VRF-1", day, np.ones(day.size), TZ, OPENS, CLOSES, occupant_switched=True, persistence=6) == []
     night = grid(at("2026-10-17", 0), 24, 300)
     [e] = fd.days_off_running_episodes("VRF-2", night, np.ones(night.size), TZ, OPENS, CLOSES, occupant_switched=True, persistence=6)
-    assert e.raised_s == at("2026-10-17", 0, 25) and e.end_s is None
+    assert e.raised_s == at("2026-10-17", 0, 25) and e.cleared_s is None
 
 
 def test_heating_while_another_unit_cools_is_filed_against_the_heating_unit():
@@ -140,7 +140,7 @@ def test_heating_while_another_unit_cools_is_filed_against_the_heating_unit():
     heating = {"VRF-1": np.array([0, 1, 1, 1, 1, 0], bool), "VRF-3": np.zeros(6, bool)}
     cooling = {"VRF-1": np.zeros(6, bool), "VRF-3": np.array([0, 1, 1, 1, 1, 0], bool)}
     [e] = fd.simultaneous_heating_cooling_episodes(t, heating, cooling, persistence=3)
-    assert (e.target, e.raised_s, e.end_s, e.began_s) == ("VRF-1", 900, 1500, 300)
+    assert (e.target, e.raised_s, e.cleared_s, e.onset_s) == ("VRF-1", 900, 1500, 300)
     all_cooling = {"VRF-1": np.ones(6, bool), "VRF-3": np.ones(6, bool)}
     assert fd.simultaneous_heating_cooling_episodes(t, {"VRF-1": np.zeros(6, bool)}, all_cooling, persistence=3) == []
 
@@ -177,7 +177,7 @@ def test_lights_left_on_after_hours_are_found_against_the_meters_own_unoccupied_
         persistence=4,
     )
     assert found and found[0].raised_s == at("2026-10-16", 20)
-    assert found[0].began_s == at("2026-10-16", 19), "the interval the extra load began in"
+    assert found[0].onset_s == at("2026-10-16", 19), "the interval the extra load began in"
 
 
 def test_holidays_and_a_tiaoxiu_saturday_raise_no_after_hours_fault():
@@ -232,8 +232,8 @@ def test_night_flow_that_never_stops_is_a_leak_until_a_dry_night():
     _, ends, flows = fd.night_flows(t, flow / 4, 900, TZ, time(1), time(5))
     leaking, _excess = fd.leaking_nights(flows, lookback_nights=14, min_flow_m3_h=0.2, baseline_share=1.0)
     [e] = fd.leak_episodes("W-TOILET", ends, leaking, flows)
-    assert (e.raised_s, e.end_s) == (at("2026-10-07", 5), at("2026-10-09", 5))
-    assert fd.leak_episodes("W-TOILET", ends, leaking, flows, night_length_s=4 * 3600)[0].began_s == at("2026-10-07", 1), (
+    assert (e.raised_s, e.cleared_s) == (at("2026-10-07", 5), at("2026-10-09", 5))
+    assert fd.leak_episodes("W-TOILET", ends, leaking, flows, night_length_s=4 * 3600)[0].onset_s == at("2026-10-07", 1), (
         "the first leaking night window's start"
     )
     assert e.value == pytest.approx(0.55)
@@ -261,8 +261,8 @@ def test_ieq_outside_the_band_counts_in_occupied_hours_only():
         )
         assert len(found) == expected, day
         if expected:
-            assert found[0].raised_s == at(day, 8, 40) and found[0].end_s == at(day, 17, 30)
-            assert found[0].began_s == at(day, 8, 30), "out of the band from the first occupied reading"
+            assert found[0].raised_s == at(day, 8, 40) and found[0].cleared_s == at(day, 17, 30)
+            assert found[0].onset_s == at(day, 8, 30), "out of the band from the first occupied reading"
 
 
 # -- state across runs -------------------------------------------------------------------------
@@ -278,15 +278,14 @@ def test_state_carries_across_runs_and_reruns_are_idempotent(store):
     """Run 1 (day 1) raises a leak at 05:00 that lasts past its end: one start point, no clear. Run 2 (day 2)
     sees it running since before its start: it continues it (no new start) and clears it at 06:00. Rerunning
     run 2 writes the same points. A run 3 without the episode writes nothing (the fault is already cleared)."""
-    from facmon.analytics.fault_detectors import Episode
 
     b = "341122A002"
     day1, day2, day3 = at("2026-10-08"), at("2026-10-09"), at("2026-10-10")
-    leak_open = Episode(FaultKind.WATER_LEAK, "W-TOILET", day1 + 5 * 3600, None, 0.5, "leak")
+    leak_open = fd.detection(FaultKind.WATER_LEAK, "W-TOILET", day1 + 5 * 3600, None, 0.5, "leak")
     replace_faults(store, [b], fault_lines(b, [leak_open], SERIES, active_before(store, b, day1), day1, day2), day1, day2)
     assert _points(store) == [(day1 + 5 * 3600, 1.0)]
     assert active_before(store, b, day2) == {("water_leak", "W-TOILET"): (day1 + 5 * 3600, 1.0)}
-    leak_closed = Episode(FaultKind.WATER_LEAK, "W-TOILET", day1 + 5 * 3600, day2 + 6 * 3600, 0.5, "leak")
+    leak_closed = fd.detection(FaultKind.WATER_LEAK, "W-TOILET", day1 + 5 * 3600, day2 + 6 * 3600, 0.5, "leak")
     for _ in range(2):
         replace_faults(store, [b], fault_lines(b, [leak_closed], SERIES, active_before(store, b, day2), day2, day3), day2, day3)
         assert _points(store) == [(day1 + 5 * 3600, 1.0), (day2 + 6 * 3600, 0.0)]
@@ -297,9 +296,8 @@ def test_a_fault_active_before_a_run_that_no_longer_shows_is_cleared_at_the_runs
     """The last point before the run says active; the run finds nothing: one clear point at the run's start."""
     b = "341122A002"
     day1, day2 = at("2026-10-08"), at("2026-10-09")
-    from facmon.analytics.fault_detectors import Episode
 
-    open_leak = Episode(FaultKind.WATER_LEAK, "W-TOILET", day1 + 3600, None, 0.5, "leak")
+    open_leak = fd.detection(FaultKind.WATER_LEAK, "W-TOILET", day1 + 3600, None, 0.5, "leak")
     replace_faults(store, [b], fault_lines(b, [open_leak], SERIES, {}, day1, day2), day1, day2)
     replace_faults(store, [b], fault_lines(b, [], SERIES, active_before(store, b, day2), day2, day2 + 86400), day2, day2 + 86400)
     assert _points(store) == [(day1 + 3600, 1.0), (day2, 0.0)]
@@ -338,11 +336,10 @@ def _starts(store, building="341122A002"):
 def test_a_fault_starts_at_its_onset_and_says_when_it_was_raised(store):
     """A leak raised at 05:00 whose first leaking night window began at 01:00: the start point is at 01:00
     (time to restore and availability run from there) and carries raised = 05:00 (time to detect)."""
-    from facmon.analytics.fault_detectors import Episode
 
     b = "341122A002"
     day1, day2 = at("2026-10-08"), at("2026-10-09")
-    leak = Episode(FaultKind.WATER_LEAK, "W-TOILET", day1 + 5 * 3600, day1 + 20 * 3600, 0.5, "leak", onset_s=day1 + 3600)
+    leak = fd.detection(FaultKind.WATER_LEAK, "W-TOILET", day1 + 5 * 3600, day1 + 20 * 3600, 0.5, "leak", onset_s=day1 + 3600)
     replace_faults(store, [b], fault_lines(b, [leak], SERIES, active_before(store, b, day1), day1, day2), day1, day2)
     assert _starts(store) == [(day1 + 3600, 1.0, float(day1 + 5 * 3600)), (day1 + 20 * 3600, 0.0, None)]
 
@@ -350,12 +347,11 @@ def test_a_fault_starts_at_its_onset_and_says_when_it_was_raised(store):
 def test_a_fault_raised_in_a_run_with_its_onset_before_it_is_written_once_and_reruns_change_nothing(store):
     """Run [06:00, 12:00) raises a leak at 07:00 whose onset was 01:00, before the run: its start point goes
     to 01:00. Rerunning the same period finds that point active before the run and writes nothing new."""
-    from facmon.analytics.fault_detectors import Episode
 
     b = "341122A002"
     day = at("2026-10-08")
     run = (day + 6 * 3600, day + 12 * 3600)
-    leak = Episode(FaultKind.WATER_LEAK, "W-TOILET", day + 7 * 3600, None, 0.5, "leak", onset_s=day + 3600)
+    leak = fd.detection(FaultKind.WATER_LEAK, "W-TOILET", day + 7 * 3600, None, 0.5, "leak", onset_s=day + 3600)
     for _ in range(2):
         replace_faults(store, [b], fault_lines(b, [leak], SERIES, active_before(store, b, run[0]), *run), *run)
         assert _starts(store) == [(day + 3600, 1.0, float(day + 7 * 3600))]
@@ -364,10 +360,9 @@ def test_a_fault_raised_in_a_run_with_its_onset_before_it_is_written_once_and_re
 def test_a_start_point_never_goes_before_the_series_last_clear():
     """An earlier leak cleared at 03:00; a new one raised at 07:00 claims an onset of 01:00 (the data do not
     separate them): its start is put just after the clear, so the clear is neither overwritten nor reordered."""
-    from facmon.analytics.fault_detectors import Episode
 
     day = at("2026-10-08")
     previous = {("water_leak", "W-TOILET"): (day + 3 * 3600, 0.0)}
-    leak = Episode(FaultKind.WATER_LEAK, "W-TOILET", day + 7 * 3600, None, 0.5, "leak", onset_s=day + 3600)
+    leak = fd.detection(FaultKind.WATER_LEAK, "W-TOILET", day + 7 * 3600, None, 0.5, "leak", onset_s=day + 3600)
     [start] = fault_lines("341122A002", [leak], SERIES, previous, day + 6 * 3600, day + 12 * 3600)
     assert start.endswith(f" {(day + 3 * 3600 + 1) * 1_000_000_000}")

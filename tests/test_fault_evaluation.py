@@ -10,10 +10,16 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from facmon.analytics.fault_evaluation import FaultEvent, LabelsError, evaluate, load_labels
+from facmon.analytics.fault_evaluation import LabelsError, evaluate, load_labels
+from facmon.schema.faults import Fault
 
 ROOT = Path(__file__).resolve().parent.parent
 H = 3600
+
+
+def _fault(kind: str, building: str, target: str, onset_s: int, cleared_s: int | None) -> Fault:
+    """A labelled or detected fault without a separate raise time."""
+    return Fault(building=building, kind=kind, target=target, onset_s=onset_s, cleared_s=cleared_s)
 
 
 def test_events_match_by_kind_building_target_and_overlap_with_tolerance():
@@ -22,11 +28,11 @@ def test_events_match_by_kind_building_target_and_overlap_with_tolerance():
     on the wrong target (false alarm). Leak: precision 1, recall 1, TTD 12 h; elevator: precision 0, recall 0.
     Overall precision 1/2, recall 1/2; 1 false alarm over 2 buildings × 1 month = 0.5."""
     month_s = int(30.44 * 86400)
-    labels = [FaultEvent("water_leak", "B1", "W-TOILET", 0, 10 * H), FaultEvent("elevator_out_of_service", "B2", "EL-1", 20 * H, 22 * H)]
+    labels = [_fault("water_leak", "B1", "W-TOILET", 0, 10 * H), _fault("elevator_out_of_service", "B2", "EL-1", 20 * H, 22 * H)]
     detections = [
-        FaultEvent("water_leak", "B1", "W-TOILET", 12 * H, 30 * H),
-        FaultEvent("water_leak", "B1", "W-TOILET", 13 * H, 14 * H),
-        FaultEvent("elevator_out_of_service", "B2", "EL-2", 20 * H, 21 * H),
+        _fault("water_leak", "B1", "W-TOILET", 12 * H, 30 * H),
+        _fault("water_leak", "B1", "W-TOILET", 13 * H, 14 * H),
+        _fault("elevator_out_of_service", "B2", "EL-2", 20 * H, 21 * H),
     ]
     report = evaluate(labels, detections, (0, month_s), 2, tolerance_s=12 * H)
     leak, lift, overall = report["by_kind"]["water_leak"], report["by_kind"]["elevator_out_of_service"], report["overall"]
@@ -40,8 +46,8 @@ def test_events_match_by_kind_building_target_and_overlap_with_tolerance():
 def test_a_detection_outside_the_tolerance_is_a_false_alarm_and_the_label_is_missed():
     """A leak raised 13 h after a label ending at 0 h with a 12 h tolerance matches nothing."""
     report = evaluate(
-        [FaultEvent("water_leak", "B1", "W", -H, 0)],
-        [FaultEvent("water_leak", "B1", "W", 13 * H, None)],
+        [_fault("water_leak", "B1", "W", -H, 0)],
+        [_fault("water_leak", "B1", "W", 13 * H, None)],
         (-H, 86400),
         1,
         tolerance_s=12 * H,
@@ -66,8 +72,8 @@ def test_time_to_detect_runs_to_when_a_fault_was_raised_not_to_its_onset(store):
         ]
     )
     detections = sorted(detected_events(store, 0, 86400), key=lambda d: d.building)
-    assert [(d.building, d.start_s, d.end_s, d.detected_s) for d in detections] == [("B1", H, 20 * H, 5 * H), ("B2", 3 * H, None, 3 * H)]
-    labels = [FaultEvent("water_leak", "B1", "W-TOILET", 0, 10 * H), FaultEvent("water_leak", "B2", "W-TOILET", 0, 10 * H)]
+    assert [(d.building, d.onset_s, d.cleared_s, d.detected_s) for d in detections] == [("B1", H, 20 * H, 5 * H), ("B2", 3 * H, None, 3 * H)]
+    labels = [_fault("water_leak", "B1", "W-TOILET", 0, 10 * H), _fault("water_leak", "B2", "W-TOILET", 0, 10 * H)]
     report = evaluate(labels, detections, (0, 86400), 2, tolerance_s=0)
     assert report["overall"]["recall"] == 1.0
     assert sorted([report["overall"]["ttd_median_s"], report["overall"]["ttd_p90_s"]]) == [4 * H, pytest.approx(4.8 * H)]

@@ -14,7 +14,6 @@ from typer.testing import CliRunner
 
 from facmon.analytics.indicators import parse_period
 from facmon.analytics.vendor_score import (
-    FaultEpisode,
     availability,
     contract_deduction,
     episodes_from_points,
@@ -26,6 +25,7 @@ from facmon.analytics.vendor_score import (
     write_vendor_scores,
 )
 from facmon.registry import ContractTerms, SiteFileError, SlaTerm, VendorScoring, WorkingHours, parse_site
+from facmon.schema.faults import Fault
 from facmon.standards import Severity
 from facmon.store import line
 from tests.conftest import EXAMPLE_SITE
@@ -40,8 +40,8 @@ def local_s(day: date, hour: int = 0, minute: int = 0) -> int:
 
 def episode(
     start_s: int, clear_s: int | None, severity: Severity = Severity.MAJOR, target: str = "AHU-1", kind: str = "equipment_fault_code"
-) -> FaultEpisode:
-    return FaultEpisode("341122A001", kind, severity, "hvac", target, start_s, clear_s)
+) -> Fault:
+    return Fault(building="341122A001", kind=kind, target=target, onset_s=start_s, cleared_s=clear_s, severity=severity, vendor="hvac")
 
 
 # -- episodes and SLA outcomes ---------------------------------------------------------------------
@@ -50,9 +50,9 @@ def episode(
 def test_an_episode_runs_from_an_active_point_to_the_next_clear_and_repeats_change_nothing():
     tags = {"building": "341122A001", "kind": "water_leak", "severity": "major", "vendor": "property", "target": "W-TOILET"}
     found = episodes_from_points(tags, [400, 100, 200, 300, 500], [1.0, 1.0, 1.0, 0.0, 0.0], [2.0, 1.5, 1.6, 0.0, 0.0])
-    assert [(e.start_s, e.clear_s, e.value) for e in found] == [(100, 300, 1.5), (400, 500, 2.0)]
+    assert [(e.onset_s, e.cleared_s, e.value) for e in found] == [(100, 300, 1.5), (400, 500, 2.0)]
     still = episodes_from_points(tags, [100], [1.0])
-    assert still[0].clear_s is None and still[0].severity is Severity.MAJOR
+    assert still[0].cleared_s is None and still[0].severity is Severity.MAJOR
 
 
 def test_a_fault_series_with_an_unknown_severity_is_refused_by_name():

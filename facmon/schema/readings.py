@@ -1,5 +1,5 @@
-"""The storage schema of DESIGN.md in code: which fields each kind of device reports, their
-plausible physical ranges, and how one device reading becomes one InfluxDB point.
+"""Device readings (``meter``, ``ieq``, ``equipment``, ``weather``): which fields each kind of device
+reports, their plausible physical ranges, and how one device reading becomes one InfluxDB point.
 
 The collector (ingest/) and the simulator's fast backfill (simulators/) both go through
 :func:`reading_line`, so a backfilled reading is stored exactly as the same reading arriving over MQTT.
@@ -11,27 +11,10 @@ from collections.abc import Mapping
 from typing import Literal
 
 from facmon.registry import Building, Equipment, EquipmentType, IeqSensor, Meter, Site, WeatherSensor
+from facmon.schema.names import EQUIPMENT, IEQ, METER, WEATHER
 from facmon.store import line
 
 DeviceKind = Literal["meter", "ieq", "equipment", "weather"]
-
-# Measurement names (DESIGN.md, Storage). Renaming one breaks dashboards and alert rules.
-METER = "meter"
-IEQ = "ieq"
-EQUIPMENT = "equipment"
-WEATHER = "weather"
-INGEST_REJECTED = "ingest_rejected"
-INGEST_STATS = "ingest_stats"
-SIM_TRUTH = "sim_truth"
-ENERGY_INTERVAL = "energy_interval"  # analytics: validated 15-minute consumption per meter
-METER_DAILY = "meter_daily"  # analytics: a meter's day (consumption, completeness, gaps, spikes, resets)
-ENERGY_DAILY = "energy_daily"  # analytics: building × energy category × sub-item per local day
-ENERGY_MONTHLY = "energy_monthly"  # analytics: energy_daily summed per local calendar month (analytics.monthly)
-SCORE_ENERGY = "score_energy"
-SAVINGS = "savings"  # analytics: weather-normalised savings per building and score period (score energy)
-FAULT = "fault"
-ANOMALY = "anomaly"  # analytics: the weekly anomaly review list (faults review --write); never paged
-SCORE_VENDOR = "score_vendor"
 
 MEASUREMENT_OF_KIND: dict[DeviceKind, str] = {"meter": METER, "ieq": IEQ, "equipment": EQUIPMENT, "weather": WEATHER}
 
