@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from facmon.analytics import fault_detectors as fd
-from facmon.analytics.analyze import analysis_period, meter_intervals
+from facmon.analytics.analyze import AnalysisSummary, analysis_period, meter_intervals
 from facmon.analytics.consumption import MAX_GAP_S
 from facmon.analytics.daily import is_category_submeter
 from facmon.analytics.fault_state import (
@@ -23,8 +23,8 @@ from facmon.analytics.fault_state import (
     fault_lines,
     replace_faults,
 )
-from facmon.fault_kinds import DEFAULT_SEVERITY, FaultKind, responsible_vendor
-from facmon.registry import Building, EquipmentType, OfficeHvacClass, Site, System
+from facmon.fault_kinds import DEFAULT_SEVERITY, FaultKind
+from facmon.registry import Building, EquipmentType, OfficeHvacClass, Site, System, responsible_vendor
 from facmon.schema import (
     ENERGY_INTERVAL,
     EQUIPMENT,
@@ -414,3 +414,10 @@ def detect_faults(site: Site, store: InfluxStore, from_s: int, until_s: int, *, 
 
 
 _KINDS = {k.value for k in FaultKind}
+
+
+def detect_faults_after(site: Site, store: InfluxStore, summary: AnalysisSummary | None) -> list[BuildingFaults] | None:
+    """Fault detection over the period a consumption analysis just covered (None when it did not run)."""
+    if summary is None:
+        return None
+    return detect_faults(site, store, int(summary.start.timestamp()), int(summary.end.timestamp()))

@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from facmon.errors import FacmonError
+from facmon.errors import FacmonError, TlsVerificationFailed
 from facmon.registry import Site
 
 COLLECTOR_USER = "facmon-ingest"
@@ -80,7 +80,7 @@ class MqttAuth:
         if not self.tls_ca:
             return None
         if not Path(self.tls_ca).is_file():
-            raise FacmonError(f"the broker's CA certificate {self.tls_ca} does not exist (FACMON_MQTT_TLS_CA or the stack's tls folder)")
+            raise TlsVerificationFailed(f"the broker's CA certificate {self.tls_ca} does not exist (FACMON_MQTT_TLS_CA or the stack's tls folder)")
         return ssl.create_default_context(cafile=self.tls_ca)
 
     def describe(self) -> str:

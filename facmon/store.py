@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import requests
 
-from facmon.errors import FacmonError
+from facmon.errors import FacmonError, ServiceUnavailable, ServiceUnreachable, TlsVerificationFailed
 
 FieldValue = float | int | bool | str
 # The shortest timeout a request gets under a deadline (InfluxStore.deadline), s: long enough for a
@@ -31,8 +31,16 @@ class StoreError(FacmonError):
     """InfluxDB did not accept a request."""
 
 
-class StoreUnavailable(StoreError):
+class StoreUnavailable(StoreError, ServiceUnavailable):
     """InfluxDB cannot be reached or failed server-side: the same request may succeed later."""
+
+
+class StoreUnreachable(StoreUnavailable, ServiceUnreachable):
+    """Nothing answers at InfluxDB's address."""
+
+
+class StoreTlsFailed(StoreUnavailable, TlsVerificationFailed):
+    """InfluxDB answers, but its certificate does not verify."""
 
 
 class StoreRejected(StoreError):
@@ -144,11 +152,11 @@ class InfluxStore:
             response = self._session.request(method, f"{self.url}{path}", timeout=self._timeout_s(), **kwargs)
         except requests.exceptions.SSLError:
             # Reached, but its certificate is not trusted; the exception text is not repeated (it may quote the URL's query).
-            raise StoreUnavailable(
+            raise StoreTlsFailed(
                 f"InfluxDB at {self.url}: TLS failed (its certificate does not verify against the system's CAs or REQUESTS_CA_BUNDLE)"
             ) from None
         except requests.RequestException as exc:
-            raise StoreUnavailable(f"InfluxDB at {self.url} cannot be reached: {type(exc).__name__}") from None
+            raise StoreUnreachable(f"InfluxDB at {self.url} cannot be reached: {type(exc).__name__}") from None
         if response.status_code >= 500:
             raise StoreUnavailable(f"InfluxDB at {self.url} failed ({response.status_code}): {response.text[:300]}")
         if response.status_code >= 400:

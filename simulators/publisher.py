@@ -35,7 +35,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from facmon.broker_auth import MqttAuth
-from facmon.errors import FacmonError
+from facmon.errors import ServiceUnavailable, ServiceUnreachable, TlsVerificationFailed
 from facmon.simulators.clock import epoch_s, utc_datetime
 from facmon.simulators.site import Reading, SiteSimulator
 
@@ -48,8 +48,16 @@ DRAIN_TIMEOUT_S = 30.0  # how long to wait for the last PUBACKs before giving up
 CHUNK_S = 3600  # simulated seconds generated per call to SiteSimulator.readings
 
 
-class PublishError(FacmonError):
+class PublishError(ServiceUnavailable):
     """The broker cannot be reached or refused the connection."""
+
+
+class BrokerUnreachable(PublishError, ServiceUnreachable):
+    """Nothing answers at the broker's address."""
+
+
+class BrokerTlsFailed(PublishError, TlsVerificationFailed):
+    """The broker answers, but its certificate does not verify against the CA file."""
 
 
 def _payload(reading: Reading) -> bytes:
@@ -204,11 +212,11 @@ class _Connection:
         try:
             self.client.connect(host, port, keepalive=30, clean_start=mqtt.MQTT_CLEAN_START_FIRST_ONLY, properties=session)
         except ssl.SSLError as exc:  # an OSError too, but the broker was reached: say what to check instead
-            raise PublishError(
+            raise BrokerTlsFailed(
                 f"TLS with the MQTT broker at {host}:{port} failed ({self.login.describe()}, CA file {self.login.tls_ca}): {exc}"
             ) from None
         except OSError as exc:
-            raise PublishError(f"MQTT broker at {host}:{port} cannot be reached ({self.login.describe()}): {exc}") from None
+            raise BrokerUnreachable(f"MQTT broker at {host}:{port} cannot be reached ({self.login.describe()}): {exc}") from None
         self.client.loop_start()
 
     def wait_connected(self, host: str, port: int, deadline: float) -> None:

@@ -7,12 +7,14 @@ The collector (ingest/) and the simulator's fast backfill (simulators/) both go 
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Literal
 
 from facmon.registry import Building, Equipment, EquipmentType, IeqSensor, Meter, Site, WeatherSensor
 from facmon.schema.names import EQUIPMENT, IEQ, METER, WEATHER
-from facmon.store import line
+from facmon.store import InfluxStore, line, quote_identifier
 
 DeviceKind = Literal["meter", "ieq", "equipment", "weather"]
 
@@ -185,3 +187,18 @@ def reading_line(site: Site, building: Building, device: Device, fields: Mapping
     if not parts:
         return _reading_line(site, building, device, fields, time_ns)
     return f"{prefix} {','.join(parts)} {int(time_ns)}"
+
+
+# A field every reading of each measurement carries, so count() counts readings.
+_COUNTED_FIELD = {"meter": "register", "ieq": "temperature", "equipment": "running", "weather": "temperature"}
+
+
+def count_readings(store: InfluxStore, since: datetime, until: datetime) -> Counter[tuple[str, str]]:
+    """Readings stored per (measurement, building) with timestamps in [since, until)."""
+    window = f"time >= {int(since.timestamp())}s AND time < {int(until.timestamp())}s"
+    counts: Counter[tuple[str, str]] = Counter()
+    for measurement, field in _COUNTED_FIELD.items():
+        query = f"SELECT count({quote_identifier(field)}) FROM {quote_identifier(measurement)} WHERE {window} GROUP BY \"building\""
+        for row in store.rows(query):
+            counts[(measurement, row["building"])] = int(row["count"])
+    return counts

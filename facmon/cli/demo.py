@@ -1,0 +1,167 @@
+"""`facmon demo`: the whole job end to end on the local stack."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from facmon.errors import FacmonError
+from facmon.registry import Site
+from facmon.settings import facmon_home, mqtt_auth, open_store, resolve_endpoints, simulator_auth
+from facmon.stack import Stack
+
+if TYPE_CHECKING:
+    pass
+
+from facmon.analytics.fault_detection import detect_faults_after
+from facmon.analytics.fault_evaluation import active_faults
+from facmon.cli.faults import active_faults_table
+from facmon.cli.options import SiteOption, load_site_option
+from facmon.cli.output import OutputFormat, err, out
+from facmon.cli.score import energy_scorecard, print_energy_scorecard, print_vendor_scorecard, vendor_scorecard
+from facmon.cli.simulate import counts_table, run_backfill
+from facmon.cli.stack import print_stack
+from facmon.schema.readings import count_readings
+
+
+def demo(
+    site_path: SiteOption = None,
+    days: Annotated[float, typer.Option(help="Days of history to backfill.", min=0.0)] = 30.0,
+    live_seconds: Annotated[float, typer.Option(help="Wall-clock seconds of live simulation through MQTT.", min=1.0)] = 60.0,
+    speed: Annotated[float, typer.Option(help="Simulated seconds per wall-clock second during the live run.", min=1.0)] = 60.0,
+    seed: Annotated[int, typer.Option(help="Random seed of the simulated site.")] = 0,
+) -> None:
+    """Bring the stack up, backfill history, run simulator and collector live, and show what was stored."""
+    from facmon.ingest import Collector
+    from facmon.simulators import SiteSimulator, publish
+
+    site = load_site_option(site_path)
+    home = facmon_home()
+    err.print(f"[bold]1/6[/bold] local stack under {home}")
+    print_stack(Stack(home).up(), OutputFormat.TABLE)
+    endpoints = resolve_endpoints(home)
+    store = open_store(endpoints)
+    store.create_database()
+
+    # The live run ends at about now: history ends where the live run begins, so no reading is
+    # in the future and the registers continue seamlessly from backfill to live.
+    live_span = timedelta(seconds=live_seconds * speed)
+    live_start = (datetime.now(UTC) - live_span).replace(microsecond=0)
+    live_start -= timedelta(seconds=live_start.timestamp() % site.collection.ieq_interval_s)
+    history_start = live_start - timedelta(days=days)
+    err.print(
+        f"[bold]2/6[/bold] backfill {days:g} days: {history_start:%Y-%m-%d %H:%M} .. {live_start:%Y-%m-%d %H:%M} UTC, with a few faults injected"
+    )
+    faults = _demo_faults(site, history_start, live_start)
+    simulator = SiteSimulator(site, seed=seed, faults=faults)
+    for fault in faults:
+        err.print(
+            f"    injected: {fault.kind} {fault.building}/{fault.target} from {datetime.fromtimestamp(fault.start_s, site.site.tz):%m-%d %H:%M} ({fault.vendor})"
+        )
+    began = time.monotonic()
+    history = run_backfill(simulator, store, history_start, live_start)
+    err.print(f"    {sum(history.values()):,} points in {time.monotonic() - began:.1f} s")
+
+    err.print(
+        f"[bold]3/6[/bold] live: simulator → mqtt://{endpoints.mqtt_host}:{endpoints.mqtt_port} → collector → InfluxDB, {live_seconds:g} s at {speed:g}x"
+    )
+    collector = Collector(
+        site, store, mqtt_host=endpoints.mqtt_host, mqtt_port=endpoints.mqtt_port, client_id="facmon-demo-ingest", auth=mqtt_auth(home)
+    )
+    stop_collector = threading.Event()
+    collector_thread = threading.Thread(target=collector.run, args=(stop_collector,), name="collector", daemon=True)
+    collector_thread.start()
+    if not collector.connected.wait(30):
+        stop_collector.set()
+        raise FacmonError(f"the collector could not subscribe at mqtt://{endpoints.mqtt_host}:{endpoints.mqtt_port} within 30 s")
+    published = publish(
+        simulator,
+        endpoints.mqtt_host,
+        endpoints.mqtt_port,
+        live_start,
+        live_seconds,
+        speed,
+        topic_prefix=site.mqtt.topic_prefix,
+        auth=simulator_auth(site, home),
+    )
+    live_end = live_start + live_span + timedelta(seconds=1)
+    deadline = time.monotonic() + 60
+    stored = count_readings(store, live_start, live_end)
+    while stored != published and time.monotonic() < deadline:
+        time.sleep(0.5)
+        stored = count_readings(store, live_start, live_end)
+    stop_collector.set()
+    collector_thread.join(timeout=30)
+    stored = count_readings(store, live_start, live_end)
+
+    err.print("[bold]4/6[/bold] what InfluxDB holds")
+    totals = count_readings(store, history_start, live_end)
+    out.print(
+        counts_table(
+            f"Stored in database {store.database!r}",
+            {"backfilled": history, "live published": published, "live stored": stored, "total stored": totals},
+        )
+    )
+    n_published, n_stored = sum(published.values()), sum(stored.values())
+    verdict = "[green]nothing lost[/green]" if n_published == n_stored and published == stored else "[red]MISMATCH[/red]"
+    out.print(f"live run: {n_published:,} readings published, {n_stored:,} stored — {verdict}")
+    if published != stored:
+        raise FacmonError("the live run lost readings: published and stored counts differ (see the table)")
+
+    from facmon.analytics.analyze import analyze as run_analysis
+
+    month = f"{live_end.astimezone(site.site.tz):%Y-%m}"
+    err.print(f"[bold]5/6[/bold] analysis: registers → energy_interval, energy_daily; fault detection; scores for {month}")
+    summary = run_analysis(site, store, history_start, live_end)
+    found = detect_faults_after(site, store, summary) or []
+    err.print(
+        f"    {summary.days} local days of {len(summary.buildings)} buildings analysed in {summary.seconds:.1f} s; "
+        f"{sum(len(b.episodes) for b in found)} fault episode(s) detected"
+    )
+    out.print(active_faults_table(active_faults(store), site))
+    card = energy_scorecard(store, site, month)
+    print_energy_scorecard(card, explain=False)
+    print_vendor_scorecard(vendor_scorecard(store, site, month), explain=False)
+    out.print(f"Each component explained: facmon score energy --period {month}; facmon score vendors --period {month}")
+
+    from facmon.dashboards.datasource import datasource_settings
+    from facmon.grafana.provisioning import export_provisioning
+
+    grafana_dir = home / "grafana-provisioning"
+    err.print(f"[bold]6/6[/bold] Grafana provisioning files (datasource, dashboards, alerting) → {grafana_dir}")
+    written = export_provisioning(site, grafana_dir, datasource_settings(endpoints), "zh")
+    out.print(f"{len(written)} Grafana provisioning files in {grafana_dir}: copy them to /etc/grafana/provisioning (README, Grafana).")
+    out.print(
+        f"The stack keeps running: InfluxDB {endpoints.influx_url} (database {store.database}), MQTT mqtt://{endpoints.mqtt_host}:{endpoints.mqtt_port}."
+    )
+    home_prefix = f"FACMON_HOME={home} " if os.environ.get("FACMON_HOME") else ""
+    out.print(f"Stop it with: {home_prefix}.venv/bin/facmon stack down   (or: make stack-down)")
+
+
+def _demo_faults(site: Site, history_start: datetime, live_start: datetime) -> list:
+    """A few faults for the demo, placed in the last day and a half of its history: a water leak and a
+    chiller fault code still active at the end, a sensor offline for 3 h and a stuck sub-meter, both cleared."""
+    from facmon.simulators.faults import parse_faults
+
+    def at(hours_before: float) -> str:
+        moment = max(history_start, live_start - timedelta(hours=hours_before))
+        return moment.astimezone(site.site.tz).isoformat(timespec="minutes")
+
+    scenario = f"""
+name: facmon demo
+faults:
+- {{kind: water_leak, building: '341122A002', target: W-TOILET, start: '{at(30)}', duration: 3d}}
+- {{kind: equipment_fault_code, building: '341122A003', target: CH-1, start: '{at(20)}', duration: 2d}}
+- {{kind: device_offline, building: '341122A002', target: IEQ-3F, start: '{at(10)}', duration: 3h}}
+- {{kind: meter_stuck, building: '341122A004', target: E-IT, start: '{at(26)}', duration: 12h}}
+"""
+    codes = {b.code for b in site.buildings}
+    if not {"341122A002", "341122A003", "341122A004"} <= codes:
+        return []  # another site: the demo runs without injected faults
+    return parse_faults(scenario, Path("demo-faults.yaml"), site)

@@ -1,0 +1,190 @@
+"""`facmon ingest` and `facmon ingest status`: the MQTT collector and how collectors fare."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from facmon.errors import FacmonError
+from facmon.ingest.collector import DEFAULT_RECEIVE_MAXIMUM, SHUTDOWN_TIMEOUT_S
+from facmon.settings import facmon_home, mqtt_auth, open_store, resolve_endpoints
+from facmon.store import InfluxStore, StoreUnavailable
+
+if TYPE_CHECKING:
+    pass
+
+from facmon.cli.options import SiteOption, load_site_option
+from facmon.cli.output import FormatOption, OutputFormat, err, out
+
+ingest_app = typer.Typer(help="Collect readings from MQTT into InfluxDB; `facmon ingest status` shows how collectors fare.")
+
+
+@ingest_app.callback(invoke_without_command=True)
+def ingest(
+    ctx: typer.Context,
+    site_path: SiteOption = None,
+    client_id: Annotated[
+        str,
+        typer.Option(help="MQTT client id; the broker keeps this id's session and queue while it is down. Give every collector its own."),
+    ] = "facmon-ingest",
+    batch_lines: Annotated[int, typer.Option(help="Write to InfluxDB when this many lines are waiting.", min=1)] = 5000,
+    flush_interval: Annotated[float, typer.Option(help="...or when the oldest waiting line is this many seconds old.", min=0.01)] = 1.0,
+    stats_interval: Annotated[float, typer.Option(help="Seconds between the collector's own ingest_stats points.", min=0.1)] = 10.0,
+    shared: Annotated[
+        str | None,
+        typer.Option(
+            "--shared",
+            metavar="GROUP",
+            help="Share the stream with the other collectors of GROUP ($share/GROUP/...); each needs its own --client-id.",
+            show_default=False,
+        ),
+    ] = None,
+    spool_max_mb: Annotated[
+        float, typer.Option(help="Size limit of the on-disk spool used while InfluxDB is away, MB; 0 turns spooling off.", min=0.0)
+    ] = 1024.0,
+    spool_dir: Annotated[
+        Path | None, typer.Option(help="Spool folder (default: FACMON_HOME/spool/<client id>).", show_default=False)
+    ] = None,
+    receive_maximum: Annotated[
+        int,
+        typer.Option(
+            help="Unacknowledged messages the broker may send at once (MQTT v5 Receive Maximum); bounds memory.", min=1, max=65535
+        ),
+    ] = DEFAULT_RECEIVE_MAXIMUM,
+    stop_timeout: Annotated[
+        float,
+        typer.Option(help="On SIGTERM / Ctrl-C: seconds to keep trying to store what is held before leaving it to the broker.", min=0.0),
+    ] = SHUTDOWN_TIMEOUT_S,
+) -> None:
+    """Collect readings from MQTT into InfluxDB until SIGTERM or Ctrl-C (then flush, ack and exit).
+
+    While InfluxDB is unreachable, batches go to an on-disk spool and are acknowledged; they are
+    replayed in order once it answers. When the spool is full nothing more is acknowledged and the
+    broker keeps the backlog. After SIGTERM or SIGINT it exits within --stop-timeout plus the InfluxDB
+    request timeout plus 12 s (72 s with the defaults), usually in well under a second."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from facmon.ingest import Collector, run_until_signalled
+
+    if shared is not None and (not shared or any(ch in shared for ch in "/+#")):
+        raise FacmonError(f"--shared {shared!r}: a group name must not be empty or contain '/', '+' or '#'")
+    site = load_site_option(site_path)
+    endpoints = resolve_endpoints()
+    store = open_store(endpoints)
+    spool_folder = None
+    if spool_max_mb > 0:
+        spool_folder = spool_dir or facmon_home() / "spool" / client_id
+    try:
+        store.create_database()
+    except StoreUnavailable as exc:
+        # A collector must be able to start during an outage: it spools (or, without a spool, leaves the
+        # backlog with the broker) and creates the database when InfluxDB answers.
+        where = f"spooling to {spool_folder}" if spool_folder else "holding acknowledgements, so the broker keeps the backlog"
+        err.print(f"warning: {exc}; starting anyway, {where} until it answers", highlight=False)
+    collector = Collector(
+        site,
+        store,
+        mqtt_host=endpoints.mqtt_host,
+        mqtt_port=endpoints.mqtt_port,
+        client_id=client_id,
+        batch_lines=batch_lines,
+        flush_interval_s=flush_interval,
+        stats_interval_s=stats_interval,
+        auth=mqtt_auth(),
+        shared_group=shared,
+        spool_dir=spool_folder,
+        spool_max_bytes=max(1, int(spool_max_mb * 1024 * 1024)),
+        receive_maximum=receive_maximum,
+        shutdown_timeout_s=stop_timeout,
+    )
+    raise typer.Exit(run_until_signalled(collector))
+
+
+# Columns of `facmon ingest status`, in order: ingest_stats field, heading.
+_STATUS_COLUMNS = (
+    ("received", "received"),
+    ("written", "written"),
+    ("rejected", "rejected"),
+    ("spooled", "spooled"),
+    ("spool_bytes", "spool MB"),
+    ("spool_full", "spool full"),
+    ("broker_dropped", "broker dropped"),
+    ("lag", "lag s"),
+)
+
+
+def ingest_status_rows(store: InfluxStore, now: datetime | None = None) -> list[dict]:
+    """The newest ingest_stats point of every collector, with ``age_s`` (seconds since it was written)."""
+    now = now or datetime.now(UTC)
+    rows = []
+    for series in store.query('SELECT * FROM "ingest_stats" GROUP BY "collector" ORDER BY time DESC LIMIT 1', epoch="ms"):
+        point = dict(zip(series["columns"], series["values"][0]))
+        stamp = point.pop("time") / 1000
+        fields = {name: value for name, value in point.items() if value is not None and name != "collector"}
+        rows.append(
+            {
+                "collector": series.get("tags", {}).get("collector", ""),
+                "time": datetime.fromtimestamp(stamp, UTC).isoformat(),
+                "age_s": round(now.timestamp() - stamp, 1),
+                **fields,
+            }
+        )
+    return sorted(rows, key=lambda row: row["collector"])
+
+
+@ingest_app.command("status")
+def ingest_status(output: FormatOption = OutputFormat.TABLE) -> None:
+    """Show each collector's latest ingest_stats: counts, spool, rejections by reason, broker drops, lag, age."""
+    endpoints = resolve_endpoints()
+    store = open_store(endpoints)
+    rows = ingest_status_rows(store)
+    if output is OutputFormat.JSON:
+        out.print_json(json.dumps({"database": store.database, "collectors": rows}))
+    if not rows:
+        err.print(
+            f"no collector has reported yet: database {store.database!r} at {endpoints.influx_url} holds no ingest_stats "
+            "(is `facmon ingest` running against it?)",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(1)
+    if output is OutputFormat.JSON:
+        return
+    table = Table(title=f"Collectors reporting to {store.database!r} at {endpoints.influx_url}")
+    table.add_column("collector")
+    table.add_column("age s", justify="right")
+    for _, heading in _STATUS_COLUMNS:
+        table.add_column(heading, justify="right")
+    table.add_column("rejected by reason")
+    for row in rows:
+        cells = []
+        for name, _ in _STATUS_COLUMNS:
+            value = row.get(name)
+            if value is None:
+                cells.append("-")
+            elif name == "spool_bytes":
+                cells.append(f"{value / 1e6:,.1f}")
+            elif name == "spool_full":
+                cells.append("[red]FULL[/red]" if value else "no")
+            elif name == "lag":
+                cells.append(f"{value:,.1f}")
+            else:
+                cells.append(f"{value:,.0f}")
+        reasons = ", ".join(
+            f"{name.removeprefix('rejected_')} {value:,.0f}" for name, value in sorted(row.items()) if name.startswith("rejected_")
+        )
+        age = f"{row['age_s']:,.0f}"
+        table.add_row(escape(row["collector"]), age, *cells, escape(reasons) or "-")
+    out.print(table)
+    stale = [row["collector"] for row in rows if row["age_s"] > 120]
+    if stale:
+        err.print(
+            f"no report for over 2 minutes from: {', '.join(stale)} (stopped, or cannot reach InfluxDB)", highlight=False, markup=False
+        )
