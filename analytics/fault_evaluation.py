@@ -16,6 +16,7 @@ neither true nor false. Reported per kind and overall:
 from __future__ import annotations
 
 import json
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +78,52 @@ def _ratio(a: int, b: int) -> float | None:
     return a / b if b else None
 
 
+@dataclass(frozen=True)
+class DetectionScore:
+    """How well detection did for a set of fault kinds (module docstring); None where undefined."""
+
+    labels: int
+    detections: int  # detections of these kinds, duplicates not counted
+    matched: int
+    precision: float | None
+    recall: float | None
+    f1: float | None
+    ttd_median_s: float | None  # time to detect: raised − true start, s
+    ttd_p90_s: float | None
+    false_alarms_per_building_month: float | None
+
+
+@dataclass(frozen=True)
+class FaultEvaluation:
+    """Detected faults against the labels of one window (epoch s), overall and by kind."""
+
+    window_start_s: int
+    window_end_s: int
+    buildings: int
+    months: float  # of 30.44 days
+    tolerance_s: int
+    overall: DetectionScore
+    by_kind: dict[str, DetectionScore]
+    false_alarms: list[Fault]
+    missed: list[Fault]
+
+    def as_dict(self) -> dict[str, Any]:
+        """As ``facmon faults evaluate --format json`` prints it."""
+        return {
+            "window": {
+                "start_s": self.window_start_s,
+                "end_s": self.window_end_s,
+                "buildings": self.buildings,
+                "months": round(self.months, 4),
+            },
+            "tolerance_s": self.tolerance_s,
+            "overall": asdict(self.overall),
+            "by_kind": {kind: asdict(score) for kind, score in self.by_kind.items()},
+            "false_alarms": [asdict(fault) for fault in self.false_alarms],
+            "missed": [asdict(fault) for fault in self.missed],
+        }
+
+
 def evaluate(
     labels: list[Fault],
     detections: list[Fault],
@@ -84,7 +131,7 @@ def evaluate(
     buildings: int,
     *,
     tolerance_s: int = DEFAULT_TOLERANCE_S,
-) -> dict[str, Any]:
+) -> FaultEvaluation:
     """Precision, recall, F1, time to detect and false alarms per building-month, overall and by kind (module docstring)."""
     matched_label: dict[int, int] = {}
     duplicates: set[int] = set()
@@ -103,7 +150,7 @@ def evaluate(
             duplicates.add(i)
     months = max(window_s[1] - window_s[0], 1) / MONTH_S
 
-    def summary(kinds: set[str]) -> dict[str, Any]:
+    def summary(kinds: set[str]) -> DetectionScore:
         det = [i for i, d in enumerate(detections) if d.kind in kinds]
         lab = [j for j, t in enumerate(labels) if t.kind in kinds]
         tp = sum(1 for i in det if i in matched_label)
@@ -111,32 +158,35 @@ def evaluate(
         ttd = np.array([detections[i].detected_s - labels[matched_label[i]].onset_s for i in det if i in matched_label], dtype=float)
         precision, recall = _ratio(tp, counted), _ratio(tp, len(lab))
         f1 = 2 * precision * recall / (precision + recall) if precision and recall else (0.0 if precision == 0 or recall == 0 else None)
-        return {
-            "labels": len(lab),
-            "detections": counted,
-            "matched": tp,
-            "precision": precision,
-            "recall": recall,
-            "f1": f1,
-            "ttd_median_s": float(np.median(ttd)) if ttd.size else None,
-            "ttd_p90_s": float(np.percentile(ttd, 90)) if ttd.size else None,
-            "false_alarms_per_building_month": (counted - tp) / (buildings * months) if buildings else None,
-        }
+        return DetectionScore(
+            labels=len(lab),
+            detections=counted,
+            matched=tp,
+            precision=precision,
+            recall=recall,
+            f1=f1,
+            ttd_median_s=float(np.median(ttd)) if ttd.size else None,
+            ttd_p90_s=float(np.percentile(ttd, 90)) if ttd.size else None,
+            false_alarms_per_building_month=(counted - tp) / (buildings * months) if buildings else None,
+        )
 
     kinds = sorted({k.value for k in FaultKind} & ({t.kind for t in labels} | {d.kind for d in detections}))
-    return {
-        "window": {"start_s": window_s[0], "end_s": window_s[1], "buildings": buildings, "months": round(months, 4)},
-        "tolerance_s": tolerance_s,
-        "overall": summary({k.value for k in FaultKind}),
-        "by_kind": {kind: summary({kind}) for kind in kinds},
-        "false_alarms": [d.__dict__ for i, d in enumerate(detections) if i not in matched_label and i not in duplicates],
-        "missed": [labels[j].__dict__ for j in range(len(labels)) if j not in matched_label.values()],
-    }
+    return FaultEvaluation(
+        window_start_s=window_s[0],
+        window_end_s=window_s[1],
+        buildings=buildings,
+        months=months,
+        tolerance_s=tolerance_s,
+        overall=summary({k.value for k in FaultKind}),
+        by_kind={kind: summary({kind}) for kind in kinds},
+        false_alarms=[d for i, d in enumerate(detections) if i not in matched_label and i not in duplicates],
+        missed=[labels[j] for j in range(len(labels)) if j not in matched_label.values()],
+    )
 
 
 def evaluate_store(
     store: InfluxStore, labels_path: str | Path, buildings: int, *, tolerance_s: int = DEFAULT_TOLERANCE_S
-) -> dict[str, Any]:
+) -> FaultEvaluation:
     """Evaluate the ``fault`` points of the labels' window against the labels file."""
     labels, start_s, end_s = load_labels(labels_path)
     detections = [d for d in detected_events(store, start_s, end_s) if d.onset_s < end_s and (d.cleared_s is None or d.cleared_s > start_s)]

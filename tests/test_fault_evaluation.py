@@ -35,12 +35,19 @@ def test_events_match_by_kind_building_target_and_overlap_with_tolerance():
         _fault("elevator_out_of_service", "B2", "EL-2", 20 * H, 21 * H),
     ]
     report = evaluate(labels, detections, (0, month_s), 2, tolerance_s=12 * H)
-    leak, lift, overall = report["by_kind"]["water_leak"], report["by_kind"]["elevator_out_of_service"], report["overall"]
-    assert (leak["precision"], leak["recall"], leak["f1"], leak["ttd_median_s"]) == (1.0, 1.0, 1.0, 12 * H)
-    assert (lift["precision"], lift["recall"], lift["f1"]) == (0.0, 0.0, 0.0)
-    assert (overall["precision"], overall["recall"], overall["detections"]) == (0.5, 0.5, 2)
-    assert overall["false_alarms_per_building_month"] == pytest.approx(0.5)
-    assert set(overall) >= {"precision", "recall", "f1", "ttd_median_s", "ttd_p90_s", "false_alarms_per_building_month"}
+    leak, lift, overall = report.by_kind["water_leak"], report.by_kind["elevator_out_of_service"], report.overall
+    assert (leak.precision, leak.recall, leak.f1, leak.ttd_median_s) == (1.0, 1.0, 1.0, 12 * H)
+    assert (lift.precision, lift.recall, lift.f1) == (0.0, 0.0, 0.0)
+    assert (overall.precision, overall.recall, overall.detections) == (0.5, 0.5, 2)
+    assert overall.false_alarms_per_building_month == pytest.approx(0.5)
+    assert set(overall.__dataclass_fields__) >= {
+        "precision",
+        "recall",
+        "f1",
+        "ttd_median_s",
+        "ttd_p90_s",
+        "false_alarms_per_building_month",
+    }
 
 
 def test_a_detection_outside_the_tolerance_is_a_false_alarm_and_the_label_is_missed():
@@ -52,7 +59,7 @@ def test_a_detection_outside_the_tolerance_is_a_false_alarm_and_the_label_is_mis
         1,
         tolerance_s=12 * H,
     )
-    assert (report["overall"]["precision"], report["overall"]["recall"]) == (0.0, 0.0)
+    assert (report.overall.precision, report.overall.recall) == (0.0, 0.0)
 
 
 def test_time_to_detect_runs_to_when_a_fault_was_raised_not_to_its_onset(store):
@@ -72,11 +79,14 @@ def test_time_to_detect_runs_to_when_a_fault_was_raised_not_to_its_onset(store):
         ]
     )
     detections = sorted(detected_events(store, 0, 86400), key=lambda d: d.building)
-    assert [(d.building, d.onset_s, d.cleared_s, d.detected_s) for d in detections] == [("B1", H, 20 * H, 5 * H), ("B2", 3 * H, None, 3 * H)]
+    assert [(d.building, d.onset_s, d.cleared_s, d.detected_s) for d in detections] == [
+        ("B1", H, 20 * H, 5 * H),
+        ("B2", 3 * H, None, 3 * H),
+    ]
     labels = [_fault("water_leak", "B1", "W-TOILET", 0, 10 * H), _fault("water_leak", "B2", "W-TOILET", 0, 10 * H)]
     report = evaluate(labels, detections, (0, 86400), 2, tolerance_s=0)
-    assert report["overall"]["recall"] == 1.0
-    assert sorted([report["overall"]["ttd_median_s"], report["overall"]["ttd_p90_s"]]) == [4 * H, pytest.approx(4.8 * H)]
+    assert report.overall.recall == 1.0
+    assert sorted([report.overall.ttd_median_s, report.overall.ttd_p90_s]) == [4 * H, pytest.approx(4.8 * H)]
 
 
 def test_a_labels_file_of_another_format_is_refused_by_name(tmp_path):

@@ -73,7 +73,7 @@ def faults_evaluate(
     report = evaluate_store(store, truth, len(site.buildings), tolerance_s=int(tolerance_h * 3600))
 
     def show() -> Iterator[RenderableType]:
-        table = Table(title=f"Faults against {truth} ({report['window']['buildings']} buildings, {report['window']['months']:.2f} months)")
+        table = Table(title=f"Faults against {truth} ({report.buildings} buildings, {report.months:.2f} months)")
         for column in (
             "kind",
             "labels",
@@ -95,22 +95,22 @@ def faults_evaluate(
                 return f"{value / 60:,.0f} min"
             return f"{value:.2f}"
 
-        for kind, row in [*report["by_kind"].items(), ("overall", report["overall"])]:
+        for kind, row in [*report.by_kind.items(), ("overall", report.overall)]:
             table.add_row(
                 kind,
-                str(row["labels"]),
-                str(row["detections"]),
-                str(row["matched"]),
-                cell(row["precision"]),
-                cell(row["recall"]),
-                cell(row["f1"]),
-                cell(row["ttd_median_s"], "min"),
-                cell(row["ttd_p90_s"], "min"),
-                cell(row["false_alarms_per_building_month"]),
+                str(row.labels),
+                str(row.detections),
+                str(row.matched),
+                cell(row.precision),
+                cell(row.recall),
+                cell(row.f1),
+                cell(row.ttd_median_s, "min"),
+                cell(row.ttd_p90_s, "min"),
+                cell(row.false_alarms_per_building_month),
             )
         yield table
 
-    emit(output, report, show)
+    emit(output, report.as_dict(), show)
 
 
 @faults_app.command("review")
