@@ -168,7 +168,6 @@ def simulate(
             yield counts_table(f"Backfilled {days:g} days ending {at:%Y-%m-%d %H:%M} UTC", {"points": counts})
             total = sum(counts.values())
             yield f"{total:,} points in {elapsed:.1f} s ({total / max(elapsed, 1e-9):,.0f} points/s)"
-            return
 
         emit(
             output,
@@ -180,6 +179,7 @@ def simulate(
             },
             show,
         )
+        return
 
     simulator = SiteSimulator(site, seed=seed, state_path=facmon_home() / "simulator-state.json", faults=faults)
     if simulator.fault_injector is not None:
