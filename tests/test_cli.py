@@ -99,3 +99,18 @@ def test_a_server_that_cannot_be_reached_is_named_with_the_way_out(tmp_path):
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert f"InfluxDB at http://127.0.0.1:{port} cannot be reached" in result.stderr
     assert "facmon stack up" in result.stderr
+
+
+def test_a_backfill_window_is_given_by_its_first_moment_or_its_end_and_the_old_start_is_refused():
+    from datetime import UTC, datetime
+
+    from facmon.cli.simulate import backfill_window
+
+    first = datetime(2026, 9, 30, 16, tzinfo=UTC)  # 2026-10-01 00:00 in Beijing
+    assert backfill_window("2026-10-01T00:00:00+08:00", None, 31) == (first, datetime(2026, 10, 31, 16, tzinfo=UTC))
+    assert backfill_window(None, "2026-10-01T00:00:00+08:00", 2) == (datetime(2026, 9, 28, 16, tzinfo=UTC), first)
+    assert backfill_window("2026-10-01T00:00:00+08:00", "2026-10-02T00:00:00+08:00", None)[1] == datetime(2026, 10, 1, 16, tzinfo=UTC)
+    refused = run("simulate", "--backfill", "--start", "2026-10-01T00:00:00+08:00", "--days", "1")
+    assert refused.returncode == 2 and "--from" in refused.stderr and "--until" in refused.stderr, refused.stderr
+    live = run("simulate", "--from", "2026-10-01T00:00:00+08:00", "--duration", "1")
+    assert live.returncode == 2 and "--backfill" in live.stderr, live.stderr

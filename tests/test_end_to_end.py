@@ -76,7 +76,7 @@ def test_backfill_writes_history_straight_to_influxdb(stack, stack_env, store, e
     env = own_home_env(stack_env, stack, tmp_path)
     env["FACMON_MQTT_PORT"] = "1"  # backfill must not need the broker
     result = subprocess.run(
-        [FACMON, "simulate", "--backfill", "--days", "1", "--start", "2026-02-14T16:00:00+00:00", "--format", "json"],
+        [FACMON, "simulate", "--backfill", "--days", "1", "--until", "2026-02-14T16:00:00+00:00", "--format", "json"],
         env=env,
         capture_output=True,
         text=True,

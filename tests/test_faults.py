@@ -488,7 +488,7 @@ def test_simulate_backfill_with_faults_writes_sim_truth_matching_the_labels(stac
         str(MONTH),
         "--labels-out",
         str(labels_path),
-        "--start",
+        "--until",
         "2026-10-15T00:00:00+08:00",
         "--days",
         "2",

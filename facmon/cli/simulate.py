@@ -13,7 +13,7 @@ import typer
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from facmon.errors import FacmonError
+from facmon.errors import FacmonError, InputError
 from facmon.settings import facmon_home, open_store, resolve_endpoints, simulator_auth
 from facmon.stop import stop_on_signals
 from facmon.store import InfluxStore
@@ -28,16 +28,38 @@ from facmon.cli.options import SiteOption, load_site_option
 from facmon.cli.output import FormatOption, OutputFormat, emit, err
 
 
-def _parse_start(text: str | None) -> datetime:
+DEFAULT_BACKFILL_DAYS = 30.0
+
+
+def _parse_time(text: str | None, option: str = "--start") -> datetime:
+    """An ISO-8601 time with its UTC offset (now when None), in UTC."""
     if text is None:
         return datetime.now(UTC).replace(microsecond=0)
     try:
         start = datetime.fromisoformat(text)
     except ValueError:
-        raise FacmonError(f"--start {text!r} is not an ISO-8601 time such as 2026-06-01T00:00:00+08:00") from None
+        raise InputError(f"{option} {text!r} is not an ISO-8601 time such as 2026-06-01T00:00:00+08:00") from None
     if start.tzinfo is None:
-        raise FacmonError(f"--start {text!r} has no UTC offset; write e.g. {text}+08:00")
+        raise InputError(f"{option} {text!r} has no UTC offset; write e.g. {text}+08:00")
     return start.astimezone(UTC)
+
+
+def backfill_window(first: str | None, until: str | None, days: float | None) -> tuple[datetime, datetime]:
+    """[first, until) of a backfill from ``--from``, ``--until`` and ``--days`` (any two; or ``--days``
+    alone, ending now; default 30 days ending now)."""
+    if first is not None and until is not None:
+        if days is not None:
+            raise InputError("--from, --until and --days together: give two of them")
+        window = _parse_time(first, "--from"), _parse_time(until, "--until")
+    elif first is not None:
+        start = _parse_time(first, "--from")
+        window = start, start + timedelta(days=DEFAULT_BACKFILL_DAYS if days is None else days)
+    else:
+        end = _parse_time(until, "--until")
+        window = end - timedelta(days=DEFAULT_BACKFILL_DAYS if days is None else days), end
+    if window[1] <= window[0]:
+        raise InputError(f"the backfill window {window[0]:%Y-%m-%d %H:%M} .. {window[1]:%Y-%m-%d %H:%M} UTC is empty")
+    return window
 
 
 def counts_table(title: str, columns: dict[str, Counter]) -> Table:
@@ -107,7 +129,18 @@ def simulate(
         bool, typer.Option("--gateway-batches", help="Publish one batch per building and step on <prefix>/<building>/_batch.")
     ] = False,
     backfill: Annotated[bool, typer.Option("--backfill", help="Write history straight to InfluxDB instead of publishing.")] = False,
-    days: Annotated[float, typer.Option(help="With --backfill: days of history ending at --start (default now).", min=0.0)] = 30.0,
+    first: Annotated[
+        str | None,
+        typer.Option("--from", help="With --backfill: the first moment of the window, ISO-8601 with offset.", show_default=False),
+    ] = None,
+    until: Annotated[
+        str | None,
+        typer.Option("--until", "--end", help="With --backfill: the end of the window (not included); default now.", show_default=False),
+    ] = None,
+    days: Annotated[
+        float | None,
+        typer.Option(help=f"With --backfill: days of history from --from, or up to --until (default {DEFAULT_BACKFILL_DAYS:g}).", min=0.0),
+    ] = None,
     faults_path: Annotated[
         Path | None,
         typer.Option(
@@ -135,7 +168,14 @@ def simulate(
         raise FacmonError("--labels-out needs --faults FILE: the labels are the injected faults")
     faults = load_faults(faults_path, site) if faults_path is not None else []
     endpoints = resolve_endpoints()
-    at = _parse_start(start)
+    if backfill and start is not None:
+        raise InputError(
+            "--start with --backfill is no longer taken (it named the end of the window, which read wrong): "
+            "give the first moment with --from, or the end with --until, and the length with --days"
+        )
+    if not backfill and (first is not None or until is not None or days is not None):
+        raise InputError("--from, --until and --days shape a --backfill window; a live run starts at --start")
+    at = _parse_time(start)
     if start is None and not backfill and speed > 1:
         if duration is not None:
             # Faster than real time from "now" would stamp readings in the future, which the collector
@@ -151,12 +191,13 @@ def simulate(
         store = open_store(endpoints)
         store.create_database()
         simulator = SiteSimulator(site, seed=seed, state_path=facmon_home() / "simulator-state.json", faults=faults)
+        window_start, window_end = backfill_window(first, until, days)
         began = time.monotonic()
-        counts = run_backfill(simulator, store, at - timedelta(days=days), at)
+        counts = run_backfill(simulator, store, window_start, window_end)
         elapsed = time.monotonic() - began
         simulator.save_state()
         if faults:
-            window_s = (int((at - timedelta(days=days)).timestamp()), int(at.timestamp()))
+            window_s = (int(window_start.timestamp()), int(window_end.timestamp()))
             truth = truth_points(faults, *window_s)
             if truth:
                 store.write([truth_line(fault, ts_s, active) for fault, ts_s, active in truth])
@@ -165,7 +206,10 @@ def simulate(
                 write_labels(labels_out, labels(faults, *window_s, seed=seed, scenario=str(faults_path)))
 
         def show() -> Iterator[RenderableType]:
-            yield counts_table(f"Backfilled {days:g} days ending {at:%Y-%m-%d %H:%M} UTC", {"points": counts})
+            length_days = (window_end - window_start).total_seconds() / 86400
+            yield counts_table(
+                f"Backfilled {length_days:g} days, {window_start:%Y-%m-%d %H:%M} .. {window_end:%Y-%m-%d %H:%M} UTC", {"points": counts}
+            )
             total = sum(counts.values())
             yield f"{total:,} points in {elapsed:.1f} s ({total / max(elapsed, 1e-9):,.0f} points/s)"
 
@@ -173,8 +217,8 @@ def simulate(
             output,
             {
                 "backfilled": counts_json(counts),
-                "start": (at - timedelta(days=days)).isoformat(),
-                "end": at.isoformat(),
+                "start": window_start.isoformat(),
+                "end": window_end.isoformat(),
                 "seconds": round(elapsed, 3),
             },
             show,
