@@ -55,7 +55,7 @@ _MESSAGE_TEMPLATES = """\
 {{{{ range .Alerts.Firing }}}}● {{{{ template "facmon.alert" . }}}}建筑看板：{{{{ $.ExternalURL }}}}{{{{ .Annotations.building_dashboard }}}}
 {{{{ end }}}}{{{{ end }}}}{{{{ if gt (len .Alerts.Resolved) 0 }}}}已恢复：
 {{{{ range .Alerts.Resolved }}}}○ {{{{ template "facmon.alert" . }}}}{{{{ end }}}}{{{{ end }}}}{{{{ end }}}}
-"""
+"""  # noqa: E501 - template lines are the message's own lines, kept whole
 ZONE_NAMES_ZH = {"Asia/Shanghai": "北京时间"}  # how a reader in China names the zone
 _TIME_LAYOUT = '"2006-01-02 15:04"'  # Go's reference time
 

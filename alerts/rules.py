@@ -23,8 +23,8 @@ from typing import Any
 from facmon.registry import Site
 from facmon.schema import FAULT
 from facmon.schema.faults import NO_VENDOR
-from facmon.store import quote_identifier, quote_string
 from facmon.standards import Severity
+from facmon.store import quote_identifier, quote_string
 
 # The fault kinds of the ``fault`` measurement's ``kind`` tag (the detectors' contract), with their
 # Chinese names. Strings, not the simulator's enum: alerts/ reads analytics' output, nothing else.

@@ -99,7 +99,8 @@ def detect_building(site: Site, building: Building, store: InfluxStore, from_s: 
     # Out-of-range readings the collector rejected (live data) per device.
     rejected: dict[str, list[int]] = {}
     for row in store.rows(
-        f'SELECT "detail" FROM "{INGEST_REJECTED}" WHERE "reason"=\'out_of_range\' AND "building"={quote_string(code)} AND time >= {offline_from}s AND time < {until_s}s'
+        f'SELECT "detail" FROM "{INGEST_REJECTED}" WHERE "reason"=\'out_of_range\' AND "building"={quote_string(code)} AND time >= '
+        f"{offline_from}s AND time < {until_s}s"
     ):
         match = _REJECTED_DEVICE.match(str(row.get("detail", "")))
         if match and match["building"] == code:
@@ -118,7 +119,8 @@ def detect_building(site: Site, building: Building, store: InfluxStore, from_s: 
         for name, (low, high, _) in FIELD_RANGES[kind].items():
             top = high * min_multiplier if kind == "meter" else high
             found = store.query(
-                f'SELECT "{name}" FROM "{measurement}" WHERE "building"={quote_string(code)} AND time >= {offline_from}s AND time < {until_s}s '
+                f'SELECT "{name}" FROM "{measurement}" WHERE "building"={quote_string(code)} AND time >= {offline_from}s AND time < '
+                f"{until_s}s "
                 f'AND ("{name}" > {top!r} OR "{name}" < {low!r})' + (f' GROUP BY "{key}"' if key else "")
             )
             for series in found:

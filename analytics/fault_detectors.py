@@ -149,7 +149,7 @@ def stuck_register_episodes(
     energy = np.where(np.isfinite(energy), energy, 0.0)
     episodes = []
     step_times = times_s[1:]
-    for raised, _cleared, a, b in persistent_runs(step_times, flat, min_steps):
+    for _raised, _cleared, a, b in persistent_runs(step_times, flat, min_steps):
         cumulative = np.cumsum(energy[a : b + 1])
         enough = np.flatnonzero((cumulative >= min_resolutions * resolution) & (np.arange(cumulative.size) + 1 >= min_steps))
         if enough.size == 0:
@@ -276,7 +276,7 @@ def equipment_episodes(
     kind = FaultKind.ELEVATOR_OUT_OF_SERVICE if elevator else FaultKind.EQUIPMENT_FAULT_CODE
     episodes = []
     # Raised by whichever rule fires first; a fault code needs fewer readings than a stop.
-    for raised, cleared, a, b in persistent_runs(times_s, code | stopped, 1):
+    for _raised, cleared, a, b in persistent_runs(times_s, code | stopped, 1):
         code_run = persistent_runs(times_s[a : b + 1], code[a : b + 1], persistence_code)
         stop_run = persistent_runs(times_s[a : b + 1], stopped[a : b + 1], persistence_stopped)
         firsts = [r[0] for r in code_run[:1] + stop_run[:1]]

@@ -48,7 +48,8 @@ def load_labels(path: str | Path) -> tuple[list[Fault], int, int]:
         raise LabelsError(f"{path}: not a readable JSON labels file: {exc}") from None
     if not isinstance(content, dict) or content.get("format") != LABELS_FORMAT:
         raise LabelsError(
-            f"{path}: expected format {LABELS_FORMAT!r} (facmon simulate --labels-out), got {content.get('format') if isinstance(content, dict) else type(content).__name__!r}"
+            f"{path}: expected format {LABELS_FORMAT!r} (facmon simulate --labels-out), got "
+            f"{content.get('format') if isinstance(content, dict) else type(content).__name__!r}"
         )
     try:
         window = content["window"]

@@ -139,7 +139,8 @@ def fit_hourly_baseline(
     consumption_kwh = np.asarray(consumption_kwh, dtype=float)
     if not (hours.shape == temperature_c.shape == consumption_kwh.shape) or hours.ndim != 1:
         raise FacmonError(
-            f"hours ({hours.shape}), temperature_c ({temperature_c.shape}) and consumption_kwh ({consumption_kwh.shape}) must be 1-D arrays of one length"
+            f"hours ({hours.shape}), temperature_c ({temperature_c.shape}) and consumption_kwh ({consumption_kwh.shape}) must be 1-D "
+            f"arrays of one length"
         )
     order = np.argsort(hours, kind="stable")
     hours, temperature_c, consumption_kwh = hours[order], temperature_c[order], consumption_kwh[order]

@@ -656,7 +656,7 @@ def main() -> None:
         result = bench.run()
     except KeyboardInterrupt:
         progress("interrupted; stopping what the bench started")
-        raise SystemExit(130)
+        raise SystemExit(130) from None
     finally:
         bench.cleanup()
         if not args.keep:

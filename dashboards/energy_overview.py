@@ -6,8 +6,8 @@ from the registry at build time, one panel per benchmark), progress against the 
 ranking and the savings with their uncertainty. Scores and savings are per period (``$period``, the
 ``period`` tag of ``score_energy``); everything else follows the dashboard's time range.
 
-Measurements: ``energy_monthly`` (trend), ``energy_daily`` (sub-items), ``score_energy`` and ``savings`` (README schema table; ``savings`` is
-written by ``facmon score energy`` next to ``score_energy``).
+Measurements (docs/architecture.md#the-measurement-schema): ``energy_monthly`` (trend), ``energy_daily``
+(sub-items), ``score_energy`` and ``savings`` (written by ``facmon score energy`` next to ``score_energy``).
 """
 
 from __future__ import annotations
@@ -270,7 +270,8 @@ SCORE_TABLE_QUERY = (
     + f' FROM "{SCORE_ENERGY}" WHERE {PERIOD_FILTER} AND {BUILDING_FILTER} GROUP BY "building"'
 )
 SAVINGS_QUERY = (
-    'SELECT "avoided_kwh" - "uncertainty_kwh" AS "avoided_low_kwh", "avoided_kwh", "avoided_kwh" + "uncertainty_kwh" AS "avoided_high_kwh", '
+    'SELECT "avoided_kwh" - "uncertainty_kwh" AS "avoided_low_kwh", "avoided_kwh", "avoided_kwh" + "uncertainty_kwh" AS '
+    '"avoided_high_kwh", '
     f'"fraction", "fsu", "conclusive" FROM "{SAVINGS}" WHERE {PERIOD_FILTER} AND {BUILDING_FILTER} GROUP BY "building"'
 )
 

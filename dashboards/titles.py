@@ -25,7 +25,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "data_health": ("数据健康", "Data health"),
     "data_health.description": (
         "采集链路是否完整：各采集器接收与写入速率、拒收原因、本地缓存、代理丢弃、延迟，以及不再上报的设备。",
-        "Is the collection chain whole: ingest rates per collector, rejects by reason, local spool, broker drops, lag, and devices that stopped reporting.",
+        "Is the collection chain whole: ingest rates per collector, rejects by reason, local spool, broker drops, lag, and devices that "
+        "stopped reporting.",
     ),
     "row.collectors": ("采集器", "Collectors"),
     "row.rejects": ("拒收", "Rejected input"),
@@ -42,7 +43,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "panel.spool": ("本地缓存读数", "Spooled readings"),
     "panel.spool.description": (
         "InfluxDB 不可达时读数暂存于采集器本地磁盘；缓存满时采集器停止确认消息，由代理保留积压。",
-        "Readings kept on the collector's disk while InfluxDB is away; when the spool is full the collector stops acknowledging and the broker keeps the backlog.",
+        "Readings kept on the collector's disk while InfluxDB is away; when the spool is full the collector stops acknowledging and the "
+        "broker keeps the backlog.",
     ),
     "panel.spool_bytes": ("本地缓存大小", "Spool size"),
     "panel.spool_full": ("缓存已满", "Spool full"),
@@ -57,7 +59,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "panel.rejects_by_reason": ("拒收（按原因）", "Rejected by reason"),
     "panel.rejects_by_reason.description": (
         "每条被拒收的输入都记录于 ingest_rejected，带原因与建筑；未能归属建筑的输入始终显示。",
-        "Every rejected input is stored in ingest_rejected with its reason and building; input that names no known building is always shown.",
+        "Every rejected input is stored in ingest_rejected with its reason and building; input that names no known building is always "
+        "shown.",
     ),
     "panel.rejects_cumulative": ("拒收累计（按采集器）", "Rejected since collector start"),
     "panel.rejects_recent": ("最近拒收", "Latest rejected input"),
@@ -83,7 +86,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "energy": ("能耗总览", "Site energy overview"),
     "energy.description": (
         "各建筑能耗强度对照 GB/T 51161 约束值与引导值、节能规划目标进度、能耗趋势、电力分项构成、节能评分排名，以及带不确定度的节能量。",
-        "Each building's energy-use intensity against the GB/T 51161 constraint and guide values, progress against the conservation plan, the energy trend, the electricity sub-item breakdown, the energy-saving score ranking, and savings with their uncertainty.",
+        "Each building's energy-use intensity against the GB/T 51161 constraint and guide values, progress against the conservation "
+        "plan, the energy trend, the electricity sub-item breakdown, the energy-saving score ranking, and savings with their uncertainty.",
     ),
     "row.intensity": ("能耗强度与标准", "Intensity and standards"),
     "row.plan": ("节能规划", "Conservation plan"),
@@ -94,8 +98,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "EUI, class {klass} {use} (constraint {constraint}, guide {guide})",
     ),
     "panel.intensity.description": (
-        "GB/T 51161-2016 修正后的单位面积年用电量 kWh/(m²·a)（评分的 intensity 分项，月度期为年化值）。绿色：不高于引导值；黄色：介于引导值与约束值之间；红色：超过约束值。来源：{source}。",
-        "GB/T 51161-2016 corrected annual electricity per m², kWh/(m²·a) (the score's intensity component; annualised for a month). Green: at or below the guide value; yellow: between guide and constraint; red: above the constraint. Source: {source}.",
+        "GB/T 51161-2016 修正后的单位面积年用电量 kWh/(m²·a)（评分的 intensity 分项，月度期为年化值）。绿色：不高于引导值；"
+        "黄色：介于引导值与约束值之间；红色：超过约束值。来源：{source}。",
+        "GB/T 51161-2016 corrected annual electricity per m², kWh/(m²·a) (the score's intensity component; annualised for a month). "
+        "Green: at or below the guide value; yellow: between guide and constraint; red: above the constraint. Source: {source}.",
     ),
     "use.government": ("党政机关", "government"),
     "use.commercial": ("商业办公", "commercial"),
@@ -109,13 +115,15 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "panel.plan_progress": ("规划目标完成度", "Progress against the plan"),
     "panel.plan_progress.description": (
         "单位面积能耗（kgce/m²）较基准年的降幅占本年应达降幅的比例（评分 plan 分项，封顶 100%）。",
-        "Reduction of kgce/m² below the base year as a share of the reduction required this year (the score's plan component, capped at 100 %).",
+        "Reduction of kgce/m² below the base year as a share of the reduction required this year (the score's plan component, capped at "
+        "100 %).",
     ),
     "panel.plan_table": ("规划降幅（按建筑）", "Plan reduction per building"),
     "panel.plan": ("节能规划目标", "Plan targets"),
     "plan.text": (
         "基准年 {base_year}，目标年 {target_year}；至目标年较基准年的降幅如下。本年应达降幅按基准年至目标年直线推进。",
-        "Base year {base_year}, target year {target_year}; reductions below the base year by the target year below. The reduction required in a year follows a straight path from base to target year.",
+        "Base year {base_year}, target year {target_year}; reductions below the base year by the target year below. The reduction "
+        "required in a year follows a straight path from base to target year.",
     ),
     "column.indicator": ("指标", "indicator"),
     "column.reduction_by_target": ("目标年降幅", "reduction by target year"),
@@ -123,27 +131,33 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "column.required": ("应达降幅", "required reduction"),
     "panel.energy_trend": ("综合能耗趋势 kgce", "Energy trend, kgce"),
     "panel.energy_trend.description": (
-        "各建筑各能源类别总量（<cc>000 行）的标准煤当量之和，每个自然月一根柱（energy_monthly，记在月初）；时段从月中开始时该月不显示，默认“本年”显示全部月份。",
-        "Standard-coal equivalent of each building's category totals (the <cc>000 rows), one bar per calendar month (energy_monthly, stamped at the month's start); a range starting mid-month leaves that month out, the default this year shows them all.",
+        "各建筑各能源类别总量（<cc>000 行）的标准煤当量之和，每个自然月一根柱（energy_monthly，记在月初）；时段从月中开始时该月不显示，"
+        "默认“本年”显示全部月份。",
+        "Standard-coal equivalent of each building's category totals (the <cc>000 rows), one bar per calendar month (energy_monthly, "
+        "stamped at the month's start); a range starting mid-month leaves that month out, the default this year shows them all.",
     ),
     "panel.electricity_trend": ("总用电量趋势 kWh", "Main electricity trend, kWh"),
     "panel.subitems": ("电力分项构成", "Electricity by sub-item"),
     "panel.subitems.description": (
         "所选时段内各电力分项（01A10 照明插座 …）的用电量；分项是总表 01000 的组成部分，未计量部分不显示。",
-        "Electricity per sub-item (01A10 lighting and sockets …) in the chosen range; sub-items are parts of the main meter 01000, the unmetered rest is not shown.",
+        "Electricity per sub-item (01A10 lighting and sockets …) in the chosen range; sub-items are parts of the main meter 01000, the "
+        "unmetered rest is not shown.",
     ),
     "panel.score_ranking": ("节能评分", "Energy-saving score"),
     "panel.score_table": ("节能评分排名与分项得分", "Score ranking and component points"),
     "panel.savings": ("节能量及其不确定度", "Savings with their uncertainty"),
     "panel.savings.description": (
-        "天气归一化节能量（IPMVP 选项 C，ASHRAE Guideline 14）：节约量 ± 不确定度（68% 置信），节能率与分数不确定度 FSU；FSU > 50% 为不确定（conclusive = 0）。",
-        "Weather-normalised savings (IPMVP Option C, ASHRAE Guideline 14): avoided energy ± its uncertainty (68 % confidence), savings fraction and fractional savings uncertainty FSU; inconclusive (conclusive = 0) when FSU > 50 %.",
+        "天气归一化节能量（IPMVP 选项 C，ASHRAE Guideline 14）：节约量 ± 不确定度（68% 置信），节能率与分数不确定度 FSU；FSU > 50% "
+        "为不确定（conclusive = 0）。",
+        "Weather-normalised savings (IPMVP Option C, ASHRAE Guideline 14): avoided energy ± its uncertainty (68 % confidence), savings "
+        "fraction and fractional savings uncertainty FSU; inconclusive (conclusive = 0) when FSU > 50 %.",
     ),
     # (b) building detail
     "building": ("建筑详情", "Building detail"),
     "building.description": (
         "单栋建筑：电表与分项用电、各区域室内环境对照 GB/T 18883、设备运行状态、当前及近期故障。",
-        "One building: meters and electricity sub-items, indoor environment per zone against GB/T 18883, equipment status, active and recent faults.",
+        "One building: meters and electricity sub-items, indoor environment per zone against GB/T 18883, equipment status, active and "
+        "recent faults.",
     ),
     "row.meters": ("计量", "Meters"),
     "row.ieq": ("室内环境", "Indoor environment"),
@@ -167,11 +181,13 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "ieq.hcho": ("甲醛 mg/m³", "Formaldehyde mg/m³"),
     "band.temperature": (
         "夏季 {summer_low}–{summer_high} °C，冬季 {winter_low}–{winter_high} °C：绿色为两季均合格，黄色为仅一季合格，红色为两季均超出",
-        "summer {summer_low}–{summer_high} °C, winter {winter_low}–{winter_high} °C: green within both, yellow within one season's band, red outside both",
+        "summer {summer_low}–{summer_high} °C, winter {winter_low}–{winter_high} °C: green within both, yellow within one season's band, "
+        "red outside both",
     ),
     "band.humidity": (
         "夏季 {summer_low}–{summer_high} %，冬季 {winter_low}–{winter_high} %：绿色为两季均合格，黄色为仅一季合格，红色为两季均超出",
-        "summer {summer_low}–{summer_high} %, winter {winter_low}–{winter_high} %: green within both, yellow within one season's band, red outside both",
+        "summer {summer_low}–{summer_high} %, winter {winter_low}–{winter_high} %: green within both, yellow within one season's band, "
+        "red outside both",
     ),
     "band.max": ("不高于 {limit}（{averaging}）", "at most {limit} ({averaging})"),
     "band.none": ("GB/T 18883 限值未录入 facmon", "no GB/T 18883 limit recorded in facmon"),
@@ -215,7 +231,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "panel.sla_compliance": ("SLA 达标率（按严重程度）", "SLA compliance per severity"),
     "panel.sla_compliance.description": (
         "所选时段内发生并恢复的故障中，恢复时间不超过合同 restore_min 的比例；目标 {target}（FACTS §6）。",
-        "Share of the faults started and cleared in the chosen range that were restored within the contract's restore_min; target {target} (FACTS §6).",
+        "Share of the faults started and cleared in the chosen range that were restored within the contract's restore_min; target "
+        "{target} (FACTS §6).",
     ),
     "panel.restore_time": ("恢复时间", "Time to restore"),
     "panel.restore_time.description": (

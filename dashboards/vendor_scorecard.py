@@ -35,8 +35,8 @@ from facmon.dashboards.building_detail import FAULT_SERIES, active_faults_query
 from facmon.dashboards.titles import Lang, title
 from facmon.registry import Site
 from facmon.schema import FAULT, SCORE_VENDOR
-from facmon.store import quote_string
 from facmon.standards import Severity
+from facmon.store import quote_string
 
 UID = "facmon-vendor"
 

@@ -261,7 +261,10 @@ def _contact_point_changes(api: GrafanaApi, points: list[dict[str, Any]]) -> tup
 def _policy_change(api: GrafanaApi, tree: dict[str, Any]) -> Change:
     current = _get_or_none(lambda: api.alertingprovisioning.get_notification_policy_tree())
     title = f"{len(tree.get('routes', []))} routes"
-    apply_tree = lambda: api.alertingprovisioning.set_notification_policy_tree(tree)
+
+    def apply_tree() -> Any:
+        return api.alertingprovisioning.set_notification_policy_tree(tree)
+
     if current is None:
         return Change("policy tree", "policies", title, Action.CREATE, apply_tree)
     if _without_empty(current) != _without_empty(tree):
@@ -300,7 +303,10 @@ def _rule_group_change(api: GrafanaApi, group: dict[str, Any]) -> Change:
     folder_uid, name = group["folderUid"], group["title"]
     current = _get_or_none(lambda: api.alertingprovisioning.get_rule_group(folder_uid, name))
     title = f"{name} ({len(group['rules'])} rules)"
-    put = lambda: api.alertingprovisioning.update_rule_group(folder_uid, name, group)
+
+    def put() -> Any:
+        return api.alertingprovisioning.update_rule_group(folder_uid, name, group)
+
     if current is None:
         return Change("rule group", name, title, Action.CREATE, put)
     if _declared_group(current) != _declared_group(group):

@@ -86,7 +86,8 @@ class Validator:
             return Rejection(
                 Reason.IMPLAUSIBLE_TIME,
                 reading.building,
-                f"{reading.building}/{reading.device}: ts {iso_utc(reading.ts_ns)} is {ahead:.0f} s ahead of the collector's clock, more than "
+                f"{reading.building}/{reading.device}: ts {iso_utc(reading.ts_ns)} is {ahead:.0f} s ahead of the collector's clock, more "
+                f"than "
                 f"{self.site.collection.max_future_s} s (collection.max_future_s; local time sent as UTC?)",
             )
         if reading.ts_ns < now - self.max_age_ns:

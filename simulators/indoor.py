@@ -8,9 +8,9 @@ Temperature and CO₂ are first-order systems carried from tick to tick (the onl
   air is 30 m³/h per person while a B-class HVAC runs, A-class buildings rely on infiltration and
   windows opened in mild weather.
 Water vapour is the third carried state (outdoor vapour buffered by the building, plus occupants,
-dried by cooling coils); relative humidity is that vapour at the zone temperature, PM2.5 from outdoor PM2.5 through the envelope and filters, TVOC and formaldehyde from
-ventilation. Each step with inputs held over the tick is solved exactly: x ← x + k (target − x),
-k = 1 − exp(−Δt/τ).
+dried by cooling coils); relative humidity is that vapour at the zone temperature, PM2.5 from
+outdoor PM2.5 through the envelope and filters, TVOC and formaldehyde from ventilation. Each step
+with inputs held over the tick is solved exactly: x ← x + k (target − x), k = 1 − exp(−Δt/τ).
 """
 
 from __future__ import annotations

@@ -94,7 +94,8 @@ def test_sub_item_rows_follow_the_meters_subitem_tags(analysed, example_site):
     store, _ = analysed
     building = example_site.building("341122A001")
     rows = store.rows(
-        f'SELECT "consumption" FROM "energy_daily" WHERE "building"=\'341122A001\' AND "energy"=\'01\' AND time = {MIDNIGHTS[0]}s GROUP BY "subitem"'
+        f'SELECT "consumption" FROM "energy_daily" WHERE "building"=\'341122A001\' AND "energy"=\'01\' AND time = {MIDNIGHTS[0]}s GROUP '
+        f'BY "subitem"'
     )
     assert {row["subitem"] for row in rows} == {m.subitem for m in building.meters if m.energy == "01"}
     lighting = next(row for row in rows if row["subitem"] == "01A10")

@@ -127,7 +127,8 @@ def test_make_demo_runs_end_to_end_and_loses_nothing(tmp_path):
         # the injected chiller fault code is detected, still active, and charged to the HVAC vendor
         assert "Active faults" in demo.stdout
         chiller = store.rows(
-            'SELECT last("active") FROM "fault" WHERE "kind" = \'equipment_fault_code\' AND "target" = \'CH-1\' GROUP BY "building", "vendor"'
+            'SELECT last("active") FROM "fault" WHERE "kind" = \'equipment_fault_code\' AND "target" = \'CH-1\' GROUP BY "building", '
+            '"vendor"'
         )
         assert [(row["building"], row["vendor"], row["last"]) for row in chiller] == [("341122A003", "hvac", 1.0)]
         vendors = store.rows('SELECT last("score") FROM "score_vendor" GROUP BY "vendor"')

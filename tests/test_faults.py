@@ -93,7 +93,10 @@ def test_the_example_month_has_every_kind_at_least_twice_across_the_site(example
 
 
 def test_an_unknown_kind_is_refused_with_file_line_and_the_known_kinds(example_site):
-    text = "faults:\n- {kind: meter_stuck, building: '341122A001', target: E-LS-4F, start: '2026-10-13T00:00', duration: 1d}\n- {kind: gremlins, building: '341122A001', target: E-LS-4F, start: '2026-10-14T00:00', duration: 1d}\n"
+    text = (
+        "faults:\n- {kind: meter_stuck, building: '341122A001', target: E-LS-4F, start: '2026-10-13T00:00', duration: 1d}\n"
+        "- {kind: gremlins, building: '341122A001', target: E-LS-4F, start: '2026-10-14T00:00', duration: 1d}\n"
+    )
     (problem,) = problems_of(example_site, text)
     assert problem.startswith("bad.yaml:3: faults[1] (gremlins 341122A001/E-LS-4F) > kind:")
     assert "'meter_stuck'" in problem and "'water_leak'" in problem and "(got 'gremlins')" in problem
@@ -319,7 +322,8 @@ def test_a_zone_is_driven_outside_the_comfort_band_in_occupied_hours(example_sit
     """GB/T 18883-2022: 22-28 °C in summer, 16-24 °C in winter; the fault leaves both."""
     fault, faulty, normal = with_and_without(
         example_site,
-        f"{{kind: comfort_out_of_band, building: '341122A004', target: IEQ-4F, start: '2026-10-15T09:00', duration: 8h, temperature_c: {temperature_c}}}",
+        f"{{kind: comfort_out_of_band, building: '341122A004', target: IEQ-4F, start: '2026-10-15T09:00', duration: 8h, "
+        f"temperature_c: {temperature_c}}}",
     )
     late = values(faulty, fault.building, "IEQ-4F", "temperature", fault.end_s - 4 * 3600, fault.end_s)
     assert len(late) == 48 and all(outside(v) for _, v in late)
@@ -329,7 +333,8 @@ def test_a_zone_is_driven_outside_the_comfort_band_in_occupied_hours(example_sit
 def test_simultaneous_heating_and_cooling_shows_one_unit_heating_while_another_cools(example_site):
     fault, faulty, normal = with_and_without(
         example_site,
-        "{kind: simultaneous_heating_cooling, building: '341122A002', target: VRF-1, start: '2026-10-19T09:00', duration: 8h, partner: VRF-3}",
+        "{kind: simultaneous_heating_cooling, building: '341122A002', target: VRF-1, start: '2026-10-19T09:00', duration: 8h, partner: "
+        "VRF-3}",
     )
     heating = values(faulty, fault.building, "VRF-1", "supply_temp", fault.start_s, fault.end_s)
     cooling = values(faulty, fault.building, "VRF-3", "supply_temp", fault.start_s, fault.end_s)
@@ -409,9 +414,11 @@ def test_a_meter_reset_survives_the_state_file(example_site, tmp_path):
 def test_labels_say_kind_building_target_vendor_and_the_window_in_utc(example_site):
     faults = scenario(
         example_site,
-        "{kind: elevator_out_of_service, building: '341122A003', target: EL-2, start: '2026-10-12T09:00', duration: 8h, severity: critical}",
+        "{kind: elevator_out_of_service, building: '341122A003', target: EL-2, start: '2026-10-12T09:00', duration: 8h, severity: "
+        "critical}",
         "{kind: equipment_fault_code, building: '341122A001', target: CH-2, start: '2026-10-14T10:00+08:00', duration: 6h, code: 231}",
-        "{kind: water_leak, building: '341122A002', target: W-TOILET, start: '2026-10-14T02:00:00Z', duration: 1d12h, description: cistern valve}",
+        "{kind: water_leak, building: '341122A002', target: W-TOILET, start: '2026-10-14T02:00:00Z', duration: 1d12h, description: "
+        "cistern valve}",
     )
     window = (int(datetime(2026, 10, 12, tzinfo=TZ).timestamp()), int(datetime(2026, 10, 15, tzinfo=TZ).timestamp()))
     content = labels(faults, *window, seed=7, scenario="s.yaml")

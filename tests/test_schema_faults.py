@@ -23,8 +23,29 @@ def test_a_fault_reads_back_with_its_onset_raise_and_clear_named(store: InfluxSt
     )
     faults = read_faults(store, 0, 40 * H)
     assert faults == [
-        Fault("B1", "water_leak", "W-TOILET", onset_s=1 * H, raised_s=5 * H, cleared_s=20 * H, severity="major", vendor="property", value=0.5, detail="leak"),
-        Fault("B2", "elevator_out_of_service", "EL-1", onset_s=30 * H, raised_s=30 * H, severity="critical", vendor="elevator", value=1.0, detail="stopped"),
+        Fault(
+            "B1",
+            "water_leak",
+            "W-TOILET",
+            onset_s=1 * H,
+            raised_s=5 * H,
+            cleared_s=20 * H,
+            severity="major",
+            vendor="property",
+            value=0.5,
+            detail="leak",
+        ),
+        Fault(
+            "B2",
+            "elevator_out_of_service",
+            "EL-1",
+            onset_s=30 * H,
+            raised_s=30 * H,
+            severity="critical",
+            vendor="elevator",
+            value=1.0,
+            detail="stopped",
+        ),
     ]
     assert [(f.building, f.detected_s) for f in faults] == [("B1", 5 * H), ("B2", 30 * H)]
     assert [f.building for f in active_faults(store)] == ["B2"]

@@ -193,7 +193,8 @@ def test_contract_terms_and_vendor_scoring_are_optional_with_kpi_defaults(exampl
         ),
         (
             "sla:\n    critical: {onsite_min: 30, restore_min: 240}",
-            "contract: {monthly_fee_cny: 1000, deduction_per_breach_cny: {major: 50}, deduction_per_breach_percent: {major: 1}}\n  sla:\n    critical: {onsite_min: 30, restore_min: 240}",
+            "contract: {monthly_fee_cny: 1000, deduction_per_breach_cny: {major: 50}, deduction_per_breach_percent: {major: 1}}\n  "
+            "sla:\n    critical: {onsite_min: 30, restore_min: 240}",
             "has both",
         ),
         ("coverage:", "vendor_scoring:\n  weights: {sla_compliance: 0.5}\ncoverage:", "vendor score weights must sum to 1"),
@@ -227,7 +228,11 @@ vendors:
     critical: {onsite_min: 30, restore_min: 240}
     major: {onsite_min: 60, restore_min: 1440}
     minor: {onsite_min: 240, restore_min: 4320}
-  contract: {monthly_fee_cny: 20000, deduction_per_breach_cny: {major: 500, minor: 100}, deduction_per_breach_percent: {critical: 5}, cap_percent: 10}
+  contract:
+    monthly_fee_cny: 20000
+    deduction_per_breach_cny: {major: 500, minor: 100}
+    deduction_per_breach_percent: {critical: 5}
+    cap_percent: 10
 - id: property
   name: 物业
   services: [building_upkeep]

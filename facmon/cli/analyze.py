@@ -49,7 +49,8 @@ def _print_analysis(summary, output: OutputFormat) -> None:
 
     def show() -> Iterator[RenderableType]:
         table = Table(
-            title=f"Analysed {summary.days} local day(s): {summary.start:%Y-%m-%d %H:%M} .. {summary.end:%Y-%m-%d %H:%M} UTC, factors {summary.factor_version}"
+            title=f"Analysed {summary.days} local day(s): {summary.start:%Y-%m-%d %H:%M} .. {summary.end:%Y-%m-%d %H:%M} UTC, "
+            f"factors {summary.factor_version}"
         )
         for column in (
             "building",
@@ -102,7 +103,8 @@ def _print_analysis(summary, output: OutputFormat) -> None:
                 yield f"... {len(gaps) - 20} more (--format json lists them all)"
         if body["no_kgce_factor"]:
             err.print(
-                f"no kgce factor for energy categories {', '.join(body['no_kgce_factor'])}: set energy_factors.kgce_per_unit in the registry"
+                f"no kgce factor for energy categories {', '.join(body['no_kgce_factor'])}: set energy_factors.kgce_per_unit in the "
+                f"registry"
             )
         yield f"{body['points']:,} points written in {summary.seconds:.1f} s"
 

@@ -159,7 +159,8 @@ def baseline_renderables(report: dict) -> Iterator[RenderableType]:
         yield (segments)
     else:
         yield (
-            f"time-of-week-and-temperature model: {report['model']['occupied_hours_of_week']} of 168 hours of the week occupied ({report['calendar']} calendar)"
+            f"time-of-week-and-temperature model: {report['model']['occupied_hours_of_week']} of 168 hours of the week occupied "
+            f"({report['calendar']} calendar)"
         )
     savings = report.get("savings")
     if "reporting" not in report:

@@ -56,20 +56,23 @@ def demo(
     live_start -= timedelta(seconds=live_start.timestamp() % site.collection.ieq_interval_s)
     history_start = live_start - timedelta(days=days)
     err.print(
-        f"[bold]2/6[/bold] backfill {days:g} days: {history_start:%Y-%m-%d %H:%M} .. {live_start:%Y-%m-%d %H:%M} UTC, with a few faults injected"
+        f"[bold]2/6[/bold] backfill {days:g} days: {history_start:%Y-%m-%d %H:%M} .. {live_start:%Y-%m-%d %H:%M} UTC, with a few faults "
+        f"injected"
     )
     faults = _demo_faults(site, history_start, live_start)
     simulator = SiteSimulator(site, seed=seed, faults=faults)
     for fault in faults:
         err.print(
-            f"    injected: {fault.kind} {fault.building}/{fault.target} from {datetime.fromtimestamp(fault.start_s, site.site.tz):%m-%d %H:%M} ({fault.vendor})"
+            f"    injected: {fault.kind} {fault.building}/{fault.target} from "
+            f"{datetime.fromtimestamp(fault.start_s, site.site.tz):%m-%d %H:%M} ({fault.vendor})"
         )
     began = time.monotonic()
     history = run_backfill(simulator, store, history_start, live_start)
     err.print(f"    {sum(history.values()):,} points in {time.monotonic() - began:.1f} s")
 
     err.print(
-        f"[bold]3/6[/bold] live: simulator → mqtt://{endpoints.mqtt_host}:{endpoints.mqtt_port} → collector → InfluxDB, {live_seconds:g} s at {speed:g}x"
+        f"[bold]3/6[/bold] live: simulator → mqtt://{endpoints.mqtt_host}:{endpoints.mqtt_port} → collector → InfluxDB, {live_seconds:g} "
+        f"s at {speed:g}x"
     )
     collector = Collector(
         site, store, mqtt_host=endpoints.mqtt_host, mqtt_port=endpoints.mqtt_port, client_id="facmon-demo-ingest", auth=mqtt_auth(home)
@@ -138,7 +141,8 @@ def demo(
     written = export_provisioning(site, grafana_dir, datasource_settings(endpoints), "zh")
     out.print(f"{len(written)} Grafana provisioning files in {grafana_dir}: copy them to /etc/grafana/provisioning (README, Grafana).")
     out.print(
-        f"The stack keeps running: InfluxDB {endpoints.influx_url} (database {store.database}), MQTT mqtt://{endpoints.mqtt_host}:{endpoints.mqtt_port}."
+        f"The stack keeps running: InfluxDB {endpoints.influx_url} (database {store.database}), MQTT "
+        f"mqtt://{endpoints.mqtt_host}:{endpoints.mqtt_port}."
     )
     home_prefix = f"FACMON_HOME={home} " if os.environ.get("FACMON_HOME") else ""
     out.print(f"Stop it with: {home_prefix}.venv/bin/facmon stack down   (or: make stack-down)")

@@ -141,7 +141,8 @@ def faults_review(
         bool,
         typer.Option(
             "--write",
-            help="Also store the list in the `anomaly` measurement (replacing the week's earlier review). Never `fault`: the review pages no one.",
+            help="Also store the list in the `anomaly` measurement (replacing the week's earlier review). "
+            "Never `fault`: the review pages no one.",
         ),
     ] = False,
     output: FormatOption = OutputFormat.TABLE,

@@ -24,7 +24,8 @@ from facmon.cli.options import SiteOption, load_site_option
 from facmon.cli.output import FormatOption, OutputFormat, emit, out
 
 score_app = typer.Typer(
-    help="Scores: `facmon score energy` rates each building's energy saving, `facmon score vendors` each vendor's maintenance quality (0-100), explained.",
+    help="Scores: `facmon score energy` rates each building's energy saving, "
+    "`facmon score vendors` each vendor's maintenance quality (0-100), explained.",
     no_args_is_help=True,
 )
 
@@ -165,7 +166,8 @@ def vendor_scorecard_tables(card: VendorScorecard, explain: bool = True) -> list
     from facmon.analytics.vendor_score import COMPONENT_LABELS
 
     ranking = Table(
-        title=f"Vendor maintenance-quality score, {card.site}, {card.period.label} as of {card.as_of:%Y-%m-%d %H:%M} (0-100; points / max per component)"
+        title=f"Vendor maintenance-quality score, {card.site}, {card.period.label} as of {card.as_of:%Y-%m-%d %H:%M} "
+        "(0-100; points / max per component)"
     )
     for column in ("rank", "vendor", "name", "score"):
         ranking.add_column(column, justify="right" if column in ("rank", "score") else "left")
@@ -190,7 +192,8 @@ def vendor_scorecard_tables(card: VendorScorecard, explain: bool = True) -> list
     tables = [ranking]
     if explain:
         for entry in card.vendors:
-            title = f"{entry.vendor} {entry.name}: {'-' if entry.score is None else f'{entry.score:.1f}'} points, {entry.devices} maintained device(s)"
+            points = "-" if entry.score is None else f"{entry.score:.1f}"
+            title = f"{entry.vendor} {entry.name}: {points} points, {entry.devices} maintained device(s)"
             caption = "; ".join(
                 part
                 for part in (
@@ -271,7 +274,8 @@ def score_vendors_command(
     output: FormatOption = OutputFormat.TABLE,
     explain: Annotated[bool, typer.Option("--explain/--no-explain", help="Table output: components and SLA breaches per vendor.")] = True,
 ) -> None:
-    """Score each vendor's maintenance quality (0-100) from fault, ieq, equipment and meter_daily; contract deductions; write score_vendor."""
+    """Score each vendor's maintenance quality (0-100) from fault, ieq, equipment and meter_daily; contract
+    deductions; write score_vendor."""
     site = load_site_option(site_path)
     store = open_store(resolve_endpoints())
     card = vendor_scorecard(store, site, period)

@@ -27,7 +27,6 @@ from rich.console import RenderableType
 from facmon.cli.options import SiteOption, load_site_option
 from facmon.cli.output import FormatOption, OutputFormat, emit, err
 
-
 DEFAULT_BACKFILL_DAYS = 30.0
 
 
@@ -121,7 +120,8 @@ def simulate(
     start: Annotated[
         str | None,
         typer.Option(
-            help="Simulated start time, ISO-8601 with offset (default: now; faster than real time with --duration: so that the run ends now).",
+            help="Simulated start time, ISO-8601 with offset "
+            "(default: now; faster than real time with --duration: so that the run ends now).",
             show_default=False,
         ),
     ] = None,
