@@ -97,7 +97,7 @@ def measure_savings(series: RegularSeries, baseline_end: date | None = None, cal
     if in_reporting.any():
         starts, temperature_c, observed, working_part = part(in_reporting)
         if series.interval == "daily":
-            predicted = model.predict(temperature_c, working_part)
+            predicted = model.predict(temperature_c, working_part, starts)
         else:
             predicted = model.predict(starts, temperature_c, working_part)
         report["reporting"] = {"start": str(starts.min()), "end": str(starts.max()), "points": int(in_reporting.sum())}

@@ -9,10 +9,15 @@ with T the day's mean outdoor temperature in °C. Four candidates are fitted: in
 and backed by enough days with non-zero degree days; the qualifying candidate with the best
 adjusted R² wins, and the intercept-only model is always there as the fallback.
 
-Working and non-working days get a model each when both have enough days and the split fits better
-(adjusted R² over the whole baseline); otherwise one model serves all days. Which days are working
-days is the caller's choice: ``facmon.workdays.is_working_day`` (Chinese calendar with 调休) for
-facmon's buildings, Monday–Friday for data from elsewhere.
+The days can be split into segments with a model each: working and non-working days; the seasons
+(winter November–February, shoulder March–May and October, summer June–September, OpenDSM's default
+seasons); seasons × day kinds; or seasons for working days and one model for the other days. A split
+is a candidate when every segment has enough days; the candidate whose predictions for held-out weeks
+(each fourth week in turn) are best is refitted on all days. A building with terms or summer closures
+(a school, a university) gets its seasons apart; one with a steady year gets one model, because the
+extra segments only fit noise and predict held-out weeks worse. Which days are working days is the
+caller's choice: ``facmon.workdays.is_working_day`` (Chinese calendar with 调休) for facmon's
+buildings, Monday–Friday for data from elsewhere.
 
 The balance-point search is vectorised: all heating-only, cooling-only and heating×cooling
 combinations are solved at once from closed-form normal equations, which keeps a fit in milliseconds.
@@ -20,6 +25,7 @@ combinations are solved at once from closed-form normal equations, which keeps a
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -115,40 +121,106 @@ class ChangePointModel:
         }
 
 
+# OpenDSM's default seasons (its daily model's Season_Definition), by calendar month.
+SEASON_OF_MONTH = {1: "winter", 2: "winter", 3: "shoulder", 4: "shoulder", 5: "shoulder", 6: "summer", 7: "summer", 8: "summer",
+                   9: "summer", 10: "shoulder", 11: "winter", 12: "winter"}  # fmt: skip
+HELD_OUT_FOLDS = 4  # held-out weeks: every fourth week in turn
+
+
+class Split(StrEnum):
+    """How the days are divided into segments, each with its own change-point model."""
+
+    NONE = "none"
+    DAY_KIND = "day_kind"
+    SEASON = "season"
+    SEASON_AND_DAY_KIND = "season_and_day_kind"
+    SEASON_FOR_WORKING_DAYS = "season_for_working_days"
+
+
+def segment_keys(split: Split, days: np.ndarray, working_day: np.ndarray | None) -> np.ndarray:
+    """The segment of each day (``all_days``, ``working_days``, ``summer/working_days``, ...)."""
+    days = np.asarray(days, dtype="datetime64[D]")
+    if split is Split.NONE:
+        return np.full(days.size, ALL_DAYS, dtype=object)
+    if split is not Split.SEASON and working_day is None:
+        raise FacmonError(f"this baseline's segments ({split.value}) need the day kind of each day")
+    kind = None if working_day is None else np.where(np.asarray(working_day, dtype=bool), WORKING_DAYS, NON_WORKING_DAYS)
+    if split is Split.DAY_KIND:
+        return kind.astype(object)
+    month = days.astype("datetime64[M]").astype(np.int64) % 12 + 1
+    season = np.array([SEASON_OF_MONTH[m] for m in month], dtype=object)
+    if split is Split.SEASON:
+        return season + "/" + ALL_DAYS
+    if split is Split.SEASON_AND_DAY_KIND:
+        return season + "/" + kind.astype(object)
+    return np.where(kind == WORKING_DAYS, season + "/" + WORKING_DAYS, NON_WORKING_DAYS).astype(object)
+
+
 @dataclass(frozen=True)
 class DailyBaseline:
-    """A fitted daily baseline: one model for all days, or one for working and one for non-working days."""
+    """A fitted daily baseline: a change-point model per segment of days (``split``), and every candidate
+    split's CV(RMSE) for held-out weeks (fraction; None where a split was not a candidate)."""
 
     models: dict[str, ChangePointModel]
     statistics: FitStatistics
     sufficiency: DataSufficiency
     search: ChangePointSearch = field(default_factory=ChangePointSearch)
+    split: Split = Split.NONE
+    held_out_cvrmse: dict[str, float | None] = field(default_factory=dict)
 
     @property
     def split_by_day_kind(self) -> bool:
-        return ALL_DAYS not in self.models
+        return self.split in (Split.DAY_KIND, Split.SEASON_AND_DAY_KIND, Split.SEASON_FOR_WORKING_DAYS)
 
-    def predict(self, temperature_c: np.ndarray, working_day: np.ndarray | None = None) -> np.ndarray:
-        """Baseline consumption in kWh per day for daily mean temperatures (°C) and day kinds.
+    def predict(self, temperature_c: np.ndarray, working_day: np.ndarray | None = None, days: np.ndarray | None = None) -> np.ndarray:
+        """Baseline consumption in kWh per day for daily mean temperatures (°C), day kinds and dates.
 
-        ``working_day`` (bool per day) is required when the baseline has separate working-day and
-        non-working-day models; it is ignored otherwise.
+        ``working_day`` (bool per day) is required when the baseline splits by day kind, ``days``
+        (datetime64[D]) when it splits by season; each is ignored otherwise.
         """
         temperature_c = np.asarray(temperature_c, dtype=float)
-        if not self.split_by_day_kind:
+        if self.split is Split.NONE:
             return self.models[ALL_DAYS].predict(temperature_c)
-        if working_day is None:
-            raise FacmonError("this baseline has separate working-day and non-working-day models: give the day kind of each day")
-        working_day = np.asarray(working_day, dtype=bool)
-        return np.where(working_day, self.models[WORKING_DAYS].predict(temperature_c), self.models[NON_WORKING_DAYS].predict(temperature_c))
+        if self.split is not Split.DAY_KIND and days is None:
+            raise FacmonError("this baseline has a model per season: give the date of each day")
+        keys = segment_keys(self.split, np.zeros(temperature_c.size, dtype="datetime64[D]") if days is None else days, working_day)
+        predicted = np.full(temperature_c.size, np.nan)
+        for key, model in self.models.items():
+            rows = keys == key
+            predicted[rows] = model.predict(temperature_c[rows])
+        return predicted
 
     def as_dict(self) -> dict:
         return {
+            "split": self.split.value,
             "split_by_day_kind": self.split_by_day_kind,
+            "held_out_cvrmse": self.held_out_cvrmse,
             "segments": {kind: model.as_dict() for kind, model in self.models.items()},
             "statistics": self.statistics.as_dict(),
             "sufficiency": self.sufficiency.as_dict(),
         }
+
+
+def _fit_split(
+    split: Split, days: np.ndarray, t: np.ndarray, y: np.ndarray, working: np.ndarray | None, search: ChangePointSearch
+) -> dict[str, ChangePointModel] | None:
+    """A model per segment of ``split``, or None when a segment has too few days."""
+    keys = segment_keys(split, days, working)
+    segments = np.unique(keys)
+    if split is not Split.NONE and any((keys == key).sum() < search.min_days_per_day_kind for key in segments):
+        return None
+    return {str(key): _fit_segment(t[keys == key], y[keys == key], search) for key in segments}
+
+
+def _predict_split(
+    models: dict[str, ChangePointModel], split: Split, days: np.ndarray, t: np.ndarray, working: np.ndarray | None
+) -> np.ndarray:
+    keys = segment_keys(split, days, working)
+    predicted = np.full(t.size, np.nan)
+    for key, model in models.items():
+        rows = keys == key
+        predicted[rows] = model.predict(t[rows])
+    return predicted
 
 
 def fit_daily_baseline(
@@ -157,14 +229,15 @@ def fit_daily_baseline(
     consumption_kwh: np.ndarray,
     working_day: np.ndarray | None = None,
     search: ChangePointSearch | None = None,
+    splits: Sequence[Split] | None = None,
 ) -> DailyBaseline:
     """Fit the daily change-point baseline.
 
     ``days``: local calendar day of each value (datetime64[D] or dates, any order); ``temperature_c``:
     daily mean outdoor temperature in °C; ``consumption_kwh``: the day's consumption in kWh (or any
-    unit: predictions come out in the same unit); ``working_day``: bool per day, or None for one model
-    for all days. NaN in temperature or consumption marks a day as missing: it is left out of the fit
-    and counts against data sufficiency.
+    unit: predictions come out in the same unit); ``working_day``: bool per day, or None (no day-kind
+    splits); ``splits``: the candidate splits (default: all that the day kinds allow). NaN in temperature
+    or consumption marks a day as missing: it is left out of the fit and counts against data sufficiency.
     """
     search = search or ChangePointSearch()
     days = np.asarray(days, dtype="datetime64[D]")
@@ -172,7 +245,8 @@ def fit_daily_baseline(
     consumption_kwh = np.asarray(consumption_kwh, dtype=float)
     if not (days.shape == temperature_c.shape == consumption_kwh.shape) or days.ndim != 1:
         raise FacmonError(
-            f"days ({days.shape}), temperature_c ({temperature_c.shape}) and consumption_kwh ({consumption_kwh.shape}) must be 1-D arrays of one length"
+            f"days ({days.shape}), temperature_c ({temperature_c.shape}) and consumption_kwh ({consumption_kwh.shape}) "
+            "must be 1-D arrays of one length"
         )
     if working_day is not None:
         working_day = np.asarray(working_day, dtype=bool)
@@ -186,29 +260,36 @@ def fit_daily_baseline(
     sufficiency = baseline_sufficiency(days, valid)
     if valid.sum() < 10:
         raise FacmonError(f"only {int(valid.sum())} days have both consumption and temperature: a daily baseline needs at least 10")
-    t_valid, y_valid = temperature_c[valid], consumption_kwh[valid]
+    d, t, y = days[valid], temperature_c[valid], consumption_kwh[valid]
+    w = None if working_day is None else working_day[valid]
+    allowed = [Split.NONE, Split.SEASON] if w is None else list(Split)
+    splits = allowed if splits is None else [split for split in splits if split in allowed]
 
-    single = {ALL_DAYS: _fit_segment(t_valid, y_valid, search)}
-    candidates = [single]
-    if working_day is not None:
-        w_valid = working_day[valid]
-        if min(w_valid.sum(), (~w_valid).sum()) >= search.min_days_per_day_kind:
-            candidates.append(
-                {
-                    WORKING_DAYS: _fit_segment(t_valid[w_valid], y_valid[w_valid], search),
-                    NON_WORKING_DAYS: _fit_segment(t_valid[~w_valid], y_valid[~w_valid], search),
-                }
-            )
-
-    def predict_with(models: dict[str, ChangePointModel]) -> np.ndarray:
-        if ALL_DAYS in models:
-            return models[ALL_DAYS].predict(t_valid)
-        return np.where(working_day[valid], models[WORKING_DAYS].predict(t_valid), models[NON_WORKING_DAYS].predict(t_valid))
-
-    # Split or not: the better adjusted R² over the whole baseline (its parameters all counted).
-    scored = [(fit_statistics(y_valid, predict_with(m), sum(s.n_parameters for s in m.values())), m) for m in candidates]
-    statistics, models = max(scored, key=lambda pair: pair[0].adjusted_r2)
-    return DailyBaseline(models=models, statistics=statistics, sufficiency=sufficiency, search=search)
+    # Each candidate split predicts held-out weeks from the other weeks; the best is refitted on all days.
+    week = (d.astype(np.int64) // 7) % HELD_OUT_FOLDS
+    held_out: dict[str, float | None] = {}
+    for split in splits:
+        predicted = np.full(y.size, np.nan)
+        for fold in range(HELD_OUT_FOLDS):
+            kept, held = week != fold, week == fold
+            models = _fit_split(split, d[kept], t[kept], y[kept], None if w is None else w[kept], search)
+            if models is None:
+                break
+            known = np.isin(segment_keys(split, d[held], None if w is None else w[held]), list(models))
+            rows = np.flatnonzero(held)[known]
+            predicted[rows] = _predict_split(models, split, d[rows], t[rows], None if w is None else w[rows])
+        scored = np.isfinite(predicted)
+        full = _fit_split(split, d, t, y, w, search)
+        held_out[split.value] = (
+            float(np.sqrt(np.mean((predicted - y)[scored] ** 2)) / np.mean(y[scored])) if full and scored.all() else None
+        )
+    chosen = min((s for s in splits if held_out[s.value] is not None), key=lambda s: held_out[s.value], default=Split.NONE)
+    models = _fit_split(chosen, d, t, y, w, search) or _fit_split(Split.NONE, d, t, y, w, search)
+    assert models is not None  # one model for all days never lacks days
+    statistics = fit_statistics(y, _predict_split(models, chosen, d, t, w), sum(m.n_parameters for m in models.values()))
+    return DailyBaseline(
+        models=models, statistics=statistics, sufficiency=sufficiency, search=search, split=chosen, held_out_cvrmse=held_out
+    )
 
 
 def _fit_segment(temperature_c: np.ndarray, consumption_kwh: np.ndarray, search: ChangePointSearch) -> ChangePointModel:

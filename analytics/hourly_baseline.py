@@ -69,15 +69,16 @@ class HourlyBaselineChoice:
         return {"method": self.method, "out_of_sample_cvrmse": self.out_of_sample_cvrmse, "chosen": self.model.as_dict()}
 
 
-def out_of_sample_cvrmse(
+def held_out_predictions(
     fit: Callable[..., HourlyModel],
     hours: np.ndarray,
     temperature_c: np.ndarray,
     consumption_kwh: np.ndarray,
     working_day: np.ndarray | None,
     folds: int = FOLDS,
-) -> float | None:
-    """Pooled CV(RMSE) of predictions for held-out weeks (each week held out once), fraction."""
+) -> np.ndarray | None:
+    """Each hour predicted by a model fitted without its week (kWh; weeks held out in turn, every
+    ``folds``-th week together); None when a fold cannot be fitted."""
     week = (np.asarray(hours, dtype="datetime64[h]").astype("datetime64[D]").astype(np.int64) // 7) % folds
     predicted = np.full(consumption_kwh.size, np.nan)
     for fold in range(folds):
@@ -88,6 +89,21 @@ def out_of_sample_cvrmse(
         except FacmonError:
             return None
         predicted[held] = model.predict(hours[held], temperature_c[held], None if working_day is None else working_day[held])
+    return predicted
+
+
+def out_of_sample_cvrmse(
+    fit: Callable[..., HourlyModel],
+    hours: np.ndarray,
+    temperature_c: np.ndarray,
+    consumption_kwh: np.ndarray,
+    working_day: np.ndarray | None,
+    folds: int = FOLDS,
+) -> float | None:
+    """Pooled CV(RMSE) of :func:`held_out_predictions` (fraction); None when nothing could be predicted."""
+    predicted = held_out_predictions(fit, hours, temperature_c, consumption_kwh, working_day, folds)
+    if predicted is None:
+        return None
     scored = np.isfinite(predicted) & np.isfinite(consumption_kwh)
     if not scored.any():
         return None

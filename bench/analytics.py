@@ -12,6 +12,16 @@ opendsm   facmon's daily change-point baseline against OpenDSM's daily model (th
           reads the very same sample CSVs through its own CSV path (analytics.interval_csv), on the
           same baseline and reporting windows, and fits with the Monday–Friday calendar (US data).
 
+opendsm-hourly
+          facmon's hourly baseline (the candidate chosen by held-out error, analytics/hourly_baseline.py)
+          against OpenDSM's CalTRACK hourly model on OpenDSM's own hourly sample and on a real building
+          with strong seasonal occupancy (bench/data/cambridge-b0-2018-hourly.csv, a university
+          building), and facmon's daily model against OpenDSM's on the daily sums of that building. For
+          each: CV(RMSE) = √(mean squared residual)/mean observed, by one formula for both, in-sample over
+          the baseline year and for held-out weeks (fitted on three of every four weeks); time per fit.
+          Targets: facmon's in-sample CV(RMSE) at or below OpenDSM's on each dataset, fits ≥ 10× faster.
+          OpenDSM runs bench/opendsm_hourly_reference.py in ``bench/.venv-opendsm``.
+
 pipeline  one building-year of 15-minute meter data from InfluxDB analysed (registers → energy_interval,
           meter_daily, energy_daily) and scored (``score energy``), and several buildings to show the
           time per building stays flat (bench/analytics_pipeline.py; its own InfluxDB in a temporary
@@ -47,6 +57,7 @@ from facmon.analytics.interval_csv import read_interval_csv, to_regular  # noqa:
 from facmon.analytics.savings import savings_with_uncertainty  # noqa: E402
 
 OPENDSM_VENV = ROOT / "bench" / ".venv-opendsm"
+REAL_HOURLY = ROOT / "bench" / "data" / "cambridge-b0-2018-hourly.csv"  # a university building (bench/data/README.md)
 # scikit-fda (an OpenDSM dependency) fails to import with multimethod 2.x: pin it below 2.
 OPENDSM_PACKAGES = ["opendsm", "multimethod<2"]
 
@@ -113,7 +124,7 @@ def section_opendsm(args: argparse.Namespace) -> dict:
         began = time.perf_counter()
         baseline = fit()
         fit_seconds.append(time.perf_counter() - began)
-    predicted = baseline.predict(series.temperature_c[in_reporting], working[in_reporting])
+    predicted = baseline.predict(series.temperature_c[in_reporting], working[in_reporting], days[in_reporting])
     savings = savings_with_uncertainty(predicted, series.consumption[in_reporting], baseline.statistics, "daily")
 
     # OpenDSM's baseline predictions scored by facmon's own CV(RMSE) (n − p with OpenDSM's p): same yardstick.
@@ -170,6 +181,120 @@ def section_opendsm(args: argparse.Namespace) -> dict:
     }
 
 
+def _cvrmse(observed: np.ndarray, predicted: np.ndarray, scored: np.ndarray) -> float:
+    """√(mean squared residual)/mean observed over ``scored``: the one formula for both sides."""
+    return float(np.sqrt(np.mean((predicted[scored] - observed[scored]) ** 2)) / np.mean(observed[scored]))
+
+
+def _working_days(days: np.ndarray, country: str | None) -> np.ndarray:
+    """Monday–Friday, less the country's public holidays (``holidays``), as facmon's calendar would know them."""
+    import holidays
+
+    working = np.is_busday(days)
+    if country:
+        years = sorted({int(str(day)[:4]) for day in days})
+        closed = np.array(sorted(holidays.country_holidays(country, years=years)), dtype="datetime64[D]")
+        working &= ~np.isin(days, closed)
+    return working
+
+
+def _hourly_comparison(python: Path, reference_args: list[str], country: str | None, repeats: int) -> dict:
+    from facmon.analytics.changepoint import fit_daily_baseline
+    from facmon.analytics.hourly_baseline import CANDIDATES, fit_chosen_hourly_baseline, held_out_predictions
+
+    completed = subprocess.run(
+        [str(python), str(ROOT / "bench" / "opendsm_hourly_reference.py"), *reference_args], capture_output=True, text=True, check=False
+    )
+    if completed.returncode != 0:
+        raise SystemExit(f"opendsm_hourly_reference.py failed:\n{completed.stderr[-3000:]}")
+    reference = json.loads(completed.stdout)
+    hours = np.array(reference["hours"], dtype="datetime64[h]")
+    observed = np.array(reference["observed_kwh"], dtype=float)
+    temperature = np.array(reference["temperature_c"], dtype=float)
+    working = _working_days(hours.astype("datetime64[D]"), country)
+
+    def fit():
+        return fit_chosen_hourly_baseline(hours, temperature, observed, working)
+
+    choice = fit()  # warm-up
+    seconds = []
+    for _ in range(repeats):
+        began = time.perf_counter()
+        choice = fit()
+        seconds.append(time.perf_counter() - began)
+    ours = choice.predict(hours, temperature, working)
+    ours_held_out = held_out_predictions(CANDIDATES[choice.method], hours, temperature, observed, working, reference["folds"])
+    theirs = np.array(reference["in_sample_kwh"], dtype=float)
+    theirs_held_out = np.array(reference["held_out_kwh"], dtype=float)
+    scored = np.isfinite(observed) & np.isfinite(temperature) & np.isfinite(ours) & np.isfinite(theirs)
+    scored_held_out = np.isfinite(observed) & np.isfinite(ours_held_out) & np.isfinite(theirs_held_out)
+
+    # the daily models on the daily sums of the same hours, the daily mean temperature
+    daily = reference["daily"]
+    days = np.array(daily["days"], dtype="datetime64[D]")
+    day_of_hour = hours.astype("datetime64[D]")
+    daily_temperature = np.array([np.nanmean(temperature[day_of_hour == day]) for day in days])
+    daily_observed = np.array(daily["observed_kwh"], dtype=float)
+    daily_working = _working_days(days, country)
+    valid_days = np.isfinite(daily_observed) & np.isfinite(daily_temperature)
+    daily_model = fit_daily_baseline(days[valid_days], daily_temperature[valid_days], daily_observed[valid_days], daily_working[valid_days])
+    daily_seconds = []
+    for _ in range(repeats):
+        began = time.perf_counter()
+        fit_daily_baseline(days[valid_days], daily_temperature[valid_days], daily_observed[valid_days], daily_working[valid_days])
+        daily_seconds.append(time.perf_counter() - began)
+    daily_ours = daily_model.predict(daily_temperature, daily_working, days)
+    daily_theirs = np.array(daily["in_sample_kwh"], dtype=float)
+    daily_scored = valid_days & np.isfinite(daily_ours) & np.isfinite(daily_theirs)
+
+    ours_s, theirs_s = statistics.median(seconds), reference["fit_seconds_median"]
+    result = {
+        "source": reference["source"],
+        "hours_scored": int(scored.sum()),
+        "calendar": f"Monday-Friday less {country} public holidays" if country else "Monday-Friday",
+        "facmon": {
+            "method": choice.method,
+            "held_out_cvrmse_by_candidate": choice.out_of_sample_cvrmse,
+            "in_sample_cvrmse": _cvrmse(observed, ours, scored),
+            "held_out_cvrmse": _cvrmse(observed, ours_held_out, scored_held_out),
+            "fit_seconds_median": ours_s,
+        },
+        "opendsm": {
+            "method": "CalTRACK hourly (HourlyCaltrackModel)",
+            "in_sample_cvrmse": _cvrmse(observed, theirs, scored),
+            "held_out_cvrmse": _cvrmse(observed, theirs_held_out, scored_held_out),
+            "first_fit_seconds": reference["first_fit_seconds"],
+            "fit_seconds_median": theirs_s,
+        },
+        "daily": {
+            "days_scored": int(daily_scored.sum()),
+            "facmon_in_sample_cvrmse": _cvrmse(daily_observed, daily_ours, daily_scored),
+            "opendsm_in_sample_cvrmse": _cvrmse(daily_observed, daily_theirs, daily_scored),
+            "opendsm_model": daily["model"],
+            "facmon_fit_seconds_median": statistics.median(daily_seconds),
+            "opendsm_fit_seconds_median": daily["fit_seconds_median"],
+        },
+        "speed_ratio": theirs_s / ours_s,
+    }
+    result["cvrmse_target_met"] = result["facmon"]["in_sample_cvrmse"] <= result["opendsm"]["in_sample_cvrmse"]
+    result["daily"]["cvrmse_target_met"] = result["daily"]["facmon_in_sample_cvrmse"] <= result["daily"]["opendsm_in_sample_cvrmse"]
+    result["speed_target_met"] = result["speed_ratio"] >= 10
+    return result
+
+
+def section_opendsm_hourly(args: argparse.Namespace) -> dict:
+    python = opendsm_python()
+    results = {}
+    log(f"OpenDSM CalTRACK hourly on its sample {args.hourly_sample} and on {REAL_HOURLY.name} (several minutes)")
+    results["opendsm_sample"] = _hourly_comparison(
+        python, ["--sample", args.hourly_sample, "--repeats", str(args.repeats)], None, args.our_repeats
+    )
+    results["real_building"] = _hourly_comparison(
+        python, ["--csv", str(REAL_HOURLY), "--tz", "Europe/London", "--repeats", str(args.repeats)], "GB", args.our_repeats
+    )
+    return results
+
+
 def section_pipeline(args: argparse.Namespace) -> dict:
     from bench.analytics_pipeline import run_on_own_stack
 
@@ -181,6 +306,7 @@ def section_pipeline(args: argparse.Namespace) -> dict:
 
 SECTIONS: dict[str, Callable[[argparse.Namespace], dict]] = {
     "opendsm": section_opendsm,
+    "opendsm-hourly": section_opendsm_hourly,
     "pipeline": section_pipeline,
 }
 
@@ -192,6 +318,7 @@ def main() -> None:
         "--sample", default="il-electricity-cdd-hdd-daily", help="OpenDSM sample (daily electricity with heating and cooling)"
     )
     parser.add_argument("--repeats", type=int, default=5, help="timed OpenDSM fits")
+    parser.add_argument("--hourly-sample", default="il-electricity-cdd-hdd-hourly", help="OpenDSM's hourly sample (opendsm-hourly)")
     parser.add_argument("--our-repeats", type=int, default=50, help="timed facmon fits")
     parser.add_argument("--pipeline-buildings", type=int, default=4, help="pipeline: building copies, each a year of data")
     parser.add_argument("--pipeline-days", type=float, default=365.0, help="pipeline: days of data per building")

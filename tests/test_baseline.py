@@ -7,7 +7,7 @@ from datetime import date
 import numpy as np
 import pytest
 
-from facmon.analytics.changepoint import ALL_DAYS, NON_WORKING_DAYS, WORKING_DAYS, ModelType, fit_daily_baseline
+from facmon.analytics.changepoint import ALL_DAYS, NON_WORKING_DAYS, WORKING_DAYS, ModelType, Split, fit_daily_baseline
 from facmon.analytics.data_sufficiency import baseline_sufficiency
 from facmon.analytics.towt import fit_hourly_baseline, hour_of_week
 from facmon.errors import FacmonError
@@ -81,7 +81,8 @@ def test_load_without_heating_or_cooling_response_falls_back_to_intercept_only()
     rng = np.random.default_rng(4)
     temperature_c = seasonal_temperature_c(YEAR, rng)
     consumption_kwh = 100.0 - 1.5 * np.abs(temperature_c - 15.0) + rng.normal(0, 5.0, YEAR.size)
-    model = fit_daily_baseline(YEAR, temperature_c, consumption_kwh).models[ALL_DAYS]
+    # one model for all days (held-out weeks would rightly prefer the seasons apart for this load)
+    model = fit_daily_baseline(YEAR, temperature_c, consumption_kwh, splits=[Split.NONE]).models[ALL_DAYS]
     assert model.model_type is ModelType.INTERCEPT_ONLY
     assert model.intercept_kwh == pytest.approx(consumption_kwh.mean())
     assert model.predict(np.array([-10.0, 40.0])) == pytest.approx([consumption_kwh.mean()] * 2)
@@ -186,3 +187,24 @@ def test_towt_on_chinese_calendar_treats_a_holiday_like_a_sunday():
     national_day_noon = np.array(["2024-10-01T12"], dtype="datetime64[h]")  # a Tuesday, public holiday
     assert baseline.predict(national_day_noon, np.array([28.0]), np.array([False])) == pytest.approx([10.0], abs=0.5)
     assert baseline.predict(national_day_noon, np.array([28.0]), np.array([True])) == pytest.approx([50.0], abs=0.5)
+
+
+def test_a_school_whose_working_days_change_with_the_season_gets_its_seasons_apart_by_held_out_error():
+    """A school: 200 kWh on term working days, 90 kWh on summer working days (June–September: the summer
+    closure), 60 kWh on other days, with a heating response. The seasons apart predict held-out weeks
+    best, so the working days get a model per season and July is predicted as the closure it is."""
+    rng = np.random.default_rng(6)
+    temperature_c = seasonal_temperature_c(YEAR, rng)
+    working = np.is_busday(YEAR)
+    summer = np.isin(YEAR.astype("datetime64[M]").astype(int) % 12 + 1, (6, 7, 8, 9))
+    base = np.where(working, np.where(summer, 90.0, 200.0), 60.0)
+    consumption_kwh = base + 4.0 * np.maximum(12.0 - temperature_c, 0.0) + rng.normal(0, 4.0, YEAR.size)
+    baseline = fit_daily_baseline(YEAR, temperature_c, consumption_kwh, working)
+    errors = baseline.held_out_cvrmse
+    assert baseline.split in (Split.SEASON_FOR_WORKING_DAYS, Split.SEASON_AND_DAY_KIND)
+    assert errors[baseline.split.value] == min(e for e in errors.values() if e is not None)
+    assert errors[baseline.split.value] < 0.5 * errors[Split.DAY_KIND.value]
+    july = (YEAR.astype("datetime64[M]") == np.datetime64("2024-07")) & working
+    assert baseline.predict(temperature_c, working, YEAR)[july].mean() == pytest.approx(90.0, abs=3.0)
+    with pytest.raises(FacmonError, match="date of each day"):
+        baseline.predict(temperature_c, working)
