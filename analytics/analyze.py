@@ -10,7 +10,7 @@ to 6 decimals, and intervals depend only on the readings around them, so analysi
 writes the same points with the same values (a late reading changes only what it touches).
 Missing intervals get no energy_interval point; meter_daily says how many there were.
 
-Written (README, Storage):
+Written (records, writers and readers in facmon.schema.energy):
 - ``energy_interval`` (building, meter, energy, subitem): ``consumption`` (meter unit per interval),
   at the interval's start, and ``estimated`` = true on estimated intervals only. A measured interval
   carries no ``estimated`` field (half the field values to write: InfluxDB's write path is the
@@ -39,18 +39,29 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 
 from facmon.analytics.consumption import ESTIMATED, MAX_GAP_S, MISSING, IntervalConsumption, interval_amounts, interval_consumption
-from facmon.analytics.daily import DailyEnergy, Factors, MeterDays, daily_energy, local_day, local_midnights_s, meter_days
+from facmon.analytics.daily import Factors, daily_energy, local_day, local_midnights_s, meter_days
 from facmon.analytics.monthly import write_monthly
 from facmon.errors import FacmonError
 from facmon.registry import Building, Meter, Site
-from facmon.schema import ENERGY_DAILY, ENERGY_INTERVAL, METER, METER_DAILY
-from facmon.store import InfluxStore, StoreError, line
+from facmon.schema import METER
+from facmon.schema.energy import (
+    LINE_PRECISION,
+    VALUE_DECIMALS,
+    EnergyIntervals,
+    MeterDays,
+    MeterSeries,
+    energy_daily_line,
+    energy_interval_lines,
+    estimated_interval_starts,
+    last_interval_start_s,
+    meter_daily_lines,
+)
+from facmon.store import InfluxStore, StoreError
 
 log = logging.getLogger(__name__)
 
 DEFAULT_DAYS = 2  # without --since and without earlier results: analyse the last 2 days
 SETTLE_S = 120  # an interval counts as complete this long after it ended (readings are in flight)
-VALUE_DECIMALS = 6
 WRITE_BATCH_LINES = 50_000
 READ_THREADS = 3
 
@@ -83,7 +94,8 @@ def analysis_period(site: Site, since: datetime, until: datetime) -> AnalysisPer
     since_s = int(since.timestamp())
     if until_s <= since_s:
         raise AnalysisError(
-            f"nothing to analyse: until {until.isoformat()} (floored to whole {interval_s} s intervals) is not after since {since.isoformat()}"
+            f"nothing to analyse: until {until.isoformat()} (floored to whole {interval_s} s intervals) "
+            f"is not after since {since.isoformat()}"
         )
     first_day = local_day(since_s, tz)
     last_day = local_day(until_s - 1, tz)
@@ -179,58 +191,6 @@ def meter_intervals(meter: Meter, times_s: np.ndarray, registers: np.ndarray, pe
     )
 
 
-def _prefix(measurement: str, tags: dict[str, str]) -> str:
-    """Escaped ``measurement,tags`` part of a line, made by facmon.store.line itself."""
-    probe = line(measurement, tags, {"probe": 0.0}, 0)
-    return probe[: -len(" probe=0.0 0")]
-
-
-def _interval_lines(prefix: str, intervals: IntervalConsumption, consumption: np.ndarray, flagged_s: np.ndarray) -> list[str]:
-    """energy_interval lines; ``flagged_s``: interval starts stored earlier with ``estimated`` = true."""
-    keep = intervals.state != MISSING
-    starts_s = intervals.interval_starts_s[keep]
-    estimated = intervals.state[keep] == ESTIMATED
-    cleared = np.isin(starts_s, flagged_s) & ~estimated
-    flags = np.where(estimated, ",estimated=true", np.where(cleared, ",estimated=false", "")).tolist()
-    values = consumption[keep].tolist()
-    return [f"{prefix} consumption={v!r}{e} {s}" for v, e, s in zip(values, flags, starts_s.tolist())]
-
-
-def _meter_daily_lines(prefix: str, days: MeterDays) -> list[str]:
-    lines = []
-    completeness = days.completeness
-    for i in np.flatnonzero(days.expected > 0):
-        fields = {
-            "completeness": round(float(completeness[i]), VALUE_DECIMALS),
-            "consumption": round(float(days.consumption[i]), VALUE_DECIMALS),
-            "expected_intervals": int(days.expected[i]),
-            "measured_intervals": int(days.measured[i]),
-            "estimated_intervals": int(days.estimated[i]),
-            "missing_intervals": int(days.missing[i]),
-            "spike_intervals": int(days.spikes[i]),
-            "reset_count": int(days.resets[i]),
-            "rollover_count": int(days.rollovers[i]),
-        }
-        lines.append(f"{prefix} " + ",".join(f"{k}={float(v)!r}" for k, v in fields.items()) + f" {int(days.day_starts_s[i])}")
-    return lines
-
-
-def energy_daily_line(point: DailyEnergy) -> str:
-    """One energy_daily point as line protocol, time in seconds (local midnight)."""
-    fields: dict[str, float | int | str] = {
-        "consumption": round(point.consumption, VALUE_DECIMALS),
-        "completeness": round(point.completeness, VALUE_DECIMALS),
-        "estimated_share": round(point.estimated_share, VALUE_DECIMALS),
-        "meters": point.meters,
-        "factor_version": point.factor_version,
-    }
-    if point.kgce is not None:
-        fields["kgce"] = round(point.kgce, VALUE_DECIMALS)
-    if point.co2_kg is not None:
-        fields["co2_kg"] = round(point.co2_kg, VALUE_DECIMALS)
-    return line(ENERGY_DAILY, {"building": point.building, "energy": point.energy, "subitem": point.subitem}, fields, point.day_start_s)
-
-
 class _Writer:
     """Writes batches of lines (precision s) in a background thread, so reading, computing and writing overlap."""
 
@@ -248,7 +208,7 @@ class _Writer:
             if self._failure:
                 continue
             try:
-                self._store.write(batch, precision="s")
+                self._store.write(batch, precision=LINE_PRECISION)
                 self.written += len(batch)
             except BaseException as exc:  # noqa: BLE001 - re-raised in the calling thread
                 self._failure.append(exc)
@@ -287,7 +247,7 @@ def analyze_building(
     def read(meter: Meter) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         tags = {"building": building.code, "meter": meter.id}
         times_s, registers = store.field_series(METER, "register", tags, period.start_s - margin_s, period.end_s + margin_s)
-        return times_s, registers, store.times_where_true(ENERGY_INTERVAL, "estimated", tags, period.start_s, period.end_s)
+        return times_s, registers, estimated_interval_starts(store, building.code, meter.id, period.start_s, period.end_s)
 
     per_meter: list[tuple[Meter, MeterDays]] = []
     lines = 0
@@ -306,9 +266,14 @@ def analyze_building(
         )
         days = meter_days(intervals, period.day_edges_s)
         per_meter.append((meter, days))
-        tags = {"building": building.code, "meter": meter.id, "energy": meter.energy, "subitem": meter.subitem}
-        batch = _interval_lines(_prefix(ENERGY_INTERVAL, tags), intervals, consumption, flagged_s)
-        batch += _meter_daily_lines(_prefix(METER_DAILY, tags), days)
+        series = MeterSeries(building.code, meter.id, meter.energy, meter.subitem)
+        stored = intervals.state != MISSING
+        batch = energy_interval_lines(
+            series,
+            EnergyIntervals(intervals.interval_starts_s[stored], consumption[stored], intervals.state[stored] == ESTIMATED),
+            flagged_s,
+        )
+        batch += meter_daily_lines(series, days)
         writer.add(batch)
         lines += len(batch)
         counts = intervals.counts()
@@ -393,10 +358,8 @@ def analyze(
 
 def last_analysed(store: InfluxStore) -> datetime | None:
     """Start of the newest energy_interval point, or None when nothing has been analysed."""
-    series = store.query(f'SELECT last("consumption") FROM "{ENERGY_INTERVAL}"')
-    if not series or not series[0].get("values"):
-        return None
-    return datetime.fromtimestamp(series[0]["values"][0][0], UTC)
+    last_s = last_interval_start_s(store)
+    return None if last_s is None else datetime.fromtimestamp(last_s, UTC)
 
 
 def default_until(site: Site, now: datetime | None = None) -> datetime:

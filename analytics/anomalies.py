@@ -32,8 +32,10 @@ from sklearn.ensemble import IsolationForest
 from facmon.analytics.towt import HOURS_PER_WEEK, HourlyBaseline, fit_hourly_baseline, hour_of_week
 from facmon.errors import FacmonError
 from facmon.registry import AnomalyReview, Site
-from facmon.schema import ANOMALY, ENERGY_INTERVAL, WEATHER
-from facmon.store import InfluxStore, line, quote_string
+from facmon.schema import WEATHER
+from facmon.schema.anomalies import AnomalyPoint, anomaly_line, delete_anomalies
+from facmon.schema.energy import hourly_consumption
+from facmon.store import InfluxStore, quote_string
 from facmon.workdays import is_working_day
 
 MAIN_ELECTRICITY = ("01", "01000")
@@ -301,7 +303,6 @@ def night_base_load_creep(days: np.ndarray, minima_kw: np.ndarray, *, min_share_
 # -- reading InfluxDB and the review of a site ----------------------------------------------------
 
 
-
 def read_hourly_series(store: InfluxStore, site: Site, building: str, start: date, end: date) -> HourlySeries:
     """Local hours of days [start, end) of ``building``: main electricity (kWh per hour) and mean outdoor temperature (°C).
 
@@ -322,13 +323,10 @@ def read_hourly_series(store: InfluxStore, site: Site, building: str, start: dat
     expected = len(main_meters) * max(1, 3600 // site.collection.meter_interval_s)
     consumption = np.full(starts_s.size, np.nan)
     if main_meters:
-        for row in store.rows(
-            f"SELECT sum(consumption) AS kwh, count(consumption) AS n FROM {ENERGY_INTERVAL} WHERE building={quote_string(building)} "
-            f"AND energy={quote_string(energy)} AND subitem={quote_string(subitem)} AND time >= {start_s}s AND time < {end_s}s GROUP BY time(1h)"
-        ):
-            i = index.get(int(row["time"]))
-            if i is not None and row.get("kwh") is not None and (row.get("n") or 0) >= expected:
-                consumption[i] = float(row["kwh"])
+        for hour_s, kwh, counted in hourly_consumption(store, building, energy, subitem, start_s, end_s):
+            i = index.get(hour_s)
+            if i is not None and kwh is not None and counted >= expected:
+                consumption[i] = kwh
     temperature = np.full(starts_s.size, np.nan)
     for row in store.rows(
         f"SELECT mean(temperature) AS temperature FROM {WEATHER} WHERE building={quote_string(building)} "
@@ -344,7 +342,8 @@ def read_hourly_series(store: InfluxStore, site: Site, building: str, start: dat
 
 
 def review_week_start(week: str | None = None, week_start: date | None = None, today: date | None = None) -> date:
-    """First day of the review week: an ISO week (``2026-W43``: its Monday), a date, or else the Monday of the last complete week before ``today``."""
+    """First day of the review week: an ISO week (``2026-W43``: its Monday), a date, or else the Monday of
+    the last complete week before ``today``."""
     if week is not None and week_start is not None:
         raise FacmonError("give either --week or --week-start, not both")
     if week is not None:
@@ -406,8 +405,9 @@ def review_building(
                 int(datetime.combine(week_end, time(), tz).timestamp()),
                 creep.share_per_week,
                 creep.rise_kw * HOURS_PER_WEEK,
-                f"night base load ({settings.night_start:%H:%M}-{settings.night_end:%H:%M} minimum) rising {creep.share_per_week:.1%} a week over "
-                f"{settings.creep_weeks} weeks: {creep.base_kw:,.1f} kW -> {creep.base_kw + creep.rise_kw:,.1f} kW",
+                f"night base load ({settings.night_start:%H:%M}-{settings.night_end:%H:%M} minimum) "
+                f"rising {creep.share_per_week:.1%} a week over {settings.creep_weeks} weeks: "
+                f"{creep.base_kw:,.1f} kW -> {creep.base_kw + creep.rise_kw:,.1f} kW",
             )
         )
     return result
@@ -427,19 +427,21 @@ def review_list(reviews: list[BuildingReview]) -> list[Anomaly]:
 def anomaly_lines(reviews: list[BuildingReview], week_start_s: int) -> list[str]:
     """``anomaly`` points of a review (tags building, kind; fields score, excess_kwh, detail, isolation_rank; time = start,
     a creep entry at the review week's start). Never ``fault``: nothing here pages anyone."""
-    lines = []
-    for entry in (a for r in reviews for a in r.anomalies):
-        fields: dict = {
-            "score": float(entry.score),
-            "excess_kwh": float(entry.excess_kwh),
-            "end_s": float(entry.end_s),
-            "detail": entry.detail,
-        }
-        if entry.isolation_rank is not None:
-            fields["isolation_rank"] = float(entry.isolation_rank)
-        at_s = week_start_s if entry.kind == CREEP else entry.start_s
-        lines.append(line(ANOMALY, {"building": entry.building, "kind": entry.kind}, fields, at_s * 1_000_000_000))
-    return lines
+    return [
+        anomaly_line(
+            AnomalyPoint(
+                building=entry.building,
+                kind=entry.kind,
+                time_s=week_start_s if entry.kind == CREEP else entry.start_s,
+                end_s=entry.end_s,
+                score=entry.score,
+                excess_kwh=entry.excess_kwh,
+                detail=entry.detail,
+                isolation_rank=entry.isolation_rank,
+            )
+        )
+        for entry in (a for r in reviews for a in r.anomalies)
+    ]
 
 
 def write_review(store: InfluxStore, site: Site, reviews: list[BuildingReview], week_start: date) -> int:
@@ -448,9 +450,7 @@ def write_review(store: InfluxStore, site: Site, reviews: list[BuildingReview], 
     start_s = int(datetime.combine(week_start, time(), tz).timestamp())
     end_s = int(datetime.combine(week_start + timedelta(days=7), time(), tz).timestamp())
     for review in reviews:
-        store.query(
-            f"DELETE FROM {ANOMALY} WHERE building={quote_string(review.building)} AND time >= {start_s}s AND time < {end_s}s", method="POST"
-        )
+        delete_anomalies(store, review.building, start_s, end_s)
     lines = anomaly_lines(reviews, start_s)
     if lines:
         store.write(lines)

@@ -19,7 +19,8 @@ from facmon.analytics.changepoint import DailyBaseline, fit_daily_baseline
 from facmon.analytics.savings import Savings, savings_with_uncertainty
 from facmon.errors import FacmonError
 from facmon.registry import Site
-from facmon.schema import ENERGY_DAILY, WEATHER
+from facmon.schema import WEATHER
+from facmon.schema.energy import read_energy_daily
 from facmon.standards import MV_FSU_CONFIDENCE
 from facmon.store import InfluxStore, quote_string
 from facmon.workdays import is_working_day
@@ -66,7 +67,6 @@ class BuildingSavings:
         }
 
 
-
 def read_daily_series(store: InfluxStore, site: Site, building: str, start: date, end: date) -> DailySeries:
     """Local days [start, end) of ``building``: main electricity from energy_daily and mean outdoor temperature."""
     if site.building(building) is None:
@@ -79,14 +79,12 @@ def read_daily_series(store: InfluxStore, site: Site, building: str, start: date
     index = {int(datetime.combine(start + timedelta(days=i), time(), tz).timestamp()): i for i in range(n)}
     consumption = np.full(n, np.nan)
     energy, subitem = MAIN_ELECTRICITY
-    rows = store.rows(
-        f"SELECT consumption, completeness, estimated_share FROM {ENERGY_DAILY} WHERE building={quote_string(building)} "
-        f"AND energy={quote_string(energy)} AND subitem={quote_string(subitem)} AND time >= {start_s}s AND time < {end_s}s"
-    )
-    for row in rows:
-        i = index.get(int(row["time"]))
-        if i is not None and (row.get("completeness") or 0.0) + (row.get("estimated_share") or 0.0) >= COMPLETE_DAY:
-            consumption[i] = float(row["consumption"])
+    for daily in read_energy_daily(store, building, start_s, end_s, energy=energy, subitem=subitem):
+        covered = np.nan_to_num(daily.completeness) + np.nan_to_num(daily.estimated_share)
+        for day_s, value, whole in zip(daily.day_starts_s.tolist(), daily.consumption.tolist(), (covered >= COMPLETE_DAY).tolist()):
+            i = index.get(day_s)
+            if i is not None and whole:
+                consumption[i] = value
     temperature = np.full(n, np.nan)
     rows = store.rows(
         f"SELECT mean(temperature) AS temperature FROM {WEATHER} WHERE building={quote_string(building)} "
@@ -130,7 +128,7 @@ def building_savings(
     usable = np.isfinite(report_days.consumption_kwh) & np.isfinite(report_days.temperature_c)
     savings = None
     if usable.any():
-        predicted = np.where(usable, model.predict(np.where(usable, report_days.temperature_c, 0.0), report_days.working_day), np.nan)
+        predicted = np.where(usable, model.predict(np.where(usable, report_days.temperature_c, 0.0), report_days.working_day, report_days.days), np.nan)
         savings = savings_with_uncertainty(predicted, report_days.consumption_kwh, model.statistics, "daily", confidence=confidence)
     return BuildingSavings(building, b0, b1, r0, r1, model, savings, int(usable.sum()))
 

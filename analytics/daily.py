@@ -29,6 +29,7 @@ import numpy as np
 
 from facmon.analytics.consumption import ESTIMATED, FLAG_RESET, FLAG_ROLLOVER, FLAG_SPIKE, MEASURED, MISSING, IntervalConsumption
 from facmon.registry import EnergyFactors, Meter
+from facmon.schema.energy import EnergyDaily, MeterDays
 from facmon.standards import GRID_CO2_KG_PER_KWH, KGCE_PER_UNIT
 
 
@@ -43,29 +44,6 @@ def local_midnights_s(first_day: date, days: int, tz: ZoneInfo) -> np.ndarray:
 def local_day(epoch_s: float, tz: ZoneInfo) -> date:
     """The local calendar day an instant (epoch seconds) falls on."""
     return datetime.fromtimestamp(epoch_s, tz).date()
-
-
-@dataclass(frozen=True)
-class MeterDays:
-    """One meter's days: consumption (meter unit, measured + estimated intervals) and interval counts.
-
-    ``expected`` counts the day's intervals inside the analysed period (fewer than 96 for a day still
-    running); ``completeness`` = measured / expected, estimated intervals counted apart.
-    """
-
-    day_starts_s: np.ndarray
-    consumption: np.ndarray
-    expected: np.ndarray
-    measured: np.ndarray
-    estimated: np.ndarray
-    missing: np.ndarray
-    spikes: np.ndarray
-    resets: np.ndarray
-    rollovers: np.ndarray
-
-    @property
-    def completeness(self) -> np.ndarray:
-        return np.divide(self.measured, self.expected, out=np.zeros(self.expected.size), where=self.expected > 0)
 
 
 def meter_days(intervals: IntervalConsumption, day_edges_s: np.ndarray) -> MeterDays:
@@ -125,28 +103,6 @@ class Factors:
         return cls(kgce, co2, chosen.version)
 
 
-@dataclass(frozen=True)
-class DailyEnergy:
-    """One energy_daily point: a building's consumption of one category × sub-item on one local day.
-
-    ``consumption`` in the category's unit (kWh, m³, GJ, kg); ``kgce`` and ``co2_kg`` are None where no
-    factor exists (water has no kgce). ``completeness``: measured share of the expected meter-intervals
-    of the meters summed; ``estimated_share``: estimated share of them.
-    """
-
-    building: str
-    energy: str
-    subitem: str
-    day_start_s: int
-    consumption: float
-    kgce: float | None
-    co2_kg: float | None
-    completeness: float
-    estimated_share: float
-    meters: int
-    factor_version: str
-
-
 def is_category_submeter(meter: Meter, category_meters: Sequence[Meter]) -> bool:
     """True for a water/gas/... meter that is a sub-meter of a ``MAIN`` meter of the same category (module docstring)."""
     if meter.energy == "01" or "MAIN" in meter.id.upper():
@@ -154,7 +110,7 @@ def is_category_submeter(meter: Meter, category_meters: Sequence[Meter]) -> bool
     return any("MAIN" in other.id.upper() for other in category_meters if other.energy == meter.energy and other.subitem == meter.subitem)
 
 
-def daily_energy(building: str, meters: Sequence[tuple[Meter, MeterDays]], factors: Factors) -> list[DailyEnergy]:
+def daily_energy(building: str, meters: Sequence[tuple[Meter, MeterDays]], factors: Factors) -> list[EnergyDaily]:
     """energy_daily points of one building from its meters' days (all on the same day edges).
 
     A (category, sub-item) gets a point for a day when at least one of its summed meters has a
@@ -166,7 +122,7 @@ def daily_energy(building: str, meters: Sequence[tuple[Meter, MeterDays]], facto
         if is_category_submeter(meter, all_meters):
             continue
         groups.setdefault((meter.energy, meter.subitem), []).append(days)
-    points: list[DailyEnergy] = []
+    points: list[EnergyDaily] = []
     for (energy, subitem), members in sorted(groups.items()):
         consumption = np.sum([d.consumption for d in members], axis=0)
         expected = np.sum([d.expected for d in members], axis=0)
@@ -179,7 +135,7 @@ def daily_energy(building: str, meters: Sequence[tuple[Meter, MeterDays]], facto
                 continue
             value = float(consumption[i])
             points.append(
-                DailyEnergy(
+                EnergyDaily(
                     building=building,
                     energy=energy,
                     subitem=subitem,

@@ -46,8 +46,8 @@ from facmon.analytics.indicators import (
 from facmon.analytics.savings import Savings
 from facmon.analytics.scorecard import ComponentScore, competition_rank, linear_points, weigh_components
 from facmon.registry import SCORE_COMPONENTS, ScoreWeights, Scoring, Site
-from facmon.schema import SAVINGS, SCORE_ENERGY
-from facmon.store import InfluxStore, line
+from facmon.schema.scores import SavingsPoint, ScoreComponent, ScoreEnergy, savings_line, score_energy_line
+from facmon.store import InfluxStore
 
 PLAN_SCORE_INDICATOR = "kgce_per_m2"  # the plan's headline indicator (单位建筑面积能耗) drives the plan component
 
@@ -212,7 +212,10 @@ def completeness_component(completeness: Completeness | None, scoring: Scoring) 
         return _unavailable(
             "completeness", "share", "meter_daily holds no completeness for this site and period (run facmon analyze)", rule
         )
-    note = f"mean over {completeness.meter_days_expected} expected meter-days; {completeness.meter_days_reported} have a meter_daily row, the others count 0"
+    note = (
+        f"mean over {completeness.meter_days_expected} expected meter-days; "
+        f"{completeness.meter_days_reported} have a meter_daily row, the others count 0"
+    )
     return ComponentScore(
         "completeness",
         COMPONENT_LABELS["completeness"],
@@ -357,7 +360,10 @@ def score_building(
     share = None if split is None else split.after_hours_share
     after_note = ""
     if split is not None and share is not None:
-        after_note = f"off-hours on working days {split.off_hours_workday_share:.0%}, rest days {split.rest_day_share:.0%} of {split.total_kwh:,.0f} kWh"
+        after_note = (
+            f"off-hours on working days {split.off_hours_workday_share:.0%}, "
+            f"rest days {split.rest_day_share:.0%} of {split.total_kwh:,.0f} kWh"
+        )
     components = [
         intensity,
         plan,
@@ -425,33 +431,28 @@ def score_energy_lines(card: EnergyScorecard, timezone: str) -> list[str]:
     overwrites the same points); fields score, rank and per component _points, _value, _weight, _available.
     And the savings behind the savings component, one `savings` point per building that has them:
     avoided_kwh, uncertainty_kwh (± at 68 %), predicted_kwh, observed_kwh, fraction, fsu, conclusive, reporting_days."""
-    start = datetime.combine(card.period.start, time(0), ZoneInfo(timezone))
-    time_ns = int(start.timestamp()) * 1_000_000_000
+    start_s = int(datetime.combine(card.period.start, time(0), ZoneInfo(timezone)).timestamp())
     lines = []
     for entry in card.buildings:
         if entry.score is None:
             continue
-        fields: dict[str, float] = {"score": round(entry.score, 4), "rank": float(entry.rank or 0)}
-        for c in entry.components:
-            fields[f"{c.component}_points"] = round(c.points, 4)
-            fields[f"{c.component}_weight"] = round(c.effective_weight, 6)
-            fields[f"{c.component}_available"] = 1.0 if c.available else 0.0
-            if c.value is not None:
-                fields[f"{c.component}_value"] = c.value
-        lines.append(line(SCORE_ENERGY, {"building": entry.building, "period": card.period.label}, fields, time_ns))
+        components = [ScoreComponent(c.component, c.points, c.effective_weight, c.available, c.value) for c in entry.components]
+        lines.append(score_energy_line(ScoreEnergy(entry.building, card.period.label, start_s, entry.score, entry.rank, components)))
     for building, found in sorted(card.measured_savings.items()):
-        measured = {
-            "avoided_kwh": round(found.avoided_kwh, 3),
-            "uncertainty_kwh": round(found.uncertainty_kwh, 3),
-            "predicted_kwh": round(found.predicted_kwh, 3),
-            "observed_kwh": round(found.observed_kwh, 3),
-            "fraction": round(found.fraction, 6),
-            "conclusive": 0.0 if found.inconclusive else 1.0,
-            "reporting_days": float(found.m),
-        }
-        if found.fsu is not None:
-            measured["fsu"] = round(found.fsu, 6)
-        lines.append(line(SAVINGS, {"building": building, "period": card.period.label}, measured, time_ns))
+        point = SavingsPoint(
+            building=building,
+            period=card.period.label,
+            start_s=start_s,
+            avoided_kwh=found.avoided_kwh,
+            uncertainty_kwh=found.uncertainty_kwh,
+            predicted_kwh=found.predicted_kwh,
+            observed_kwh=found.observed_kwh,
+            fraction=found.fraction,
+            fsu=found.fsu,
+            conclusive=not found.inconclusive,
+            reporting_days=found.m,
+        )
+        lines.append(savings_line(point))
     return lines
 
 

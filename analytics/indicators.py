@@ -38,9 +38,9 @@ import numpy as np
 
 from facmon.errors import FacmonError
 from facmon.registry import Building, Site, WorkingHours
-from facmon.schema import ENERGY_DAILY, ENERGY_INTERVAL, METER_DAILY
+from facmon.schema.energy import completeness_by_building, days_with_totals, energy_daily_sums, interval_consumption_by_building
 from facmon.standards import ELECTRICITY_SUBITEMS
-from facmon.store import InfluxStore, quote_string
+from facmon.store import InfluxStore
 from facmon.workdays import is_working_day
 
 ELECTRICITY = "01"
@@ -357,36 +357,25 @@ def site_indicators(site_name: str, period: Period, buildings: Sequence[Building
 # Reading from InfluxDB
 
 
-
 def read_energy_totals(store: InfluxStore, site: Site, period: Period) -> dict[str, EnergyTotals]:
     """EnergyTotals of every building of the site from energy_daily (buildings without rows get empty totals)."""
     start_s, end_s = period.bounds_utc_s(site.site.timezone)
-    window = f"time >= {start_s}s AND time < {end_s}s"
-    sums = store.rows(
-        f'SELECT sum("consumption") AS consumption, sum("kgce") AS kgce, sum("co2_kg") AS co2_kg FROM "{ENERGY_DAILY}" '
-        f'WHERE {window} GROUP BY "building", "energy", "subitem"'
-    )
+    sums = energy_daily_sums(store, start_s, end_s)
     # Days with any whole-building row: count per local day (time = local midnight) of the total rows.
-    day_rows = store.rows(
-        f'SELECT "consumption" FROM "{ENERGY_DAILY}" WHERE "subitem" =~ /^[0-9]{{2}}000$/ AND {window} GROUP BY "building"'
-    )
-    days: dict[str, set[int]] = {}
-    for row in day_rows:
-        if row.get("consumption") is not None:
-            days.setdefault(row["building"], set()).add(int(row["time"]))
+    days = days_with_totals(store, start_s, end_s)
     per_building: dict[str, dict] = {
         b.code: {"electricity_kwh": 0.0, "kgce": 0.0, "co2_kg": 0.0, "water_m3": 0.0, "subitem_kwh": {}, "consumption_by_energy": {}}
         for b in site.buildings
     }
     for row in sums:
-        record = per_building.get(row.get("building", ""))
+        record = per_building.get(row.building)
         if record is None:
             continue  # a building no longer in the registry
-        energy, subitem = row.get("energy", ""), row.get("subitem", "")
-        consumption = float(row.get("consumption") or 0.0)
+        energy, subitem = row.energy, row.subitem
+        consumption = row.consumption or 0.0
         if subitem == f"{energy}000":
-            record["kgce"] += float(row.get("kgce") or 0.0)
-            record["co2_kg"] += float(row.get("co2_kg") or 0.0)
+            record["kgce"] += row.kgce or 0.0
+            record["co2_kg"] += row.co2_kg or 0.0
             record["consumption_by_energy"][energy] = record["consumption_by_energy"].get(energy, 0.0) + consumption
             if energy == ELECTRICITY:
                 record["electricity_kwh"] += consumption
@@ -400,19 +389,7 @@ def read_energy_totals(store: InfluxStore, site: Site, period: Period) -> dict[s
 def read_main_intervals(store: InfluxStore, site: Site, period: Period) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Main electricity meters' (01000) interval consumption per building: (interval start UTC s, kWh)."""
     start_s, end_s = period.bounds_utc_s(site.site.timezone)
-    series = store.query(
-        f'SELECT "consumption" FROM "{ENERGY_INTERVAL}" WHERE "energy" = {quote_string(ELECTRICITY)} '
-        f'AND "subitem" = {quote_string(MAIN_ELECTRICITY_SUBITEM)} AND time >= {start_s}s AND time < {end_s}s GROUP BY "building"'
-    )
-    found: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    for one in series:
-        code = one.get("tags", {}).get("building", "")
-        values = [v for v in one["values"] if v[1] is not None]
-        if not values:
-            continue
-        block = np.array(values, dtype=float)
-        found[code] = (block[:, 0].astype(np.int64), block[:, 1])
-    return found
+    return interval_consumption_by_building(store, ELECTRICITY, MAIN_ELECTRICITY_SUBITEM, start_s, end_s)
 
 
 @dataclass(frozen=True)
@@ -440,13 +417,9 @@ def read_completeness(store: InfluxStore, site: Site, period: Period, today: dat
     zone = ZoneInfo(site.site.timezone)
     today = today or datetime.now(UTC).astimezone(zone).date()
     start_s, end_s = period.bounds_utc_s(site.site.timezone)
-    rows = store.rows(f'SELECT "completeness" FROM "{METER_DAILY}" WHERE time >= {start_s}s AND time < {end_s}s GROUP BY "building"')
-    if not rows:
+    by_building = completeness_by_building(store, start_s, end_s)
+    if not by_building:
         return None
-    by_building: dict[str, list[float]] = {}
-    for row in rows:
-        if row.get("completeness") is not None:
-            by_building.setdefault(row["building"], []).append(float(row["completeness"]))
     days = period.elapsed_days(today)
     result: dict[str, Completeness] = {}
     for building in site.buildings:

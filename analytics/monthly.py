@@ -17,16 +17,13 @@ count, ``days`` says how many there were).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from facmon.schema import ENERGY_DAILY, ENERGY_MONTHLY
-from facmon.store import InfluxStore, line, quote_string
-
-VALUE_DECIMALS = 6  # as energy_daily (analytics.analyze): reruns write identical values
+from facmon.schema.energy import LINE_PRECISION, EnergyMonthly, energy_monthly_line, read_energy_daily
+from facmon.store import InfluxStore
 
 
 def local_month_starts_s(first_s: int, last_s: int, tz: ZoneInfo) -> np.ndarray:
@@ -44,25 +41,6 @@ def local_month_starts_s(first_s: int, last_s: int, tz: ZoneInfo) -> np.ndarray:
     return np.array(edges, dtype=np.int64)
 
 
-@dataclass(frozen=True)
-class MonthlyEnergy:
-    """One energy_monthly point: a building's category × sub-item over one local calendar month.
-
-    ``consumption`` in the category's unit; ``kgce`` and ``co2_kg`` None where no day had them;
-    ``completeness`` the mean daily completeness (0..1) over the ``days`` with data.
-    """
-
-    building: str
-    energy: str
-    subitem: str
-    month_start_s: int
-    consumption: float
-    kgce: float | None
-    co2_kg: float | None
-    days: int
-    completeness: float
-
-
 def monthly_energy(
     building: str,
     energy: str,
@@ -73,7 +51,7 @@ def monthly_energy(
     co2_kg: np.ndarray,
     completeness: np.ndarray,
     month_edges_s: np.ndarray,
-) -> list[MonthlyEnergy]:
+) -> list[EnergyMonthly]:
     """Sum one series of daily points into the months bounded by ``month_edges_s`` (epoch s, ascending).
 
     Arrays are per day: start (epoch s), consumption (category unit), kgce, co2_kg (NaN where the day
@@ -98,7 +76,7 @@ def monthly_energy(
     points = []
     for i in np.flatnonzero(days > 0):
         points.append(
-            MonthlyEnergy(
+            EnergyMonthly(
                 building=building,
                 energy=energy,
                 subitem=subitem,
@@ -113,45 +91,20 @@ def monthly_energy(
     return points
 
 
-def energy_monthly_line(point: MonthlyEnergy) -> str:
-    """One energy_monthly point as line protocol, time in seconds (local start of the month)."""
-    fields: dict[str, float | int | str] = {
-        "consumption": round(point.consumption, VALUE_DECIMALS),
-        "days": point.days,
-        "completeness": round(point.completeness, VALUE_DECIMALS),
-    }
-    if point.kgce is not None:
-        fields["kgce"] = round(point.kgce, VALUE_DECIMALS)
-    if point.co2_kg is not None:
-        fields["co2_kg"] = round(point.co2_kg, VALUE_DECIMALS)
-    return line(ENERGY_MONTHLY, {"building": point.building, "energy": point.energy, "subitem": point.subitem}, fields, point.month_start_s)
-
-
-def _column(series: dict, name: str) -> np.ndarray:
-    index = series["columns"].index(name)
-    return np.array([np.nan if row[index] is None else row[index] for row in series["values"]], dtype=np.float64)
-
-
-def building_months(store: InfluxStore, building: str, month_edges_s: np.ndarray) -> list[MonthlyEnergy]:
+def building_months(store: InfluxStore, building: str, month_edges_s: np.ndarray) -> list[EnergyMonthly]:
     """energy_monthly points of one building for the months bounded by ``month_edges_s``, from the
     energy_daily points stored in InfluxDB (one query for the building)."""
-    found = store.query(
-        f'SELECT "consumption", "kgce", "co2_kg", "completeness" FROM "{ENERGY_DAILY}" WHERE "building" = {quote_string(building)} '
-        f'AND time >= {int(month_edges_s[0])}s AND time < {int(month_edges_s[-1])}s GROUP BY "energy", "subitem"'
-    )
-    points: list[MonthlyEnergy] = []
-    for series in found:
-        tags = series.get("tags", {})
-        times_s = np.array([row[0] for row in series["values"]], dtype=np.int64)
+    points: list[EnergyMonthly] = []
+    for daily in read_energy_daily(store, building, int(month_edges_s[0]), int(month_edges_s[-1])):
         points += monthly_energy(
             building,
-            tags["energy"],
-            tags["subitem"],
-            times_s,
-            _column(series, "consumption"),
-            _column(series, "kgce"),
-            _column(series, "co2_kg"),
-            _column(series, "completeness"),
+            daily.energy,
+            daily.subitem,
+            daily.day_starts_s,
+            daily.consumption,
+            daily.kgce,
+            daily.co2_kg,
+            daily.completeness,
             month_edges_s,
         )
     return points
@@ -165,5 +118,5 @@ def write_monthly(store: InfluxStore, buildings: list[str], first_s: int, last_s
     edges = local_month_starts_s(first_s, last_s, tz)
     lines = [energy_monthly_line(p) for building in buildings for p in building_months(store, building, edges)]
     if lines:
-        store.write(lines, precision="s")
+        store.write(lines, precision=LINE_PRECISION)
     return len(lines)

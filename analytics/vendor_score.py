@@ -8,15 +8,20 @@ detector's persistence rule was met), IEQ from ``ieq``, completeness from ``mete
 equipment and IEQ readings. Seven components (weights and marks in the registry's ``vendor_scoring``;
 linear between the full and the zero mark):
 
-| component | value | full points | zero points |
-|---|---|---|---|
-| sla_compliance | share of SLA outcomes decided in the period that were restored within the severity's ``restore_min`` | ≥ 95 % (FACTS §6, M/L) | ≤ 70 % |
-| restore_time | median of time to restore ÷ SLA ``restore_min`` over the same faults | ≤ 0.5 | ≥ 1.5 |
-| fault_rate | severity-weighted faults opened (critical 3, major 2, minor 1) per maintained device per 30 days | ≤ 0.05 | ≥ 0.5 |
-| repeat_faults | share of faults opened that repeat (same building, target and kind, opening ≤ 7 days after the previous one cleared) | 0 | ≥ 25 % |
-| availability | share of the period's time each maintained equipment item had no active fault, mean over items | ≥ 98 % (设备完好率, FACTS §6, M/L) | ≤ 90 % |
-| ieq | share of occupied sensor-hours (working days, working hours; hourly means) within GB/T 18883 bands | ≥ 95 % | ≤ 70 % |
-| completeness | mean data completeness of the maintained devices (meters: meter_daily; equipment, IEQ: readings ÷ expected) | ≥ 90 % (FACTS §4, M) | ≤ 50 % |
+- sla_compliance: share of SLA outcomes decided in the period that were restored within the
+  severity's ``restore_min``. Full points ≥ 95 % (FACTS §6, M/L), zero ≤ 70 %.
+- restore_time: median of time to restore ÷ SLA ``restore_min`` over the same faults. Full ≤ 0.5,
+  zero ≥ 1.5.
+- fault_rate: severity-weighted faults opened (critical 3, major 2, minor 1) per maintained device per
+  30 days. Full ≤ 0.05, zero ≥ 0.5.
+- repeat_faults: share of faults opened that repeat (same building, target and kind, opening ≤ 7 days
+  after the previous one cleared). Full at 0, zero ≥ 25 %.
+- availability: share of the period's time each maintained equipment item had no active fault, mean
+  over items. Full ≥ 98 % (设备完好率, FACTS §6, M/L), zero ≤ 90 %.
+- ieq: share of occupied sensor-hours (working days, working hours; hourly means) within GB/T 18883
+  bands. Full ≥ 95 %, zero ≤ 70 %.
+- completeness: mean data completeness of the maintained devices (meters: meter_daily; equipment,
+  IEQ: readings ÷ expected). Full ≥ 90 % (FACTS §4, M), zero ≤ 50 %.
 
 Which faults count where:
 
@@ -62,8 +67,10 @@ from facmon.registry import (
     VendorScoring,
     WorkingHours,
 )
-from facmon.schema import EQUIPMENT, IEQ, METER_DAILY, SCORE_VENDOR
+from facmon.schema import EQUIPMENT, IEQ
+from facmon.schema.energy import completeness_by_meter
 from facmon.schema.faults import FAULT_TAGS, Fault, faults_from_points, read_faults
+from facmon.schema.scores import ScoreComponent, ScoreVendor, score_vendor_line
 from facmon.standards import (
     GBT18883_CO2_MAX_PPM,
     GBT18883_HUMIDITY_SUMMER_PCT,
@@ -72,7 +79,7 @@ from facmon.standards import (
     GBT18883_TEMPERATURE_WINTER_C,
     Severity,
 )
-from facmon.store import InfluxStore, line, quote_string
+from facmon.store import InfluxStore, quote_string
 from facmon.workdays import is_working_day
 
 COMPONENT_LABELS = {
@@ -613,7 +620,10 @@ def score_vendor(
     else:
         fault_rate = _component("fault_rate", None, "per device·30 d", None, "", 0.0, rule, "the vendor maintains no device of this site")
 
-    rule = f"none: full; ≥ {scoring.repeat_share_zero:.0%}: 0; linear between (same target and kind ≤ {scoring.repeat_window_days:g} days after a clear)"
+    rule = (
+        f"none: full; ≥ {scoring.repeat_share_zero:.0%}: 0; linear between "
+        f"(same target and kind ≤ {scoring.repeat_window_days:g} days after a clear)"
+    )
     if opened:
         repeat_count = sum(1 for _, r in opened if r)
         share = repeat_count / len(opened)
@@ -648,7 +658,10 @@ def score_vendor(
     else:
         avail = _component("availability", None, "share", None, "", 0.0, rule, "the vendor maintains no equipment")
 
-    rule = f"≥ {scoring.ieq_target:.0%}: full; ≤ {scoring.ieq_zero:.0%}: 0; GB/T 18883 temperature, RH by season, CO₂ ≤ {GBT18883_CO2_MAX_PPM:g} ppm (hourly means)"
+    rule = (
+        f"≥ {scoring.ieq_target:.0%}: full; ≤ {scoring.ieq_zero:.0%}: 0; "
+        f"GB/T 18883 temperature, RH by season, CO₂ ≤ {GBT18883_CO2_MAX_PPM:g} ppm (hourly means)"
+    )
     if ieq is not None and ieq.share is not None:
         note = f"{ieq.compliant_hours} of {ieq.occupied_hours} occupied sensor-hours in band"
         ieq_score = _component(
@@ -706,7 +719,6 @@ def read_fault_episodes(store: InfluxStore, since_s: int, until_s: int) -> list[
     return [replace(f, severity=_checked_series(f.tags())) for f in faults]
 
 
-
 def read_ieq_compliance(store: InfluxStore, site: Site, vendor_id: str, start_s: int, end_s: int) -> IeqCompliance | None:
     """GB/T 18883 compliance of the hourly means of every IEQ sensor in the buildings where the vendor
     covers indoor_environment; None when it covers none."""
@@ -717,7 +729,8 @@ def read_ieq_compliance(store: InfluxStore, site: Site, vendor_id: str, start_s:
     for building in buildings:
         series = store.query(
             f'SELECT mean("temperature") AS temperature, mean("humidity") AS humidity, mean("co2") AS co2 FROM "{IEQ}" '
-            f'WHERE "building" = {quote_string(building.code)} AND time >= {start_s}s AND time < {end_s}s GROUP BY time(1h), "sensor" fill(none)'
+            f'WHERE "building" = {quote_string(building.code)} AND time >= {start_s}s AND time < {end_s}s '
+            'GROUP BY time(1h), "sensor" fill(none)'
         )
         for one in series:
             if not one["values"]:
@@ -756,14 +769,12 @@ def read_device_completeness(
     kinds = {"equipment", "ieq"}
     note = ""
     days = max(1, -(-elapsed_s // 86400))  # meter_daily has one row per local day begun
-    daily = store.rows(f'SELECT "completeness" FROM "{METER_DAILY}" WHERE {window} GROUP BY "building", "meter"')
+    daily = completeness_by_meter(store, start_s, as_of_s)
     if daily:
-        sums: dict[tuple[str, str], float] = {}
-        for row in daily:
-            if row.get("completeness") is not None:
-                key = (row["building"], row["meter"])
-                sums[key] = sums.get(key, 0.0) + min(1.0, max(0.0, float(row["completeness"])))
-        for key, total in sums.items():
+        for key, values in daily.items():
+            total = 0.0
+            for value in values:
+                total += min(1.0, max(0.0, value))
             measured[key] = total / days
         kinds.add("meter")
     else:
@@ -804,28 +815,24 @@ def score_vendor_lines(card: VendorScorecard, timezone: str) -> list[str]:
     """score_vendor points: tags vendor, period; time = the period's local start (a rerun overwrites);
     fields score, rank, deduction (CNY), deduction_uncapped, breaches, faults and faults_<severity>,
     and per component _points, _weight, _available, _value."""
-    time_ns = _epoch_s(card.period.start, ZoneInfo(timezone)) * 1_000_000_000
+    start_s = _epoch_s(card.period.start, ZoneInfo(timezone))
     lines = []
     for entry in card.vendors:
         if entry.score is None:
             continue
-        fields: dict[str, float] = {
-            "score": round(entry.score, 4),
-            "rank": float(entry.rank or 0),
-            "deduction": round(entry.deduction.amount_cny, 2),
-            "deduction_uncapped": round(entry.deduction.uncapped_cny, 2),
-            "breaches": float(entry.breaches),
-            "faults": float(sum(entry.faults_by_severity.values())),
-        }
-        for severity, count in entry.faults_by_severity.items():
-            fields[f"faults_{severity}"] = float(count)
-        for c in entry.components:
-            fields[f"{c.component}_points"] = round(c.points, 4)
-            fields[f"{c.component}_weight"] = round(c.effective_weight, 6)
-            fields[f"{c.component}_available"] = 1.0 if c.available else 0.0
-            if c.value is not None:
-                fields[f"{c.component}_value"] = float(c.value)
-        lines.append(line(SCORE_VENDOR, {"vendor": entry.vendor, "period": card.period.label}, fields, time_ns))
+        point = ScoreVendor(
+            vendor=entry.vendor,
+            period=card.period.label,
+            start_s=start_s,
+            score=entry.score,
+            rank=entry.rank,
+            deduction_cny=entry.deduction.amount_cny,
+            deduction_uncapped_cny=entry.deduction.uncapped_cny,
+            breaches=entry.breaches,
+            faults_by_severity=entry.faults_by_severity,
+            components=[ScoreComponent(c.component, c.points, c.effective_weight, c.available, c.value) for c in entry.components],
+        )
+        lines.append(score_vendor_line(point))
     return lines
 
 

@@ -49,9 +49,9 @@ from facmon.ingest.spool import Spool, SpoolError, SpoolFull
 from facmon.ingest.subscriber import Message, Subscriber, reason_text
 from facmon.ingest.validation import Validator
 from facmon.registry import Site
-from facmon.schema import INGEST_STATS
+from facmon.schema.ingest import IngestStats, ingest_stats_line
 from facmon.stop import stop_on_signals
-from facmon.store import MIN_REQUEST_TIMEOUT_S, InfluxStore, StoreUnavailable, line
+from facmon.store import MIN_REQUEST_TIMEOUT_S, InfluxStore, StoreUnavailable
 
 log = logging.getLogger("facmon.ingest")
 
@@ -574,28 +574,25 @@ class Collector:
             log.info("%d message(s) arrived before a reconnect and are not acknowledged; the broker redelivers them", stale)
 
     def stats_line(self) -> str:
-        """The ``ingest_stats`` point for now (README, schema). Cumulative since start: ``received``
-        (messages), ``written`` (readings in InfluxDB), ``rejected`` and ``rejected_<reason>``
-        (rejections). Now: ``spooled`` (readings in the spool), ``spool_bytes``, ``spool_full`` (0/1:
-        nothing is being acknowledged), ``broker_dropped`` (the broker's own cumulative count, when it
-        publishes it), ``lag`` (seconds between now and the newest stored reading)."""
+        """The ``ingest_stats`` point for now (:class:`facmon.schema.ingest.IngestStats`): cumulative
+        counts since start, the spool, the broker's drops and the lag behind the newest stored reading."""
         counters = self.counters
         now = time.time_ns()
         lag = max(0.0, (now - counters.newest_ts_ns) / 1e9) if counters.newest_ts_ns else 0.0
-        fields: dict[str, float] = {
-            "received": counters.received,
-            "written": counters.written,
-            "rejected": counters.rejected_total,
-            "spooled": counters.spooled,
-            "spool_bytes": counters.spool_bytes,
-            "spool_full": 1 if counters.spool_full else 0,
-            "lag": lag,
-        }
-        if counters.broker_dropped is not None:
-            fields["broker_dropped"] = counters.broker_dropped
-        for reason, count in sorted(counters.rejected.items()):
-            fields[f"rejected_{reason}"] = count
-        return line(INGEST_STATS, {"collector": self.client_id}, fields, now)
+        stats = IngestStats(
+            collector=self.client_id,
+            time_ns=now,
+            received=float(counters.received),
+            written=float(counters.written),
+            rejected=float(counters.rejected_total),
+            spooled=float(counters.spooled),
+            spool_bytes=float(counters.spool_bytes),
+            spool_full=bool(counters.spool_full),
+            lag_s=lag,
+            broker_dropped=None if counters.broker_dropped is None else float(counters.broker_dropped),
+            rejected_by_reason={reason: float(count) for reason, count in counters.rejected.items()},
+        )
+        return ingest_stats_line(stats)
 
     def _write_stats(self) -> None:
         try:

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from facmon.ingest.spool import Record, Spool
-from facmon.schema import INGEST_REJECTED
+from facmon.schema.ingest import is_rejected_line
 from facmon.store import InfluxStore, StoreRejected, StoreUnavailable
 
 log = logging.getLogger("facmon.ingest")
@@ -103,7 +103,7 @@ class StoreSink:
 
 def is_reading(text: str) -> bool:
     """True for a reading's line, False for an ``ingest_rejected`` point."""
-    return not text.startswith(INGEST_REJECTED + ",") and not text.startswith(INGEST_REJECTED + " ")
+    return not is_rejected_line(text)
 
 
 def line_time_ns(text: str) -> int:

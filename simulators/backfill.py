@@ -1,9 +1,10 @@
 """Fast backfill: simulated history written straight to InfluxDB as line protocol.
 
 Lines are byte-identical to :func:`facmon.schema.reading_line` (the collector's path), only faster:
-each device's escaped measurement-and-tags prefix is computed once, through ``reading_line``
-itself. Formatting runs in the calling thread while a writer thread posts the previous batch, so
-the simulator and InfluxDB work at the same time.
+each device's escaped measurement-and-tags prefix is computed once, by
+:func:`facmon.schema.device_line_prefix` through ``reading_line``'s own formatting. Formatting runs
+in the calling thread while a writer thread posts the previous batch, so the simulator and InfluxDB
+work at the same time.
 """
 
 from __future__ import annotations
@@ -15,14 +16,12 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 
-from facmon.registry import Meter, Site
-from facmon.schema import MEASUREMENT_OF_KIND, allowed_fields, device_kind, reading_line
+from facmon.registry import Site
+from facmon.schema import MEASUREMENT_OF_KIND, allowed_fields, device_kind, device_line_prefix
 from facmon.simulators.clock import epoch_s
 from facmon.simulators.site import Reading, SiteSimulator
 from facmon.store import InfluxStore
 
-_PROBE_FIELD = "probe"
-_PROBE_SUFFIX = f" {_PROBE_FIELD}=0.0 0"
 _PLAIN_KEY = re.compile(r"^[A-Za-z0-9_]+$")  # needs no line-protocol escaping
 NS_PER_S = 1_000_000_000
 
@@ -34,14 +33,12 @@ class LineFormatter:
         self._devices: dict[tuple[str, str], tuple[str, float | None, str]] = {}
         for building in site.buildings:
             for device in building.all_devices():
-                probe = reading_line(site, building, device, {_PROBE_FIELD: 0.0}, 0)
-                assert probe.endswith(_PROBE_SUFFIX), probe
+                prefix, multiplier = device_line_prefix(site, building, device)
                 for name in allowed_fields(device):
                     if not _PLAIN_KEY.match(name):  # pragma: no cover - schema field names are identifiers
                         raise ValueError(f"field name {name!r} would need escaping; use reading_line")
-                multiplier = device.multiplier if isinstance(device, Meter) and device.multiplier != 1.0 else None
                 measurement = MEASUREMENT_OF_KIND[device_kind(device)]
-                self._devices[(building.code, device.id)] = (probe[: -len(_PROBE_SUFFIX)], multiplier, measurement)
+                self._devices[(building.code, device.id)] = (prefix, multiplier, measurement)
 
     def measurement(self, reading: Reading) -> str:
         return self._devices[(reading.building, reading.device)][2]

@@ -1,0 +1,148 @@
+"""The scores' measurements: ``score_energy``, ``savings`` and ``score_vendor``, their records and
+their one writer each.
+
+Stored shapes (docs/architecture.md#the-measurement-schema): one point per building (vendor) and
+period, stamped at the period's local start so that a rerun overwrites it. Tags: ``building`` (or
+``vendor``) and ``period`` (``2025`` or ``2025-06``). Every field is a float; a component ``c`` of a
+score is stored as ``<c>_points``, ``<c>_weight`` (effective, after sharing out the weight of
+unavailable components), ``<c>_available`` (1.0 / 0.0) and ``<c>_value`` when available (unit per
+component: kWh/(m²·a) for the energy score's intensity, fractions 0..1 otherwise).
+
+Written by ``facmon score energy`` (analytics.energy_score) and ``facmon score vendors``
+(analytics.vendor_score). Nothing in facmon reads them back; the dashboards have their own InfluxQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from facmon.schema.names import SAVINGS, SCORE_ENERGY, SCORE_VENDOR
+from facmon.store import line
+
+NS_PER_S = 1_000_000_000
+
+
+@dataclass(frozen=True)
+class ScoreComponent:
+    """One component of a stored score: ``points`` earned (of 100 for the whole score), ``weight``
+    (effective, 0..1), ``available`` and ``value`` (None, and no field, when not available)."""
+
+    component: str
+    points: float
+    weight: float
+    available: bool
+    value: float | None = None
+
+
+def _component_fields(components: Sequence[ScoreComponent]) -> dict[str, float]:
+    fields: dict[str, float] = {}
+    for c in components:
+        fields[f"{c.component}_points"] = round(c.points, 4)
+        fields[f"{c.component}_weight"] = round(c.weight, 6)
+        fields[f"{c.component}_available"] = 1.0 if c.available else 0.0
+        if c.value is not None:
+            fields[f"{c.component}_value"] = float(c.value)
+    return fields
+
+
+@dataclass(frozen=True)
+class ScoreEnergy:
+    """One ``score_energy`` point: a building's energy-saving ``score`` (0..100) and ``rank`` (1 = best;
+    None stored as 0) for ``period``, at ``start_s`` (the period's local start, epoch s), with its
+    components (``intensity``, ``plan``, ``savings``, ``after_hours``, ``completeness``)."""
+
+    building: str
+    period: str
+    start_s: int
+    score: float
+    rank: int | None
+    components: Sequence[ScoreComponent] = ()
+
+
+def score_energy_line(point: ScoreEnergy) -> str:
+    """The ``score_energy`` point of ``point`` as line protocol (score and points to 4 decimals, weights to 6)."""
+    fields: dict[str, float] = {"score": round(point.score, 4), "rank": float(point.rank or 0)}
+    fields.update(_component_fields(point.components))
+    return line(SCORE_ENERGY, {"building": point.building, "period": point.period}, fields, int(point.start_s) * NS_PER_S)
+
+
+@dataclass(frozen=True)
+class SavingsPoint:
+    """One ``savings`` point: a building's weather-normalised savings over ``period`` against the year
+    before it, at ``start_s`` (the period's local start, epoch s).
+
+    ``avoided_kwh`` (kWh avoided: predicted − observed), ``uncertainty_kwh`` (± at 68 % confidence),
+    ``predicted_kwh`` (the baseline's prediction), ``observed_kwh``, ``fraction`` (avoided ÷ predicted),
+    ``fsu`` (fractional savings uncertainty; None, and no field, when nothing was avoided),
+    ``conclusive`` (FSU ≤ 50 %; stored 1.0 / 0.0), ``reporting_days`` (complete days measured).
+    """
+
+    building: str
+    period: str
+    start_s: int
+    avoided_kwh: float
+    uncertainty_kwh: float
+    predicted_kwh: float
+    observed_kwh: float
+    fraction: float
+    fsu: float | None
+    conclusive: bool
+    reporting_days: int
+
+
+def savings_line(point: SavingsPoint) -> str:
+    """The ``savings`` point of ``point`` as line protocol (energies to 3 decimals, fractions to 6)."""
+    fields: dict[str, float] = {
+        "avoided_kwh": round(point.avoided_kwh, 3),
+        "uncertainty_kwh": round(point.uncertainty_kwh, 3),
+        "predicted_kwh": round(point.predicted_kwh, 3),
+        "observed_kwh": round(point.observed_kwh, 3),
+        "fraction": round(point.fraction, 6),
+        "conclusive": 1.0 if point.conclusive else 0.0,
+        "reporting_days": float(point.reporting_days),
+    }
+    if point.fsu is not None:
+        fields["fsu"] = round(point.fsu, 6)
+    return line(SAVINGS, {"building": point.building, "period": point.period}, fields, int(point.start_s) * NS_PER_S)
+
+
+@dataclass(frozen=True)
+class ScoreVendor:
+    """One ``score_vendor`` point: a vendor's maintenance-quality ``score`` (0..100) and ``rank`` (1 =
+    best; None stored as 0) for ``period``, at ``start_s`` (the period's local start, epoch s).
+
+    ``deduction_cny`` (the contract deduction, CNY, capped; field ``deduction``) and
+    ``deduction_uncapped_cny`` (field ``deduction_uncapped``), ``breaches`` (SLA breaches decided in the
+    period), ``faults_by_severity`` (severity -> faults opened in the period; fields ``faults`` for
+    their sum and ``faults_<severity>``, in this mapping's order) and the components
+    (``sla_compliance``, ``restore_time``, ``fault_rate``, ``repeat_faults``, ``availability``, ``ieq``,
+    ``completeness``).
+    """
+
+    vendor: str
+    period: str
+    start_s: int
+    score: float
+    rank: int | None
+    deduction_cny: float
+    deduction_uncapped_cny: float
+    breaches: int
+    faults_by_severity: Mapping[str, int] = field(default_factory=dict)
+    components: Sequence[ScoreComponent] = ()
+
+
+def score_vendor_line(point: ScoreVendor) -> str:
+    """The ``score_vendor`` point of ``point`` as line protocol (deductions to 2 decimals, score and points to 4, weights to 6)."""
+    fields: dict[str, float] = {
+        "score": round(point.score, 4),
+        "rank": float(point.rank or 0),
+        "deduction": round(point.deduction_cny, 2),
+        "deduction_uncapped": round(point.deduction_uncapped_cny, 2),
+        "breaches": float(point.breaches),
+        "faults": float(sum(point.faults_by_severity.values())),
+    }
+    for severity, count in point.faults_by_severity.items():
+        fields[f"faults_{severity}"] = float(count)
+    fields.update(_component_fields(point.components))
+    return line(SCORE_VENDOR, {"vendor": point.vendor, "period": point.period}, fields, int(point.start_s) * NS_PER_S)
