@@ -43,7 +43,6 @@ from facmon.analytics.daily import Factors, daily_energy, local_day, local_midni
 from facmon.analytics.monthly import write_monthly
 from facmon.errors import FacmonError
 from facmon.registry import Building, Meter, Site
-from facmon.schema import METER
 from facmon.schema.energy import (
     LINE_PRECISION,
     VALUE_DECIMALS,
@@ -56,6 +55,7 @@ from facmon.schema.energy import (
     last_interval_start_s,
     meter_daily_lines,
 )
+from facmon.schema.readings import reading_series
 from facmon.store import InfluxStore, StoreError
 
 log = logging.getLogger(__name__)
@@ -246,7 +246,7 @@ def analyze_building(
 
     def read(meter: Meter) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         tags = {"building": building.code, "meter": meter.id}
-        times_s, registers = store.field_series(METER, "register", tags, period.start_s - margin_s, period.end_s + margin_s)
+        times_s, registers = reading_series(store, "meter", "register", tags, period.start_s - margin_s, period.end_s + margin_s)
         return times_s, registers, estimated_interval_starts(store, building.code, meter.id, period.start_s, period.end_s)
 
     per_meter: list[tuple[Meter, MeterDays]] = []

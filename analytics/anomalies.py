@@ -32,10 +32,10 @@ from sklearn.ensemble import IsolationForest
 from facmon.analytics.towt import HOURS_PER_WEEK, HourlyBaseline, fit_hourly_baseline, hour_of_week
 from facmon.errors import FacmonError
 from facmon.registry import AnomalyReview, Site
-from facmon.schema import WEATHER
 from facmon.schema.anomalies import AnomalyPoint, anomaly_line, delete_anomalies
 from facmon.schema.energy import hourly_consumption
-from facmon.store import InfluxStore, quote_string
+from facmon.schema.readings import mean_outdoor_temperature
+from facmon.store import InfluxStore
 from facmon.workdays import is_working_day
 
 MAIN_ELECTRICITY = ("01", "01000")
@@ -328,13 +328,10 @@ def read_hourly_series(store: InfluxStore, site: Site, building: str, start: dat
             if i is not None and kwh is not None and counted >= expected:
                 consumption[i] = kwh
     temperature = np.full(starts_s.size, np.nan)
-    for row in store.rows(
-        f"SELECT mean(temperature) AS temperature FROM {WEATHER} WHERE building={quote_string(building)} "
-        f"AND time >= {start_s}s AND time < {end_s}s GROUP BY time(1h)"
-    ):
-        i = index.get(int(row["time"]))
-        if i is not None and row.get("temperature") is not None:
-            temperature[i] = float(row["temperature"])
+    for hour_s, mean_c in mean_outdoor_temperature(store, building, start_s, end_s, "1h").items():
+        i = index.get(hour_s)
+        if i is not None:
+            temperature[i] = mean_c
     day_of_hour = hours.astype("datetime64[D]")
     working_days = {d: is_working_day(d.astype(date)) for d in np.unique(day_of_hour)}
     working = np.array([working_days[d] for d in day_of_hour], dtype=bool)

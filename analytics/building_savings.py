@@ -19,10 +19,10 @@ from facmon.analytics.changepoint import DailyBaseline, fit_daily_baseline
 from facmon.analytics.savings import Savings, savings_with_uncertainty
 from facmon.errors import FacmonError
 from facmon.registry import Site
-from facmon.schema import WEATHER
 from facmon.schema.energy import read_energy_daily
+from facmon.schema.readings import mean_outdoor_temperature
 from facmon.standards import MV_FSU_CONFIDENCE
-from facmon.store import InfluxStore, quote_string
+from facmon.store import InfluxStore
 from facmon.workdays import is_working_day
 
 MAIN_ELECTRICITY = ("01", "01000")
@@ -86,14 +86,10 @@ def read_daily_series(store: InfluxStore, site: Site, building: str, start: date
             if i is not None and whole:
                 consumption[i] = value
     temperature = np.full(n, np.nan)
-    rows = store.rows(
-        f"SELECT mean(temperature) AS temperature FROM {WEATHER} WHERE building={quote_string(building)} "
-        f"AND time >= {start_s}s AND time < {end_s}s GROUP BY time(1d) tz({quote_string(site.site.timezone)})"
-    )
-    for row in rows:
-        i = index.get(int(row["time"]))
-        if i is not None and row.get("temperature") is not None:
-            temperature[i] = float(row["temperature"])
+    for day_s, mean_c in mean_outdoor_temperature(store, building, start_s, end_s, "1d", site.site.timezone).items():
+        i = index.get(day_s)
+        if i is not None:
+            temperature[i] = mean_c
     working = np.array([is_working_day(start + timedelta(days=i)) for i in range(n)], dtype=bool)
     return DailySeries(days, consumption, temperature, working)
 
@@ -128,7 +124,9 @@ def building_savings(
     usable = np.isfinite(report_days.consumption_kwh) & np.isfinite(report_days.temperature_c)
     savings = None
     if usable.any():
-        predicted = np.where(usable, model.predict(np.where(usable, report_days.temperature_c, 0.0), report_days.working_day, report_days.days), np.nan)
+        predicted = np.where(
+            usable, model.predict(np.where(usable, report_days.temperature_c, 0.0), report_days.working_day, report_days.days), np.nan
+        )
         savings = savings_with_uncertainty(predicted, report_days.consumption_kwh, model.statistics, "daily", confidence=confidence)
     return BuildingSavings(building, b0, b1, r0, r1, model, savings, int(usable.sum()))
 

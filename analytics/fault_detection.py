@@ -30,14 +30,16 @@ from facmon.schema import (
     EQUIPMENT,
     FIELD_RANGES,
     IEQ,
-    INGEST_REJECTED,
     METER,
     WEATHER,
     allowed_fields,
     device_kind,
 )
+from facmon.schema.energy import interval_consumption
 from facmon.schema.faults import NO_VENDOR, Fault
-from facmon.store import InfluxStore, quote_string
+from facmon.schema.ingest import rejected_details
+from facmon.schema.readings import MEASUREMENT_OF_KIND, reading_series, readings_outside
+from facmon.store import InfluxStore
 
 _REJECTED_DEVICE = re.compile(r"^(?P<building>[^/\s]+)/(?P<device>[^:\s]+): field '(?P<field>\w+)'")
 HEATING_WATER_FIELDS = ("supply_temp",)
@@ -64,7 +66,12 @@ class BuildingFaults:
 def _series(
     store: InfluxStore, measurement: str, name: str, tags: dict[str, str], start_s: int, end_s: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    return store.field_series(measurement, name, tags, start_s, end_s)
+    if measurement == ENERGY_INTERVAL:
+        return interval_consumption(store, tags["building"], tags["meter"], start_s, end_s)
+    return reading_series(store, _KIND_OF_MEASUREMENT[measurement], name, tags, start_s, end_s)
+
+
+_KIND_OF_MEASUREMENT = {measurement: kind for kind, measurement in MEASUREMENT_OF_KIND.items()}
 
 
 def _aligned(times_a: np.ndarray, values_a: np.ndarray, times_b: np.ndarray) -> np.ndarray:
@@ -98,36 +105,21 @@ def detect_building(site: Site, building: Building, store: InfluxStore, from_s: 
 
     # Out-of-range readings the collector rejected (live data) per device.
     rejected: dict[str, list[int]] = {}
-    for row in store.rows(
-        f'SELECT "detail" FROM "{INGEST_REJECTED}" WHERE "reason"=\'out_of_range\' AND "building"={quote_string(code)} AND time >= '
-        f"{offline_from}s AND time < {until_s}s"
-    ):
-        match = _REJECTED_DEVICE.match(str(row.get("detail", "")))
+    for rejected_s, detail in rejected_details(store, code, "out_of_range", offline_from, until_s):
+        match = _REJECTED_DEVICE.match(detail)
         if match and match["building"] == code:
-            rejected.setdefault(match["device"], []).append(int(row["time"]))
+            rejected.setdefault(match["device"], []).append(rejected_s)
 
     # Out-of-range readings stored as they came (a backfill, or a collector without range checks): one
     # query per measurement and field for candidates, checked precisely per device below.
     stored_bad: dict[str, dict[str, list[int]]] = {}
     min_multiplier = min((m.multiplier for m in building.meters), default=1.0)
-    for kind, measurement, key in (
-        ("meter", METER, "meter"),
-        ("ieq", IEQ, "sensor"),
-        ("equipment", EQUIPMENT, "equipment"),
-        ("weather", WEATHER, None),
-    ):
+    weather_id = building.weather_sensors[0].id if building.weather_sensors else ""
+    for kind in ("meter", "ieq", "equipment", "weather"):
         for name, (low, high, _) in FIELD_RANGES[kind].items():
             top = high * min_multiplier if kind == "meter" else high
-            found = store.query(
-                f'SELECT "{name}" FROM "{measurement}" WHERE "building"={quote_string(code)} AND time >= {offline_from}s AND time < '
-                f"{until_s}s "
-                f'AND ("{name}" > {top!r} OR "{name}" < {low!r})' + (f' GROUP BY "{key}"' if key else "")
-            )
-            for series in found:
-                device_id = (
-                    series.get("tags", {}).get(key, "") if key else (building.weather_sensors[0].id if building.weather_sensors else "")
-                )
-                stored_bad.setdefault(device_id, {}).setdefault(name, []).extend((int(ts), float(v)) for ts, v in series["values"])  # type: ignore[misc]
+            for device_id, points in readings_outside(store, kind, name, code, low, top, offline_from, until_s).items():
+                stored_bad.setdefault(device_id or weather_id, {}).setdefault(name, []).extend(points)
 
     def out_of_range(device, measurement: str, tags: dict[str, str], times_all: np.ndarray, multiplier: float = 1.0) -> None:
         kind = device_kind(device)

@@ -67,9 +67,9 @@ from facmon.registry import (
     VendorScoring,
     WorkingHours,
 )
-from facmon.schema import EQUIPMENT, IEQ
 from facmon.schema.energy import completeness_by_meter
 from facmon.schema.faults import FAULT_TAGS, Fault, faults_from_points, read_faults
+from facmon.schema.readings import ieq_hourly_means, readings_per_device
 from facmon.schema.scores import ScoreComponent, ScoreVendor, score_vendor_line
 from facmon.standards import (
     GBT18883_CO2_MAX_PPM,
@@ -79,7 +79,7 @@ from facmon.standards import (
     GBT18883_TEMPERATURE_WINTER_C,
     Severity,
 )
-from facmon.store import InfluxStore, quote_string
+from facmon.store import InfluxStore
 from facmon.workdays import is_working_day
 
 COMPONENT_LABELS = {
@@ -727,15 +727,7 @@ def read_ieq_compliance(store: InfluxStore, site: Site, vendor_id: str, start_s:
         return None
     compliant = occupied = 0
     for building in buildings:
-        series = store.query(
-            f'SELECT mean("temperature") AS temperature, mean("humidity") AS humidity, mean("co2") AS co2 FROM "{IEQ}" '
-            f'WHERE "building" = {quote_string(building.code)} AND time >= {start_s}s AND time < {end_s}s '
-            'GROUP BY time(1h), "sensor" fill(none)'
-        )
-        for one in series:
-            if not one["values"]:
-                continue
-            block = np.array([[np.nan if v is None else v for v in row] for row in one["values"]], dtype=float)
+        for block in ieq_hourly_means(store, building.code, start_s, end_s).values():
             found = ieq_compliance(
                 block[:, 0].astype(np.int64),
                 block[:, 1],
@@ -757,15 +749,13 @@ def read_device_completeness(
     expected (one per collection interval), meters from meter_daily (a meter-day without a row counts 0).
     Returns (completeness, kinds judged, note); meters are not judged when meter_daily is empty."""
     measured: dict[tuple[str, str], float] = {}
-    window = f"time >= {start_s}s AND time < {as_of_s}s"
     elapsed_s = as_of_s - start_s
     expected_equipment = elapsed_s / site.collection.equipment_interval_s
-    for row in store.rows(f'SELECT count("running") AS n FROM "{EQUIPMENT}" WHERE {window} GROUP BY "building", "equipment"'):
-        measured[(row["building"], row["equipment"])] = float(row["n"] or 0) / expected_equipment
+    for device, count in readings_per_device(store, "equipment", start_s, as_of_s, "running").items():
+        measured[device] = count / expected_equipment
     expected_ieq = elapsed_s / site.collection.ieq_interval_s
-    for row in store.rows(f'SELECT count(*) FROM "{IEQ}" WHERE {window} GROUP BY "building", "sensor"'):
-        counts = [float(v) for k, v in row.items() if k.startswith("count") and v is not None]
-        measured[(row["building"], row["sensor"])] = (max(counts) if counts else 0.0) / expected_ieq
+    for device, count in readings_per_device(store, "ieq", start_s, as_of_s).items():
+        measured[device] = count / expected_ieq
     kinds = {"equipment", "ieq"}
     note = ""
     days = max(1, -(-elapsed_s // 86400))  # meter_daily has one row per local day begun

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 from facmon.cli.options import SiteOption, load_site_option
 from facmon.cli.output import FormatOption, OutputFormat, err, out
+from facmon.schema.ingest import latest_ingest_stats
 
 ingest_app = typer.Typer(help="Collect readings from MQTT into InfluxDB; `facmon ingest status` shows how collectors fare.")
 
@@ -122,20 +123,15 @@ _STATUS_COLUMNS = (
 def ingest_status_rows(store: InfluxStore, now: datetime | None = None) -> list[dict]:
     """The newest ingest_stats point of every collector, with ``age_s`` (seconds since it was written)."""
     now = now or datetime.now(UTC)
-    rows = []
-    for series in store.query('SELECT * FROM "ingest_stats" GROUP BY "collector" ORDER BY time DESC LIMIT 1', epoch="ms"):
-        point = dict(zip(series["columns"], series["values"][0]))
-        stamp = point.pop("time") / 1000
-        fields = {name: value for name, value in point.items() if value is not None and name != "collector"}
-        rows.append(
-            {
-                "collector": series.get("tags", {}).get("collector", ""),
-                "time": datetime.fromtimestamp(stamp, UTC).isoformat(),
-                "age_s": round(now.timestamp() - stamp, 1),
-                **fields,
-            }
-        )
-    return sorted(rows, key=lambda row: row["collector"])
+    return [
+        {
+            "collector": stats.collector,
+            "time": datetime.fromtimestamp(stats.time_s, UTC).isoformat(),
+            "age_s": round(now.timestamp() - stats.time_s, 1),
+            **dict(sorted(stats.fields().items())),
+        }
+        for stats in latest_ingest_stats(store)
+    ]
 
 
 @ingest_app.command("status")

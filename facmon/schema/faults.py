@@ -63,7 +63,13 @@ class Fault:
         return (str(self.kind), self.target)
 
     def tags(self) -> dict[str, str]:
-        return {"building": self.building, "kind": str(self.kind), "severity": str(self.severity), "vendor": self.vendor, "target": self.target}
+        return {
+            "building": self.building,
+            "kind": str(self.kind),
+            "severity": str(self.severity),
+            "vendor": self.vendor,
+            "target": self.target,
+        }
 
     def attributed(self, building: str, severity: str, vendor: str) -> Fault:
         """The same fault in ``building``, with its severity and responsible vendor."""
@@ -108,7 +114,8 @@ def delete_faults(store: InfluxStore, buildings: Sequence[str], from_s: int, unt
     if buildings:
         pattern = "|".join(re.escape(code) for code in buildings)
         store.query(
-            f"DELETE FROM {quote_identifier(FAULT)} WHERE \"building\" =~ /^({pattern})$/ AND time >= {int(from_s)}s AND time < {int(until_s)}s",
+            f'DELETE FROM {quote_identifier(FAULT)} WHERE "building" =~ /^({pattern})$/ '
+            f"AND time >= {int(from_s)}s AND time < {int(until_s)}s",
             method="POST",
         )
 
@@ -185,8 +192,12 @@ def read_faults(store: InfluxStore, since_s: int, until_s: int) -> list[Fault]:
     """Faults with a point in [since_s, until_s) and those already active at ``since_s``, every series."""
     # The last point of each series before since_s, whole (ORDER BY time DESC LIMIT 1 keeps a row's
     # fields together, where last() picks each field's own last value).
-    before = store.query(f"SELECT {_FIELDS} FROM {quote_identifier(FAULT)} WHERE time < {int(since_s)}s {_GROUP_BY} ORDER BY time DESC LIMIT 1")
-    inside = store.query(f"SELECT {_FIELDS} FROM {quote_identifier(FAULT)} WHERE time >= {int(since_s)}s AND time < {int(until_s)}s {_GROUP_BY}")
+    before = store.query(
+        f"SELECT {_FIELDS} FROM {quote_identifier(FAULT)} WHERE time < {int(since_s)}s {_GROUP_BY} ORDER BY time DESC LIMIT 1"
+    )
+    inside = store.query(
+        f"SELECT {_FIELDS} FROM {quote_identifier(FAULT)} WHERE time >= {int(since_s)}s AND time < {int(until_s)}s {_GROUP_BY}"
+    )
     earlier, found = _points(before), _points(inside)
     faults: list[Fault] = []
     for key in sorted(set(earlier) | set(found)):

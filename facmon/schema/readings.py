@@ -12,9 +12,11 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Literal
 
+import numpy as np
+
 from facmon.registry import Building, Equipment, EquipmentType, IeqSensor, Meter, Site, WeatherSensor
 from facmon.schema.names import EQUIPMENT, IEQ, METER, WEATHER
-from facmon.store import InfluxStore, line, quote_identifier
+from facmon.store import InfluxStore, line, quote_identifier, quote_string
 
 DeviceKind = Literal["meter", "ieq", "equipment", "weather"]
 
@@ -198,7 +200,85 @@ def count_readings(store: InfluxStore, since: datetime, until: datetime) -> Coun
     window = f"time >= {int(since.timestamp())}s AND time < {int(until.timestamp())}s"
     counts: Counter[tuple[str, str]] = Counter()
     for measurement, field in _COUNTED_FIELD.items():
-        query = f"SELECT count({quote_identifier(field)}) FROM {quote_identifier(measurement)} WHERE {window} GROUP BY \"building\""
+        query = f'SELECT count({quote_identifier(field)}) FROM {quote_identifier(measurement)} WHERE {window} GROUP BY "building"'
         for row in store.rows(query):
             counts[(measurement, row["building"])] = int(row["count"])
     return counts
+
+
+# -- readers -----------------------------------------------------------------------------------------
+
+
+def reading_series(
+    store: InfluxStore, kind: DeviceKind, field: str, tags: Mapping[str, str], start_s: int, end_s: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Times (epoch s) and values of one field of the device readings matching ``tags`` in [start_s, end_s),
+    columnar (:meth:`facmon.store.InfluxStore.field_series`): a meter's ``register`` in kWh or m³ after its
+    multiplier, an IEQ sensor's ``temperature`` in °C, ..."""
+    return store.field_series(MEASUREMENT_OF_KIND[kind], field, dict(tags), start_s, end_s)
+
+
+def readings_outside(
+    store: InfluxStore, kind: DeviceKind, field: str, building: str, low: float, high: float, start_s: int, end_s: int
+) -> dict[str, list[tuple[int, float]]]:
+    """Stored readings of ``field`` below ``low`` or above ``high`` in [start_s, end_s), per device id of the
+    building ("" for its weather sensor), as (time s, value)."""
+    key = _DEVICE_TAG[kind]
+    group = f" GROUP BY {quote_identifier(key)}" if key else ""
+    name = quote_identifier(field)
+    found = store.query(
+        f'SELECT {name} FROM {quote_identifier(MEASUREMENT_OF_KIND[kind])} WHERE "building"={quote_string(building)} '
+        f"AND time >= {int(start_s)}s AND time < {int(end_s)}s AND ({name} > {high!r} OR {name} < {low!r}){group}"
+    )
+    readings: dict[str, list[tuple[int, float]]] = {}
+    for series in found:
+        device = series.get("tags", {}).get(key, "") if key else ""
+        readings.setdefault(device, []).extend((int(ts), float(value)) for ts, value in series["values"])
+    return readings
+
+
+def mean_outdoor_temperature(
+    store: InfluxStore, building: str, start_s: int, end_s: int, every: str, timezone: str | None = None
+) -> dict[int, float]:
+    """The building's mean outdoor temperature (°C) per ``every`` ("1h", "1d") from [start_s, end_s), keyed
+    by the start (epoch s) of each period; daily periods start at local midnight of ``timezone``."""
+    zone = f" tz({quote_string(timezone)})" if timezone else ""
+    rows = store.rows(
+        f'SELECT mean("temperature") AS "temperature" FROM {quote_identifier(WEATHER)} WHERE "building"={quote_string(building)} '
+        f"AND time >= {int(start_s)}s AND time < {int(end_s)}s GROUP BY time({every}){zone}"
+    )
+    return {int(row["time"]): float(row["temperature"]) for row in rows if row.get("temperature") is not None}
+
+
+def ieq_hourly_means(store: InfluxStore, building: str, start_s: int, end_s: int) -> dict[str, np.ndarray]:
+    """Per IEQ sensor of the building: rows of (hour start s, mean temperature °C, mean humidity %, mean CO₂
+    ppm) over [start_s, end_s), NaN where a quantity has no reading in the hour."""
+    series = store.query(
+        f'SELECT mean("temperature") AS temperature, mean("humidity") AS humidity, mean("co2") AS co2 FROM {quote_identifier(IEQ)} '
+        f'WHERE "building" = {quote_string(building)} AND time >= {int(start_s)}s AND time < {int(end_s)}s '
+        'GROUP BY time(1h), "sensor" fill(none)'
+    )
+    return {
+        one.get("tags", {}).get("sensor", ""): np.array([[np.nan if v is None else v for v in row] for row in one["values"]], dtype=float)
+        for one in series
+        if one["values"]
+    }
+
+
+def readings_per_device(
+    store: InfluxStore, kind: DeviceKind, start_s: int, end_s: int, field: str | None = None
+) -> dict[tuple[str, str], int]:
+    """How many readings each (building, device) of ``kind`` stored in [start_s, end_s): of ``field``, or
+    else of the field it reported most often."""
+    key = _DEVICE_TAG[kind]
+    window = f"time >= {int(start_s)}s AND time < {int(end_s)}s"
+    counted = "*" if field is None else quote_identifier(field)
+    measurement = quote_identifier(MEASUREMENT_OF_KIND[kind])
+    counts: dict[tuple[str, str], int] = {}
+    for row in store.rows(f'SELECT count({counted}) FROM {measurement} WHERE {window} GROUP BY "building", {quote_identifier(key)}'):
+        values = [int(v) for k, v in row.items() if k.startswith("count") and v is not None]
+        counts[(row["building"], row[key])] = max(values) if values else 0
+    return counts
+
+
+_DEVICE_TAG: dict[DeviceKind, str] = {"meter": "meter", "ieq": "sensor", "equipment": "equipment", "weather": ""}
