@@ -47,7 +47,7 @@ def working_days(days: np.ndarray, calendar: WorkCalendar) -> np.ndarray | None:
 
 
 def acceptance(statistics_cvrmse: float, statistics_nmbe: float, interval: str) -> dict:
-    """ASHRAE G14 acceptance of a baseline fit (FACTS §7 thresholds, daily or hourly)."""
+    """ASHRAE G14 acceptance of a baseline fit (docs/standards.md#measurement-and-verification thresholds, daily or hourly)."""
     cvrmse_max, nmbe_max = (MV_DAILY_CVRMSE_MAX, MV_DAILY_NMBE_MAX) if interval == "daily" else (MV_HOURLY_CVRMSE_MAX, MV_HOURLY_NMBE_MAX)
     cvrmse_ok = bool(statistics_cvrmse <= cvrmse_max)
     nmbe_ok = bool(abs(statistics_nmbe) <= nmbe_max)

@@ -7,7 +7,7 @@ partial data) per m² of floor area, corrected for use hours and occupancy densi
     E_c = E × γ₁ × γ₂,   γ₁ = 0.3 + 0.7·T₀/T,   γ₂ = 0.7 + 0.3·S/S₀
 
 (T annual use hours, default working hours × working days of the year; S floor area per energy user;
-T₀ = 2500 h, S₀ = 10 m²/person; FACTS §2, confidence M; all configurable in the registry's
+T₀ = 2500 h, S₀ = 10 m²/person; docs/standards.md#office-energy-benchmarks, confidence M; all configurable in the registry's
 ``energy_targets.gbt51161``). Other fuels (gas for a canteen) are not converted to equivalent
 electricity, so E is electricity only. In severe-cold and cold zones district heating is excluded by
 the standard (assessed by its Chapter 6); electric heating on the main meter stays in E and makes the

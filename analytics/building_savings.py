@@ -105,7 +105,7 @@ def building_savings(
 ) -> BuildingSavings:
     """Fit the daily baseline on local days ``baseline`` [start, end) and measure ``reporting`` [start, end).
 
-    ``confidence`` of the uncertainty band (G14 and FACTS §7 report at 68 %).
+    ``confidence`` of the uncertainty band (G14 and docs/standards.md#measurement-and-verification report at 68 %).
     Raises FacmonError when the baseline has fewer than MIN_BASELINE_DAYS complete days. ``savings``
     is None when no reporting day is complete. Energies in kWh.
     """

@@ -1,7 +1,7 @@
 """Validated consumption: one meter's register readings to consumption per collection interval.
 
 Plain numpy functions, no I/O. Readings may arrive at any time; intervals are the fixed grid
-``[start_s + k·interval_s, start_s + (k+1)·interval_s)``, labelled by their START (FACTS §4).
+``[start_s + k·interval_s, start_s + (k+1)·interval_s)``, labelled by their START (docs/standards.md#metering-data-model).
 
 Cumulative meters (the register counts up), :func:`interval_consumption`:
 
@@ -38,7 +38,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-# FACTS §4 (engineering default, M): an interval above rated power × interval × 1.2 is implausible.
+# docs/standards.md#metering-data-model (engineering default, M): an interval above rated power × interval × 1.2 is implausible.
 SPIKE_FACTOR = 1.2
 # Issue #1: gaps up to 2 h between readings are interpolated and flagged estimated; longer stay missing.
 MAX_GAP_S = 7200

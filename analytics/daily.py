@@ -92,7 +92,8 @@ class Factors:
 
     @classmethod
     def from_registry(cls, chosen: EnergyFactors) -> Factors:
-        """Standard factors (facmon.standards, FACTS §3) with the site's grid region, data year and overrides."""
+        """Standard factors (facmon.standards, docs/standards.md#conversion-factors) with the site's grid
+        region, data year and overrides."""
         kgce = {code: factor.value for code, factor in KGCE_PER_UNIT.items()}
         kgce.update(chosen.kgce_per_unit)
         co2: dict[str, float] = {}

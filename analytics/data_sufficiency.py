@@ -1,4 +1,4 @@
-"""Is there enough baseline data for a baseline model? (CalTRACK 2.0 §2.2, FACTS §7)
+"""Is there enough baseline data for a baseline model? (CalTRACK 2.0 §2.2, docs/standards.md#measurement-and-verification)
 
 A full baseline covers at least 365 days with at least 90 % of its points valid (load and temperature
 both present). Models are still fitted on less, but the result says so: M&V on a short baseline is a

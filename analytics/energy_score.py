@@ -9,7 +9,7 @@ Five components, each mapping its value to a fraction of its points by a monoton
 | plan | kgce/m² reduction achieved vs the base year | ≥ reduction required this year | half of it | no reduction (or growth) |
 | savings | weather-normalised savings fraction | ≥ +5 % | 0 % (or inconclusive: FSU > 50 %) | ≤ −5 % |
 | after_hours | share of electricity outside working hours / on rest days | ≤ 35 % | (linear) | ≥ 60 % |
-| completeness | share of expected meter intervals measured | ≥ 90 % (FACTS §4, M) | (linear) | ≤ 50 % |
+| completeness | share of expected meter intervals measured | ≥ 90 % (docs/standards.md#metering-data-model, M) | (linear) | ≤ 50 % |
 
 Every rule is linear between its anchors. Points of a component = 100 × effective weight × fraction;
 the score is their sum. A component without a value (no data, no baseline, period in the base year)
@@ -69,7 +69,7 @@ class SavingsEvidence:
     """Weather-normalised savings of one building over the period (IPMVP Option C, analytics' savings).
 
     ``fraction``: avoided energy / adjusted baseline (positive = saved); ``fsu``: fractional savings
-    uncertainty at 68 % confidence; ``conclusive``: False when FSU > 50 % (FACTS §7).
+    uncertainty at 68 % confidence; ``conclusive``: False when FSU > 50 % (docs/standards.md#measurement-and-verification).
     """
 
     fraction: float

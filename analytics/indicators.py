@@ -1,6 +1,6 @@
 """Energy indicators of public-institution statistics, per building and for the site, per month or year.
 
-From ``energy_daily`` (per building × energy category × sub-item per local day, FACTS §1):
+From ``energy_daily`` (per building × energy category × sub-item per local day, docs/standards.md#energy-indicators-and-plan-targets):
 
 - intensities: electricity kWh/m², kgce/m², kgce/person, water m³/person, kgCO₂/m²;
 - electricity sub-item shares (分项) of the main meter's total, by sub-item and by group, with the

@@ -3,7 +3,7 @@
 The file has a header row. The time column holds ISO-8601 times with or without a UTC offset
 ("2025-03-01T00:15:00+08:00", "2025-03-01 00:15", "2025/03/01 00:15"); days and hours are the
 local calendar days and hours **as written**, so export local time. Each time labels the start of
-its interval (FACTS §4). The load column is the consumption in that interval (kWh, or m³ …: savings
+its interval (docs/standards.md#metering-data-model). The load column is the consumption in that interval (kWh, or m³ …: savings
 come out in the same unit), not a meter register. The temperature column is outdoor temperature and
 may come at its own interval (hourly weather beside 15-minute load): rows may leave either column
 blank, and a temperature-only row is fine.

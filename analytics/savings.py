@@ -2,7 +2,7 @@
 
     avoided = Σ (baseline prediction − observed)             over the reporting period
     F       = avoided / Σ baseline prediction                 (savings fraction)
-    FSU     = t · K · CV(RMSE) · √((n/n′)(1 + 2/n′) / m) / F  (FACTS §7)
+    FSU     = t · K · CV(RMSE) · √((n/n′)(1 + 2/n′) / m) / F  (docs/standards.md#measurement-and-verification)
 
 t is the two-sided Student t value at the confidence level (68 % by default) with n − p degrees of
 freedom, n and p the baseline points and model parameters, n′ the effective number of baseline
@@ -60,7 +60,7 @@ def fractional_savings_uncertainty(
     m: int,
     savings_fraction: float,
 ) -> float:
-    """FSU = t·K·CV·√((n/n′)(1 + 2/n′)/m)/F (G14 Annex B; FACTS §7), a fraction of the savings."""
+    """FSU = t·K·CV·√((n/n′)(1 + 2/n′)/m)/F (G14 Annex B; docs/standards.md#measurement-and-verification), a fraction of the savings."""
     if m <= 0 or n <= 0 or n_effective <= 0:
         raise FacmonError(f"FSU needs baseline and reporting points (n={n}, n′={n_effective}, m={m})")
     if savings_fraction == 0:

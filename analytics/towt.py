@@ -1,4 +1,5 @@
-"""Hourly time-of-week-and-temperature baseline (TOWT; Mathieu et al. 2011, CalTRACK 2.0 hourly, FACTS §7).
+"""Hourly time-of-week-and-temperature baseline (TOWT; Mathieu et al. 2011, CalTRACK 2.0 hourly;
+docs/standards.md#measurement-and-verification).
 
     consumption_kwh[hour] = α[hour of week] + temperature terms
 

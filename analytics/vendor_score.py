@@ -9,7 +9,7 @@ equipment and IEQ readings. Seven components (weights and marks in the registry'
 linear between the full and the zero mark):
 
 - sla_compliance: share of SLA outcomes decided in the period that were restored within the
-  severity's ``restore_min``. Full points ≥ 95 % (FACTS §6, M/L), zero ≤ 70 %.
+  severity's ``restore_min``. Full points ≥ 95 % (docs/standards.md#outsourced-services, M/L), zero ≤ 70 %.
 - restore_time: median of time to restore ÷ SLA ``restore_min`` over the same faults. Full ≤ 0.5,
   zero ≥ 1.5.
 - fault_rate: severity-weighted faults opened (critical 3, major 2, minor 1) per maintained device per
@@ -17,11 +17,11 @@ linear between the full and the zero mark):
 - repeat_faults: share of faults opened that repeat (same building, target and kind, opening ≤ 7 days
   after the previous one cleared). Full at 0, zero ≥ 25 %.
 - availability: share of the period's time each maintained equipment item had no active fault, mean
-  over items. Full ≥ 98 % (设备完好率, FACTS §6, M/L), zero ≤ 90 %.
+  over items. Full ≥ 98 % (设备完好率, docs/standards.md#outsourced-services, M/L), zero ≤ 90 %.
 - ieq: share of occupied sensor-hours (working days, working hours; hourly means) within GB/T 18883
   bands. Full ≥ 95 %, zero ≤ 70 %.
 - completeness: mean data completeness of the maintained devices (meters: meter_daily; equipment,
-  IEQ: readings ÷ expected). Full ≥ 90 % (FACTS §4, M), zero ≤ 50 %.
+  IEQ: readings ÷ expected). Full ≥ 90 % (docs/standards.md#metering-data-model, M), zero ≤ 50 %.
 
 Which faults count where:
 
@@ -642,7 +642,10 @@ def score_vendor(
 
     items = [(d.building, d.device) for d in devices if d.kind == "equipment"]
     found = availability(episodes, items, start_s, as_of_s)
-    rule = f"≥ {scoring.availability_target:.0%}: full (设备完好率, FACTS §6); ≤ {scoring.availability_zero:.0%}: 0; linear between"
+    rule = (
+        f"≥ {scoring.availability_target:.0%}: full (设备完好率, docs/standards.md#outsourced-services); "
+        f"≤ {scoring.availability_zero:.0%}: 0; linear between"
+    )
     if found is not None:
         note = f"{found.items} equipment items, {found.items_with_downtime} with faults, {found.downtime_h:.1f} h down in all"
         avail = _component(

@@ -54,7 +54,7 @@ SAVINGS_FIELDS = {
     "observed_kwh": "measured over the reporting period, kWh",
     "fraction": "avoided_kwh / predicted_kwh",
     "fsu": "fractional savings uncertainty, uncertainty_kwh / |avoided_kwh| (absent when nothing was avoided)",
-    "conclusive": "1 when FSU ≤ 50 % (ASHRAE G14, FACTS §7), else 0",
+    "conclusive": "1 when FSU ≤ 50 % (ASHRAE G14, docs/standards.md#measurement-and-verification), else 0",
 }
 
 BUILDING_FILTER = '"building" =~ /^$building$/'

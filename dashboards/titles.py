@@ -230,9 +230,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "series.deduction": ("扣款", "deduction"),
     "panel.sla_compliance": ("SLA 达标率（按严重程度）", "SLA compliance per severity"),
     "panel.sla_compliance.description": (
-        "所选时段内发生并恢复的故障中，恢复时间不超过合同 restore_min 的比例；目标 {target}（FACTS §6）。",
+        "所选时段内发生并恢复的故障中，恢复时间不超过合同 restore_min 的比例；"
+        "目标 {target}（合同考核指标，见 docs/standards.md#outsourced-services）。",
         "Share of the faults started and cleared in the chosen range that were restored within the contract's restore_min; target "
-        "{target} (FACTS §6).",
+        "{target} (a contract KPI: docs/standards.md#outsourced-services).",
     ),
     "panel.restore_time": ("恢复时间", "Time to restore"),
     "panel.restore_time.description": (

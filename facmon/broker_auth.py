@@ -80,7 +80,9 @@ class MqttAuth:
         if not self.tls_ca:
             return None
         if not Path(self.tls_ca).is_file():
-            raise TlsVerificationFailed(f"the broker's CA certificate {self.tls_ca} does not exist (FACMON_MQTT_TLS_CA or the stack's tls folder)")
+            raise TlsVerificationFailed(
+                f"the broker's CA certificate {self.tls_ca} does not exist (FACMON_MQTT_TLS_CA or the stack's tls folder)"
+            )
         return ssl.create_default_context(cafile=self.tls_ca)
 
     def describe(self) -> str:
@@ -110,7 +112,7 @@ def grants(site: Site) -> list[Grant]:
     """Every broker user of the site with what it may publish and read."""
     prefix = site.mqtt.topic_prefix
     devices = _device_topics(site)
-    collector_reads = (f"{prefix}/#", f"$share/+/{prefix}/#")
+    collector_reads: tuple[str, ...] = (f"{prefix}/#", f"$share/+/{prefix}/#")
     for topic, _ in devices:
         collector_reads += (topic, f"$share/+/{topic}")
     out = [Grant(COLLECTOR_USER, "collector", None, (), (*collector_reads, DROPPED_TOPIC))]

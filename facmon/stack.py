@@ -60,7 +60,8 @@ def free_port(host: str = HOST) -> int:
     """A TCP port that nothing listens on right now."""
     with socket.socket() as probe:
         probe.bind((host, 0))
-        return probe.getsockname()[1]
+        port: int = probe.getsockname()[1]
+        return port
 
 
 def _find_binary(name: str, package: str) -> str:
@@ -117,7 +118,8 @@ class Stack:
 
     def _read_state(self) -> dict[str, dict[str, Any]]:
         try:
-            return json.loads(self.state_path.read_text())["services"]
+            services: dict[str, dict[str, Any]] = json.loads(self.state_path.read_text())["services"]
+            return services
         except (OSError, ValueError, KeyError):
             return {}
 
@@ -256,7 +258,7 @@ bind-address = "{self.host}:{self.influx_rpc_port}"
 
     # -- lifecycle -----------------------------------------------------------------------------
 
-    def _start(self, service: Service, command: list[str]) -> subprocess.Popen:
+    def _start(self, service: Service, command: list[str]) -> subprocess.Popen[bytes]:
         for port in (service.port, service.extra.get("rpc_port")):
             if port and port_is_open(self.host, port):
                 raise FacmonError(
@@ -268,7 +270,7 @@ bind-address = "{self.host}:{self.influx_rpc_port}"
         service.pid = process.pid
         return process
 
-    def _wait_ready(self, service: Service, process: subprocess.Popen, ready: Any, timeout_s: float = 30.0) -> None:
+    def _wait_ready(self, service: Service, process: subprocess.Popen[bytes], ready: Any, timeout_s: float = 30.0) -> None:
         # Watch the child through its Popen handle: right after fork, /proc/PID/cmdline still
         # shows our own command line, so the config check of _pid_runs would misreport it.
         deadline = time.monotonic() + timeout_s

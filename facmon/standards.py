@@ -1,6 +1,6 @@
 """Codes and numbers taken from standards, each with its source.
 
-This is the one place where a standard-derived code or number lives (DESIGN.md, Conventions).
+This is the one place where a standard-derived code or number lives (docs/architecture.md#conventions).
 Sources and confidence levels are those of ``shared/domain/FACTS.md``.
 """
 
@@ -10,7 +10,7 @@ import re
 from enum import StrEnum
 from typing import NamedTuple
 
-# Building code, 10 characters (MOHURD 2008 分项能耗数据采集技术导则, FACTS §4, confidence H):
+# Building code, 10 characters (MOHURD 2008 分项能耗数据采集技术导则, docs/standards.md#metering-data-model, confidence H):
 # 6-digit administrative division code (GB/T 2260) + building type letter + 3-digit number.
 BUILDING_CODE = re.compile(r"^(?P<division>\d{6})(?P<type>[A-H])(?P<number>\d{3})$")
 BUILDING_TYPES = {
@@ -24,7 +24,7 @@ BUILDING_TYPES = {
     "H": "其他 other",
 }
 
-# Energy categories 分类 (导则, FACTS §4, confidence M) with the unit their registers count in.
+# Energy categories 分类 (导则, docs/standards.md#metering-data-model, confidence M) with the unit their registers count in.
 ENERGY_CATEGORIES: dict[str, tuple[str, str]] = {
     "01": ("electricity", "kWh"),
     "02": ("water", "m3"),
@@ -41,7 +41,7 @@ ENERGY_CATEGORIES: dict[str, tuple[str, str]] = {
     "13": ("renewables", "kWh"),
 }
 
-# Electricity sub-items 分项 (导则, FACTS §4, confidence M). "01000" is the building's main
+# Electricity sub-items 分项 (导则, docs/standards.md#metering-data-model, confidence M). "01000" is the building's main
 # incoming electricity meter (total), the other categories are not split and use "<cc>000".
 ELECTRICITY_SUBITEMS: dict[str, str] = {
     "01000": "总用电 total electricity",
@@ -104,22 +104,22 @@ class Severity(StrEnum):
     MINOR = "minor"
 
 
-# Indoor environment of public buildings (FACTS §5, confidence H).
+# Indoor environment of public buildings (docs/standards.md#indoor-environment, confidence H).
 AC_COOLING_SETPOINT_MIN_C = 26.0  # 国办发〔2007〕42号: cooling set points not below 26 °C
 AC_HEATING_SETPOINT_MAX_C = 20.0  # 国办发〔2007〕42号: heating set points not above 20 °C
 FRESH_AIR_MIN_M3_H_PERSON = 30.0  # GB/T 18883-2022: fresh air at least 30 m³/(h·person)
 
 
 # ---------------------------------------------------------------------------------------------
-# Office energy benchmarks and plan targets (FACTS §1, §2)
+# Office energy benchmarks and plan targets (docs/standards.md#energy-indicators-and-plan-targets, §2)
 #
 # The registry's `energy_targets` section (facmon/registry.py) takes its defaults from here and may
 # override every number marked M or L; analytics/benchmarks.py applies them.
 
 # GB/T 51161-2016《民用建筑能耗标准》Table 5.2.1, office buildings: non-heating electricity-equivalent
-# energy-use intensity, kWh/(m²·a), as (约束值 constraint, 引导值 guide). Confidence L (FACTS §2:
+# energy-use intensity, kWh/(m²·a), as (约束值 constraint, 引导值 guide). Confidence L (docs/standards.md#office-energy-benchmarks:
 # verify before relying). Heating in severe-cold and cold zones is assessed separately (Chapter 6).
-GBT51161_SOURCE = "GB/T 51161-2016 Table 5.2.1 (FACTS §2, confidence L)"
+GBT51161_SOURCE = "GB/T 51161-2016 Table 5.2.1 (docs/standards.md#office-energy-benchmarks, confidence L)"
 GBT51161_OFFICE_EUI_KWH_M2: dict[tuple[OfficeHvacClass, OfficeUse, ClimateZone], tuple[float, float]] = {
     (OfficeHvacClass.A, OfficeUse.GOVERNMENT, ClimateZone.SEVERE_COLD_COLD): (55.0, 45.0),
     (OfficeHvacClass.A, OfficeUse.GOVERNMENT, ClimateZone.HOT_SUMMER_COLD_WINTER): (70.0, 55.0),
@@ -139,18 +139,19 @@ GBT51161_OFFICE_EUI_KWH_M2: dict[tuple[OfficeHvacClass, OfficeUse, ClimateZone],
     (OfficeHvacClass.B, OfficeUse.COMMERCIAL, ClimateZone.MILD): (70.0, 55.0),
 }
 
-# GB/T 51161-2016 correction of the measured value (FACTS §2, confidence M):
+# GB/T 51161-2016 correction of the measured value (docs/standards.md#office-energy-benchmarks, confidence M):
 #   E_c = E × γ₁ × γ₂,  γ₁ = a₁ + b₁·T₀/T (annual use hours T),  γ₂ = a₂ + b₂·S/S₀ (floor area per person S).
-GBT51161_CORRECTION_SOURCE = "GB/T 51161-2016 §5.2 correction (FACTS §2, confidence M)"
+GBT51161_CORRECTION_SOURCE = "GB/T 51161-2016 §5.2 correction (docs/standards.md#office-energy-benchmarks, confidence M)"
 GBT51161_GAMMA1_COEFFICIENTS = (0.3, 0.7)  # (a₁, b₁)
 GBT51161_GAMMA2_COEFFICIENTS = (0.7, 0.3)  # (a₂, b₂)
 GBT51161_REFERENCE_USE_HOURS_H = 2500.0  # T₀, h/a (M; configurable: energy_targets.gbt51161)
 GBT51161_REFERENCE_AREA_PER_PERSON_M2 = 10.0  # S₀, m²/person (M; configurable: energy_targets.gbt51161)
 
-# 14th Five-Year plan for public institutions,《"十四五"公共机构节约能源资源工作规划》(2021), FACTS §1,
-# confidence H: the national 2020 baseline and the 2025 reductions against it. Indicator names are those
-# of analytics/indicators.py. There is no national CO₂ baseline: its base value is always measured.
-FYP14_SOURCE = '《"十四五"公共机构节约能源资源工作规划》 (2021), FACTS §1, confidence H'
+# 14th Five-Year plan for public institutions,《"十四五"公共机构节约能源资源工作规划》(2021),
+# docs/standards.md#energy-indicators-and-plan-targets, confidence H: the national 2020 baseline and the
+# 2025 reductions against it. Indicator names are those of analytics/indicators.py. There is no national
+# CO₂ baseline: its base value is always measured.
+FYP14_SOURCE = '《"十四五"公共机构节约能源资源工作规划》 (2021), docs/standards.md#energy-indicators-and-plan-targets, confidence H'
 FYP14_NAME = "十四五 (14th Five-Year plan, public institutions)"
 FYP14_BASE_YEAR = 2020
 FYP14_TARGET_YEAR = 2025
@@ -167,23 +168,23 @@ FYP14_REDUCTIONS: dict[str, float] = {  # fraction below the base-year value by 
 }
 
 
-# -- Measurement and verification (FACTS §7) ----------------------------------------------------
+# -- Measurement and verification (docs/standards.md#measurement-and-verification) ----------------------------------------------------
 # IPMVP Option C (whole building), ASHRAE Guideline 14 statistics, CalTRACK 2.0 methods. These are
 # defaults: every analytics function that uses one takes it as a parameter. "CalTRACK 2.0 §x" numbers
-# were read from the CalTRACK methods text (confidence M, not yet listed in FACTS §7).
+# were read from the CalTRACK methods text (confidence M, not yet listed in docs/standards.md#measurement-and-verification).
 
-# Baseline data sufficiency (FACTS §7: 365 days, ≥ 90 % valid days; CalTRACK 2.0 §2.2).
+# Baseline data sufficiency (docs/standards.md#measurement-and-verification: 365 days, ≥ 90 % valid days; CalTRACK 2.0 §2.2).
 MV_BASELINE_MIN_DAYS = 365
 MV_BASELINE_MIN_VALID_FRACTION = 0.90
 
-# Acceptance of a baseline fit (FACTS §7, confidence M: "check the edition" of Guideline 14).
+# Acceptance of a baseline fit (docs/standards.md#measurement-and-verification, confidence M: "check the edition" of Guideline 14).
 MV_DAILY_CVRMSE_MAX = 0.25
 MV_DAILY_NMBE_MAX = 0.005
 MV_HOURLY_CVRMSE_MAX = 0.30
 MV_HOURLY_NMBE_MAX = 0.10
 
-# Fractional savings uncertainty, ASHRAE G14 Annex B (FACTS §7): savings are "inconclusive" when
-# FSU exceeds 50 % at 68 % confidence; K = 1.26 for hourly data (FACTS §7, M).
+# Fractional savings uncertainty, ASHRAE G14 Annex B (docs/standards.md#measurement-and-verification): savings are "inconclusive" when
+# FSU exceeds 50 % at 68 % confidence; K = 1.26 for hourly data (docs/standards.md#measurement-and-verification, M).
 MV_FSU_INCONCLUSIVE_ABOVE = 0.50
 MV_FSU_CONFIDENCE = 0.68
 MV_FSU_K_HOURLY = 1.26
@@ -209,7 +210,7 @@ MV_TOWT_OCCUPANCY_THRESHOLD = 0.65
 MV_TOWT_OCCUPANCY_BALANCE_C = (10.0, 18.3)
 
 
-# -- Conversion factors (FACTS §3) -------------------------------------------------------------
+# -- Conversion factors (docs/standards.md#conversion-factors) -------------------------------------------------------------
 # Energy to standard coal (kgce) and to CO₂, versioned by data year. The registry's
 # `energy_factors` section (facmon/registry.py) picks the grid region and data year and may override
 # any factor; analytics/daily.py records on every energy_daily point which version it used.
@@ -229,14 +230,14 @@ class ConversionFactor(NamedTuple):
 # Water (02) has none; categories without an entry get no kgce (the analysis reports them).
 KGCE_PER_UNIT: dict[str, ConversionFactor] = {
     # Public-institution statistics use the 当量值 (calorific equivalent) of electricity.
-    "01": ConversionFactor(0.1229, "kgce/kWh", "electricity 当量值 (FACTS §3)", "H"),
-    "03": ConversionFactor(1.2143, "kgce/m3", "natural gas, gas field (FACTS §3)", "M"),
-    "04": ConversionFactor(34.12, "kgce/GJ", "heat 0.03412 kgce/MJ (FACTS §3)", "M"),
-    "08": ConversionFactor(1.7143, "kgce/kg", "LPG (FACTS §3)", "M"),
-    "10": ConversionFactor(1.4714, "kgce/kg", "petrol (FACTS §3)", "M"),
-    "12": ConversionFactor(1.4571, "kgce/kg", "diesel (FACTS §3)", "M"),
+    "01": ConversionFactor(0.1229, "kgce/kWh", "electricity 当量值 (docs/standards.md#conversion-factors)", "H"),
+    "03": ConversionFactor(1.2143, "kgce/m3", "natural gas, gas field (docs/standards.md#conversion-factors)", "M"),
+    "04": ConversionFactor(34.12, "kgce/GJ", "heat 0.03412 kgce/MJ (docs/standards.md#conversion-factors)", "M"),
+    "08": ConversionFactor(1.7143, "kgce/kg", "LPG (docs/standards.md#conversion-factors)", "M"),
+    "10": ConversionFactor(1.4714, "kgce/kg", "petrol (docs/standards.md#conversion-factors)", "M"),
+    "12": ConversionFactor(1.4571, "kgce/kg", "diesel (docs/standards.md#conversion-factors)", "M"),
 }
-# The 等价值 of electricity (≈0.30 kgce/kWh, changes yearly, FACTS §3 confidence L) is not used by
+# The 等价值 of electricity (≈0.30 kgce/kWh, changes yearly, docs/standards.md#conversion-factors confidence L) is not used by
 # public-institution statistics; a site that needs it sets energy_factors.kgce_per_unit['01'].
 
 # Grid regions of the published CO₂ factors: national average and the seven regional grids.
@@ -250,7 +251,7 @@ GRID_REGIONS: dict[str, str] = {
     "south": "南方 China Southern",
     "southwest": "西南 Southwest",
 }
-_GRID_CO2_SOURCE = "电力二氧化碳排放因子, 生态环境部/国家统计局 (FACTS §3)"
+_GRID_CO2_SOURCE = "电力二氧化碳排放因子, 生态环境部/国家统计局 (docs/standards.md#conversion-factors)"
 # Grid electricity CO₂, kgCO₂/kWh, by (data year, region). Confidence H for every entry.
 GRID_CO2_KG_PER_KWH: dict[tuple[int, str], ConversionFactor] = {
     (2021, "national"): ConversionFactor(0.5568, "kgCO2/kWh", _GRID_CO2_SOURCE, "H", 2021),
@@ -266,24 +267,24 @@ GRID_CO2_KG_PER_KWH: dict[tuple[int, str], ConversionFactor] = {
 }
 DEFAULT_GRID_REGION = "national"
 DEFAULT_FACTOR_DATA_YEAR = 2023
-# FACTS §3 gives CO₂ factors for grid electricity only: CO₂ of gas, heat and fuels is written only
+# docs/standards.md#conversion-factors gives CO₂ factors for grid electricity only: CO₂ of gas, heat and fuels is written only
 # when the site sets energy_factors.co2_kg_per_unit for the category (with its source in the YAML).
 
 
-# -- Vendor maintenance-quality score (FACTS §5, §6) ---------------------------------------------
+# -- Vendor maintenance-quality score (docs/standards.md#indoor-environment, §6) ---------------------------------------------
 # Defaults of the registry's `vendor_scoring` section (facmon/registry.py); analytics/vendor_score.py
 # applies them. M/L numbers are configurable there.
 
-# Outsourced property and maintenance services, common contract KPIs (FACTS §6, confidence M/L).
-VENDOR_KPI_SOURCE = "common 物业服务 contract KPIs (FACTS §6, confidence M/L)"
+# Outsourced property and maintenance services, common contract KPIs (docs/standards.md#outsourced-services, confidence M/L).
+VENDOR_KPI_SOURCE = "common 物业服务 contract KPIs (docs/standards.md#outsourced-services, confidence M/L)"
 EQUIPMENT_GOOD_ORDER_MIN_SHARE = 0.98  # 设备完好率 ≥ 98 % (M/L)
 REPAIR_TIMELINESS_MIN_SHARE = 0.95  # 维修及时率 ≥ 95 % (M/L)
-# 川机管发〔2015〕53号 (FACTS §6, H): urgent repairs on site within 30 min. On-site arrival is not in the
+# 川机管发〔2015〕53号 (docs/standards.md#outsourced-services, H): urgent repairs on site within 30 min. On-site arrival is not in the
 # sensor data, so the score cannot measure it; SLA onsite_min terms should not be looser than this.
 URGENT_REPAIR_ONSITE_MAX_MIN = 30.0
 
-# GB/T 18883-2022 indoor air quality (FACTS §5): comfort bands for the vendor's IEQ compliance.
-GBT18883_SOURCE = "GB/T 18883-2022 (FACTS §5)"
+# GB/T 18883-2022 indoor air quality (docs/standards.md#indoor-environment): comfort bands for the vendor's IEQ compliance.
+GBT18883_SOURCE = "GB/T 18883-2022 (docs/standards.md#indoor-environment)"
 GBT18883_TEMPERATURE_SUMMER_C = (22.0, 28.0)  # H
 GBT18883_TEMPERATURE_WINTER_C = (16.0, 24.0)  # H
 GBT18883_HUMIDITY_SUMMER_PCT = (40.0, 80.0)  # % RH, H
@@ -294,7 +295,7 @@ GBT18883_PM10_MAX_UG_M3 = 100.0  # 24-hour mean (M)
 GBT18883_HCHO_MAX_MG_M3 = 0.08  # formaldehyde, 1-hour mean (H)
 GBT18883_TVOC_MAX_MG_M3 = 0.60  # 8-hour mean (M)
 
-# GB/T 18883-2022 (FACTS §5), further limits used by the fault detectors (analytics/fault_detectors.py).
+# GB/T 18883-2022 (docs/standards.md#indoor-environment), further limits used by the fault detectors (analytics/fault_detectors.py).
 GBT18883_CO2_MEAN_WINDOW_S = 3600  # the CO₂ limit is a 1-hour mean (M)
 GBT18883_PM25_MAX_UG_M3 = 50.0  # 24-hour mean (M)
 GBT18883_PM10_MAX_UG_M3 = 100.0  # 24-hour mean (M)

@@ -199,7 +199,8 @@ class InfluxStore:
         first = results[0]
         if "error" in first:
             raise StoreRejected(f"InfluxDB refused the query {influxql!r}: {first['error']}")
-        return first.get("series", [])
+        series: list[dict[str, Any]] = first.get("series", [])
+        return series
 
     def field_series(
         self, measurement: str, field: str, tags: Mapping[str, str], start_s: int, end_s: int

@@ -22,7 +22,8 @@ class DayKind(StrEnum):
 
 @lru_cache(maxsize=64)
 def _china(year: int) -> holidays.HolidayBase:
-    return holidays.China(years=year)
+    calendar: holidays.HolidayBase = holidays.country_holidays("CN", years=year)
+    return calendar
 
 
 def day_kind(day: date) -> DayKind:

@@ -5,7 +5,7 @@ subscribes to them and hands each message to the first decoder whose filter matc
 (:class:`DecoderSet`). Decoders parse only: whether the building, device, fields and values exist
 and are plausible is :mod:`facmon.ingest.validation`'s job, so every decoder gets the same checks.
 
-:class:`FacmonJsonDecoder` reads the documented facmon convention (DESIGN.md, MQTT):
+:class:`FacmonJsonDecoder` reads the documented facmon convention (docs/collecting.md#mqtt-topics-and-payloads):
 
 * ``<prefix>/<building>/<device>``: one device's reading, a JSON object
   ``{"ts": ..., "<field>": <number>, ...}``; any number of fields ("multi-field"). A ``"device"`` key,

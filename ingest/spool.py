@@ -24,6 +24,7 @@ Not thread-safe: the collector's writer thread is its only user.
 
 from __future__ import annotations
 
+import builtins  # Spool.bytes (its size) shadows the type inside the class
 import logging
 import os
 import struct
@@ -282,7 +283,7 @@ class Spool:
     # -- format ------------------------------------------------------------------------------------
 
     @staticmethod
-    def _decode(data: bytes) -> list[str] | None:
+    def _decode(data: builtins.bytes) -> list[str] | None:
         if len(data) < HEADER_BYTES:
             return None
         magic, length, lines, readings, crc = _HEADER.unpack_from(data)
@@ -321,7 +322,7 @@ class Spool:
         return found
 
     @staticmethod
-    def _record_at(segment: Path, data: bytes, offset: int) -> _Index | None:
+    def _record_at(segment: Path, data: builtins.bytes, offset: int) -> _Index | None:
         if len(data) - offset < HEADER_BYTES:
             return None
         magic, length, lines, readings, crc = _HEADER.unpack_from(data, offset)

@@ -171,7 +171,7 @@ def _read_varint(data: bytes, index: int) -> tuple[int, int] | None:
     return None
 
 
-def split_packets(data: bytes) -> tuple[list[tuple[int, bytes | memoryview, int, int]], int]:
+def split_packets(data: bytes) -> tuple[list[tuple[int, bytes, int, int]], int]:
     """Complete packets at the start of ``data``: a list of (first byte, buffer, body start, body end)
     and the number of bytes they take; an incomplete packet at the end is left for the next read."""
     packets = []

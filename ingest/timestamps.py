@@ -1,6 +1,6 @@
 """Reading timestamps: epoch seconds or milliseconds, ISO-8601 with an offset, or a device's local time.
 
-:func:`parse_timestamp` is the facmon convention (DESIGN.md, MQTT): a JSON number is epoch seconds or
+:func:`parse_timestamp` is the facmon convention (docs/collecting.md#mqtt-topics-and-payloads): a JSON number is epoch seconds or
 epoch milliseconds (told apart by magnitude: below 1e11 is seconds, 1e11 up to 1e14 is milliseconds,
 larger is rejected as micro/nanoseconds), a string is ISO-8601 **with** a UTC offset. A naive ISO
 string is rejected there: a facmon gateway that drops the offset is misconfigured, and guessing would
@@ -58,7 +58,7 @@ def parse_timestamp(value: object) -> int:
     if isinstance(value, bool) or value is None:
         raise TimestampError(f"ts {value!r} is not a number or an ISO-8601 string")
     if isinstance(value, int):
-        magnitude = abs(value)
+        magnitude: float = abs(value)
         if magnitude < _SECONDS_BELOW:
             return _check_range(value * 10**9, value)
         if magnitude < _MILLISECONDS_BELOW:

@@ -1,6 +1,6 @@
 """Publishing simulated readings over MQTT, paced against the wall clock.
 
-Topics and payloads (DESIGN.md, MQTT): one reading goes to ``<prefix>/<building>/<device>`` as
+Topics and payloads (docs/collecting.md#mqtt-topics-and-payloads): one reading goes to ``<prefix>/<building>/<device>`` as
 ``{"ts": <epoch s>, "<field>": <number>, ...}``; with gateway batches one message per building and
 tick goes to ``<prefix>/<building>/_batch`` as ``{"readings": [{"device": "<id>", "ts": ..., ...}]}``.
 MQTT v5, QoS 1, a persistent session (one hour), up to 1000 messages in flight.

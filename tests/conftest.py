@@ -2,6 +2,10 @@
 
 One stack serves the whole session (starting InfluxDB costs a second or two); each test that
 stores data gets a database of its own, so tests never see each other's points.
+
+Tests that start servers (or need the Debian packages ``make test`` installs: Mosquitto, InfluxDB,
+Go) are marked ``integration`` here, by the fixtures they use or by their module; ``make test-unit``
+runs the others, on any machine with Python, in under a minute.
 """
 
 from __future__ import annotations
@@ -17,6 +21,18 @@ from facmon.registry import Site, load_site
 from facmon.stack import Stack, free_port
 from facmon.store import InfluxStore
 from tests.clock import calendar  # noqa: F401 - the fake-clock fixture, for every test module
+
+# Fixtures that start real servers, and modules whose tests start them (or build with Go) themselves.
+SERVER_FIXTURES = {"stack", "own_stack", "stress_stack", "secure_stack", "tls_stack", "ports"}
+SERVER_MODULES = {"test_end_to_end", "test_security", "test_stack", "test_ingest_stop", "test_grafana_check"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if fixtures & SERVER_FIXTURES or item.module is not None and item.module.__name__.split(".")[-1] in SERVER_MODULES:
+            item.add_marker(pytest.mark.integration)
+
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_SITE = ROOT / "examples" / "county-offices.yaml"

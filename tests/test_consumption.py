@@ -297,7 +297,7 @@ def test_regional_grid_factor_and_version_come_from_the_registry():
 
 
 def test_unpublished_factor_version_is_refused():
-    """There is no regional grid factor for 2021 in FACTS §3: the registry refuses it by name."""
+    """There is no regional grid factor for 2021 in docs/standards.md#conversion-factors: the registry refuses it by name."""
     with pytest.raises(ValueError, match="no grid CO₂ factor for data_year 2021"):
         EnergyFactors(grid_region="east", data_year=2021)
 
@@ -316,7 +316,7 @@ def test_water_has_no_kgce_and_sub_meters_are_not_added_to_the_main_meter():
 
 
 def test_gas_converts_to_kgce_and_co2_only_with_a_site_factor():
-    """Gas: 1.2143 kgce/m³ (FACTS §3); no CO₂ factor in FACTS, so CO₂ only when the site gives one."""
+    """Gas: 1.2143 kgce/m³ (docs/standards.md#conversion-factors); no CO₂ factor in FACTS, so CO₂ only when the site gives one."""
     edges = local_midnights_s(date(2026, 3, 2), 1, SHANGHAI)
     gas = Meter(id="G-KITCHEN", energy="03", subitem="03000", unit="m3")
     [plain] = daily_energy("341122A005", [(gas, one_day(100.0, edges))], Factors.from_registry(EnergyFactors()))

@@ -214,7 +214,7 @@ def test_a_spike_jumps_beyond_rated_power_in_power_and_register(example_site):
     assert power * meter.multiplier == pytest.approx(5 * 65, abs=0.01)
     registers = dict(values(faulty, fault.building, fault.target, "register", fault.start_s - 900, fault.end_s + 900))
     jump_kwh = (registers[ts] - registers[ts - 900]) * meter.multiplier
-    assert jump_kwh / 0.25 > 1.2 * 65  # above rated power × interval × 1.2 (FACTS §4 validation rule)
+    assert jump_kwh / 0.25 > 1.2 * 65  # above rated power × interval × 1.2 (docs/standards.md#metering-data-model validation rule)
     normal_registers = dict(values(normal, fault.building, fault.target, "register", fault.start_s + 900, fault.end_s + 900))
     assert registers[ts + 900] == normal_registers[ts + 900]  # a transient: the next reading is back
 

@@ -176,7 +176,7 @@ def test_ieq_compliance_judges_occupied_hours_only_against_the_season_bands():
 
 def test_contract_terms_and_vendor_scoring_are_optional_with_kpi_defaults(example_site):
     """The example gives only hvac a contract; the others deduct nothing. Without a vendor_scoring section
-    the marks are FACTS §6's KPIs: availability 98 %, repair timeliness 95 %."""
+    the marks are docs/standards.md#outsourced-services's KPIs: availability 98 %, repair timeliness 95 %."""
     contracts = {v.id: v.contract for v in example_site.vendors}
     assert contracts["hvac"].monthly_fee_cny == 38000 and contracts["hvac"].deduction_per_breach_percent == {Severity.CRITICAL: 2}
     assert contracts["property"] == ContractTerms() and contracts["elevator"] == ContractTerms()

@@ -178,7 +178,8 @@ class MeterDays:
 
     @property
     def completeness(self) -> np.ndarray:
-        return np.divide(self.measured, self.expected, out=np.zeros(self.expected.size), where=self.expected > 0)
+        share: np.ndarray = np.divide(self.measured, self.expected, out=np.zeros(self.expected.size), where=self.expected > 0)
+        return share
 
 
 def meter_daily_lines(series: MeterSeries, days: MeterDays) -> list[str]:

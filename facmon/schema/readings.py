@@ -103,7 +103,7 @@ def allowed_fields(device: Device) -> frozenset[str]:
 
 
 def device_tags(site: Site, building: Building, device: Device) -> dict[str, str]:
-    """The InfluxDB tags of a device's points (DESIGN.md storage table)."""
+    """The InfluxDB tags of a device's points (docs/architecture.md#the-measurement-schema)."""
     if isinstance(device, Meter):
         return {"building": building.code, "meter": device.id, "energy": device.energy, "subitem": device.subitem}
     if isinstance(device, IeqSensor):
