@@ -9,13 +9,21 @@ APT_PACKAGES = mosquitto mosquitto-clients influxdb golang-go golang-github-prom
 SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 STAMP        = $(VENV)/.facmon-installed
 
-.PHONY: demo test test-stress install system-packages stack-down clean
+.PHONY: demo test test-unit test-stress lint install system-packages stack-down clean
 
 demo: install
 	$(VENV)/bin/facmon demo
 
 test: install
 	$(VENV)/bin/python -m pytest -q
+
+# The tests that start no server and need nothing but Python (any laptop, under a minute).
+test-unit: $(STAMP)
+	$(VENV)/bin/python -m pytest -q -m "not integration and not slow"
+
+# The rules CI checks within `make test`: ruff, ruff format, mypy, the layout contract.
+lint: $(STAMP)
+	$(VENV)/bin/python -m pytest -q tests/test_code_rules.py
 
 # Long stress runs left out of `make test` (marked slow): 120 SIGTERM/SIGINT trials against facmon ingest.
 test-stress: install
