@@ -454,6 +454,7 @@ def test_publish_stops_when_asked(example_site: Site, stack: Stack) -> None:
     assert counts == Counter()
 
 
+@pytest.mark.integration  # starts its own Mosquitto
 def test_publish_rides_out_a_broker_restart(example_site: Site, tmp_path: Path) -> None:
     binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
     port = free_port()
