@@ -1,14 +1,16 @@
 """Fault kinds shared by the simulator (injection), analytics (detection) and alerts.
 
-What goes wrong in a building (issue 5), the default severity of each kind, and the building system a
-fault belongs to, which the registry's ``coverage`` maps to the responsible vendor.
+What goes wrong in a building (issue 5) and the default severity of each kind. This module imports
+nothing of the registry: the registry validates ``detection.severity`` against :class:`FaultKind`, and
+the building system and vendor a fault belongs to (which the registry's ``coverage`` maps to the
+responsible vendor) are :func:`facmon.registry.responsible_system` and
+:func:`facmon.registry.responsible_vendor`.
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
 
-from facmon.registry import Building, Equipment, Meter, Site, System
 from facmon.standards import Severity
 
 
@@ -46,29 +48,3 @@ DEFAULT_SEVERITY: dict[FaultKind, Severity] = {
     FaultKind.COMFORT_OUT_OF_BAND: Severity.MINOR,
     FaultKind.SIMULTANEOUS_HEATING_COOLING: Severity.MINOR,
 }
-
-
-def responsible_system(kind: FaultKind, building: Building, device: object) -> System:
-    """The building system a fault belongs to, which the registry's coverage maps to a vendor."""
-    if kind == FaultKind.LIGHTS_AFTER_HOURS:
-        return System.LIGHTING
-    if kind == FaultKind.WATER_LEAK:
-        return System.WATER_SUPPLY
-    if kind == FaultKind.COMFORT_OUT_OF_BAND or kind == FaultKind.SIMULTANEOUS_HEATING_COOLING:
-        return System.HVAC
-    if kind == FaultKind.VENTILATION_FAILURE:
-        # B-class offices get their fresh air from the central HVAC; A-class from ventilation fans.
-        return System.HVAC if building.office_class == "B" else System.VENTILATION
-    if isinstance(device, Equipment):
-        return device.maintained_system
-    if isinstance(device, Meter):
-        return System.WATER_SUPPLY if device.energy == "02" else System.ELECTRICAL
-    return System.INDOOR_ENVIRONMENT
-
-
-def responsible_vendor(site: Site, kind: FaultKind, building: Building, device: object) -> str | None:
-    """Id of the vendor responsible for a fault on ``device``: the equipment's own vendor, else the
-    vendor whose coverage includes the fault's system in this building; None when nobody covers it."""
-    if isinstance(device, Equipment) and device.vendor:
-        return device.vendor
-    return site.covering_vendor(building.code, responsible_system(kind, building, device))

@@ -83,7 +83,7 @@ from pydantic import (
 from facmon.errors import FacmonError
 
 # FaultKind and friends live in facmon (analytics shares them); re-exported here for the simulator's users.
-from facmon.fault_kinds import DEFAULT_SEVERITY, FaultKind, responsible_system
+from facmon.fault_kinds import DEFAULT_SEVERITY, FaultKind
 from facmon.registry import (
     Building,
     Equipment,
@@ -91,26 +91,26 @@ from facmon.registry import (
     Identifier,
     IeqSensor,
     Meter,
+    RegistryYamlLoader,
     Site,
     System,
     WeatherSensor,
-    _duplicate_keys,
-    _node_at,
-    _pydantic_message,
-    _quoted_code,
-    _SiteYamlLoader,
+    duplicate_key_problems,
+    require_quoted_code,
+    responsible_system,
+    validation_error_message,
+    yaml_node_at,
 )
-from facmon.schema import FIELD_RANGES, SIM_TRUTH, allowed_fields, device_kind
+from facmon.schema import FIELD_RANGES, allowed_fields, device_kind
+from facmon.schema.truth import SimTruth, sim_truth_line
 from facmon.simulators.parameters import hour_of
 from facmon.standards import Severity
-from facmon.store import line
 from facmon.workdays import is_working_day
 
 if TYPE_CHECKING:
     from facmon.simulators.site import DayPlan, Reading, SiteSimulator
 
 LABELS_FORMAT = "facmon-fault-labels/1"
-NS_PER_S = 1_000_000_000
 
 
 # Faults of the data path (what the gateway reports), injected into readings; the others change the building.
@@ -179,7 +179,7 @@ class Fault(BaseModel):
     temperature_c: float | None = Field(None, ge=-15, le=55, description="comfort_out_of_band: zone temperature driven to, °C")
     partner: Identifier | None = Field(None, description="simultaneous_heating_cooling: the unit cooling while the target heats")
 
-    _check_code = field_validator("building", mode="before")(_quoted_code)
+    _check_code = field_validator("building", mode="before")(require_quoted_code)
 
     @field_validator("duration_s", mode="before")
     @classmethod
@@ -273,8 +273,8 @@ def load_faults(path: str | Path, site: Site) -> list[InjectedFault]:
 def parse_faults(text: str, path: Path, site: Site) -> list[InjectedFault]:
     """Validate scenario YAML text against ``site``; ``path`` is used in messages only."""
     try:
-        root = yaml.compose(text, Loader=_SiteYamlLoader)
-        raw = yaml.load(text, Loader=_SiteYamlLoader)
+        root = yaml.compose(text, Loader=RegistryYamlLoader)
+        raw = yaml.load(text, Loader=RegistryYamlLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}" if mark is not None else ""
@@ -285,16 +285,16 @@ def parse_faults(text: str, path: Path, site: Site) -> list[InjectedFault]:
         )
 
     def at(loc: tuple[str | int, ...]) -> str:
-        line_no = _node_at(root, loc).start_mark.line + 1
+        line_no = yaml_node_at(root, loc).start_mark.line + 1
         return f"{path}:{line_no}: {_describe_fault(raw, loc)}"
 
-    problems = _duplicate_keys(root, path)
+    problems = duplicate_key_problems(root, path)
     try:
         scenario = FaultScenario.model_validate(raw)
     except ValidationError as exc:
         for error in exc.errors():
             loc = tuple(step for step in error["loc"] if not (isinstance(step, str) and step.startswith(("function-", "literal["))))
-            problems.append(f"{at(loc)}: {_pydantic_message(error)}")
+            problems.append(f"{at(loc)}: {validation_error_message(error)}")
         raise FaultFileError(path, problems) from None
     faults: list[InjectedFault] = []
     for i, fault in enumerate(scenario.faults):
@@ -541,13 +541,8 @@ def truth_points(faults: Iterable[InjectedFault], start_s: int, end_s: int) -> l
 
 
 def truth_line(fault: InjectedFault, ts_s: int, active: int) -> str:
-    """One ``sim_truth`` point (DESIGN.md storage table) as line protocol."""
-    return line(
-        SIM_TRUTH,
-        {"building": fault.building, "kind": fault.kind.value, "target": fault.target},
-        {"active": float(active)},
-        ts_s * NS_PER_S,
-    )
+    """One ``sim_truth`` point (facmon.schema.truth) as line protocol: ``active`` 1 at the fault's start, 0 at its end."""
+    return sim_truth_line(SimTruth(fault.building, fault.kind.value, fault.target, ts_s, bool(active)))
 
 
 def truth_lines(faults: Iterable[InjectedFault], start_s: int, end_s: int) -> list[str]:
