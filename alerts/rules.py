@@ -114,7 +114,7 @@ def _sla_text(site: Site) -> str:
     return text + "{{ end }}"
 
 
-def annotations(site: Site, kind: str) -> dict[str, str]:
+def rule_annotations(site: Site, kind: str) -> dict[str, str]:
     """The rule's annotations (Go templates Grafana expands per alert, with ``$labels`` predefined): a
     Chinese summary, a description naming the vendor and its SLA, and the building dashboard's path with
     the building chosen. Grafana stores annotations raw (no environment expansion), so ``$`` stays ``$``."""
@@ -178,7 +178,7 @@ def fault_rule(site: Site, kind: str, folder_uid: str, datasource_uid: str) -> d
         "execErrState": "Error",
         "for": "0s",
         "labels": {"source": "facmon"},
-        "annotations": annotations(site, kind),
+        "annotations": rule_annotations(site, kind),
         "isPaused": False,
     }
 

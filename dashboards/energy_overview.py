@@ -192,7 +192,7 @@ def plan_markdown(plan: EnergyPlan, lang: Lang) -> str:
         [[indicator, _percent(plan.reductions[indicator])] for indicator in indicators],
     )
     yearly = markdown_table(
-        [title("column.year", lang)] + indicators,
+        [title("column.year", lang), *indicators],
         [
             [year] + [_percent(required_reduction(plan, indicator, year)) for indicator in indicators]
             for year in range(plan.base_year + 1, plan.target_year + 1)

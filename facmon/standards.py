@@ -1,7 +1,7 @@
 """Codes and numbers taken from standards, each with its source.
 
 This is the one place where a standard-derived code or number lives (docs/architecture.md#conventions).
-Sources and confidence levels are those of ``shared/domain/FACTS.md``.
+Sources and confidence levels are listed in docs/standards.md.
 """
 
 from __future__ import annotations
@@ -113,7 +113,7 @@ FRESH_AIR_MIN_M3_H_PERSON = 30.0  # GB/T 18883-2022: fresh air at least 30 m³/(
 # ---------------------------------------------------------------------------------------------
 # Office energy benchmarks and plan targets (docs/standards.md#energy-indicators-and-plan-targets, §2)
 #
-# The registry's `energy_targets` section (facmon/registry.py) takes its defaults from here and may
+# The registry's `energy_targets` section (facmon/registry/energy_targets.py) takes its defaults from here and may
 # override every number marked M or L; analytics/benchmarks.py applies them.
 
 # GB/T 51161-2016《民用建筑能耗标准》Table 5.2.1, office buildings: non-heating electricity-equivalent
@@ -212,7 +212,7 @@ MV_TOWT_OCCUPANCY_BALANCE_C = (10.0, 18.3)
 
 # -- Conversion factors (docs/standards.md#conversion-factors) -------------------------------------------------------------
 # Energy to standard coal (kgce) and to CO₂, versioned by data year. The registry's
-# `energy_factors` section (facmon/registry.py) picks the grid region and data year and may override
+# `energy_factors` section (facmon/registry/energy_factors.py) picks the grid region and data year and may override
 # any factor; analytics/daily.py records on every energy_daily point which version it used.
 
 
@@ -272,7 +272,7 @@ DEFAULT_FACTOR_DATA_YEAR = 2023
 
 
 # -- Vendor maintenance-quality score (docs/standards.md#indoor-environment, §6) ---------------------------------------------
-# Defaults of the registry's `vendor_scoring` section (facmon/registry.py); analytics/vendor_score.py
+# Defaults of the registry's `vendor_scoring` section (facmon/registry/scoring.py); analytics/vendor_score.py
 # applies them. M/L numbers are configurable there.
 
 # Outsourced property and maintenance services, common contract KPIs (docs/standards.md#outsourced-services, confidence M/L).

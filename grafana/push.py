@@ -23,6 +23,7 @@ import copy
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import partial
 from typing import Any
 
 import niquests
@@ -228,9 +229,7 @@ def _contact_point_changes(api: GrafanaApi, points: list[dict[str, Any]]) -> tup
         uid, title = point["uid"], f"{point['name']} ({point['type']})"
         stored = current.get(uid)
         if stored is None:
-            changes.append(
-                Change("contact point", uid, title, Action.CREATE, lambda p=point: api.alertingprovisioning.create_contactpoint(p))
-            )
+            changes.append(Change("contact point", uid, title, Action.CREATE, partial(api.alertingprovisioning.create_contactpoint, point)))
         elif (stored.get("name"), stored.get("type"), bool(stored.get("disableResolveMessage"))) != (
             point["name"],
             point["type"],
@@ -238,7 +237,7 @@ def _contact_point_changes(api: GrafanaApi, points: list[dict[str, Any]]) -> tup
         ) or not _settings_equal(stored.get("settings") or {}, point["settings"]):
             changes.append(
                 Change(
-                    "contact point", uid, title, Action.UPDATE, lambda p=point: api.alertingprovisioning.update_contactpoint(p["uid"], p)
+                    "contact point", uid, title, Action.UPDATE, partial(api.alertingprovisioning.update_contactpoint, point["uid"], point)
                 )
             )
         else:
@@ -250,7 +249,7 @@ def _contact_point_changes(api: GrafanaApi, points: list[dict[str, Any]]) -> tup
             uid,
             f"{stored.get('name')} ({stored.get('type')})",
             Action.DELETE,
-            lambda u=uid: api.alertingprovisioning.delete_contactpoint(u),
+            partial(api.alertingprovisioning.delete_contactpoint, uid),
         )
         for uid, stored in current.items()
         if uid and uid.startswith(FACMON_UID_PREFIX) and uid not in declared

@@ -483,7 +483,8 @@ def _check_window(kind: FaultKind, building: Building, device: object, start_s: 
     any_occupied, _ = _occupied_steps(building, start_s, end_s, site)
     if kind == FaultKind.LIGHTS_AFTER_HOURS and any_occupied:
         raise ValueError(
-            f"start: lights left on must be outside working hours ({building.working_hours.start:%H:%M}-{building.working_hours.end:%H:%M} on working days)"
+            f"start: lights left on must be outside working hours "
+            f"({building.working_hours.start:%H:%M}-{building.working_hours.end:%H:%M} on working days)"
         )
     if kind == FaultKind.HVAC_WEEKEND:
         tz = site.site.tz

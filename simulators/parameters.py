@@ -1,6 +1,6 @@
 """Every number the building model rests on, in one place, each with where it comes from.
 
-Confidence follows ``shared/domain/FACTS.md``: **H** official text, **M** one secondary source,
+Confidence as docs/standards.md grades it: **H** official text, **M** one secondary source,
 **L** engineering assumption chosen so the simulated buildings land on the published benchmarks
 (annual EUI of a 夏热冬冷 B-class government office ≈ 60-90 kWh/m²·a, GB/T 51161 constraint 90,
 guide 65; water ≈ 21.5 m³/person·a, the 2020 national baseline). L numbers are parameters, not

@@ -69,7 +69,12 @@ def test_nothing_points_outside_the_clone() -> None:
     outside = []
     for name in tracked:
         path = ROOT / name
-        if path.suffix not in (".py", ".md", ".yaml", ".toml", ".go") or not path.is_file() or name == "tests/test_code_rules.py":
+        # docs/standards.md keeps the table from the old section numbers to its own anchors
+        if (
+            path.suffix not in (".py", ".md", ".yaml", ".toml", ".go")
+            or not path.is_file()
+            or name in ("tests/test_code_rules.py", "docs/standards.md")
+        ):
             continue
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
             if "FACTS §" in line or "DESIGN.md" in line or "../shared/domain" in line:

@@ -151,7 +151,8 @@ def test_a_valid_file_loads_with_times_and_resolved_vendors():
             "climate_zone: hot_summer_cold_winter",
             "climate_zone: subtropical",
             [
-                "site > climate_zone: input should be 'severe_cold_cold', 'hot_summer_cold_winter', 'hot_summer_warm_winter' or 'mild' (got 'subtropical')"
+                "site > climate_zone: input should be 'severe_cold_cold', 'hot_summer_cold_winter', 'hot_summer_warm_winter' or 'mild' "
+                "(got 'subtropical')"
             ],
         ),
         ("unknown timezone", "timezone: Asia/Shanghai", "timezone: Asia/Beijing", ["timezone 'Asia/Beijing' is not an IANA time zone"]),
@@ -386,7 +387,8 @@ def test_a_broken_decoder_entry_is_refused_naming_its_line(case, old, new, expec
             "two devices feed one meter",
             "tasmota_C59B5E: E-LS-2F",
             "tasmota_C59B5E: E-LS-1F",
-            "meter 'E-LS-1F' of building 320125A001 is already fed by 'shellyplus1pm-a8032ab1c2d3:switch:0' (mqtt.decoders[0]); one device per meter",
+            "meter 'E-LS-1F' of building 320125A001 is already fed by 'shellyplus1pm-a8032ab1c2d3:switch:0' (mqtt.decoders[0]); one "
+            "device per meter",
             "tasmota_C59B5E: E-LS-1F",
         ),
         (

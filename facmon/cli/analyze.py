@@ -15,6 +15,8 @@ from facmon.settings import open_store, resolve_endpoints
 from facmon.stop import stop_on_signals
 
 if TYPE_CHECKING:
+    from facmon.analytics.analyze import AnalysisSummary
+
     pass
 
 from rich.console import RenderableType
@@ -148,10 +150,12 @@ def analyze(
         if since is not None or until is not None:
             raise FacmonError("--follow analyses the recent past by itself; leave out --since and --until")
         err.print(f"analysing every {interval_min:g} min; Ctrl-C stops")
+
+        def detect_after_cycle(summary: AnalysisSummary | None, error: BaseException | None) -> None:
+            detect_faults_after(site, store, summary)
+
         with stop_on_signals() as stop:
-            follow_analysis(
-                site, store, every_s=interval_min * 60, stop=stop, on_cycle=lambda summary, error: detect_faults_after(site, store, summary)
-            )  # logs each cycle
+            follow_analysis(site, store, every_s=interval_min * 60, stop=stop, on_cycle=detect_after_cycle)  # logs each cycle
         return
     end = _analysis_time(until, "--until", tz, end_of_day=True) if until else default_until(site)
     start = _analysis_time(since, "--since", tz, end_of_day=False) if since else default_since(site, store, end)

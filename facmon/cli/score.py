@@ -16,7 +16,8 @@ from facmon.settings import open_store, resolve_endpoints
 from facmon.store import InfluxStore
 
 if TYPE_CHECKING:
-    from facmon.analytics.energy_score import EnergyScorecard
+    from facmon.analytics.energy_score import BuildingScore, EnergyScorecard
+    from facmon.analytics.indicators import BuildingIndicators
 
 from rich.console import RenderableType
 
@@ -71,19 +72,20 @@ def energy_scorecard_tables(card: EnergyScorecard, explain: bool = True) -> list
         "sub-items of main\nA/B/C/D/unmetered",
     ):
         indicators.add_column(column, justify="left" if column == "building" else "right")
-    rows = [(e.indicators, e) for e in card.buildings] + [(card.site_indicators, None)]
-    for found, entry in rows:
+    rows: list[tuple[BuildingIndicators, BuildingScore | None]] = [(e.indicators, e) for e in card.buildings]
+    rows.append((card.site_indicators, None))
+    for found, scored in rows:
         values = [f"{found.annual[k]:,.2f}" if k in found.annual else "-" for k in INDICATOR_UNITS]
         gbt = plan = "-"
-        if entry is not None and entry.gbt51161 is not None:
-            g = entry.gbt51161
+        if scored is not None and scored.gbt51161 is not None:
+            g = scored.gbt51161
             gbt = f"{g.corrected_kwh_m2:.1f} ({g.guide_kwh_m2:g}/{g.constraint_kwh_m2:g})"
-        if entry is not None:
-            headline = next((p for p in entry.plan if p.indicator == "kgce_per_m2"), None)
+        if scored is not None:
+            headline = next((p for p in scored.plan if p.indicator == "kgce_per_m2"), None)
             if headline is not None:
                 plan = f"{headline.achieved_reduction:.1%} / {headline.required_reduction:.1%}"
         after = found.after_hours.after_hours_share if found.after_hours is not None else None
-        label = found.building if entry is not None else "site"
+        label = found.building if scored is not None else "site"
         shares = "-"
         if found.shares is not None:
             groups = [found.shares.by_group.get(f"01{letter}00", 0.0) for letter in "ABCD"]
@@ -233,7 +235,7 @@ def vendor_scorecard_tables(card: VendorScorecard, explain: bool = True) -> list
                         o.episode.building,
                         escape(o.episode.target),
                         o.episode.kind,
-                        o.episode.severity.value,
+                        str(o.episode.severity),
                         f"{start:%m-%d %H:%M}",
                         f"{o.restore_min:,.0f}",
                         f"{o.sla_restore_min:g}",

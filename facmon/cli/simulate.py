@@ -251,7 +251,7 @@ def simulate(
             labels_out, labels(faults, int(at.timestamp()), int(simulator.position.timestamp()), seed=seed, scenario=str(faults_path))
         )
 
-    def show() -> Iterator[RenderableType]:
+    def show_published() -> Iterator[RenderableType]:
         yield counts_table("Published readings (acknowledged by the broker)", {"published": counts})
 
-    emit(output, {"published": counts_json(counts), "start": at.isoformat()}, show)
+    emit(output, {"published": counts_json(counts), "start": at.isoformat()}, show_published)

@@ -20,6 +20,7 @@ from rich.console import RenderableType
 
 from facmon.cli.options import SiteOption
 from facmon.cli.output import FormatOption, OutputFormat, emit
+from facmon.standards import Severity
 
 site_app = typer.Typer(help="Validate and summarise the site registry.", no_args_is_help=True)
 
@@ -48,7 +49,7 @@ def _site_summary(site: Site) -> dict:
             "name": v.name,
             "systems": sorted({s.value for c in site.coverage if c.vendor == v.id for s in c.systems}),
             "equipment": sum(1 for b in site.buildings for e in b.equipment if site.equipment_vendor(b.code, e) == v.id),
-            "sla_critical_restore_min": v.sla["critical"].restore_min,
+            "sla_critical_restore_min": v.sla[Severity.CRITICAL].restore_min,
         }
         for v in site.vendors
     ]
