@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from facmon.analytics.caltrack_hourly import MonthlyHourlyBaseline, fit_monthly_hourly_baseline
+from facmon.analytics.data_sufficiency import DataSufficiency
 from facmon.analytics.fit_statistics import FitStatistics
 from facmon.analytics.towt import HourlyBaseline, fit_hourly_baseline
 from facmon.errors import FacmonError
@@ -60,6 +61,10 @@ class HourlyBaselineChoice:
     @property
     def statistics(self) -> FitStatistics:
         return self.model.statistics
+
+    @property
+    def sufficiency(self) -> DataSufficiency:
+        return self.model.sufficiency
 
     def predict(self, hours: np.ndarray, temperature_c: np.ndarray, working_day: np.ndarray | None = None) -> np.ndarray:
         """Baseline consumption (kWh per hour) of the chosen model."""

@@ -13,8 +13,8 @@ from rich.table import Table
 
 from facmon.errors import FacmonError
 
-if TYPE_CHECKING:
-    pass
+if TYPE_CHECKING:  # analytics (numpy, scikit-learn) loads only when a command runs, to keep `facmon --help` fast
+    from facmon.analytics.baseline import SavingsReport
 
 from rich.console import RenderableType
 
@@ -87,12 +87,12 @@ def baseline_fit(
         except ValueError:
             raise FacmonError(f"--baseline-end {baseline_end!r} is not a date such as 2025-06-30") from None
     readings = read_interval_csv(csv_file, time_col, load_col, temp_col, temp_unit.value)
-    report = {"file": str(csv_file), **measure_savings(to_regular(readings, freq.value), end, work_calendar)}
+    report = measure_savings(to_regular(readings, freq.value), end, work_calendar)
 
     def show() -> Iterator[RenderableType]:
-        yield from baseline_renderables(report)
+        yield from baseline_renderables(report, csv_file)
 
-    emit(output, _finite(report), show)
+    emit(output, _finite({"file": str(csv_file), **report.as_dict()}), show)
 
 
 def _finite(value: object) -> object:
@@ -106,32 +106,33 @@ def _finite(value: object) -> object:
     return value
 
 
-def baseline_renderables(report: dict) -> Iterator[RenderableType]:
+def baseline_renderables(report: SavingsReport, source: Path) -> Iterator[RenderableType]:
     """The baseline report of `facmon baseline fit` as tables and lines."""
-    baseline, acceptance, sufficiency = report["baseline"], report["acceptance"], report["sufficiency"]
-    fit = Table(title=f"{report['interval']} baseline {baseline['start']} .. {baseline['end']} — {report['file']}")
+    from facmon.analytics.changepoint import DailyBaseline
+
+    baseline, acceptance, sufficiency, statistics = report.baseline, report.acceptance, report.sufficiency, report.statistics
+    fit = Table(title=f"{report.interval} baseline {baseline.start} .. {baseline.end} — {source}")
     for column in ("n", "parameters", "CV(RMSE)", "NMBE", "R²", "G14 acceptance", "data sufficiency"):
         fit.add_column(column, justify="right" if column not in ("G14 acceptance", "data sufficiency") else "left")
     verdict = (
         "[green]accepted[/green]"
-        if acceptance["accepted"]
-        else f"[red]not accepted[/red] (CV(RMSE) ≤ {acceptance['cvrmse_max']:.0%}, |NMBE| ≤ {acceptance['nmbe_max']:.1%})"
+        if acceptance.accepted
+        else f"[red]not accepted[/red] (CV(RMSE) ≤ {acceptance.cvrmse_max:.0%}, |NMBE| ≤ {acceptance.nmbe_max:.1%})"
     )
-    enough = (
-        "[green]sufficient[/green]" if sufficiency["sufficient"] else "[yellow]insufficient[/yellow]: " + "; ".join(sufficiency["issues"])
-    )
+    enough = "[green]sufficient[/green]" if sufficiency.sufficient else "[yellow]insufficient[/yellow]: " + "; ".join(sufficiency.issues)
     fit.add_row(
-        str(report["n"]),
-        str(report["n_parameters"]),
-        f"{report['cvrmse']:.1%}",
-        f"{report['nmbe']:.2%}",
-        f"{report['r2']:.3f}",
+        str(statistics.n),
+        str(statistics.n_parameters),
+        f"{statistics.cvrmse:.1%}",
+        f"{statistics.nmbe:.2%}",
+        f"{statistics.r2:.3f}",
         verdict,
         enough,
     )
-    yield (fit)
-    if report["interval"] == "daily":
-        segments = Table(title=f"change-point model ({report['calendar']} calendar)")
+    yield fit
+    model = report.model
+    if isinstance(model, DailyBaseline):
+        segments = Table(title=f"change-point model, days split by {model.split.value} ({report.calendar} calendar)")
         for column in (
             "days",
             "model",
@@ -146,40 +147,41 @@ def baseline_renderables(report: dict) -> Iterator[RenderableType]:
         def number(value: float | None, fmt: str) -> str:
             return "-" if value is None else format(value, fmt)
 
-        for kind, s in report["model"]["segments"].items():
+        for kind, segment in model.models.items():
             segments.add_row(
-                f"{kind} ({s['n_days']})",
-                s["model_type"],
-                f"{s['intercept_kwh']:.2f}",
-                number(s["heating_slope_kwh_per_k"] if s["heating_balance_c"] is not None else None, ".3f"),
-                number(s["heating_balance_c"], ".1f"),
-                number(s["cooling_slope_kwh_per_k"] if s["cooling_balance_c"] is not None else None, ".3f"),
-                number(s["cooling_balance_c"], ".1f"),
+                f"{kind} ({segment.n_days})",
+                segment.model_type.value,
+                f"{segment.intercept_kwh:.2f}",
+                number(segment.heating_slope_kwh_per_k if segment.heating_balance_c is not None else None, ".3f"),
+                number(segment.heating_balance_c, ".1f"),
+                number(segment.cooling_slope_kwh_per_k if segment.cooling_balance_c is not None else None, ".3f"),
+                number(segment.cooling_balance_c, ".1f"),
             )
-        yield (segments)
+        yield segments
     else:
+        errors = ", ".join(f"{name} {error:.1%}" for name, error in model.out_of_sample_cvrmse.items() if error is not None)
         yield (
-            f"time-of-week-and-temperature model: {report['model']['occupied_hours_of_week']} of 168 hours of the week occupied "
-            f"({report['calendar']} calendar)"
+            f"time-of-week-and-temperature model {model.method}, chosen by CV(RMSE) on held-out weeks ({errors}); "
+            f"{report.calendar} calendar"
         )
-    savings = report.get("savings")
-    if "reporting" not in report:
-        yield ("no reporting period: the file ends at the baseline (give --baseline-end to measure savings)")
+    savings = report.savings
+    if report.reporting is None:
+        yield "no reporting period: the file ends at the baseline (give --baseline-end to measure savings)"
         return
     if savings is None:
-        yield (f"[yellow]no savings[/yellow]: {report['reporting'].get('issue', '')}")
+        yield f"[yellow]no savings[/yellow]: {report.reporting_issue or ''}"
         return
-    result = Table(title=f"savings {report['reporting']['start']} .. {report['reporting']['end']} ({savings['m']} points)")
-    for column in ("baseline predicted", "observed", "avoided", "fraction", f"± at {savings['confidence']:.0%}", "FSU", "verdict"):
+    result = Table(title=f"savings {report.reporting.start} .. {report.reporting.end} ({savings.m} points)")
+    for column in ("baseline predicted", "observed", "avoided", "fraction", f"± at {savings.confidence:.0%}", "FSU", "verdict"):
         result.add_column(column, justify="right" if column != "verdict" else "left")
-    fsu = "-" if savings["fsu"] is None else f"{savings['fsu']:.1%}"
+    fsu = "-" if savings.fsu is None else f"{savings.fsu:.1%}"
     result.add_row(
-        f"{savings['predicted_kwh']:,.1f}",
-        f"{savings['observed_kwh']:,.1f}",
-        f"{savings['avoided']:,.1f}",
-        f"{savings['fraction']:.1%}",
-        f"{savings['uncertainty_kwh']:,.1f}",
+        f"{savings.predicted_kwh:,.1f}",
+        f"{savings.observed_kwh:,.1f}",
+        f"{savings.avoided_kwh:,.1f}",
+        f"{savings.fraction:.1%}",
+        f"{savings.uncertainty_kwh:,.1f}",
         fsu,
-        "[yellow]inconclusive[/yellow] (FSU > 50 %)" if savings["inconclusive"] else "[green]conclusive[/green]",
+        "[yellow]inconclusive[/yellow] (FSU > 50 %)" if savings.inconclusive else "[green]conclusive[/green]",
     )
-    yield (result)
+    yield result
