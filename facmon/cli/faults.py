@@ -5,23 +5,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
+from rich.console import RenderableType
 from rich.markup import escape
 from rich.table import Table
 
+from facmon.cli.options import SiteOption, load_site_option
+from facmon.cli.output import FormatOption, OutputFormat, emit, err
 from facmon.errors import FacmonError
 from facmon.registry import Site
 from facmon.settings import open_store, resolve_endpoints
-
-if TYPE_CHECKING:
-    pass
-
-from rich.console import RenderableType
-
-from facmon.cli.options import SiteOption, load_site_option
-from facmon.cli.output import FormatOption, OutputFormat, emit, err
 
 faults_app = typer.Typer(
     help="Faults found by `facmon analyze`: active ones, evaluation against labels, the weekly anomaly review.", no_args_is_help=True

@@ -4,21 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
+from rich.console import RenderableType
 from rich.markup import escape
 from rich.table import Table
 
-from facmon.settings import resolve_endpoints
-
-if TYPE_CHECKING:
-    pass
-
-from rich.console import RenderableType
-
 from facmon.cli.options import SiteOption, load_site_option
 from facmon.cli.output import FormatOption, OutputFormat, emit
+from facmon.settings import resolve_endpoints
 
 grafana_app = typer.Typer(
     help="Grafana as code from the registry: provisioning files (`export`) or an HTTP API push (`push`).", no_args_is_help=True

@@ -4,21 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
-from rich.table import Table
-
-from facmon.settings import facmon_home
-from facmon.stack import Stack
-
-if TYPE_CHECKING:
-    pass
-
 from rich.console import RenderableType
+from rich.table import Table
 
 from facmon.cli.options import SiteOption, load_site_option
 from facmon.cli.output import FormatOption, OutputFormat, emit
+from facmon.settings import facmon_home
+from facmon.stack import Stack
 
 mqtt_app = typer.Typer(help="Broker users and access control, generated from the site registry.", no_args_is_help=True)
 
