@@ -35,6 +35,7 @@ from facmon.registry.anomalies import AnomalyReview
 from facmon.registry.buildings import (
     DEFAULT_SYSTEM,
     Building,
+    BuildingUse,
     Equipment,
     EquipmentType,
     IeqQuantity,
@@ -49,7 +50,7 @@ from facmon.registry.collection import Collection
 from facmon.registry.common import Entry, Identifier, require_quoted_code
 from facmon.registry.detection import Detection
 from facmon.registry.energy_factors import EnergyFactors
-from facmon.registry.energy_targets import EnergyPlan, EnergyTargets, EuiBenchmark, Gbt51161Parameters, PlanIndicator
+from facmon.registry.energy_targets import BaseYearValues, EnergyPlan, EnergyTargets, EuiBenchmark, Gbt51161Parameters, PlanIndicator
 from facmon.registry.loader import (
     RegistryYamlLoader,
     SiteFileError,
@@ -91,7 +92,9 @@ __all__ = [
     "VENDOR_SCORE_COMPONENTS",
     "Alerting",
     "AnomalyReview",
+    "BaseYearValues",
     "Building",
+    "BuildingUse",
     "ClimateZone",
     "Collection",
     "Contact",

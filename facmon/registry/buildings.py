@@ -175,21 +175,43 @@ class Equipment(Entry):
         return self.system or DEFAULT_SYSTEM[self.type]
 
 
+class BuildingUse(StrEnum):
+    """A building's main use (主要用途). GB/T 51161's office values apply to offices only; the other
+    uses have no national benchmark in facmon and are compared with nothing."""
+
+    OFFICE = "office"  # 办公
+    CANTEEN = "canteen"  # 食堂
+    DATA_CENTRE = "data_centre"  # 数据中心, 机房楼
+    CONFERENCE = "conference"  # 会议中心
+    ARCHIVE = "archive"  # 档案馆
+    OTHER = "other"
+
+
 class Building(Entry):
-    """An office building with its meters, sensors and equipment."""
+    """A building of the institution (an office building by default) with its meters, sensors and equipment."""
 
     code: str = Field(description="10-character building code per the 导则, e.g. 320125A001")
     name: str = Field(min_length=1, description="name shown on dashboards and reports")
     floor_area_m2: float = Field(gt=0, description="建筑面积, m²")
     energy_users: int = Field(gt=0, description="用能人数, persons")
     floors: int = Field(1, ge=1, le=200, description="number of floors")
-    office_class: OfficeHvacClass = Field(description="GB/T 51161 class A (split AC) or B (central HVAC)")
-    office_use: OfficeUse = Field(description="GB/T 51161 党政机关 (government) or 商业办公 (commercial)")
+    use: BuildingUse = Field(
+        BuildingUse.OFFICE,
+        description="main use: office, canteen, data_centre, conference, archive or other; "
+        "only offices are compared with GB/T 51161's office values",
+    )
+    office_class: OfficeHvacClass = Field(
+        description="HVAC class in GB/T 51161's terms: A (split or room AC, windows open) or B (central HVAC); "
+        "for an office it picks the benchmark row, for every building the simulator's HVAC"
+    )
+    office_use: OfficeUse | None = Field(
+        None, description="offices only, and required for them: GB/T 51161 党政机关 (government) or 商业办公 (commercial)"
+    )
     working_hours: WorkingHours = Field(
         default_factory=WorkingHours,
         description="office hours on working days: occupied hours, after-hours use, comfort judgement",
     )
-    canteen: bool = Field(False, description="serves meals (kitchen loads, gas, water)")
+    canteen: bool = Field(False, description="serves meals (kitchen loads, gas, water); true for a building whose use is canteen")
     meters: list[Meter] = Field(default_factory=list, description="energy and water meters")
     ieq_sensors: list[IeqSensor] = Field(default_factory=list, description="indoor environment sensors")
     weather_sensors: list[WeatherSensor] = Field(
@@ -199,6 +221,30 @@ class Building(Entry):
 
     _check_code = field_validator("code", mode="before")(require_quoted_code)
     _devices: dict[str, Meter | IeqSensor | WeatherSensor | Equipment] = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _a_canteen_serves_meals(cls, values: Any) -> Any:
+        if isinstance(values, dict) and values.get("use") == BuildingUse.CANTEEN.value and "canteen" not in values:
+            return {**values, "canteen": True}
+        return values
+
+    @model_validator(mode="after")
+    def _office_use_for_offices(self) -> Building:
+        if self.use is BuildingUse.OFFICE and self.office_use is None:
+            raise ValueError(
+                "office_use is required for an office building: government (党政机关) or commercial (商业办公), GB/T 51161's row"
+            )
+        if self.use is not BuildingUse.OFFICE and self.office_use is not None:
+            raise ValueError(f"office_use applies to office buildings only; this building's use is {self.use.value}")
+        if self.use is BuildingUse.CANTEEN and not self.canteen:
+            raise ValueError("a building whose use is canteen serves meals: canteen cannot be false")
+        return self
+
+    @property
+    def is_office(self) -> bool:
+        """Whether GB/T 51161's office values apply to this building."""
+        return self.use is BuildingUse.OFFICE
 
     @field_validator("code")
     @classmethod

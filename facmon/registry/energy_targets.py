@@ -7,13 +7,14 @@ Defaults come from facmon/standards.py (docs/standards.md#energy-indicators-and-
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal, cast
+from typing import Annotated, Any, Literal, cast
 
 from pydantic import Field, field_validator, model_validator
 
-from facmon.registry.common import Entry
+from facmon.registry.common import Entry, require_quoted_code
 from facmon.registry.scoring import Scoring
 from facmon.standards import (
+    ENERGY_CATEGORIES,
     FYP14_BASE_YEAR,
     FYP14_NAME,
     FYP14_NATIONAL_BASE_VALUES,
@@ -35,12 +36,57 @@ PlanIndicator = Literal["kgce_per_m2", "kgce_per_person", "water_m3_per_person",
 _BENCHMARK_KEY = re.compile(r"^(?P<office_class>[AB])/(?P<office_use>government|commercial)/(?P<climate_zone>[a-z_]+)$")
 
 
+# Categories whose consumption converts to kgce and CO₂; water (02) is a resource, not energy.
+WATER_CATEGORY = "02"
+
+
+class BaseYearValues(Entry):
+    """A building's base-year values as reported elsewhere (e.g. its statistics for the base year), with
+    the energy categories they cover, so that facmon compares them only with measurements of the same
+    categories (like for like)."""
+
+    energy: list[str] = Field(
+        min_length=1,
+        description="energy categories the kgce and CO₂ values include, e.g. ['01', '03'] for electricity and natural gas; "
+        "never water (02), whose value is water_m3_per_person",
+    )
+    values: dict[PlanIndicator, Annotated[float, Field(gt=0)]] = Field(
+        min_length=1, description="base-year value per indicator: kgce/(m²·a), kgce/(person·a), m³ water/(person·a), kgCO₂/(m²·a)"
+    )
+    source: str = Field(min_length=1, description="where the values come from, shown with every plan figure")
+
+    @field_validator("energy", mode="before")
+    @classmethod
+    def _quoted_codes(cls, value: Any) -> Any:
+        return [require_quoted_code(code) for code in value] if isinstance(value, list) else value
+
+    @field_validator("energy")
+    @classmethod
+    def _energy_categories(cls, energy: list[str]) -> list[str]:
+        for code in energy:
+            if code not in ENERGY_CATEGORIES:
+                raise ValueError(f"energy {code!r} is not a category code 01..13")
+            if code == WATER_CATEGORY:
+                raise ValueError("water (02) is not energy: its base value is values.water_m3_per_person, not part of energy")
+        if len(set(energy)) != len(energy):
+            raise ValueError(f"energy lists a category twice: {energy}")
+        return sorted(energy)
+
+
+_NOT_A_BASE = (
+    "national averages cover every energy type of every public institution and are no building's base-year value "
+    "(not like for like): give the building's own base-year values with the energy categories they cover "
+    "({energy: ['01'], values: {kgce_per_m2: 6.1}, source: '2020 statistics'}), or measured"
+)
+
+
 class EnergyPlan(Entry):
     """A conservation plan: base year, target year and reductions per indicator (14th Five-Year plan by default).
 
-    A building's base-year values are ``base_values[code]`` when given (numbers, or ``measured`` /
-    ``national``), else ``default_base``: ``measured`` reads the base year from energy_daily;
-    ``national`` uses ``national_base_values``; ``measured_else_national`` tries the first, then the second.
+    A building's base-year values are ``base_values[code]`` when given (its own values with the energy
+    categories they cover, or ``measured``), else ``default_base``: ``measured`` reads the base year from
+    energy_daily; ``none`` leaves the building without a base (its plan component is not available).
+    A base counts only when it covers the same energy categories as the measurements it is compared with.
     """
 
     name: str = Field(FYP14_NAME, description="name of the plan, shown with the plan's figures")
@@ -53,16 +99,44 @@ class EnergyPlan(Entry):
     )
     national_base_values: dict[PlanIndicator, Annotated[float, Field(gt=0)]] = Field(
         default_factory=lambda: cast(dict[PlanIndicator, float], dict(FYP14_NATIONAL_BASE_VALUES)),
-        description="national base-year averages: kgce/(m²·a), kgce/(person·a), m³ water/(person·a)",
+        description="national base-year averages of all energy types: kgce/(m²·a), kgce/(person·a), m³ water/(person·a); "
+        "shown as context, never used as a building's base",
     )
-    default_base: Literal["measured", "national", "measured_else_national"] = Field(
-        "measured_else_national",
-        description="base-year values of buildings not in base_values: measured (energy_daily of the base year), national, "
-        "or measured where the base year was measured, else national",
+    default_base: Literal["measured", "none"] = Field(
+        "measured",
+        description="base-year values of buildings not in base_values: measured (energy_daily of the base year) or none",
     )
-    base_values: dict[str, dict[PlanIndicator, Annotated[float, Field(gt=0)]] | Literal["measured", "national"]] = Field(
-        default_factory=dict, description="per building code: base-year values, or measured / national"
+    base_values: dict[str, BaseYearValues | Literal["measured"]] = Field(
+        default_factory=dict, description="per building code: its base-year values with the energy categories they cover, or measured"
     )
+    min_coverage: float = Field(
+        0.9,
+        gt=0,
+        le=1,
+        description="share of a year's days that must have data for the year to count, as the plan year and as a measured base year",
+    )
+
+    @field_validator("default_base", mode="before")
+    @classmethod
+    def _no_national_default(cls, value: Any) -> Any:
+        if value in ("national", "measured_else_national"):
+            raise ValueError(f"default_base {value!r} is no longer offered: {_NOT_A_BASE}")
+        return value
+
+    @field_validator("base_values", mode="before")
+    @classmethod
+    def _base_values_say_their_scope(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value
+        for code, entry in value.items():
+            if entry in ("national", "measured_else_national"):
+                raise ValueError(f"base_values[{code!r}] = {entry!r}: {_NOT_A_BASE}")
+            if isinstance(entry, dict) and "values" not in entry and set(entry) & set(FYP14_REDUCTIONS):
+                raise ValueError(
+                    f"base_values[{code!r}] must say which energy categories its values cover, "
+                    f"e.g. {{energy: ['01', '03'], values: {{kgce_per_m2: {next(iter(entry.values()))}}}, source: '2020 statistics'}}"
+                )
+        return value
 
     def required_reduction(self, indicator: str, year: int) -> float | None:
         """Fraction below the base-year value the plan requires of ``indicator`` by ``year``, on a straight

@@ -47,6 +47,24 @@ class Scoring(Entry):
     # docs/standards.md#metering-data-model (M): national key energy-user monitoring system asks for ≥ 90 % of expected intervals.
     completeness_target: float = Field(0.90, gt=0, le=1, description="completeness at or above this scores full points")
     completeness_zero: float = Field(0.50, ge=0, lt=1, description="completeness at or below this scores 0")
+    # An engineering choice: a few days annualised say little about a year (a week carries its
+    # weather and its holidays); about a month is the least the statistics offices report.
+    # An engineering choice: a score resting on after-hours share and data completeness alone says
+    # nothing about how much energy a building uses, yet would reach 100; half the weight is the least
+    # that carries a measure of consumption (intensity 0.30 + after hours 0.15 + completeness 0.10).
+    min_scored_weight: float = Field(
+        0.5,
+        gt=0,
+        le=1,
+        description="a building is scored only when components with at least this share of the weights are available; "
+        "below it, it is listed unscored with the reason",
+    )
+    min_days_annualised: int = Field(
+        28,
+        ge=1,
+        le=366,
+        description="an annual figure annualised from fewer days of data is flagged as a poor estimate in tables, JSON and dashboards",
+    )
 
     @model_validator(mode="after")
     def _thresholds_in_order(self) -> Scoring:
