@@ -1,6 +1,9 @@
-"""A building's indicators against GB/T 51161-2016 and against the conservation plan's targets.
+"""An office building's indicators against GB/T 51161-2016 (progress against the conservation plan is
+analytics/plan_progress.py).
 
-**GB/T 51161 (Table 5.2.1, offices).** The standard states non-heating electricity-equivalent EUI in
+**GB/T 51161 (Table 5.2.1, offices).** The table covers office buildings only: a building whose use
+is not office (a canteen, a data centre) is not compared with it (:func:`gbt51161_applies`). The
+standard states non-heating electricity-equivalent EUI in
 kWh/(m²·a). What facmon compares: the main electricity meters' annual kWh (annualised for a month or
 partial data) per m² of floor area, corrected for use hours and occupancy density,
 
@@ -12,26 +15,15 @@ T₀ = 2500 h, S₀ = 10 m²/person; docs/standards.md#office-energy-benchmarks,
 electricity, so E is electricity only. In severe-cold and cold zones district heating is excluded by
 the standard (assessed by its Chapter 6); electric heating on the main meter stays in E and makes the
 comparison stricter — the explanation says so.
-
-**Plan progress.** The plan (14th Five-Year plan by default) sets each indicator's reduction r against
-the base year B by the target year Y_t. For a period in year Y the reduction required so far is
-r·min(1, (Y − B)/(Y_t − B)) (a straight path; beyond the target year the full r). Progress is the
-reduction achieved, (base − actual)/base, against the reduction required.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 
-from facmon.analytics.indicators import (
-    IndicatorError,
-    building_indicators,
-    parse_period,
-    read_energy_totals,
-)
-from facmon.registry import Building, EnergyPlan, Gbt51161Parameters, Site, WorkingHours
+from facmon.analytics.indicators import IndicatorError
+from facmon.registry import Building, Gbt51161Parameters, WorkingHours
 from facmon.standards import (
     GBT51161_GAMMA1_COEFFICIENTS,
     GBT51161_GAMMA2_COEFFICIENTS,
@@ -39,7 +31,6 @@ from facmon.standards import (
     OfficeHvacClass,
     OfficeUse,
 )
-from facmon.store import InfluxStore
 from facmon.workdays import is_working_day
 
 # ---------------------------------------------------------------------------------------------
@@ -123,6 +114,13 @@ def _scope_note(climate_zone: ClimateZone) -> str:
     return note
 
 
+def gbt51161_applies(building: Building) -> str | None:
+    """None when GB/T 51161's office values apply to ``building``, else why not."""
+    if building.is_office:
+        return None
+    return f"not applicable: GB/T 51161 Table 5.2.1 covers office buildings; {building.name} is a {building.use.value.replace('_', ' ')}"
+
+
 def compare_gbt51161(
     building: Building,
     climate_zone: ClimateZone,
@@ -130,7 +128,11 @@ def compare_gbt51161(
     params: Gbt51161Parameters,
     year: int,
 ) -> Gbt51161Comparison:
-    """Correct the measured annual EUI (kWh/(m²·a)) with γ₁γ₂ and place it against the benchmark."""
+    """Correct the measured annual EUI (kWh/(m²·a)) of an office building with γ₁γ₂ and place it against
+    the benchmark. Raises IndicatorError for a building that is not an office (:func:`gbt51161_applies`)."""
+    not_applicable = gbt51161_applies(building)
+    if not_applicable is not None or building.office_use is None:
+        raise IndicatorError(f"building {building.code}: {not_applicable or 'office_use missing'}")
     if building.code in params.use_hours_h:
         use_hours_h, use_source = params.use_hours_h[building.code], "registry energy_targets.gbt51161.use_hours_h"
     else:
@@ -162,88 +164,3 @@ def compare_gbt51161(
         verdict=verdict,
         note=_scope_note(climate_zone),
     )
-
-
-# ---------------------------------------------------------------------------------------------
-# Plan progress
-
-
-def required_reduction(plan: EnergyPlan, indicator: str, year: int) -> float | None:
-    """Reduction (fraction of the base value) the plan requires of ``indicator`` by ``year``, on a
-    straight path from the base year; None when the plan sets none or the year is not after the base year."""
-    return plan.required_reduction(indicator, year)
-
-
-@dataclass(frozen=True)
-class PlanProgress:
-    """One indicator of one building against the plan for a year."""
-
-    indicator: str
-    base_value: float
-    base_source: str
-    actual_value: float
-    required_reduction: float  # fraction of the base value required by this year
-    target_value: float  # base × (1 − required)
-    achieved_reduction: float  # (base − actual) / base; negative when use grew
-    progress: float  # achieved / required: 1 = on target
-
-    def as_dict(self) -> dict:
-        return asdict(self)
-
-
-def plan_progress(
-    indicator: str, actual_value: float, base_value: float, base_source: str, plan: EnergyPlan, year: int
-) -> PlanProgress | None:
-    """Progress of one indicator (annual value, the indicator's unit) against the plan; None when the
-    plan sets no reduction for it or ``year`` is not after the base year."""
-    required = required_reduction(plan, indicator, year)
-    if required is None or required <= 0:
-        return None
-    if base_value <= 0:
-        raise IndicatorError(f"base-year value of {indicator} must be positive (got {base_value} from {base_source})")
-    achieved = (base_value - actual_value) / base_value
-    return PlanProgress(
-        indicator=indicator,
-        base_value=base_value,
-        base_source=base_source,
-        actual_value=actual_value,
-        required_reduction=required,
-        target_value=base_value * (1.0 - required),
-        achieved_reduction=achieved,
-        progress=achieved / required,
-    )
-
-
-@dataclass(frozen=True)
-class BaseValues:
-    """A building's base-year indicator values and where they came from."""
-
-    values: Mapping[str, float]
-    source: str
-
-
-def resolve_base_values(plan: EnergyPlan, code: str, measured: Mapping[str, float] | None) -> BaseValues | None:
-    """Base-year values of one building by the plan's rules: configured numbers, ``measured`` (annual
-    indicators of the base year, given here as ``measured``; None when there were no data), or ``national``."""
-    choice = plan.base_values.get(code, plan.default_base)
-    if isinstance(choice, dict):
-        return BaseValues(dict(choice), f"registry energy_targets.plan.base_values[{code!r}]")
-    if choice in ("measured", "measured_else_national") and measured:
-        return BaseValues(dict(measured), f"measured {plan.base_year} (energy_daily)")
-    if choice in ("national", "measured_else_national"):
-        return BaseValues(dict(plan.national_base_values), f"national {plan.base_year} average of {plan.name}")
-    return None
-
-
-def read_measured_base_values(store: InfluxStore, site: Site) -> dict[str, dict[str, float]]:
-    """Annual indicators of the plan's base year per building, from energy_daily (buildings with data only)."""
-    period = parse_period(str(site.energy_targets.plan.base_year))
-    totals = read_energy_totals(store, site, period)
-    measured: dict[str, dict[str, float]] = {}
-    for building in site.buildings:
-        found = totals[building.code]
-        if found.days_with_data > 0:
-            row = building_indicators(building.code, building.name, building.floor_area_m2, building.energy_users, period, found)
-            # an indicator measured as 0 (e.g. no water meter) cannot be a base for a reduction
-            measured[building.code] = {k: v for k, v in row.annual.items() if k != "electricity_kwh_per_m2" and v > 0}
-    return measured

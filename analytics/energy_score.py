@@ -6,17 +6,23 @@ Five components, each mapping its value to a fraction of its points by a monoton
 | component | value | full points | half points | zero points |
 |---|---|---|---|---|
 | intensity | GB/T 51161 corrected EUI, kWh/(m²·a), annual | ≤ guide value | = constraint value | ≥ constraint × (1 + 20 %) |
-| plan | kgce/m² reduction achieved vs the base year | ≥ reduction required this year | half of it | no reduction (or growth) |
+| plan | kgce/m² reduction vs the base year, like for like | ≥ reduction required this year | half of it | no reduction (or growth) |
 | savings | weather-normalised savings fraction | ≥ +5 % | 0 % (or inconclusive: FSU > 50 %) | ≤ −5 % |
 | after_hours | share of electricity outside working hours / on rest days | ≤ 35 % | (linear) | ≥ 60 % |
 | completeness | share of expected meter intervals measured | ≥ 90 % (docs/standards.md#metering-data-model, M) | (linear) | ≤ 50 % |
 
 Every rule is linear between its anchors. Points of a component = 100 × effective weight × fraction;
-the score is their sum. A component without a value (no data, no baseline, period in the base year)
-is reported as not available and its weight is shared among the available components in proportion
-to their weights, so the score stays on 0–100; the explanation lists what was redistributed.
+the score is their sum. A component without a value (no data, no baseline, a building that is not an
+office for GB/T 51161, a plan base that is not like for like) is reported as not available with the
+reason, and its weight is shared among the available components in proportion to their weights, so
+the score stays on 0–100; the explanation lists what was redistributed.
 
-Monthly periods use annualised values (analytics/indicators.py) against the annual benchmarks.
+Every component carries its :class:`~facmon.analytics.scorecard.Basis`: the period and days it rests
+on, where its value and its target come from (measured, configured, national default, facmon
+default) and, for savings, the uncertainty. Monthly periods use annualised values
+(analytics/indicators.py) against the annual benchmarks; one annualised from fewer than
+``scoring.min_days_annualised`` days is flagged. The plan is judged on whole years (the twelve months
+ending with a month).
 """
 
 from __future__ import annotations
@@ -26,15 +32,10 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from facmon.analytics.benchmarks import (
-    Gbt51161Comparison,
-    PlanProgress,
-    compare_gbt51161,
-    plan_progress,
-    read_measured_base_values,
-    resolve_base_values,
-)
-from facmon.analytics.building_savings import savings_in_period
+from pydantic import BaseModel
+
+from facmon.analytics.benchmarks import Gbt51161Comparison, compare_gbt51161, gbt51161_applies
+from facmon.analytics.building_savings import BASELINE_DAYS, MIN_BASELINE_DAYS, savings_in_period
 from facmon.analytics.indicators import (
     BuildingIndicators,
     Completeness,
@@ -43,10 +44,22 @@ from facmon.analytics.indicators import (
     SiteIndicatorReport,
     read_indicators,
 )
+from facmon.analytics.plan_progress import PlanAssessment, describe_categories, read_plan_assessments
 from facmon.analytics.savings import Savings
-from facmon.analytics.scorecard import ComponentScore, competition_rank, linear_points, weigh_components
+from facmon.analytics.scorecard import (
+    CONFIGURED,
+    FACMON_DEFAULT,
+    MEASURED,
+    NATIONAL_DEFAULT,
+    Basis,
+    ComponentScore,
+    competition_rank,
+    linear_points,
+    weigh_components,
+)
 from facmon.registry import SCORE_COMPONENTS, ScoreWeights, Scoring, Site
-from facmon.schema.scores import SavingsPoint, ScoreComponent, ScoreEnergy, savings_line, score_energy_line
+from facmon.schema.scores import ComponentBasis, SavingsPoint, ScoreComponent, ScoreEnergy, savings_line, score_energy_line
+from facmon.standards import GBT51161_SOURCE
 from facmon.store import InfluxStore
 
 PLAN_SCORE_INDICATOR = "kgce_per_m2"  # the plan's headline indicator (单位建筑面积能耗) drives the plan component
@@ -75,11 +88,20 @@ class SavingsEvidence:
     fraction: float
     fsu: float | None
     conclusive: bool
+    uncertainty_fraction: float | None = None  # ± of the fraction at 68 % confidence
+    reporting_days: int | None = None  # complete days measured against the baseline
 
 
 def savings_evidence(savings: Savings) -> SavingsEvidence:
-    """The score's view of measured savings: fraction, FSU, and conclusive unless FSU > 50 % (G14)."""
-    return SavingsEvidence(fraction=savings.fraction, fsu=savings.fsu, conclusive=not savings.inconclusive)
+    """The score's view of measured savings: fraction, FSU, its ± band, and conclusive unless FSU > 50 % (G14)."""
+    band = savings.uncertainty_kwh / savings.predicted_kwh if savings.predicted_kwh > 0 else None
+    return SavingsEvidence(
+        fraction=savings.fraction,
+        fsu=savings.fsu,
+        conclusive=not savings.inconclusive,
+        uncertainty_fraction=band,
+        reporting_days=savings.m,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -109,23 +131,45 @@ def savings_points(evidence: SavingsEvidence, target_fraction: float) -> float:
 
 
 # ---------------------------------------------------------------------------------------------
+# Where targets come from
+
+
+def setting_source(section: BaseModel, name: str, national: bool = False) -> str:
+    """CONFIGURED when the site's registry sets ``name`` of ``section``, else the shipped default's kind:
+    NATIONAL_DEFAULT for a value from a national standard, FACMON_DEFAULT for an engineering choice."""
+    if name in section.model_fields_set:
+        return CONFIGURED
+    return NATIONAL_DEFAULT if national else FACMON_DEFAULT
+
+
+def _period_basis(
+    indicators: BuildingIndicators, period: Period, source: str, target_source: str | None, annualised: bool = False
+) -> Basis:
+    """The basis of a figure over the period's days with data; an annualised one carries the few-days flag."""
+    flag = indicators.few_days if annualised else None
+    return Basis(period.label, indicators.totals.days_with_data, period.days, source, target_source, flag=flag)
+
+
+# ---------------------------------------------------------------------------------------------
 # Components
 
 
-def _unavailable(component: str, unit: str, note: str, rule: str) -> ComponentScore:
-    return ComponentScore(component, COMPONENT_LABELS[component], False, None, unit, None, "-", 0.0, rule, note)
+def _unavailable(component: str, unit: str, note: str, rule: str, basis: Basis | None = None) -> ComponentScore:
+    return ComponentScore(component, COMPONENT_LABELS[component], False, None, unit, None, "-", 0.0, rule, note, basis=basis)
 
 
 def intensity_component(
-    comparison: Gbt51161Comparison | None, scoring: Scoring, note_if_missing: str = "no electricity data"
+    comparison: Gbt51161Comparison | None, scoring: Scoring, note_if_missing: str = "no electricity data", basis: Basis | None = None
 ) -> ComponentScore:
     zero = scoring.intensity_zero_above_constraint
     rule = f"≤ guide: full; = constraint: half; ≥ constraint +{zero:.0%}: 0; linear between"
     if comparison is None:
-        return _unavailable("intensity", "kWh/(m²·a)", note_if_missing, rule)
+        return _unavailable("intensity", "kWh/(m²·a)", note_if_missing, rule, basis)
     fraction = intensity_points(comparison.corrected_kwh_m2, comparison.guide_kwh_m2, comparison.constraint_kwh_m2, zero)
+    # A flagged EUI (annualised from too few days) is a rough figure: shown without decimals.
+    measured = f"≈{comparison.measured_kwh_m2:.0f}" if basis is not None and basis.flag else f"{comparison.measured_kwh_m2:.1f}"
     note = (
-        f"measured {comparison.measured_kwh_m2:.1f} × γ₁ {comparison.gamma1:.3f} (T {comparison.use_hours_h:.0f} h) "
+        f"measured {measured} × γ₁ {comparison.gamma1:.3f} (T {comparison.use_hours_h:.0f} h) "
         f"× γ₂ {comparison.gamma2:.3f} (S {comparison.area_per_person_m2:.1f} m²/person); {comparison.verdict}; {comparison.note}"
     )
     return ComponentScore(
@@ -139,18 +183,32 @@ def intensity_component(
         fraction,
         rule,
         note,
+        basis=basis,
     )
 
 
-def plan_component(progress: PlanProgress | None, note_if_missing: str) -> ComponentScore:
+def plan_component(assessment: PlanAssessment | None, note_if_missing: str = "no plan assessment") -> ComponentScore:
+    """The plan component from the building's assessment: its headline kgce/m² progress, like for like."""
     rule = "reduction ≥ required this year: full; no reduction: 0; linear between"
-    if progress is None:
+    if assessment is None:
         return _unavailable("plan", "share", note_if_missing, rule)
-    fraction = plan_points(progress.achieved_reduction, progress.required_reduction)
+    window = assessment.window
+    basis = None
+    if window is not None:
+        target_source = None if assessment.base is None else (MEASURED if assessment.base.kind == "measured" else CONFIGURED)
+        basis = Basis(window.label, window.days_with_data, window.days, MEASURED, target_source)
+    progress = assessment.indicator(PLAN_SCORE_INDICATOR)
+    if progress is None:
+        reason = assessment.unavailable.get(
+            PLAN_SCORE_INDICATOR, f"the plan sets no {PLAN_SCORE_INDICATOR} reduction for {assessment.year}"
+        )
+        return _unavailable("plan", "share", reason, rule, basis)
+    base = assessment.base
+    scope = "" if base is None else f"; both {describe_categories(base.energy)}"
     note = (
-        f"{progress.actual_value:.2f} vs base {progress.base_value:.2f} kgce/m² ({progress.base_source}); "
-        f"target {progress.target_value:.2f}"
-    )
+        f"{window.label if window else ''} {progress.actual_value:.2f} vs base {progress.base_value:.2f} kgce/m² "
+        f"({progress.base_source}{scope}); target {progress.target_value:.2f} for {assessment.year}"
+    ).strip()
     return ComponentScore(
         "plan",
         COMPONENT_LABELS["plan"],
@@ -159,19 +217,25 @@ def plan_component(progress: PlanProgress | None, note_if_missing: str) -> Compo
         "share",
         progress.required_reduction,
         f"≥ {progress.required_reduction:.1%} below base",
-        fraction,
+        plan_points(progress.achieved_reduction, progress.required_reduction),
         rule,
         note,
+        basis=basis,
     )
 
 
-def savings_component(evidence: SavingsEvidence | None, scoring: Scoring) -> ComponentScore:
+def savings_component(
+    evidence: SavingsEvidence | None, scoring: Scoring, note_if_missing: str = "", basis: Basis | None = None
+) -> ComponentScore:
     target = scoring.savings_target_fraction
     rule = f"≥ +{target:.0%}: full; 0 or inconclusive: half; ≤ −{target:.0%}: 0; linear between"
     if evidence is None:
-        return _unavailable("savings", "share", "no weather-normalised baseline for this building and period", rule)
+        return _unavailable(
+            "savings", "share", note_if_missing or "no weather-normalised baseline for this building and period", rule, basis
+        )
     fsu = "n/a" if evidence.fsu is None else f"{evidence.fsu:.0%}"
-    note = f"FSU {fsu}" + ("" if evidence.conclusive else "; inconclusive (FSU > 50 %): counted as no demonstrated saving")
+    band = "" if evidence.uncertainty_fraction is None else f"±{evidence.uncertainty_fraction:.1%} at 68 %; "
+    note = f"{band}FSU {fsu}" + ("" if evidence.conclusive else "; inconclusive (FSU > 50 %): counted as no demonstrated saving")
     return ComponentScore(
         "savings",
         COMPONENT_LABELS["savings"],
@@ -183,14 +247,15 @@ def savings_component(evidence: SavingsEvidence | None, scoring: Scoring) -> Com
         savings_points(evidence, target),
         rule,
         note,
+        basis=basis,
     )
 
 
-def after_hours_component(share: float | None, scoring: Scoring, note: str = "") -> ComponentScore:
+def after_hours_component(share: float | None, scoring: Scoring, note: str = "", basis: Basis | None = None) -> ComponentScore:
     full, zero = scoring.after_hours_target_share, scoring.after_hours_zero_share
     rule = f"≤ {full:.0%}: full; ≥ {zero:.0%}: 0; linear between"
     if share is None:
-        return _unavailable("after_hours", "share", "no main-meter interval data", rule)
+        return _unavailable("after_hours", "share", "no main-meter interval data", rule, basis)
     return ComponentScore(
         "after_hours",
         COMPONENT_LABELS["after_hours"],
@@ -202,15 +267,16 @@ def after_hours_component(share: float | None, scoring: Scoring, note: str = "")
         linear_points(share, full, zero),
         rule,
         note,
+        basis=basis,
     )
 
 
-def completeness_component(completeness: Completeness | None, scoring: Scoring) -> ComponentScore:
+def completeness_component(completeness: Completeness | None, scoring: Scoring, basis: Basis | None = None) -> ComponentScore:
     full, zero = scoring.completeness_target, scoring.completeness_zero
     rule = f"≥ {full:.0%}: full; ≤ {zero:.0%}: 0; linear between"
     if completeness is None:
         return _unavailable(
-            "completeness", "share", "meter_daily holds no completeness for this site and period (run facmon analyze)", rule
+            "completeness", "share", "meter_daily holds no completeness for this site and period (run facmon analyze)", rule, basis
         )
     note = (
         f"mean over {completeness.meter_days_expected} expected meter-days; "
@@ -227,23 +293,30 @@ def completeness_component(completeness: Completeness | None, scoring: Scoring) 
         linear_points(completeness.completeness, full, zero),
         rule,
         note,
+        basis=basis,
     )
 
 
 def weigh(
-    components: Sequence[ComponentScore], weights: ScoreWeights | Mapping[str, float]
+    components: Sequence[ComponentScore], weights: ScoreWeights | Mapping[str, float], min_scored_weight: float = 0.0
 ) -> tuple[list[ComponentScore], float | None, str]:
     """Give each component its weight and points; share unavailable weight among the available
-    components in proportion. Returns (components, score 0–100 or None when none is available, explanation)."""
+    components in proportion. Returns (components, score 0–100 or None, explanation); None when nothing,
+    or less than ``min_scored_weight`` of the weights, is available."""
     configured = {name: float(getattr(weights, name) if isinstance(weights, ScoreWeights) else weights[name]) for name in SCORE_COMPONENTS}
     total = sum(configured.values())
     if any(w < 0 for w in configured.values()) or abs(total - 1.0) > 1e-6:
         raise ScoreWeightError(f"score weights must be non-negative and sum to 1 (got {configured}, sum {total:g})")
-    return weigh_components(components, configured)
+    return weigh_components(components, configured, min_scored_weight)
 
 
 # ---------------------------------------------------------------------------------------------
 # A building's score and the site's scorecard
+
+
+def component_as_dict(c: ComponentScore) -> dict:
+    """A component as JSON: its fields, with the basis as a nested object (None when it has none)."""
+    return asdict(c)
 
 
 @dataclass
@@ -258,8 +331,9 @@ class BuildingScore:
     explanation: str
     indicators: BuildingIndicators
     gbt51161: Gbt51161Comparison | None = None
-    plan: list[PlanProgress] = field(default_factory=list)
+    plan: PlanAssessment | None = None
     rank: int | None = None
+    use: str = "office"
 
     def component(self, name: str) -> ComponentScore:
         return next(c for c in self.components if c.component == name)
@@ -268,14 +342,15 @@ class BuildingScore:
         return {
             "building": self.building,
             "name": self.name,
+            "use": self.use,
             "period": self.period,
             "score": self.score,
             "rank": self.rank,
             "explanation": self.explanation,
-            "components": [asdict(c) for c in self.components],
+            "components": [component_as_dict(c) for c in self.components],
             "indicators": self.indicators.as_dict(),
             "gbt51161": None if self.gbt51161 is None else self.gbt51161.as_dict(),
-            "plan": [p.as_dict() for p in self.plan],
+            "plan": None if self.plan is None else self.plan.as_dict(),
         }
 
 
@@ -286,7 +361,8 @@ def rank_scores(scores: Sequence[BuildingScore]) -> list[BuildingScore]:
 
 @dataclass
 class EnergyScorecard:
-    """Every building's score for one period, ranked, with the site's indicators."""
+    """Every building's score for one period, ranked, with the site's indicators (the whole institution)
+    and the office buildings' (the scope of GB/T 51161's office values; None when all are offices)."""
 
     site: str
     period: Period
@@ -294,6 +370,8 @@ class EnergyScorecard:
     site_indicators: BuildingIndicators
     weights: dict[str, float]
     measured_savings: dict[str, Savings] = field(default_factory=dict)  # per building, when its baseline allowed it
+    office_indicators: BuildingIndicators | None = None
+    min_days_annualised: int = 0
 
     def as_dict(self) -> dict:
         return {
@@ -301,11 +379,21 @@ class EnergyScorecard:
             "period": self.period.label,
             "period_start": self.period.start.isoformat(),
             "period_end": self.period.end.isoformat(),
+            "period_days": self.period.days,
+            "min_days_annualised": self.min_days_annualised,
             "weights": self.weights,
             "buildings": [b.as_dict() for b in self.buildings],
             "site_indicators": self.site_indicators.as_dict(),
+            "office_indicators": None if self.office_indicators is None else self.office_indicators.as_dict(),
             "savings": {code: found.as_dict() for code, found in self.measured_savings.items()},
         }
+
+
+def _savings_basis(period: Period, evidence: SavingsEvidence | None) -> Basis:
+    days = 0 if evidence is None or evidence.reporting_days is None else evidence.reporting_days
+    band = None if evidence is None else evidence.uncertainty_fraction
+    baseline = f"measured ({BASELINE_DAYS} days before {period.start.isoformat()})"
+    return Basis(period.label, days, period.days, MEASURED, baseline, uncertainty=band)
 
 
 def score_building(
@@ -314,7 +402,7 @@ def score_building(
     period: Period,
     completeness: Completeness | None,
     savings: SavingsEvidence | None,
-    measured_base: Mapping[str, float] | None,
+    plan: PlanAssessment | None,
 ) -> BuildingScore:
     """Score one building from its indicators and the given evidence (pure: no database)."""
     building = site.building(indicators.building)
@@ -323,38 +411,30 @@ def score_building(
     targets = site.energy_targets
     scoring = targets.scoring
     annualised = ""
-    if period.kind == "month":
+    if indicators.few_days is not None:
+        annualised = f"⚠ {indicators.few_days}"
+    elif period.kind == "month":
         annualised = f"annualised from {indicators.totals.days_with_data} day(s) of data (a month carries its season)"
     elif indicators.totals.days_with_data != period.days:
         annualised = f"annualised from {indicators.totals.days_with_data} day(s) of data"
 
     comparison = None
-    if indicators.has_data and indicators.totals.electricity_kwh > 0:
+    not_applicable = gbt51161_applies(building)
+    if not_applicable is None and indicators.has_data and indicators.totals.electricity_kwh > 0:
         comparison = compare_gbt51161(
             building, site.site.climate_zone, indicators.annual["electricity_kwh_per_m2"], targets.gbt51161, period.year
         )
-    intensity = intensity_component(comparison, scoring)
+    benchmark_source = None
+    if comparison is not None:
+        benchmark_source = NATIONAL_DEFAULT if comparison.benchmark_source == GBT51161_SOURCE else CONFIGURED
+    intensity = intensity_component(
+        comparison,
+        scoring,
+        not_applicable or "no electricity data",
+        _period_basis(indicators, period, MEASURED, benchmark_source, annualised=comparison is not None),
+    )
     if annualised and intensity.available:
         intensity = replace(intensity, note=f"{annualised}; {intensity.note}")
-
-    progress_rows: list[PlanProgress] = []
-    plan_note = f"no energy data in {period.label}"
-    base = resolve_base_values(targets.plan, building.code, measured_base)
-    if base is None:
-        plan_note = f"no base-year ({targets.plan.base_year}) values: measure them or give energy_targets.plan.base_values"
-    elif period.year <= targets.plan.base_year:
-        plan_note = f"{period.label} is not after the plan's base year {targets.plan.base_year}"
-    elif indicators.has_data:
-        for indicator, base_value in base.values.items():
-            found = plan_progress(indicator, indicators.annual[indicator], base_value, base.source, targets.plan, period.year)
-            if found is not None:
-                progress_rows.append(found)
-    headline = next((p for p in progress_rows if p.indicator == PLAN_SCORE_INDICATOR), None)
-    if headline is None and progress_rows:
-        plan_note = f"the plan sets no {PLAN_SCORE_INDICATOR} reduction, or its base value is missing"
-    plan = plan_component(headline, plan_note)
-    if annualised and plan.available:
-        plan = replace(plan, note=f"{annualised}; {plan.note}")
 
     split = indicators.after_hours
     share = None if split is None else split.after_hours_share
@@ -364,37 +444,54 @@ def score_building(
             f"off-hours on working days {split.off_hours_workday_share:.0%}, "
             f"rest days {split.rest_day_share:.0%} of {split.total_kwh:,.0f} kWh"
         )
+    savings_note = (
+        f"no weather-normalised baseline: the {BASELINE_DAYS} days before {period.start.isoformat()} hold fewer than "
+        f"{MIN_BASELINE_DAYS} complete days of main-meter data"
+    )
+    completeness_days = 0 if completeness is None or not building.meters else completeness.meter_days_expected // len(building.meters)
     components = [
         intensity,
-        plan,
-        savings_component(savings, scoring),
-        after_hours_component(share, scoring, after_note),
-        completeness_component(completeness, scoring),
+        plan_component(plan),
+        savings_component(savings, scoring, savings_note, _savings_basis(period, savings)),
+        after_hours_component(
+            share, scoring, after_note, _period_basis(indicators, period, MEASURED, setting_source(scoring, "after_hours_target_share"))
+        ),
+        completeness_component(
+            completeness,
+            scoring,
+            Basis(period.label, completeness_days, period.days, MEASURED, setting_source(scoring, "completeness_target", national=True)),
+        ),
     ]
-    weighed, score, explanation = weigh(components, scoring.weights)
-    return BuildingScore(building.code, building.name, period.label, score, weighed, explanation, indicators, comparison, progress_rows)
+    weighed, score, explanation = weigh(components, scoring.weights, scoring.min_scored_weight)
+    return BuildingScore(
+        building.code, building.name, period.label, score, weighed, explanation, indicators, comparison, plan, use=building.use.value
+    )
 
 
 def score_report(
     site: Site,
     report: SiteIndicatorReport,
     savings: Mapping[str, SavingsEvidence | None] | None = None,
-    measured_base: Mapping[str, Mapping[str, float]] | None = None,
+    plans: Mapping[str, PlanAssessment] | None = None,
 ) -> EnergyScorecard:
     """Score and rank every building of an indicator report (pure: no database)."""
     savings = savings or {}
-    measured_base = measured_base or {}
+    plans = plans or {}
     scores = []
     for indicators in report.buildings:
         completeness = None if report.completeness is None else report.completeness.get(indicators.building)
         scores.append(
-            score_building(
-                site, indicators, report.period, completeness, savings.get(indicators.building), measured_base.get(indicators.building)
-            )
+            score_building(site, indicators, report.period, completeness, savings.get(indicators.building), plans.get(indicators.building))
         )
     weights = site.energy_targets.scoring.weights
     return EnergyScorecard(
-        site.site.name, report.period, rank_scores(scores), report.site, {name: getattr(weights, name) for name in SCORE_COMPONENTS}
+        site.site.name,
+        report.period,
+        rank_scores(scores),
+        report.site,
+        {name: getattr(weights, name) for name in SCORE_COMPONENTS},
+        office_indicators=report.offices,
+        min_days_annualised=site.energy_targets.scoring.min_days_annualised,
     )
 
 
@@ -405,7 +502,7 @@ def score_energy(
     savings: Mapping[str, SavingsEvidence | None] | None = None,
     today: date | None = None,
 ) -> EnergyScorecard:
-    """Read the period's data (and the plan's base year when measured) and score every building.
+    """Read the period's data, the plan's year-long window (and base year when measured) and score every building.
 
     ``savings``: weather-normalised savings per building; by default measured from InfluxDB over the
     period so far against the year before it (analytics.building_savings)."""
@@ -416,19 +513,15 @@ def score_energy(
         found = savings_in_period(store, site, period.start, min(period.end, today + timedelta(days=1)))
         measured = {code: result.savings for code, result in found.items() if result is not None and result.savings is not None}
         savings = {code: savings_evidence(measured[code]) if code in measured else None for code in found}
-    plan = site.energy_targets.plan
-    # Read the base year only when some building's base is to be measured.
-    choices = [plan.base_values.get(b.code, plan.default_base) for b in site.buildings]
-    needs_measured = period.year > plan.base_year and any(choice in ("measured", "measured_else_national") for choice in choices)
-    base_values = read_measured_base_values(store, site) if needs_measured else {}
-    card = score_report(site, report, savings, base_values)
+    card = score_report(site, report, savings, read_plan_assessments(store, site, period))
     card.measured_savings = measured
     return card
 
 
 def score_energy_lines(card: EnergyScorecard, timezone: str) -> list[str]:
     """score_energy points: tags building, period; time = the period's local start (so a rerun
-    overwrites the same points); fields score, rank and per component _points, _value, _weight, _available.
+    overwrites the same points); fields score, rank and per component _points, _value, _weight,
+    _available and its basis (_days, _period_days, _source, _target_source, _uncertainty, _flagged).
     And the savings behind the savings component, one `savings` point per building that has them:
     avoided_kwh, uncertainty_kwh (± at 68 %), predicted_kwh, observed_kwh, fraction, fsu, conclusive, reporting_days."""
     start_s = int(datetime.combine(card.period.start, time(0), ZoneInfo(timezone)).timestamp())
@@ -436,7 +529,26 @@ def score_energy_lines(card: EnergyScorecard, timezone: str) -> list[str]:
     for entry in card.buildings:
         if entry.score is None:
             continue
-        components = [ScoreComponent(c.component, c.points, c.effective_weight, c.available, c.value) for c in entry.components]
+        components = [
+            ScoreComponent(
+                c.component,
+                c.points,
+                c.effective_weight,
+                c.available,
+                c.value,
+                basis=None
+                if c.basis is None
+                else ComponentBasis(
+                    days=c.basis.days,
+                    period_days=c.basis.days_in_period,
+                    source=c.basis.source,
+                    target_source=c.basis.target_source,
+                    uncertainty=c.basis.uncertainty,
+                    flagged=c.basis.flag is not None,
+                ),
+            )
+            for c in entry.components
+        ]
         lines.append(score_energy_line(ScoreEnergy(entry.building, card.period.label, start_s, entry.score, entry.rank, components)))
     for building, found in sorted(card.measured_savings.items()):
         point = SavingsPoint(

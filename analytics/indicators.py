@@ -67,10 +67,11 @@ class IndicatorError(FacmonError):
 
 @dataclass(frozen=True)
 class Period:
-    """A calendar year (``2025``) or month (``2025-06``) in the site's local time; ``end`` is exclusive."""
+    """A calendar year (``2025``), a month (``2025-06``) or twelve months (``2025-12..2026-11``, the
+    plan's window for a month) in the site's local time; ``end`` is exclusive."""
 
     label: str
-    kind: Literal["year", "month"]
+    kind: Literal["year", "month", "twelve_months"]
     start: date
     end: date
 
@@ -84,6 +85,9 @@ class Period:
 
     @property
     def days_in_year(self) -> int:
+        """Days of the year an annual figure stands for: the calendar year's, or the twelve months' own."""
+        if self.kind == "twelve_months":
+            return self.days
         return 366 if calendar.isleap(self.year) else 365
 
     def bounds_utc_s(self, timezone: str) -> tuple[int, int]:
@@ -99,6 +103,39 @@ class Period:
         return max(0, min(self.end, today + timedelta(days=1)).toordinal() - self.start.toordinal())
 
 
+def year_period(year: int) -> Period:
+    """The calendar year ``year``."""
+    return Period(f"{year:04d}", "year", date(year, 1, 1), date(year + 1, 1, 1))
+
+
+def month_period(year: int, month: int) -> Period:
+    """The calendar month ``month`` of ``year``."""
+    end = date(year + 1, 1, 1) if month == 12 else date(year, month + 1, 1)
+    return Period(f"{year:04d}-{month:02d}", "month", date(year, month, 1), end)
+
+
+def twelve_months_ending(month: Period) -> Period:
+    """The twelve calendar months ending with ``month`` (``2025-12..2026-11`` for ``2026-11``)."""
+    if month.kind != "month":
+        raise IndicatorError(f"twelve months end with a month, not with {month.label!r}")
+    first_year, first_month = (month.year, 1) if month.start.month == 12 else (month.year - 1, month.start.month + 1)
+    start = date(first_year, first_month, 1)
+    return Period(f"{first_year:04d}-{first_month:02d}..{month.label}", "twelve_months", start, month.end)
+
+
+def last_complete_month(today: date) -> Period:
+    """The last calendar month that has ended before ``today`` (local date)."""
+    first = today.replace(day=1)
+    previous = first.toordinal() - 1
+    last = date.fromordinal(previous)
+    return month_period(last.year, last.month)
+
+
+def current_month(today: date) -> Period:
+    """The calendar month that holds ``today`` (local date)."""
+    return month_period(today.year, today.month)
+
+
 _PERIOD = re.compile(r"^(?P<year>\d{4})(?:-(?P<month>\d{2}))?$")
 
 
@@ -111,12 +148,21 @@ def parse_period(text: str) -> Period:
     if not 2000 <= year <= 2100:
         raise IndicatorError(f"period {text!r}: year must be between 2000 and 2100")
     if match["month"] is None:
-        return Period(f"{year:04d}", "year", date(year, 1, 1), date(year + 1, 1, 1))
+        return year_period(year)
     month = int(match["month"])
     if not 1 <= month <= 12:
         raise IndicatorError(f"period {text!r}: month must be 01..12")
-    end = date(year + 1, 1, 1) if month == 12 else date(year, month + 1, 1)
-    return Period(f"{year:04d}-{month:02d}", "month", date(year, month, 1), end)
+    return month_period(year, month)
+
+
+def resolve_period(text: str | None, today: date) -> Period:
+    """The period a command scores: ``None`` → the last complete month before ``today`` (local date);
+    ``current`` → the month holding ``today``; otherwise :func:`parse_period`."""
+    if text is None:
+        return last_complete_month(today)
+    if text.strip() == "current":
+        return current_month(today)
+    return parse_period(text)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -253,6 +299,7 @@ class BuildingIndicators:
     period_values: dict[str, float]  # indicator → value over the period's days with data (unit without "·a")
     shares: SubitemShares | None
     after_hours: AfterHoursSplit | None
+    few_days: str | None = None  # why the annual values are a poor estimate (annualised from too few days), else None
 
     @property
     def has_data(self) -> bool:
@@ -286,6 +333,14 @@ def intensities(totals: EnergyTotals, floor_area_m2: float, energy_users: int) -
     }
 
 
+def few_days_flag(days_with_data: int, days_in_year: int, min_days_annualised: int) -> str | None:
+    """Why an annual figure annualised from ``days_with_data`` is a poor estimate, or None: flagged when
+    it was annualised (fewer days than the year's) from fewer than ``min_days_annualised`` days."""
+    if 0 < days_with_data < min(min_days_annualised, days_in_year):
+        return f"annualised from {days_with_data} day(s) of data (fewer than {min_days_annualised}): a poor annual figure"
+    return None
+
+
 def building_indicators(
     code: str,
     name: str,
@@ -294,8 +349,10 @@ def building_indicators(
     period: Period,
     totals: EnergyTotals,
     after_hours: AfterHoursSplit | None = None,
+    min_days_annualised: int = 0,
 ) -> BuildingIndicators:
-    """Indicators of one building (or, with summed area and users, of the site) over ``period``."""
+    """Indicators of one building (or, with summed area and users, of the site) over ``period``; annual
+    values from fewer than ``min_days_annualised`` days of data are flagged (``few_days``)."""
     period_values = intensities(totals, floor_area_m2, energy_users)
     if totals.days_with_data > 0:
         annualisation = period.days_in_year / totals.days_with_data
@@ -315,17 +372,21 @@ def building_indicators(
         period_values=period_values,
         shares=subitem_shares(totals.electricity_kwh, totals.subitem_kwh),
         after_hours=after_hours,
+        few_days=few_days_flag(totals.days_with_data, period.days_in_year, min_days_annualised),
     )
 
 
-def site_indicators(site_name: str, period: Period, buildings: Sequence[BuildingIndicators]) -> BuildingIndicators:
-    """The site as one building: annualised totals of the buildings with data summed over their summed
-    floor area and users (buildings without data are left out and so do not dilute the intensities)."""
+def site_indicators(
+    site_name: str, period: Period, buildings: Sequence[BuildingIndicators], min_days_annualised: int = 0, code: str = "site"
+) -> BuildingIndicators:
+    """The site (or a group of its buildings, named ``code``) as one building: annualised totals of the
+    buildings with data summed over their summed floor area and users (buildings without data are left
+    out and so do not dilute the intensities)."""
     with_data = [b for b in buildings if b.has_data]
     if not with_data:
         area = sum(b.floor_area_m2 for b in buildings)
         users = sum(b.energy_users for b in buildings)
-        return building_indicators("site", site_name, area, users, period, EnergyTotals())
+        return building_indicators(code, site_name, area, users, period, EnergyTotals())
     # Sum each building's totals scaled to the same coverage, so a building with fewer days of data
     # weighs as if measured over the site's longest coverage.
     days = max(b.totals.days_with_data for b in with_data)
@@ -348,9 +409,8 @@ def site_indicators(site_name: str, period: Period, buildings: Sequence[Building
             after[4] += split.intervals
     totals = EnergyTotals(**sums, subitem_kwh=subitems, consumption_by_energy=energies, days_with_data=days)
     after_hours = AfterHoursSplit(*after[:4], intervals=int(after[4])) if after[4] else None
-    return building_indicators(
-        "site", site_name, sum(b.floor_area_m2 for b in with_data), sum(b.energy_users for b in with_data), period, totals, after_hours
-    )
+    area_m2, users = sum(b.floor_area_m2 for b in with_data), sum(b.energy_users for b in with_data)
+    return building_indicators(code, site_name, area_m2, users, period, totals, after_hours, min_days_annualised)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -431,19 +491,39 @@ def read_completeness(store: InfluxStore, site: Site, period: Period, today: dat
 
 @dataclass(frozen=True)
 class SiteIndicatorReport:
-    """Indicators of every building and of the site for one period."""
+    """Indicators of every building and of the site for one period.
+
+    ``site`` is the whole institution (every building, as the statistics count it); ``offices`` the
+    office buildings alone (the scope of GB/T 51161's office values), None when all or none are offices."""
 
     period: Period
     buildings: list[BuildingIndicators]
     site: BuildingIndicators
     completeness: dict[str, Completeness] | None
+    offices: BuildingIndicators | None = None
 
     def building(self, code: str) -> BuildingIndicators | None:
         return next((b for b in self.buildings if b.building == code), None)
 
 
-def _building_row(building: Building, period: Period, totals: EnergyTotals, split: AfterHoursSplit | None) -> BuildingIndicators:
-    return building_indicators(building.code, building.name, building.floor_area_m2, building.energy_users, period, totals, split)
+def site_report(
+    site: Site, period: Period, rows: Sequence[BuildingIndicators], completeness: dict[str, Completeness] | None = None
+) -> SiteIndicatorReport:
+    """The report of the building rows (in registry order): the whole site and, when some building is
+    not an office, the office buildings alone."""
+    min_days = site.energy_targets.scoring.min_days_annualised
+    offices = None
+    office_codes = {b.code for b in site.buildings if b.is_office}
+    if office_codes and len(office_codes) < len(site.buildings):
+        office_rows = [row for row in rows if row.building in office_codes]
+        offices = site_indicators(f"{site.site.name} (offices)", period, office_rows, min_days, code="offices")
+    return SiteIndicatorReport(period, list(rows), site_indicators(site.site.name, period, rows, min_days), completeness, offices)
+
+
+def _building_row(
+    building: Building, period: Period, totals: EnergyTotals, split: AfterHoursSplit | None, min_days: int
+) -> BuildingIndicators:
+    return building_indicators(building.code, building.name, building.floor_area_m2, building.energy_users, period, totals, split, min_days)
 
 
 def read_indicators(store: InfluxStore, site: Site, period: Period, today: date | None = None) -> SiteIndicatorReport:
@@ -456,5 +536,5 @@ def read_indicators(store: InfluxStore, site: Site, period: Period, today: date 
         if building.code in intervals:
             starts, kwh = intervals[building.code]
             split = after_hours_split(starts, kwh, site.site.timezone, building.working_hours)
-        rows.append(_building_row(building, period, totals[building.code], split))
-    return SiteIndicatorReport(period, rows, site_indicators(site.site.name, period, rows), read_completeness(store, site, period, today))
+        rows.append(_building_row(building, period, totals[building.code], split, site.energy_targets.scoring.min_days_annualised))
+    return site_report(site, period, rows, read_completeness(store, site, period, today))

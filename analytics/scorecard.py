@@ -11,6 +11,31 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol, TypeVar
 
+# Where a figure's inputs come from.
+MEASURED = "measured"  # from this site's meters (InfluxDB)
+CONFIGURED = "configured"  # from the site registry (values someone entered)
+NATIONAL_DEFAULT = "national default"  # from a national standard or plan, as facmon ships it
+FACMON_DEFAULT = "facmon default"  # an engineering choice facmon ships (no standard sets it), not changed by the site
+
+
+@dataclass(frozen=True)
+class Basis:
+    """What a component's figure rests on, shown beside it wherever it appears.
+
+    ``period``: the time the value covers (``2026-11``, or ``2025-12..2026-11`` for the plan's twelve
+    months); ``days``: days with data of ``days_in_period``; ``source``: where the value comes from and
+    ``target_source`` where what it is compared with comes from (MEASURED, CONFIGURED,
+    NATIONAL_DEFAULT, FACMON_DEFAULT); ``uncertainty``: ± at 68 % confidence in the value's unit, when known;
+    ``flag``: why the value is a poor estimate (e.g. annualised from too few days), else None."""
+
+    period: str
+    days: int
+    days_in_period: int
+    source: str
+    target_source: str | None = None
+    uncertainty: float | None = None
+    flag: str | None = None
+
 
 @dataclass(frozen=True)
 class ComponentScore:
@@ -30,6 +55,7 @@ class ComponentScore:
     effective_weight: float = 0.0  # after sharing out unavailable components' weight
     points: float = 0.0  # 100 × effective_weight × fraction
     max_points: float = 0.0  # 100 × effective_weight
+    basis: Basis | None = None
 
 
 def linear_points(value: float, full_at: float, zero_at: float) -> float:
@@ -41,10 +67,12 @@ def linear_points(value: float, full_at: float, zero_at: float) -> float:
 
 
 def weigh_components(
-    components: Sequence[ComponentScore], configured: Mapping[str, float]
+    components: Sequence[ComponentScore], configured: Mapping[str, float], min_available_weight: float = 0.0
 ) -> tuple[list[ComponentScore], float | None, str]:
     """Give each component its configured weight and points; share unavailable weight among the available
-    components in proportion. Returns (components, score 0–100 or None when none is available, explanation)."""
+    components in proportion. Returns (components, score 0–100 or None, explanation): None when no
+    component is available, or when the available ones carry less than ``min_available_weight`` of the
+    weights (their points are still shown, the score is not)."""
     available_weight = sum(configured[c.component] for c in components if c.available)
     if available_weight <= 0:
         return [replace(c, weight=configured[c.component]) for c in components], None, "no component available: not scored"
@@ -66,6 +94,14 @@ def weigh_components(
         explanation = (
             f"not available: {', '.join(c.component for c in missing)} (weight {1.0 - available_weight:.2f}); "
             f"shared among the others in proportion (each weight ÷ {available_weight:.2f})"
+        )
+    if available_weight < min_available_weight - 1e-9:
+        available = ", ".join(c.component for c in components if c.available)
+        return (
+            weighed,
+            None,
+            f"not scored: only {available} available (weight {available_weight:.2f}); a score needs at least "
+            f"{min_available_weight:.2f} of the weights",
         )
     return weighed, sum(c.points for c in weighed), explanation
 

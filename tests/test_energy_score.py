@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 import pytest
+from rich.console import Console
 from typer.testing import CliRunner
 
 from facmon.analytics.energy_score import (
@@ -115,7 +116,11 @@ def test_nothing_available_means_not_scored():
 
 
 def with_energy_targets(block: str) -> str:
-    return EXAMPLE_SITE.read_text(encoding="utf-8") + "\n" + block
+    """The example site with ``block`` in place of its own energy_targets section."""
+    text = EXAMPLE_SITE.read_text(encoding="utf-8")
+    start = text.index("\nenergy_targets:\n") + 1
+    end = text.index("\nvendors:\n", start) + 1
+    return text[:start] + text[end:] + "\n" + block
 
 
 @pytest.mark.parametrize(
@@ -179,7 +184,7 @@ SCORED_SITE = """
 site: {name: 测试园区, timezone: Asia/Shanghai, division_code: '341122', climate_zone: hot_summer_cold_winter}
 energy_targets:
   plan:
-    base_values: {'341122A001': {kgce_per_m2: 10.0}}
+    base_values: {'341122A001': {energy: ['01'], values: {kgce_per_m2: 10.0}, source: 2020 statistics}}
   gbt51161:
     use_hours_h: {'341122A001': 2500}
 buildings:
@@ -198,8 +203,18 @@ buildings:
 
 def write_hand_made_june(store) -> None:
     """June 2025: 30 days × main 200 kWh / 24.58 kgce; intervals 21 kWh on a working Tuesday at 10:00
-    and 19 kWh on a Saturday; completeness 1.0 for the 3 meters on 21 of the 30 days."""
+    and 19 kWh on a Saturday; completeness 1.0 for the 3 meters on 21 of the 30 days. The eleven months
+    before it the same 200 kWh / 24.58 kgce a day, so the plan's twelve months are measured whole."""
     lines = []
+    for ordinal in range(date(2024, 7, 1).toordinal(), date(2025, 6, 1).toordinal()):
+        lines.append(
+            line(
+                "energy_daily",
+                {"building": "341122A001", "energy": "01", "subitem": "01000"},
+                {"consumption": 200.0, "kgce": 24.58, "co2_kg": 106.12},
+                local_ns(date.fromordinal(ordinal)),
+            )
+        )
     for day in range(1, 31):
         t_ns = local_ns(date(2025, 6, day))
         lines.append(
@@ -221,7 +236,8 @@ def write_hand_made_june(store) -> None:
 
 # By hand, for 一号楼 (A government, 夏热冬冷: guide 55, constraint 70; S = 10 m²/person → γ₂ = 1; T = 2500 h → γ₁ = 1):
 #   intensity: 6000 kWh / 1000 m² × 365/30 = 73.0 > 70 → 0.5 × (84 − 73)/(84 − 70) = 0.392857
-#   plan: 737.4 kgce / 1000 m² × 365/30 = 8.97170 kgce/m² vs base 10: 10.28 % ≥ 5 % required in 2025 → 1.0
+#   plan: 2024-07..2025-06, 365 days × 24.58 kgce / 1000 m² = 8.97170 kgce/m² vs base 10 (electricity, as measured):
+#         10.28 % ≥ 5 % required in 2025 → 1.0
 #   savings: +2.5 %, conclusive → 0.5 + 0.5 × 2.5/5 = 0.75
 #   after hours: 19/40 = 47.5 % → (60 − 47.5)/(60 − 35) = 0.5
 #   completeness: 63 of 90 meter-days → 0.7 → (0.7 − 0.5)/(0.9 − 0.5) = 0.5
@@ -296,25 +312,121 @@ def test_the_command_prints_json_and_a_table(store, stack_env, tmp_path, monkeyp
     assert bad.exit_code != 0 and "period 'June'" in str(bad.exception)
 
 
-def test_a_measured_base_year_is_read_from_energy_daily(store, tmp_path):
-    """No configured base: the 2020 base is measured. One day of 2020 with 30 kgce on 1000 m² annualises
-    to 30/1000 × 366 = 10.98 kgce/m²; June 2025 gives 8.97170 → achieved (10.98 − 8.97170)/10.98."""
-    site = parse_site(
-        SCORED_SITE.replace("base_values: {'341122A001': {kgce_per_m2: 10.0}}", "default_base: measured"), tmp_path / "site.yaml"
-    )
-    write_hand_made_june(store)
+def _write_2020(store, days: int) -> None:
+    """The first ``days`` days of 2020 at 30 kgce (electricity) a day."""
     store.write(
         [
             line(
                 "energy_daily",
                 {"building": "341122A001", "energy": "01", "subitem": "01000"},
                 {"consumption": 244.1, "kgce": 30.0, "co2_kg": 129.5},
-                local_ns(date(2020, 6, 1)),
+                local_ns(date.fromordinal(date(2020, 1, 1).toordinal() + n)),
             )
+            for n in range(days)
         ]
     )
+
+
+def test_a_measured_base_year_is_read_from_energy_daily(store, tmp_path):
+    """No configured base: the 2020 base is measured. 366 days of 2020 with 30 kgce on 1000 m² give
+    30/1000 × 366 = 10.98 kgce/m²; 2024-07..2025-06 gives 8.97170 → achieved (10.98 − 8.97170)/10.98."""
+    base = "base_values: {'341122A001': {energy: ['01'], values: {kgce_per_m2: 10.0}, source: 2020 statistics}}"
+    site = parse_site(SCORED_SITE.replace(base, "default_base: measured"), tmp_path / "site.yaml")
+    write_hand_made_june(store)
+    _write_2020(store, 366)
     entry = score_energy(store, site, parse_period("2025-06"), today=date(2025, 7, 10)).buildings[0]
-    headline = next(p for p in entry.plan if p.indicator == "kgce_per_m2")
-    assert headline.base_value == pytest.approx(10.98)
+    assert entry.plan is not None
+    headline = entry.plan.indicator("kgce_per_m2")
+    assert headline is not None and headline.base_value == pytest.approx(10.98)
     assert "measured 2020" in headline.base_source
-    assert entry.component("plan").value == pytest.approx((10.98 - 737.4 / 1000 * 365 / 30) / 10.98)
+    plan = entry.component("plan")
+    assert plan.value == pytest.approx((10.98 - 24.58 * 365 / 1000) / 10.98)
+    assert plan.basis is not None and (plan.basis.period, plan.basis.days, plan.basis.days_in_period) == ("2024-07..2025-06", 365, 365)
+    assert (plan.basis.source, plan.basis.target_source) == ("measured", "measured")
+
+
+def test_one_day_of_the_base_year_is_no_base(store, tmp_path):
+    """One measured day of 2020 annualised would be a guess: the plan is not available and says why;
+    its weight goes to the other components."""
+    base = "base_values: {'341122A001': {energy: ['01'], values: {kgce_per_m2: 10.0}, source: 2020 statistics}}"
+    site = parse_site(SCORED_SITE.replace(base, "default_base: measured"), tmp_path / "site.yaml")
+    write_hand_made_june(store)
+    _write_2020(store, 1)
+    entry = score_energy(store, site, parse_period("2025-06"), today=date(2025, 7, 10)).buildings[0]
+    plan = entry.component("plan")
+    assert not plan.available and "the base year 2020 has data on 1 of 366 days" in plan.note
+    assert "plan" in entry.explanation
+
+
+def test_a_score_from_three_days_is_flagged_in_the_table_and_the_json(store, tmp_path):
+    """Three days of June annualised (× 365/3) make a poor annual figure: the intensity's basis is
+    flagged, the table shows ⚠ and no decimals, the JSON and the stored point carry the flag. (Daily
+    totals alone give intensity and nothing else: the site lets 0.3 of the weights make a score.)"""
+    site = parse_site(SCORED_SITE.replace("  gbt51161:", "  scoring: {min_scored_weight: 0.3}\n  gbt51161:"), tmp_path / "site.yaml")
+    store.write(
+        [
+            line(
+                "energy_daily",
+                {"building": "341122A001", "energy": "01", "subitem": "01000"},
+                {"consumption": 200.0, "kgce": 24.58, "co2_kg": 106.12},
+                local_ns(date(2025, 6, day)),
+            )
+            for day in (1, 2, 3)
+        ]
+    )
+    card = score_energy(store, site, parse_period("2025-06"), {"341122A001": None}, today=date(2025, 7, 10))
+    intensity = card.buildings[0].component("intensity")
+    assert intensity.available and intensity.basis is not None
+    assert (intensity.basis.days, intensity.basis.days_in_period) == (3, 30)
+    assert intensity.basis.flag is not None and "3 day(s)" in intensity.basis.flag
+    record = card.as_dict()["buildings"][0]
+    assert record["components"][0]["basis"]["flag"] == intensity.basis.flag
+    assert record["indicators"]["few_days"] is not None
+    from facmon.cli.score import energy_scorecard_tables
+
+    console = Console(width=400, record=True)
+    for table in energy_scorecard_tables(card):
+        console.print(table)
+    text = console.export_text()
+    assert "⚠" in text and f"{intensity.value:,.1f}" not in text and f"≈{intensity.value:,.0f}" in text
+    write_energy_scores(store, card, site.site.timezone)
+    (row,) = store.rows('SELECT "intensity_flagged", "intensity_days", "intensity_period_days", "intensity_source" FROM "score_energy"')
+    assert (row["intensity_flagged"], row["intensity_days"], row["intensity_period_days"], row["intensity_source"]) == (
+        1.0,
+        3.0,
+        30.0,
+        "measured",
+    )
+
+
+def test_a_building_whose_available_components_carry_too_little_weight_is_listed_unscored():
+    """After-hours share and completeness alone (0.25 of the weights) say nothing about how much energy a
+    building uses: with less than min_scored_weight (0.5) available the building gets no score and no
+    rank, and the explanation names what was available."""
+    available = [component("after_hours", 1.0), component("completeness", 1.0)]
+    unavailable = [component(name, 0.0, available=False) for name in ("plan", "savings")]
+    weighed, score, explanation = weigh([component("intensity", 0.0, available=False), *available, *unavailable], ScoreWeights(), 0.5)
+    assert score is None
+    assert "only after_hours, completeness available (weight 0.25)" in explanation and "0.50" in explanation
+    assert [c.points for c in weighed if c.available] == [pytest.approx(60.0), pytest.approx(40.0)]
+    # with intensity (0.30) measured as well, 0.55 of the weights is available: scored
+    _, enough, _ = weigh([component("intensity", 0.0), *available, *unavailable], ScoreWeights(), 0.5)
+    assert enough == pytest.approx(100 * 0.25 / 0.55)
+
+
+CANTEEN_SITE = SCORED_SITE.replace("  office_class: A\n  office_use: government\n", "  use: canteen\n  office_class: A\n")
+
+
+def test_a_canteen_is_not_compared_with_the_office_table_and_its_weight_is_shared(store, tmp_path):
+    """The same June as a canteen: no GB/T 51161 comparison ("not applicable", named in the note), and
+    the intensity's 0.30 goes to the other components."""
+    site = parse_site(CANTEEN_SITE, tmp_path / "site.yaml")
+    assert not site.buildings[0].is_office
+    write_hand_made_june(store)
+    card = score_energy(store, site, parse_period("2025-06"), {"341122A001": SavingsEvidence(0.025, 0.3, True)}, today=date(2025, 7, 10))
+    entry = card.buildings[0]
+    intensity = entry.component("intensity")
+    assert not intensity.available and "not applicable" in intensity.note and "canteen" in intensity.note
+    assert entry.gbt51161 is None and entry.use == "canteen"
+    assert entry.score == pytest.approx(100 * (0.25 * PLAN + 0.20 * SAVINGS + 0.15 * AFTER_HOURS + 0.10 * COMPLETENESS) / 0.70)
+    assert "intensity" in entry.explanation

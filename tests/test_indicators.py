@@ -1,8 +1,10 @@
 """Energy indicators: intensities, sub-item shares, after-hours share with the Chinese calendar, the
-GB/T 51161 comparison with γ₁/γ₂, and plan progress. Known answers are computed by hand."""
+GB/T 51161 comparison with γ₁/γ₂ (office buildings only). Known answers are computed by hand; plan
+progress is tests/test_plan_progress.py."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
@@ -14,9 +16,7 @@ from facmon.analytics.benchmarks import (
     default_use_hours_h,
     gamma1,
     gamma2,
-    plan_progress,
-    required_reduction,
-    resolve_base_values,
+    gbt51161_applies,
     working_days_in_year,
 )
 from facmon.analytics.indicators import (
@@ -27,10 +27,12 @@ from facmon.analytics.indicators import (
     intensities,
     parse_period,
     read_indicators,
+    resolve_period,
     site_indicators,
     subitem_shares,
+    twelve_months_ending,
 )
-from facmon.registry import EnergyPlan, Gbt51161Parameters, WorkingHours, parse_site
+from facmon.registry import Gbt51161Parameters, WorkingHours, parse_site
 from facmon.standards import ClimateZone
 from facmon.store import line
 
@@ -54,6 +56,34 @@ def test_a_period_is_a_year_or_a_month():
     start_s, end_s = parse_period("2025-06").bounds_utc_s("Asia/Shanghai")
     assert datetime.fromtimestamp(start_s, UTC) == datetime(2025, 5, 31, 16, 0, tzinfo=UTC)
     assert datetime.fromtimestamp(end_s, UTC) == datetime(2025, 6, 30, 16, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("today", "last_complete", "current"),
+    [
+        (date(2026, 12, 3), "2026-11", "2026-12"),
+        (date(2026, 12, 1), "2026-11", "2026-12"),  # the first of a month: the month before is complete
+        (date(2027, 1, 1), "2026-12", "2027-01"),  # across a year end
+        (date(2024, 3, 1), "2024-02", "2024-03"),
+    ],
+)
+def test_commands_score_the_last_complete_month_unless_asked_for_the_current_one(today, last_complete, current):
+    assert resolve_period(None, today).label == last_complete
+    assert resolve_period("current", today).label == current
+    assert resolve_period("2025", today).label == "2025"
+
+
+def test_the_plan_window_of_a_month_is_the_twelve_months_ending_with_it():
+    window = twelve_months_ending(parse_period("2026-11"))
+    assert (window.label, window.start, window.end, window.days, window.days_in_year) == (
+        "2025-12..2026-11",
+        date(2025, 12, 1),
+        date(2026, 12, 1),
+        365,
+        365,
+    )
+    assert twelve_months_ending(parse_period("2025-12")).label == "2025-01..2025-12"
+    assert twelve_months_ending(parse_period("2024-03")).days == 366  # holds 29 February 2024
 
 
 @pytest.mark.parametrize("text", ["25", "2025-6", "2025-13", "2025/06", "June", "1999"])
@@ -82,6 +112,20 @@ def test_a_month_is_annualised_over_the_days_with_data():
     assert found.period_values["electricity_kwh_per_m2"] == pytest.approx(3.0)
     assert found.annualisation == pytest.approx(365 / 30)
     assert found.annual["electricity_kwh_per_m2"] == pytest.approx(36.5)
+
+
+def test_an_annual_figure_from_fewer_days_than_the_minimum_is_flagged():
+    """3 days of a month annualised (× 365/3) are a poor annual figure: flagged with the count; 28 days
+    are not; a whole year is not annualised at all, so never flagged."""
+    month = parse_period("2026-11")
+    totals = EnergyTotals(electricity_kwh=300, kgce=36.9, days_with_data=3)
+    three = building_indicators("B", "b", 1000, 10, month, totals, min_days_annualised=28)
+    assert three.few_days is not None and "3 day(s)" in three.few_days and "28" in three.few_days
+    assert three.as_dict()["few_days"] == three.few_days
+    enough = building_indicators("B", "b", 1000, 10, month, replace(totals, days_with_data=28), min_days_annualised=28)
+    assert enough.few_days is None
+    year = building_indicators("B", "b", 1000, 10, parse_period("2025"), replace(totals, days_with_data=365), min_days_annualised=400)
+    assert year.few_days is None
 
 
 def test_no_data_gives_no_annual_values():
@@ -209,53 +253,22 @@ def test_benchmarks_and_references_are_configurable(example_site):
     assert "registry" in found.benchmark_source
 
 
+def test_a_canteen_is_never_compared_with_the_office_table(example_site):
+    """机关食堂 is a canteen: GB/T 51161 Table 5.2.1 covers offices, so there is no comparison and the reason says so."""
+    canteen = example_site.building("341122A005")
+    assert canteen.use.value == "canteen" and canteen.canteen and not canteen.is_office
+    reason = gbt51161_applies(canteen)
+    assert reason is not None and "not applicable" in reason and "canteen" in reason
+    with pytest.raises(IndicatorError, match="not applicable"):
+        compare_gbt51161(canteen, ClimateZone.HOT_SUMMER_COLD_WINTER, 281.0, Gbt51161Parameters(), 2026)
+    assert all(gbt51161_applies(b) is None for b in example_site.buildings if b.code != "341122A005")
+
+
 def test_severe_cold_zones_say_heating_is_assessed_separately(example_site):
     building = example_site.building("341122A002")
     found = compare_gbt51161(building, ClimateZone.SEVERE_COLD_COLD, 40.0, Gbt51161Parameters(), 2025)
     assert (found.constraint_kwh_m2, found.guide_kwh_m2) == (55.0, 45.0)  # A government, 严寒寒冷
     assert "heating is assessed separately" in found.note
-
-
-# -- plan progress --------------------------------------------------------------------------------
-
-
-def test_the_plan_requires_a_straight_path_from_base_year_to_target_year():
-    """14th FYP: kgce/m² −5 % from 2020 to 2025 → 2023 requires 3 %, 2025 and later 5 %, 2020 nothing."""
-    plan = EnergyPlan()
-    assert required_reduction(plan, "kgce_per_m2", 2023) == pytest.approx(0.03)
-    assert required_reduction(plan, "kgce_per_m2", 2025) == pytest.approx(0.05)
-    assert required_reduction(plan, "kgce_per_m2", 2027) == pytest.approx(0.05)
-    assert required_reduction(plan, "co2_kg_per_m2", 2025) == pytest.approx(0.07)
-    assert required_reduction(plan, "kgce_per_m2", 2020) is None
-
-
-def test_plan_progress_by_hand():
-    """Base 10 kgce/m², 2023 actual 9.8: achieved 2 % of the 3 % required → progress 2/3, target 9.7."""
-    found = plan_progress("kgce_per_m2", 9.8, 10.0, "test", EnergyPlan(), 2023)
-    assert found.achieved_reduction == pytest.approx(0.02)
-    assert found.required_reduction == pytest.approx(0.03)
-    assert found.target_value == pytest.approx(9.7)
-    assert found.progress == pytest.approx(2 / 3)
-
-
-def test_base_values_come_from_the_registry_then_measurements_then_the_national_average():
-    plan = EnergyPlan(base_values={"B1": {"kgce_per_m2": 12.0}, "B2": "national", "B3": "measured"})
-    assert resolve_base_values(plan, "B1", {"kgce_per_m2": 99}).values == {"kgce_per_m2": 12.0}
-    assert resolve_base_values(plan, "B2", {"kgce_per_m2": 99}).values["kgce_per_m2"] == 18.48
-    assert resolve_base_values(plan, "B3", None) is None
-    measured = resolve_base_values(plan, "B4", {"kgce_per_m2": 11.0})  # default: measured, else national
-    assert measured.values == {"kgce_per_m2": 11.0} and "measured 2020" in measured.source
-    fallback = resolve_base_values(plan, "B4", None)
-    assert fallback.values["kgce_per_m2"] == 18.48 and "national" in fallback.source
-
-
-def test_the_14th_five_year_plan_is_preloaded_and_can_be_replaced(example_site):
-    plan = example_site.energy_targets.plan
-    assert (plan.base_year, plan.target_year) == (2020, 2025)
-    assert plan.reductions == {"kgce_per_m2": 0.05, "kgce_per_person": 0.06, "water_m3_per_person": 0.06, "co2_kg_per_m2": 0.07}
-    assert plan.national_base_values == {"kgce_per_m2": 18.48, "kgce_per_person": 329.56, "water_m3_per_person": 21.53}
-    next_plan = EnergyPlan(name="十五五", base_year=2025, target_year=2030, reductions={"kgce_per_m2": 0.04})
-    assert required_reduction(next_plan, "kgce_per_m2", 2026) == pytest.approx(0.008)
 
 
 # -- reading from InfluxDB ------------------------------------------------------------------------

@@ -3,10 +3,14 @@ their one writer each.
 
 Stored shapes (docs/architecture.md#the-measurement-schema): one point per building (vendor) and
 period, stamped at the period's local start so that a rerun overwrites it. Tags: ``building`` (or
-``vendor``) and ``period`` (``2025`` or ``2025-06``). Every field is a float; a component ``c`` of a
-score is stored as ``<c>_points``, ``<c>_weight`` (effective, after sharing out the weight of
-unavailable components), ``<c>_available`` (1.0 / 0.0) and ``<c>_value`` when available (unit per
-component: kWh/(m²·a) for the energy score's intensity, fractions 0..1 otherwise).
+``vendor``) and ``period`` (``2025`` or ``2025-06``). A component ``c`` of a score is stored as
+``<c>_points``, ``<c>_weight`` (effective, after sharing out the weight of unavailable components),
+``<c>_available`` (1.0 / 0.0) and ``<c>_value`` when available (unit per component: kWh/(m²·a) for
+the energy score's intensity, fractions 0..1 otherwise), all floats; with its basis (energy score):
+``<c>_days`` and ``<c>_period_days`` (days with data of the days it covers), ``<c>_flagged`` (1.0 when
+the value is a poor estimate, e.g. annualised from too few days), ``<c>_uncertainty`` (± at 68 %, the
+value's unit, when known), and the strings ``<c>_source`` and ``<c>_target_source`` (measured,
+configured, national default, facmon default).
 
 Written by ``facmon score energy`` (analytics.energy_score) and ``facmon score vendors``
 (analytics.vendor_score). Nothing in facmon reads them back; the dashboards have their own InfluxQL.
@@ -24,25 +28,50 @@ NS_PER_S = 1_000_000_000
 
 
 @dataclass(frozen=True)
+class ComponentBasis:
+    """What a stored component rests on: ``days`` with data of ``period_days``, ``source`` and
+    ``target_source`` (measured, configured, national default, facmon default), ``uncertainty`` (± at
+    68 % in the value's unit; None, and no field, when unknown), ``flagged`` (a poor estimate)."""
+
+    days: int
+    period_days: int
+    source: str
+    target_source: str | None = None
+    uncertainty: float | None = None
+    flagged: bool = False
+
+
+@dataclass(frozen=True)
 class ScoreComponent:
     """One component of a stored score: ``points`` earned (of 100 for the whole score), ``weight``
-    (effective, 0..1), ``available`` and ``value`` (None, and no field, when not available)."""
+    (effective, 0..1), ``available``, ``value`` (None, and no field, when not available) and its
+    ``basis`` (None, and no fields, when the score has none)."""
 
     component: str
     points: float
     weight: float
     available: bool
     value: float | None = None
+    basis: ComponentBasis | None = None
 
 
-def _component_fields(components: Sequence[ScoreComponent]) -> dict[str, float]:
-    fields: dict[str, float] = {}
+def _component_fields(components: Sequence[ScoreComponent]) -> dict[str, float | str]:
+    fields: dict[str, float | str] = {}
     for c in components:
         fields[f"{c.component}_points"] = round(c.points, 4)
         fields[f"{c.component}_weight"] = round(c.weight, 6)
         fields[f"{c.component}_available"] = 1.0 if c.available else 0.0
         if c.value is not None:
             fields[f"{c.component}_value"] = float(c.value)
+        if c.basis is not None:
+            fields[f"{c.component}_days"] = float(c.basis.days)
+            fields[f"{c.component}_period_days"] = float(c.basis.period_days)
+            fields[f"{c.component}_flagged"] = 1.0 if c.basis.flagged else 0.0
+            fields[f"{c.component}_source"] = c.basis.source
+            if c.basis.target_source is not None:
+                fields[f"{c.component}_target_source"] = c.basis.target_source
+            if c.basis.uncertainty is not None:
+                fields[f"{c.component}_uncertainty"] = round(c.basis.uncertainty, 6)
     return fields
 
 
@@ -62,7 +91,7 @@ class ScoreEnergy:
 
 def score_energy_line(point: ScoreEnergy) -> str:
     """The ``score_energy`` point of ``point`` as line protocol (score and points to 4 decimals, weights to 6)."""
-    fields: dict[str, float] = {"score": round(point.score, 4), "rank": float(point.rank or 0)}
+    fields: dict[str, float | str] = {"score": round(point.score, 4), "rank": float(point.rank or 0)}
     fields.update(_component_fields(point.components))
     return line(SCORE_ENERGY, {"building": point.building, "period": point.period}, fields, int(point.start_s) * NS_PER_S)
 
@@ -134,7 +163,7 @@ class ScoreVendor:
 
 def score_vendor_line(point: ScoreVendor) -> str:
     """The ``score_vendor`` point of ``point`` as line protocol (deductions to 2 decimals, score and points to 4, weights to 6)."""
-    fields: dict[str, float] = {
+    fields: dict[str, float | str] = {
         "score": round(point.score, 4),
         "rank": float(point.rank or 0),
         "deduction": round(point.deduction_cny, 2),
