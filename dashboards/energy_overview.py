@@ -78,17 +78,23 @@ class BenchmarkGroup:
     buildings: tuple[str, ...]  # building codes
 
 
-def gbt51161_benchmark(site: Site, building: Building) -> tuple[float, float, str]:
-    """(constraint, guide) in kWh/(m²·a) of ``building`` and where they come from: the registry's
-    ``energy_targets.gbt51161.benchmarks`` override, else GB/T 51161-2016 Table 5.2.1."""
+def gbt51161_benchmark(site: Site, building: Building) -> tuple[float, float, str] | None:
+    """(constraint, guide) in kWh/(m²·a) of an office ``building`` and where they come from: the
+    registry's ``energy_targets.gbt51161.benchmarks`` override, else GB/T 51161-2016 Table 5.2.1; None
+    for a building that is not an office (the table covers offices only)."""
+    if not building.is_office or building.office_use is None:
+        return None
     return site.energy_targets.gbt51161.benchmark(building.office_class, building.office_use, site.site.climate_zone)
 
 
 def benchmark_groups(site: Site) -> list[BenchmarkGroup]:
-    """The registry's buildings grouped by their GB/T 51161 benchmark, in registry order."""
+    """The registry's office buildings grouped by their GB/T 51161 benchmark, in registry order."""
     groups: dict[tuple[Any, ...], list[str]] = {}
     for building in site.buildings:
-        constraint, guide, source = gbt51161_benchmark(site, building)
+        benchmark = gbt51161_benchmark(site, building)
+        if benchmark is None:
+            continue
+        constraint, guide, source = benchmark
         groups.setdefault((building.office_class, building.office_use, constraint, guide, source), []).append(building.code)
     return [
         BenchmarkGroup(office_class, office_use, site.site.climate_zone, constraint, guide, source, tuple(codes))
@@ -156,7 +162,14 @@ def _intensity_panels(site: Site, lang: Lang) -> list[Any]:
     ]
     rows = []
     for building in site.buildings:
-        constraint, guide, _ = gbt51161_benchmark(site, building)
+        benchmark = gbt51161_benchmark(site, building)
+        if benchmark is None or building.office_use is None:
+            not_applicable = title("not_applicable", lang)
+            use = title(f"building_use.{building.use.value}", lang)
+            rows.append([building.code, building.name, "—", use, site.site.climate_zone.value, _number(building.floor_area_m2)])
+            rows[-1] += [not_applicable, not_applicable]
+            continue
+        constraint, guide, _ = benchmark
         rows.append(
             [
                 building.code,
@@ -178,8 +191,9 @@ PLAN_PROGRESS_QUERY = (
     f'WHERE {PERIOD_FILTER} AND {BUILDING_FILTER} AND "plan_available" = 1 GROUP BY "building"'
 )
 PLAN_TABLE_QUERY = (
-    f'SELECT "plan_value" AS "reduction_achieved", "plan_points" / "plan_weight" / 100 AS "share_of_required" FROM "{SCORE_ENERGY}" '
-    f'WHERE {PERIOD_FILTER} AND {BUILDING_FILTER} AND "plan_available" = 1 GROUP BY "building"'
+    'SELECT "plan_value" AS "reduction_achieved", "plan_points" / "plan_weight" / 100 AS "share_of_required", '
+    '"plan_days" AS "days", "plan_period_days" AS "period_days", "plan_target_source" AS "base" '
+    f'FROM "{SCORE_ENERGY}" WHERE {PERIOD_FILTER} AND {BUILDING_FILTER} AND "plan_available" = 1 GROUP BY "building"'
 )
 
 
@@ -269,6 +283,13 @@ SCORE_TABLE_QUERY = (
     + ", ".join(f'"{c}_points"' for c in SCORE_COMPONENTS)
     + f' FROM "{SCORE_ENERGY}" WHERE {PERIOD_FILTER} AND {BUILDING_FILTER} GROUP BY "building"'
 )
+# What each component rests on (analytics.scorecard.Basis): days with data of the days covered, whether
+# the value is flagged as a poor estimate, where the value and its target come from; savings' ± band.
+BASIS_COLUMNS = [
+    *(f'"{c}_{part}"' for c in SCORE_COMPONENTS for part in ("days", "period_days", "flagged", "source", "target_source")),
+    '"savings_uncertainty"',
+]
+BASIS_QUERY = f'SELECT {", ".join(BASIS_COLUMNS)} FROM "{SCORE_ENERGY}" WHERE {PERIOD_FILTER} AND {BUILDING_FILTER} GROUP BY "building"'
 SAVINGS_QUERY = (
     'SELECT "avoided_kwh" - "uncertainty_kwh" AS "avoided_low_kwh", "avoided_kwh", "avoided_kwh" + "uncertainty_kwh" AS '
     '"avoided_high_kwh", '
@@ -292,7 +313,10 @@ def _score_panels(lang: Lang) -> list[Any]:
     savings = table_panel(
         title("panel.savings", lang), [influxql("A", SAVINGS_QUERY)], description=title("panel.savings.description", lang), width=24
     )
-    return [ranking, components, savings]
+    basis = table_panel(
+        title("panel.score_basis", lang), [influxql("A", BASIS_QUERY)], description=title("panel.score_basis.description", lang), width=24
+    )
+    return [ranking, components, savings, basis]
 
 
 def energy_overview_dashboard(site: Site, lang: Lang) -> dict[str, Any]:

@@ -105,6 +105,12 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     ),
     "use.government": ("党政机关", "government"),
     "use.commercial": ("商业办公", "commercial"),
+    "building_use.canteen": ("食堂", "canteen"),
+    "building_use.data_centre": ("数据中心", "data centre"),
+    "building_use.conference": ("会议中心", "conference centre"),
+    "building_use.archive": ("档案馆", "archive"),
+    "building_use.other": ("其他", "other"),
+    "not_applicable": ("不适用（GB/T 51161 仅适用于办公建筑）", "not applicable (GB/T 51161 covers offices only)"),
     "panel.benchmarks": ("各建筑的 GB/T 51161 指标", "GB/T 51161 values per building"),
     "column.class": ("类别", "class"),
     "column.use": ("用途", "use"),
@@ -114,9 +120,12 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "column.constraint": ("约束值 kWh/(m²·a)", "constraint kWh/(m²·a)"),
     "panel.plan_progress": ("规划目标完成度", "Progress against the plan"),
     "panel.plan_progress.description": (
-        "单位面积能耗（kgce/m²）较基准年的降幅占本年应达降幅的比例（评分 plan 分项，封顶 100%）。",
+        "单位面积能耗（kgce/m²）较基准年的降幅占本年应达降幅的比例（评分 plan 分项，封顶 100%）。"
+        "只比较同口径数据：整年对整年（月度期取截至该月的"
+        "12 个月），且基准值与实测覆盖相同的能源类别；不满足时该建筑不显示，原因见 facmon score energy 的说明。",
         "Reduction of kgce/m² below the base year as a share of the reduction required this year (the score's plan component, capped at "
-        "100 %).",
+        "100 %). Only like for like: whole years (a month is judged on the twelve months ending with it) and a base covering the same "
+        "energy categories as the measurements; otherwise the building is left out, and facmon score energy says why.",
     ),
     "panel.plan_table": ("规划降幅（按建筑）", "Plan reduction per building"),
     "panel.plan": ("节能规划目标", "Plan targets"),
@@ -146,6 +155,16 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "panel.score_ranking": ("节能评分", "Energy-saving score"),
     "panel.score_table": ("节能评分排名与分项得分", "Score ranking and component points"),
     "panel.savings": ("节能量及其不确定度", "Savings with their uncertainty"),
+    "panel.score_basis": ("评分依据：天数、来源与标记", "What each figure rests on: days, sources, flags"),
+    "panel.score_basis.description": (
+        "每个分项：有数据的天数 / 覆盖天数（days / period_days），flagged = 1 表示数据天数太少、年化值不可靠，source 与 target_source "
+        "为数值"
+        "与对照值的来源（measured 实测，configured 登记配置，national default 国家标准缺省值，facmon default 工程缺省值），"
+        "savings_uncertainty 为节能率的 ± 不确定度（68% 置信）。",
+        "Per component: days with data of the days covered (days / period_days); flagged = 1 marks a poor estimate (annualised from too "
+        "few days); source and target_source say where the value and what it is compared with come from (measured, configured, "
+        "national default, facmon default); savings_uncertainty is the ± band of the savings fraction (68 % confidence).",
+    ),
     "panel.savings.description": (
         "天气归一化节能量（IPMVP 选项 C，ASHRAE Guideline 14）：节约量 ± 不确定度（68% 置信），节能率与分数不确定度 FSU；FSU > 50% "
         "为不确定（conclusive = 0）。",

@@ -8,6 +8,7 @@ of the documented shapes with known values, so each panel's answer can be checke
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections import defaultdict
 from collections.abc import Iterator
@@ -55,7 +56,10 @@ HOUR_S = 3600
 
 # score_energy, as analytics/energy_score.py score_energy_lines writes it: corrected EUI (kWh/(m²·a))
 # chosen around the registry's benchmarks: B/government 65 (guide) / 90 (constraint), A/government 55 / 70.
-EUI_2026_03 = {A001: 60.0, A002: 62.0, A003: 95.0, A004: 50.0, A005: 71.0}
+# A005 is the canteen: GB/T 51161's office table does not apply, so it has no intensity value.
+EUI_2026_03 = {A001: 60.0, A002: 62.0, A003: 95.0, A004: 50.0}
+# What each component rests on: 31 of 31 days, except A004's March intensity, annualised from 3 days (flagged).
+FLAGGED_INTENSITY = {A004: 3.0}
 SCORE = {
     "2026": {A001: 81.0, A002: 64.0, A003: 40.0, A004: 90.0, A005: 55.0},
     "2026-03": {A001: 78.0, A002: 66.0, A003: 42.0, A004: 88.0, A005: 57.0},
@@ -108,12 +112,24 @@ def _score_lines() -> list[str]:
     for period, scores in SCORE.items():
         ranked = sorted(scores, key=lambda code: -scores[code])
         for code, score in scores.items():
-            fields: dict[str, float] = {"score": score, "rank": float(ranked.index(code) + 1)}
+            fields: dict[str, float | str] = {"score": score, "rank": float(ranked.index(code) + 1)}
+            days = 365.0 if period == "2026" else 31.0
             for component in SCORE_COMPONENTS:
                 fields[f"{component}_points"] = 10.0
                 fields[f"{component}_weight"] = 0.2
                 fields[f"{component}_available"] = 1.0
-            fields["intensity_value"] = EUI_2026_03[code] + (0.0 if period == "2026-03" else 1.0)
+                fields[f"{component}_days"] = days
+                fields[f"{component}_period_days"] = days
+                fields[f"{component}_flagged"] = 0.0
+                fields[f"{component}_source"] = "measured"
+                fields[f"{component}_target_source"] = "national default" if component in ("intensity", "completeness") else "configured"
+            fields["savings_uncertainty"] = 0.012
+            if code in EUI_2026_03:
+                fields["intensity_value"] = EUI_2026_03[code] + (0.0 if period == "2026-03" else 1.0)
+                if code in FLAGGED_INTENSITY and period == "2026-03":
+                    fields["intensity_days"], fields["intensity_flagged"] = FLAGGED_INTENSITY[code], 1.0
+            else:
+                fields["intensity_points"], fields["intensity_weight"], fields["intensity_available"] = 0.0, 0.0, 0.0
             if code in PLAN:
                 fields["plan_points"], fields["plan_weight"], fields["plan_value"] = PLAN[code]
             else:
@@ -250,7 +266,7 @@ def _expected_shapes(site: Site) -> dict[str, dict[str, tuple[set[str], Any]]]:
     overview.update(
         {
             title("panel.plan_progress", en): ({"building"}, ["share_of_required"]),
-            title("panel.plan_table", en): ({"building"}, ["reduction_achieved", "share_of_required"]),
+            title("panel.plan_table", en): ({"building"}, ["reduction_achieved", "share_of_required", "days", "period_days", "base"]),
             title("panel.energy_trend", en): ({"building"}, ["kgce"]),
             title("panel.electricity_trend", en): ({"building"}, ["kwh"]),
             title("panel.subitems", en): ({"subitem"}, ["kwh"]),
@@ -260,6 +276,7 @@ def _expected_shapes(site: Site) -> dict[str, dict[str, tuple[set[str], Any]]]:
                 {"building"},
                 ["avoided_low_kwh", "avoided_kwh", "avoided_high_kwh", "fraction", "fsu", "conclusive"],
             ),
+            title("panel.score_basis", en): ({"building"}, [column.strip('"') for column in energy_overview.BASIS_COLUMNS]),
         }
     )
     fault_tags = {"building", "kind", "severity", "vendor", "target"}
@@ -303,6 +320,7 @@ NON_EMPTY = {
         "panel.score_ranking",
         "panel.score_table",
         "panel.savings",
+        "panel.score_basis",
     ),
     building_detail.UID: (
         "panel.faults_active",
@@ -373,12 +391,13 @@ def test_the_gbt51161_benchmark_of_a_building_follows_a_registry_override(exampl
 
 
 def test_intensity_panels_draw_each_benchmark_and_list_its_buildings(example_site: Site, site_data: dict[str, Any]) -> None:
-    """One bar panel per GB/T 51161 benchmark of the registry (B/government 90/65: A001, A003; A/government
-    70/55: A002, A004, A005), coloured green up to the guide, yellow to the constraint, red above; each shows
-    the period's corrected EUI of exactly its buildings, and $building narrows it."""
+    """One bar panel per GB/T 51161 benchmark of the registry's office buildings (B/government 90/65: A001,
+    A003; A/government 70/55: A002, A004; the canteen A005 in none), coloured green up to the guide, yellow
+    to the constraint, red above; each shows the period's corrected EUI of exactly its buildings, and
+    $building narrows it."""
     model = _board(example_site, energy_overview.UID)
     groups = {g.buildings: g for g in benchmark_groups(example_site)}
-    assert set(groups) == {(A001, A003), (A002, A004, A005)}
+    assert set(groups) == {(A001, A003), (A002, A004)}
     answers = _answers(example_site, site_data, energy_overview.UID)
     narrowed = _answers(example_site, site_data, energy_overview.UID, building=[A001])
     for codes, group in groups.items():
@@ -400,6 +419,28 @@ def test_intensity_panels_draw_each_benchmark_and_list_its_buildings(example_sit
         ]
         assert _by_tag(answers[panel_title]["A"], "building", "eui_kwh_m2") == {code: EUI_2026_03[code] for code in codes}
         assert set(_by_tag(narrowed[panel_title]["A"], "building", "eui_kwh_m2")) == ({A001} if A001 in codes else set())
+
+
+def test_the_canteen_is_listed_as_not_applicable_and_in_no_intensity_panel(example_site: Site) -> None:
+    """GB/T 51161's office table does not cover 机关食堂: its row says not applicable, and no intensity panel queries it."""
+    model = _board(example_site, energy_overview.UID)
+    table = next(p for p in model["panels"] if p["title"] == title("panel.benchmarks", "en"))["options"]["content"]
+    canteen = next(row for row in table.splitlines() if A005 in row)
+    assert "canteen" in canteen and canteen.count(title("not_applicable", "en")) == 2
+    intensity_panels = [p for p in model["panels"] if p["title"].startswith("EUI, class")]
+    assert intensity_panels and not any(A005 in json.dumps(p["targets"]) for p in intensity_panels)
+
+
+def test_the_basis_table_shows_days_sources_and_flags(example_site: Site, site_data: dict[str, Any]) -> None:
+    """Each building's components with their days, sources and flags: A004's March intensity rests on 3
+    of 31 days and is flagged; the others are not."""
+    answers = _answers(example_site, site_data, energy_overview.UID)
+    basis = answers[title("panel.score_basis", "en")]["A"]
+    flagged = _by_tag(basis, "building", "intensity_flagged")
+    assert flagged == {A001: 0.0, A002: 0.0, A003: 0.0, A004: 1.0, A005: 0.0}
+    assert _by_tag(basis, "building", "intensity_days")[A004] == 3.0
+    assert set(_by_tag(basis, "building", "plan_target_source").values()) == {"configured"}
+    assert set(_by_tag(basis, "building", "savings_uncertainty").values()) == {0.012}
 
 
 def test_plan_progress_is_the_share_of_the_reduction_required(example_site: Site, site_data: dict[str, Any]) -> None:

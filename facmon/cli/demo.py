@@ -7,32 +7,36 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
-from facmon.errors import FacmonError
-from facmon.registry import Site
-from facmon.settings import facmon_home, mqtt_auth, open_store, resolve_endpoints, simulator_auth
-from facmon.stack import Stack
-
-if TYPE_CHECKING:
-    pass
-
 from facmon.analytics.fault_detection import detect_faults_after
 from facmon.analytics.fault_evaluation import active_faults
+from facmon.analytics.indicators import last_complete_month
 from facmon.cli.faults import active_faults_table
 from facmon.cli.options import SiteOption, load_site_option
 from facmon.cli.output import OutputFormat, err, out
 from facmon.cli.score import energy_scorecard, print_energy_scorecard, print_vendor_scorecard, vendor_scorecard
 from facmon.cli.simulate import counts_table, run_backfill
 from facmon.cli.stack import print_stack
+from facmon.errors import FacmonError
+from facmon.registry import Site
 from facmon.schema.readings import count_readings
+from facmon.settings import facmon_home, mqtt_auth, open_store, resolve_endpoints, simulator_auth
+from facmon.stack import Stack
 
 
 def demo(
     site_path: SiteOption = None,
-    days: Annotated[float, typer.Option(help="Days of history to backfill.", min=0.0)] = 30.0,
+    days: Annotated[
+        float | None,
+        typer.Option(
+            help="Days of history to backfill. Default: from the first day of the last complete month, which the demo scores.",
+            min=0.0,
+            show_default=False,
+        ),
+    ] = None,
     live_seconds: Annotated[float, typer.Option(help="Wall-clock seconds of live simulation through MQTT.", min=1.0)] = 60.0,
     speed: Annotated[float, typer.Option(help="Simulated seconds per wall-clock second during the live run.", min=1.0)] = 60.0,
     seed: Annotated[int, typer.Option(help="Random seed of the simulated site.")] = 0,
@@ -54,12 +58,16 @@ def demo(
     live_span = timedelta(seconds=live_seconds * speed)
     live_start = (datetime.now(UTC) - live_span).replace(microsecond=0)
     live_start -= timedelta(seconds=live_start.timestamp() % site.collection.ieq_interval_s)
-    history_start = live_start - timedelta(days=days)
+    # The demo scores the last complete month (as `facmon score energy` does by default): history
+    # covers it whole unless --days asks for less, and then its scores say how few days they rest on.
+    month = last_complete_month(live_start.astimezone(site.site.tz).date())
+    month_start = datetime.combine(month.start, datetime.min.time(), site.site.tz).astimezone(UTC)
+    history_start = live_start - timedelta(days=days) if days is not None else month_start
     err.print(
-        f"[bold]2/6[/bold] backfill {days:g} days: {history_start:%Y-%m-%d %H:%M} .. {live_start:%Y-%m-%d %H:%M} UTC, with a few faults "
-        f"injected"
+        f"[bold]2/6[/bold] backfill {(live_start - history_start) / timedelta(days=1):.1f} days: {history_start:%Y-%m-%d %H:%M} .. "
+        f"{live_start:%Y-%m-%d %H:%M} UTC, with a few faults injected"
     )
-    faults = _demo_faults(site, history_start, live_start)
+    faults = _demo_faults(site, history_start, live_start, month_start)
     simulator = SiteSimulator(site, seed=seed, faults=faults)
     for fault in faults:
         err.print(
@@ -119,8 +127,10 @@ def demo(
 
     from facmon.analytics.analyze import analyze as run_analysis
 
-    month = f"{live_end.astimezone(site.site.tz):%Y-%m}"
-    err.print(f"[bold]5/6[/bold] analysis: registers → energy_interval, energy_daily; fault detection; scores for {month}")
+    err.print(
+        f"[bold]5/6[/bold] analysis: registers → energy_interval, energy_daily; fault detection; scores for {month.label}, "
+        "the last complete month"
+    )
     summary = run_analysis(site, store, history_start, live_end)
     found = detect_faults_after(site, store, summary) or []
     err.print(
@@ -128,10 +138,10 @@ def demo(
         f"{sum(len(b.episodes) for b in found)} fault episode(s) detected"
     )
     out.print(active_faults_table(active_faults(store), site))
-    card = energy_scorecard(store, site, month)
+    card = energy_scorecard(store, site, month.label)
     print_energy_scorecard(card, explain=False)
-    print_vendor_scorecard(vendor_scorecard(store, site, month), explain=False)
-    out.print(f"Each component explained: facmon score energy --period {month}; facmon score vendors --period {month}")
+    print_vendor_scorecard(vendor_scorecard(store, site, month.label), explain=False)
+    out.print(f"Each component explained: facmon score energy --period {month.label}; facmon score vendors --period {month.label}")
 
     from facmon.dashboards.datasource import datasource_settings
     from facmon.grafana.provisioning import export_provisioning
@@ -148,9 +158,11 @@ def demo(
     out.print(f"Stop it with: {home_prefix}.venv/bin/facmon stack down   (or: make stack-down)")
 
 
-def _demo_faults(site: Site, history_start: datetime, live_start: datetime) -> list:
-    """A few faults for the demo, placed in the last day and a half of its history: a water leak and a
-    chiller fault code still active at the end, a sensor offline for 3 h and a stuck sub-meter, both cleared."""
+def _demo_faults(site: Site, history_start: datetime, live_start: datetime, month_start: datetime) -> list:
+    """A few faults for the demo. In the last day and a half of its history: a water leak and a chiller
+    fault code still active at the end, a sensor offline for 3 h and a stuck sub-meter, both cleared.
+    In the scored month, when the history covers it: the data gateway of 县政协办公楼 offline for 5
+    days from the 10th (every meter silent), so that building's data completeness falls short."""
     from facmon.simulators.faults import parse_faults
 
     def at(hours_before: float) -> str:
@@ -168,4 +180,12 @@ faults:
     codes = {b.code for b in site.buildings}
     if not {"341122A002", "341122A003", "341122A004"} <= codes:
         return []  # another site: the demo runs without injected faults
+    gateway = site.building("341122A004")
+    outage_start = month_start + timedelta(days=9)
+    if gateway is not None and history_start <= outage_start and outage_start + timedelta(days=5) <= live_start:
+        scenario += "".join(
+            f"- {{kind: device_offline, building: '341122A004', target: {meter.id}, start: '{outage_start.isoformat()}', duration: 5d, "
+            "description: data gateway offline}\n"
+            for meter in gateway.meters
+        )
     return parse_faults(scenario, Path("demo-faults.yaml"), site)

@@ -5,21 +5,16 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
-from rich.table import Table
-
-from facmon.registry import Site, load_site
-from facmon.settings import default_site_path
-
-if TYPE_CHECKING:
-    pass
-
 from rich.console import RenderableType
+from rich.table import Table
 
 from facmon.cli.options import SiteOption
 from facmon.cli.output import FormatOption, OutputFormat, emit
+from facmon.registry import Site, load_site
+from facmon.settings import default_site_path
 from facmon.standards import Severity
 
 site_app = typer.Typer(help="Validate and summarise the site registry.", no_args_is_help=True)
@@ -35,7 +30,8 @@ def _site_summary(site: Site) -> dict:
                 "name": b.name,
                 "floor_area_m2": b.floor_area_m2,
                 "energy_users": b.energy_users,
-                "class": f"{b.office_class.value}/{b.office_use.value}",
+                "use": b.use.value,
+                "class": f"{b.office_class.value}/{b.office_use.value}" if b.office_use is not None else b.office_class.value,
                 "meters": len(b.meters),
                 "meters_by_energy": dict(sorted(meters_by_energy.items())),
                 "ieq_sensors": len(b.ieq_sensors),
@@ -71,13 +67,14 @@ def site_check(
 
     def show() -> Iterator[RenderableType]:
         table = Table(title=f"{site.site.name} ({site.site.climate_zone.value}, {site.site.timezone}) — {path}")
-        for column in ("building", "name", "area m²", "users", "class", "meters (by energy code)", "IEQ", "weather", "equipment"):
+        for column in ("building", "name", "use", "area m²", "users", "class", "meters (by energy code)", "IEQ", "weather", "equipment"):
             table.add_column(column, justify="right" if column in ("area m²", "users", "IEQ", "weather", "equipment") else "left")
         for b in summary["buildings"]:
             by_energy = ", ".join(f"{code}×{n}" for code, n in b["meters_by_energy"].items())
             table.add_row(
                 b["code"],
                 b["name"],
+                b["use"],
                 f"{b['floor_area_m2']:,.0f}",
                 str(b["energy_users"]),
                 b["class"],
