@@ -4,6 +4,11 @@
 ``down`` stops exactly the PIDs recorded there, after checking that each PID still runs our config
 (a PID reused by another program is never signalled). Tests use the same class on free ports in a
 temporary folder.
+
+The broker's security (authentication, TLS) is part of the stack's state in ``mqtt/security.json``,
+apart from the PIDs: it survives ``down``, a crash and a reboot, and only an explicit ``auth=False`` /
+``tls=False`` turns it off. The stack fails closed: with client credentials in ``mqtt/`` it refuses to
+start an anonymous broker unless told so explicitly.
 """
 
 from __future__ import annotations
@@ -31,7 +36,8 @@ DEFAULT_INFLUX_PORT = 18086
 DEFAULT_INFLUX_RPC_PORT = 18088
 DEFAULT_DATABASE = "facmon"
 STATE_FILE = "stack.json"
-MQTT_AUTH_FOLDER = "mqtt"  # passwd, acl, credentials.json (facmon.broker_auth) and tls/
+MQTT_AUTH_FOLDER = "mqtt"  # passwd, acl, credentials.json (facmon.broker_auth), tls/ and security.json
+SECURITY_FILE = "security.json"  # {"auth": bool, "tls": bool}: how the broker starts, kept across `down`
 
 
 @dataclass
@@ -146,10 +152,47 @@ class Stack:
         """Where `facmon mqtt credentials` writes the broker's passwd/acl and the clients' credentials."""
         return self.home / MQTT_AUTH_FOLDER
 
-    def mqtt_security(self) -> dict[str, Any]:
-        """How the recorded broker was started: ``{"auth": bool, "tls": bool, "tls_ca": path or None}``."""
+    @property
+    def security_path(self) -> Path:
+        return self.mqtt_auth_folder / SECURITY_FILE
+
+    def _security_setting(self) -> dict[str, bool]:
+        """The broker's security as last chosen: ``security.json``, else what a stack recorded before that
+        file existed, else plain and anonymous (a stack never started with either)."""
+        try:
+            chosen = json.loads(self.security_path.read_text())
+            return {"auth": bool(chosen["auth"]), "tls": bool(chosen["tls"])}
+        except FileNotFoundError:
+            pass
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            # never guess "open" from a damaged file: the operator decides
+            raise FacmonError(
+                f"{self.security_path} is unreadable ({error}); it records whether the broker requires a login and TLS: "
+                "start with --auth/--no-auth and --tls/--no-tls to write it again"
+            ) from error
         extra = self._read_state().get("mosquitto", {}).get("extra", {})
-        return {"auth": bool(extra.get("auth")), "tls": bool(extra.get("tls")), "tls_ca": extra.get("tls_ca")}
+        return {"auth": bool(extra.get("auth")), "tls": bool(extra.get("tls"))}
+
+    def _write_security(self, setting: dict[str, bool]) -> None:
+        self.mqtt_auth_folder.mkdir(parents=True, exist_ok=True)
+        tmp = self.security_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(setting) + "\n")
+        tmp.replace(self.security_path)
+
+    def has_client_credentials(self) -> bool:
+        """True when ``mqtt/`` holds logins (credentials.json or the broker's password file)."""
+        from facmon.broker_auth import CREDENTIALS_FILE, PASSWORD_FILE
+
+        return any((self.mqtt_auth_folder / name).is_file() for name in (CREDENTIALS_FILE, PASSWORD_FILE))
+
+    def mqtt_security(self) -> dict[str, Any]:
+        """How the broker starts (and, when it runs, was started): ``{"auth": bool, "tls": bool, "tls_ca": path
+        or None}``; kept across ``down``, crashes and reboots."""
+        from facmon.broker_auth import TLS_FOLDER
+
+        setting = self._security_setting()
+        ca = self.mqtt_auth_folder / TLS_FOLDER / "ca.crt"
+        return {**setting, "tls_ca": str(ca) if setting["tls"] else None}
 
     # -- configs -------------------------------------------------------------------------------
 
@@ -287,23 +330,30 @@ bind-address = "{self.host}:{self.influx_rpc_port}"
         raise FacmonError(f"{service.name} did not become ready on {self.host}:{service.port}; its log ends:\n{tail}")
 
     def up(self, *, auth: bool | None = None, tls: bool | None = None) -> dict[str, Any]:
-        """Start whatever is not running; harmless when everything already is. Returns :meth:`status`.
+        """Start whatever is not running; harmless when everything already is. Returns :meth:`status`, with
+        ``warnings``: what an explicit ``auth=False`` / ``tls=False`` opens.
 
         ``auth``: the broker refuses anonymous clients and applies the password file and ACL in
         ``mqtt_auth_folder`` (write them first with :func:`facmon.broker_auth.write_broker_files`).
         ``tls``: the broker's listener speaks TLS with a certificate of a local CA (made on first use).
-        None keeps what the recorded broker did (plain and anonymous when none is recorded). A running broker
-        started otherwise is restarted with the new settings (its persistent sessions are kept); one
-        already running with authentication reloads the password file and ACL (SIGHUP)."""
+        None keeps the stack's security setting (``mqtt/security.json``; plain and anonymous for a new
+        stack), whether or not the broker still runs. With client credentials in ``mqtt/`` and no explicit
+        ``auth=False``, an anonymous broker is refused (fail closed). A running broker started otherwise is
+        restarted with the new settings (its persistent sessions are kept); one already running with
+        authentication reloads the password file and ACL (SIGHUP)."""
         services = self._recorded()
         mosquitto = services.get("mosquitto")
         running = mosquitto is not None and _pid_runs(mosquitto.pid, mosquitto.config)
-        # recorded even when stopped (stop_service), so that `up()` brings it back as it was
+        setting = self._security_setting()
+        want = {"auth": setting["auth"] if auth is None else auth, "tls": setting["tls"] if tls is None else tls}
+        if not want["auth"] and auth is None and self.has_client_credentials():
+            raise FacmonError(
+                f"the broker would start anonymous, but {self.mqtt_auth_folder} holds MQTT credentials: start it with --auth "
+                "(the gateways and collectors log in), or with --no-auth to open it to anonymous clients on purpose"
+            )
+        warnings = self._opening_warnings(auth, tls)
+        self._write_security(want)
         current = {"auth": bool(mosquitto.extra.get("auth")), "tls": bool(mosquitto.extra.get("tls"))} if mosquitto else {}
-        want = {
-            "auth": current.get("auth", False) if auth is None else auth,
-            "tls": current.get("tls", False) if tls is None else tls,
-        }
         if running and mosquitto is not None and current != want:
             self._stop_pid(mosquitto)
             running = False
@@ -329,7 +379,23 @@ bind-address = "{self.host}:{self.influx_rpc_port}"
             self._wait_ready(influx, process, InfluxStore(self.influx_url, self.database).ping, timeout_s=60.0)
         InfluxStore(self.influx_url, self.database).create_database()
         self._write_state(services)
-        return self.status()
+        return {**self.status(), "warnings": warnings}
+
+    def _opening_warnings(self, auth: bool | None, tls: bool | None) -> list[str]:
+        """What an explicit off switch opens, in words an operator acts on."""
+        warnings = []
+        where = f"the MQTT broker on {self.host}:{self.mqtt_port}"
+        if auth is False:
+            warnings.append(
+                f"{where} accepts anonymous clients (--no-auth): anyone who can reach it may read and publish every "
+                "building's topics; `facmon stack up --auth` turns authentication back on"
+            )
+        if tls is False:
+            warnings.append(
+                f"{where} speaks plain MQTT (--no-tls): readings and any passwords cross the network unencrypted; "
+                "`facmon stack up --tls` turns TLS back on"
+            )
+        return warnings
 
     def _stop_pid(self, service: Service, timeout_s: float = 20.0) -> bool:
         if not _pid_runs(service.pid, service.config):
@@ -376,9 +442,15 @@ bind-address = "{self.host}:{self.influx_rpc_port}"
                 "running": running,
             }
             if name == "mosquitto":
-                entry["url"] = f"{'mqtts' if service and service.extra.get('tls') else 'mqtt'}://{self.host}:{entry['port']}"
-                entry["auth"] = bool(service and service.extra.get("auth"))
-                entry["tls"] = bool(service and service.extra.get("tls"))
+                # a running broker as it was started; a stopped one as the next `up` starts it
+                security = (
+                    {"auth": bool(service.extra.get("auth")), "tls": bool(service.extra.get("tls"))}
+                    if running and service
+                    else self._security_setting()
+                )
+                entry["url"] = f"{'mqtts' if security['tls'] else 'mqtt'}://{self.host}:{entry['port']}"
+                entry["auth"] = security["auth"]
+                entry["tls"] = security["tls"]
             else:
                 entry["url"] = f"http://{self.host}:{entry['port']}"
                 entry["database"] = self.database

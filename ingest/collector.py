@@ -172,7 +172,10 @@ class Collector:
         spool_dir: Path | None = None,
         spool_max_bytes: int = DEFAULT_SPOOL_MAX_BYTES,
         auth: MqttAuth | None = None,
+        login_expected: str | None = None,
     ):
+        """``login_expected``: why this broker should get a login (e.g. "FACMON_HOME/mqtt holds MQTT
+        credentials"); when set and ``auth`` has no username, every connection logs a WARNING naming it."""
         if batch_lines < 1:
             raise ValueError("batch_lines must be at least 1")
         if not 1 <= receive_maximum <= 65535:
@@ -201,6 +204,7 @@ class Collector:
             sink = SpoolingSink(StoreSink(store), self.spool, self._replay_rejection_line)
         self.sink: Sink = sink or StoreSink(store)
         self.auth = auth or MqttAuth()  # login and TLS CA; the password never appears in a log line
+        self.login_expected = login_expected
         self.validator = Validator(site)
         self._clock = UniqueClock()
         self._queue: queue.SimpleQueue[list[_Inbound]] = queue.SimpleQueue()  # the messages of one socket read
@@ -264,6 +268,14 @@ class Collector:
             return
         self._connected.set()
         log.info("subscribed to %s", ", ".join(filters))
+        if self.auth.username is None and self.login_expected:
+            log.warning(
+                "connected anonymously to the MQTT broker %s:%d, although %s: anyone may publish into the site's topics; "
+                "set FACMON_MQTT_USERNAME/PASSWORD or run the broker with authentication (`facmon stack up --auth`)",
+                self.mqtt_host,
+                self.mqtt_port,
+                self.login_expected,
+            )
 
     def _on_connection_lost(self, reason: str) -> None:
         self._connected.clear()
@@ -591,6 +603,8 @@ class Collector:
             lag_s=lag,
             broker_dropped=None if counters.broker_dropped is None else float(counters.broker_dropped),
             rejected_by_reason={reason: float(count) for reason, count in counters.rejected.items()},
+            mqtt_login=self.auth.username is not None,
+            mqtt_tls=bool(self.auth.tls_ca),
         )
         return ingest_stats_line(stats)
 

@@ -5,23 +5,21 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from facmon.errors import FacmonError
-from facmon.ingest.collector import DEFAULT_RECEIVE_MAXIMUM, SHUTDOWN_TIMEOUT_S
-from facmon.settings import facmon_home, mqtt_auth, open_store, resolve_endpoints
-from facmon.store import InfluxStore, StoreUnavailable
-
-if TYPE_CHECKING:
-    pass
-
+from facmon.broker_auth import MqttAuth
 from facmon.cli.options import SiteOption, load_site_option
 from facmon.cli.output import FormatOption, OutputFormat, err, out
+from facmon.errors import FacmonError
+from facmon.ingest.collector import DEFAULT_RECEIVE_MAXIMUM, SHUTDOWN_TIMEOUT_S
 from facmon.schema.ingest import latest_ingest_stats
+from facmon.settings import facmon_home, mqtt_auth, open_store, resolve_endpoints
+from facmon.stack import Stack
+from facmon.store import InfluxStore, StoreUnavailable
 
 ingest_app = typer.Typer(help="Collect readings from MQTT into InfluxDB; `facmon ingest status` shows how collectors fare.")
 
@@ -88,6 +86,7 @@ def ingest(
         # backlog with the broker) and creates the database when InfluxDB answers.
         where = f"spooling to {spool_folder}" if spool_folder else "holding acknowledgements, so the broker keeps the backlog"
         err.print(f"warning: {exc}; starting anyway, {where} until it answers", highlight=False)
+    auth = mqtt_auth()
     collector = Collector(
         site,
         store,
@@ -97,7 +96,8 @@ def ingest(
         batch_lines=batch_lines,
         flush_interval_s=flush_interval,
         stats_interval_s=stats_interval,
-        auth=mqtt_auth(),
+        auth=auth,
+        login_expected=_login_expected(auth),
         shared_group=shared,
         spool_dir=spool_folder,
         spool_max_bytes=max(1, int(spool_max_mb * 1024 * 1024)),
@@ -105,6 +105,26 @@ def ingest(
         shutdown_timeout_s=stop_timeout,
     )
     raise typer.Exit(run_until_signalled(collector))
+
+
+def _login_expected(auth: MqttAuth) -> str | None:
+    """Why an anonymous connection deserves a warning: this FACMON_HOME's stack has MQTT credentials or
+    requires a login. None when the collector logs in, or when nothing says the broker wants a login."""
+    if auth.username is not None:
+        return None
+    stack = Stack(facmon_home())
+    if stack.has_client_credentials():
+        return f"{stack.mqtt_auth_folder} holds MQTT credentials for this stack"
+    if stack.mqtt_security()["auth"]:
+        return f"the stack in {stack.home} runs its broker with authentication"
+    return None
+
+
+def _security(row: dict) -> str:
+    """How a collector connects, from its ingest_stats: login or anonymous, TLS or plain."""
+    if row.get("mqtt_login") is None:
+        return "-"  # written by a collector that did not report it
+    return ("login" if row["mqtt_login"] else "[red]anonymous[/red]") + (", TLS" if row.get("mqtt_tls") else ", plain")
 
 
 # Columns of `facmon ingest status`, in order: ingest_stats field, heading.
@@ -159,6 +179,7 @@ def ingest_status(output: FormatOption = OutputFormat.TABLE) -> None:
     for _, heading in _STATUS_COLUMNS:
         table.add_column(heading, justify="right")
     table.add_column("rejected by reason")
+    table.add_column("security")
     for row in rows:
         cells = []
         for name, _ in _STATUS_COLUMNS:
@@ -177,7 +198,7 @@ def ingest_status(output: FormatOption = OutputFormat.TABLE) -> None:
             f"{name.removeprefix('rejected_')} {value:,.0f}" for name, value in sorted(row.items()) if name.startswith("rejected_")
         )
         age = f"{row['age_s']:,.0f}"
-        table.add_row(escape(row["collector"]), age, *cells, escape(reasons) or "-")
+        table.add_row(escape(row["collector"]), age, *cells, escape(reasons) or "-", _security(row))
     out.print(table)
     stale = [row["collector"] for row in rows if row["age_s"] > 120]
     if stale:

@@ -3,21 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
+from rich.console import RenderableType
 from rich.table import Table
 
+from facmon.cli.options import SiteOption, load_site_option
+from facmon.cli.output import FormatOption, OutputFormat, emit, err, out
 from facmon.settings import facmon_home
 from facmon.stack import Stack
-
-if TYPE_CHECKING:
-    pass
-
-from rich.console import RenderableType
-
-from facmon.cli.options import SiteOption, load_site_option
-from facmon.cli.output import FormatOption, OutputFormat, emit, out
 
 stack_app = typer.Typer(help="Run the local Mosquitto + InfluxDB stack under FACMON_HOME.", no_args_is_help=True)
 
@@ -46,6 +41,8 @@ def print_stack(status: dict, output: OutputFormat) -> None:
         yield table
 
     emit(output, status, show)
+    for warning in status.get("warnings", []):
+        err.print(f"[bold yellow]WARNING[/bold yellow] {warning}", highlight=False)
 
 
 @stack_app.command("up")
@@ -58,7 +55,8 @@ def stack_up(
         typer.Option(
             "--auth/--no-auth",
             help="Refuse anonymous MQTT clients; apply the password file and ACL made from the registry "
-            "(generated into FACMON_HOME/mqtt when missing). Default: as the stack was last started.",
+            "(generated into FACMON_HOME/mqtt when missing). Default: the stack's setting in FACMON_HOME/mqtt/security.json, "
+            "kept across down and reboots; with credentials in FACMON_HOME/mqtt an anonymous broker needs --no-auth.",
             show_default=False,
         ),
     ] = None,
@@ -66,7 +64,7 @@ def stack_up(
         bool | None,
         typer.Option(
             "--tls/--no-tls",
-            help="MQTT over TLS with a local CA (FACMON_HOME/mqtt/tls/ca.crt). Default: as last started.",
+            help="MQTT over TLS with a local CA (FACMON_HOME/mqtt/tls/ca.crt). Default: the stack's setting, kept across down and reboots.",
             show_default=False,
         ),
     ] = None,
@@ -92,5 +90,6 @@ def stack_down() -> None:
 
 @stack_app.command("status")
 def stack_status(output: FormatOption = OutputFormat.TABLE) -> None:
-    """Show each service with host, port and PID, and the InfluxDB database name."""
+    """Show each service with host, port and PID, the InfluxDB database name and the broker's security
+    (as it runs, or as the next `up` starts it)."""
     print_stack(Stack(facmon_home()).status(), output)

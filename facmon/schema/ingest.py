@@ -43,6 +43,8 @@ class IngestStats:
     ``spool_full`` (nothing is being acknowledged; stored as 1.0 / 0.0), ``lag_s`` (seconds from the
     newest stored reading's timestamp to now; stored as the field ``lag``) and ``broker_dropped`` (the
     broker's own cumulative count of dropped messages; None, and no field, when it does not publish it).
+    How it connects: ``mqtt_login`` (with a username; stored as 1.0 / 0.0) and ``mqtt_tls`` (over TLS);
+    None when the point was written by a collector too old to say.
     """
 
     collector: str
@@ -56,6 +58,8 @@ class IngestStats:
     lag_s: float
     broker_dropped: float | None = None
     rejected_by_reason: Mapping[str, float] = field(default_factory=dict)
+    mqtt_login: bool | None = None
+    mqtt_tls: bool | None = None
 
     @property
     def time_s(self) -> float:
@@ -75,6 +79,10 @@ class IngestStats:
         }
         if self.broker_dropped is not None:
             fields["broker_dropped"] = float(self.broker_dropped)
+        if self.mqtt_login is not None:
+            fields["mqtt_login"] = 1.0 if self.mqtt_login else 0.0
+        if self.mqtt_tls is not None:
+            fields["mqtt_tls"] = 1.0 if self.mqtt_tls else 0.0
         for reason, count in sorted(self.rejected_by_reason.items()):
             fields[f"{_REJECTED_PREFIX}{reason}"] = float(count)
         return fields
@@ -91,6 +99,8 @@ _STATS_ATTRIBUTES = {
     "spool_full": "spool_full",
     "lag": "lag_s",
     "broker_dropped": "broker_dropped",
+    "mqtt_login": "mqtt_login",
+    "mqtt_tls": "mqtt_tls",
 }
 
 
@@ -133,6 +143,8 @@ def _stats(collector: str, time_ns: int, point: Mapping[str, Any]) -> IngestStat
         lag_s=values["lag_s"],
         broker_dropped=values.get("broker_dropped"),
         rejected_by_reason=dict(sorted(by_reason.items())),
+        mqtt_login=None if values.get("mqtt_login") is None else bool(values["mqtt_login"]),
+        mqtt_tls=None if values.get("mqtt_tls") is None else bool(values["mqtt_tls"]),
     )
 
 
