@@ -48,6 +48,8 @@ def two_building_site() -> Site:
     raw["buildings"] = [b for b in raw["buildings"] if b["code"] in keep]
     raw["mqtt"]["decoders"] = [d for d in raw["mqtt"].get("decoders", []) if d["building"] in keep]
     raw.pop("alerting", None)  # its maintenance windows name the other buildings; alerting plays no part here
+    bases = raw["energy_targets"]["plan"]["base_values"]
+    raw["energy_targets"]["plan"]["base_values"] = {code: base for code, base in bases.items() if code in keep}
     return parse_site(yaml.safe_dump(raw, allow_unicode=True), Path("two-buildings.yaml"))
 
 
