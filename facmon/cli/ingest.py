@@ -174,7 +174,8 @@ def ingest_status(output: FormatOption = OutputFormat.TABLE) -> None:
     if output is OutputFormat.JSON:
         return
     table = Table(title=f"Collectors reporting to {store.database!r} at {endpoints.influx_url}")
-    table.add_column("collector")
+    # the collector ids are what an operator looks for: never cut, the other columns wrap instead
+    table.add_column("collector", no_wrap=True, min_width=max(len(row["collector"]) for row in rows))
     table.add_column("age s", justify="right")
     for _, heading in _STATUS_COLUMNS:
         table.add_column(heading, justify="right")
