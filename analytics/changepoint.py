@@ -32,7 +32,7 @@ from enum import StrEnum
 import numpy as np
 
 from facmon.analytics.data_sufficiency import DataSufficiency, baseline_sufficiency
-from facmon.analytics.fit_statistics import FitStatistics, fit_statistics, two_sided_p_values
+from facmon.analytics.fit_statistics import FitStatistics, fit_statistics, significant_t, two_sided_p_values
 from facmon.errors import FacmonError
 from facmon.standards import (
     MV_BALANCE_POINT_MAX_C,
@@ -321,9 +321,10 @@ def _fit_segment(temperature_c: np.ndarray, consumption_kwh: np.ndarray, search:
             sxy = centred.T @ y_centred
             slope = sxy / sxx
             sse = syy - slope * sxy
-            p_value = two_sided_p_values(slope / np.sqrt(sse / (n - 2) / sxx), n - 2)
+            t_stat = slope / np.sqrt(sse / (n - 2) / sxx)
             single_slopes[model_type] = (enough, mean, centred, sxx, sxy)
-            ok = enough & (sxx > 0) & (slope > 0) & (p_value < search.slope_p_value_max)
+            # p < p_max is |t| > the t quantile: one quantile per fit instead of a p-value per balance point
+            ok = enough & (sxx > 0) & (slope > 0) & (t_stat > significant_t(search.slope_p_value_max, n - 2))
             if not ok.any():
                 continue
             score = np.where(ok, adjusted_r2(sse, model_type), -np.inf)
@@ -337,7 +338,7 @@ def _fit_segment(temperature_c: np.ndarray, consumption_kwh: np.ndarray, search:
                         float(intercept),
                         heating_slope_kwh_per_k=float(slope[g]),
                         heating_balance_c=float(grid_c[g]),
-                        heating_p_value=float(p_value[g]),
+                        heating_p_value=float(two_sided_p_values(t_stat[g], n - 2)),
                         n_days=n,
                     )
                 else:
@@ -346,7 +347,7 @@ def _fit_segment(temperature_c: np.ndarray, consumption_kwh: np.ndarray, search:
                         float(intercept),
                         cooling_slope_kwh_per_k=float(slope[g]),
                         cooling_balance_c=float(grid_c[g]),
-                        cooling_p_value=float(p_value[g]),
+                        cooling_p_value=float(two_sided_p_values(t_stat[g], n - 2)),
                         n_days=n,
                     )
 
@@ -360,8 +361,9 @@ def _fit_segment(temperature_c: np.ndarray, consumption_kwh: np.ndarray, search:
         cooling_slope = (shh[:, None] * scy[None, :] - shc * shy[:, None]) / det
         sse = syy - heating_slope * shy[:, None] - cooling_slope * scy[None, :]
         residual_variance = sse / (n - 3)
-        heating_p = two_sided_p_values(heating_slope / np.sqrt(residual_variance * scc[None, :] / det), n - 3)
-        cooling_p = two_sided_p_values(cooling_slope / np.sqrt(residual_variance * shh[:, None] / det), n - 3)
+        heating_t = heating_slope / np.sqrt(residual_variance * scc[None, :] / det)
+        cooling_t = cooling_slope / np.sqrt(residual_variance * shh[:, None] / det)
+        t_min = significant_t(search.slope_p_value_max, n - 3)
         ok = (
             h_enough[:, None]
             & c_enough[None, :]
@@ -369,8 +371,8 @@ def _fit_segment(temperature_c: np.ndarray, consumption_kwh: np.ndarray, search:
             & (det > 1e-9 * shh[:, None] * scc[None, :])
             & (heating_slope > 0)
             & (cooling_slope > 0)
-            & (heating_p < search.slope_p_value_max)
-            & (cooling_p < search.slope_p_value_max)
+            & (heating_t > t_min)
+            & (cooling_t > t_min)
         )
         if ok.any() and n > 5:
             score = np.where(ok, adjusted_r2(sse, ModelType.HEATING_COOLING), -np.inf)
@@ -382,10 +384,10 @@ def _fit_segment(temperature_c: np.ndarray, consumption_kwh: np.ndarray, search:
                     float(intercept),
                     heating_slope_kwh_per_k=float(heating_slope[gh, gc]),
                     heating_balance_c=float(grid_c[gh]),
-                    heating_p_value=float(heating_p[gh, gc]),
+                    heating_p_value=float(two_sided_p_values(heating_t[gh, gc], n - 3)),
                     cooling_slope_kwh_per_k=float(cooling_slope[gh, gc]),
                     cooling_balance_c=float(grid_c[gc]),
-                    cooling_p_value=float(cooling_p[gh, gc]),
+                    cooling_p_value=float(two_sided_p_values(cooling_t[gh, gc], n - 3)),
                     n_days=n,
                 )
     return best
