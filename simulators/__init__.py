@@ -15,6 +15,16 @@ Only ``facmon`` (plus numpy, paho-mqtt and the standard library) is imported her
 from facmon.simulators.backfill import backfill, reading_lines
 from facmon.simulators.measures import EfficiencyMeasure
 from facmon.simulators.publisher import PublishError, publish
-from facmon.simulators.site import DayPlan, Reading, SiteSimulator
+from facmon.simulators.site import DayPlan, Reading, SimulatorStateError, SiteSimulator
 
-__all__ = ["DayPlan", "EfficiencyMeasure", "PublishError", "Reading", "SiteSimulator", "backfill", "publish", "reading_lines"]
+__all__ = [
+    "DayPlan",
+    "EfficiencyMeasure",
+    "PublishError",
+    "Reading",
+    "SimulatorStateError",
+    "SiteSimulator",
+    "backfill",
+    "publish",
+    "reading_lines",
+]

@@ -21,11 +21,15 @@ starting registers lowered by what the meters counted in between.
 
 State file (``state_path``)
 ---------------------------
-JSON, written atomically by :meth:`SiteSimulator.save_state` and read on construction when its
-seed and site fingerprint match (otherwise ignored, see :attr:`SiteSimulator.state_note`)::
+JSON, written atomically by :meth:`SiteSimulator.save_state` and read on construction. Registers are
+physical counters: they are never rebased silently. With the same seed, site and model the state is
+used; under another fault scenario or other efficiency measures the registers continue from where the
+state ended (its ``current`` becomes the origin, :attr:`SiteSimulator.state_note` says so); a state of
+another seed, site or model, or an unreadable one, raises :class:`SimulatorStateError` (new registers
+would jump: a reset or a spike on every meter)::
 
     {"format": "facmon-simulator-state/1", "seed": 0, "site": "<sha256 of the site and parameters>",
-     "step_s": 300,
+     "scenario": "<sha256 of the efficiency measures and faults>", "step_s": 300,
      "origin":  {"ts": <epoch s>, "meters": {"<building>/<meter>": <unwrapped raw count>, ...},
                  "last_report": {...}, "zones": {"<building>/<sensor>": [<temp °C>, <CO₂ ppm>, <vapour hPa>], ...}},
      "current": {... same keys, "ts" = the next tick to simulate ...}}
@@ -53,12 +57,13 @@ import os
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from facmon.errors import FacmonError
 from facmon.registry import Building, Meter, Site, WeatherSensor
 from facmon.schema import MEASUREMENT_OF_KIND, Device, device_kind
 from facmon.simulators.clock import DAY_S, DayGrid, base_tick_s, day_grid, epoch_s, first_tick_at_or_after, utc_datetime
@@ -165,11 +170,23 @@ class _BuildingDevices:
 def site_fingerprint(
     site: Site, parameters: ModelParameters, measures: Sequence[EfficiencyMeasure] = (), faults: Sequence[object] = ()
 ) -> str:
-    """Identifies the site registry, model parameters, efficiency measures and injected faults a state file belongs to."""
+    """Identifies the site registry and model parameters (and, when given, efficiency measures and injected
+    faults: the whole of what older state files recorded as ``site``)."""
     text = site.model_dump_json() + "\n" + repr(parameters) + ("\n" + repr(tuple(measures)) if measures else "")
     if faults:
         text += "\n" + repr(tuple(faults))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def scenario_fingerprint(measures: Sequence[EfficiencyMeasure] = (), faults: Sequence[object] = ()) -> str:
+    """Identifies the efficiency measures and injected faults a run simulates ("" for none)."""
+    if not measures and not faults:
+        return ""
+    return hashlib.sha256((repr(tuple(measures)) + "\n" + repr(tuple(faults))).encode("utf-8")).hexdigest()
+
+
+class SimulatorStateError(FacmonError):
+    """A state file whose registers cannot be continued (another seed, site or model, or unreadable)."""
 
 
 class SiteSimulator:
@@ -199,10 +216,13 @@ class SiteSimulator:
         self.step_s = base_tick_s(site.collection)
         self.climate = parameters.climates[site.site.climate_zone]
         self.faults = tuple(faults)
-        self.fingerprint = site_fingerprint(site, parameters, self.measures, self.faults)
+        self.fingerprint = site_fingerprint(site, parameters)
+        self.scenario = scenario_fingerprint(self.measures, self.faults)
+        # what a state file written before the scenario was recorded apart held as "site"
+        self._combined_fingerprint = site_fingerprint(site, parameters, self.measures, self.faults)
         self.plan_hooks: list[Callable[[DayPlan], DayPlan]] = []
         self.reading_hooks: list[ReadingHook] = []
-        self.state_note: str | None = None  # why a state file was not used, if it was not
+        self.state_note: str | None = None  # how a state file was used, when not as written
 
         self._meters: list[tuple[int, Meter]] = []
         self._columns: list[dict[str, int]] = []
@@ -352,6 +372,7 @@ class SiteSimulator:
             "format": STATE_FORMAT,
             "seed": self.seed,
             "site": self.fingerprint,
+            "scenario": self.scenario,
             "step_s": self.step_s,
             "origin": self._state_json(self._origin),
             "current": self._state_json(self._current),
@@ -713,24 +734,42 @@ class SiteSimulator:
     def _load_state(self, path: Path) -> None:
         if not path.exists():
             return
+        way_out = (
+            f"its registers cannot be continued, and new ones would jump (a reset or a spike on every meter): run with the "
+            f"seed, registry and model it was written for, or move {path} away to start new registers on purpose"
+        )
         try:
             body = json.loads(path.read_text())
         except (OSError, ValueError) as exc:
-            self.state_note = f"{path}: not readable ({exc}); starting a new simulation"
-            return
+            raise SimulatorStateError(f"{path}: not readable ({exc}); {way_out}") from None
         if not isinstance(body, dict) or body.get("format") != STATE_FORMAT:
-            self.state_note = f"{path}: not a {STATE_FORMAT} file; starting a new simulation"
-        elif body.get("seed") != self.seed:
-            self.state_note = f"{path}: written for seed {body.get('seed')}, not {self.seed}; starting a new simulation"
-        elif body.get("site") != self.fingerprint or body.get("step_s") != self.step_s:
-            self.state_note = f"{path}: written for a different site registry or model; starting a new simulation"
-        else:
-            try:
-                self._origin = self._state_from_json(body["origin"])
-                self._current = self._state_from_json(body["current"])
-            except (KeyError, TypeError, ValueError, IndexError) as exc:
-                self._origin = self._current = None
-                self.state_note = f"{path}: incomplete ({type(exc).__name__}: {exc}); starting a new simulation"
+            raise SimulatorStateError(f"{path}: not a {STATE_FORMAT} file; {way_out}")
+        if body.get("seed") != self.seed:
+            raise SimulatorStateError(f"{path}: written for seed {body.get('seed')}, not {self.seed}; {way_out}")
+        if body.get("step_s") != self.step_s:
+            raise SimulatorStateError(f"{path}: written for a {body.get('step_s')} s tick, not {self.step_s} s; {way_out}")
+        if "scenario" in body:
+            same_site, same_scenario = body.get("site") == self.fingerprint, body.get("scenario") == self.scenario
+        else:  # written before the scenario was recorded apart: "site" covered both
+            same_scenario = body.get("site") == self._combined_fingerprint
+            same_site = same_scenario or (body.get("site") == self.fingerprint)  # that file had no scenario
+        if not same_site:
+            raise SimulatorStateError(f"{path}: written for a different site registry or model; {way_out}")
+        try:
+            origin = self._state_from_json(body["origin"])
+            current = self._state_from_json(body["current"])
+        except (KeyError, TypeError, ValueError, IndexError) as exc:
+            raise SimulatorStateError(f"{path}: incomplete ({type(exc).__name__}: {exc}); {way_out}") from None
+        if same_scenario:
+            self._origin, self._current = origin, current
+            return
+        # Another fault scenario or other measures: the registers are physical counters and go on from
+        # where the state ended; earlier periods are simulated backwards from there under this scenario.
+        self._origin, self._current = current, current.copy()
+        self.state_note = (
+            f"{path}: written under another fault scenario or other efficiency measures; the registers continue from "
+            f"{datetime.fromtimestamp(current.ts, UTC):%Y-%m-%d %H:%M} UTC, where it ended"
+        )
 
 
 def _rows(values: np.ndarray, due: np.ndarray) -> dict[int, list]:

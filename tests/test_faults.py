@@ -404,8 +404,24 @@ def test_a_meter_reset_survives_the_state_file(example_site, tmp_path):
     assert before_stop + after_stop == whole
     main = values(after_stop, "341122A002", "E-MAIN", "register", 0, 2**40)
     assert main[0][1] < 100  # still near zero: counting on from the reset, not from the old register
-    without_faults = SiteSimulator(example_site, seed=SEED, state_path=tmp_path / "state.json")
-    assert without_faults.state_note is not None and "different site registry or model" in without_faults.state_note
+
+
+def test_a_run_under_another_fault_scenario_continues_the_registers_of_the_state_file(example_site, tmp_path):
+    """A live run after a backfill with other faults (or none): the registers go on from where the
+    backfill ended, never from another base (which would read as a reset or a spike on every meter)."""
+    faults = scenario(example_site, *SPLIT_SCENARIO)
+    start, middle, end = (datetime(2026, 10, 19, h, 0, tzinfo=TZ) for h in (0, 12, 20))
+    backfill = SiteSimulator(example_site, seed=SEED, state_path=tmp_path / "state.json", faults=faults)
+    before = [r for tick in backfill.readings(start, middle) for r in tick]
+    backfill.save_state()
+    live = SiteSimulator(example_site, seed=SEED, state_path=tmp_path / "state.json")  # no faults now
+    assert live.state_note is not None and "registers continue from 2026-10-19 04:00 UTC" in live.state_note
+    after = [r for tick in live.readings(middle, end) for r in tick]
+    for meter in ("E-MAIN", "E-LS-1F"):
+        last = values(before, "341122A001", meter, "register", 0, 2**40)[-1]
+        first = values(after, "341122A001", meter, "register", 0, 2**40)[0]
+        assert first[0] - last[0] == 15 * 60  # the next 15-minute reading
+        assert 0 <= first[1] - last[1] < 100, (meter, last, first)  # counted on: one interval's worth, not rebased
 
 
 # -- ground truth ----------------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from facmon.registry import Meter, Site
 from facmon.schema import FIELD_RANGES, MEASUREMENT_OF_KIND, allowed_fields, device_kind, reading_line
-from facmon.simulators import EfficiencyMeasure, Reading, SiteSimulator, backfill, publish
+from facmon.simulators import EfficiencyMeasure, Reading, SimulatorStateError, SiteSimulator, backfill, publish
 from facmon.simulators.backfill import LineFormatter
 from facmon.stack import Stack, free_port, port_is_open
 from facmon.store import InfluxStore
@@ -284,8 +284,12 @@ def test_a_simulation_resumes_from_its_state_file(example_site: Site, tmp_path: 
     assert resumed.state_note is None and resumed.position == middle
     assert collect(resumed, middle, end) == [r for r in continuous if r.ts >= middle.timestamp()]
 
-    other_seed = SiteSimulator(example_site, seed=9, state_path=state)
-    assert other_seed.state_note is not None and other_seed.position is None
+    # registers are physical counters: a state whose registers another seed could not continue is refused
+    with pytest.raises(SimulatorStateError, match=r"written for seed 8, not 9.*move .* away"):
+        SiteSimulator(example_site, seed=9, state_path=state)
+    state.write_text("{not json")
+    with pytest.raises(SimulatorStateError, match="not readable"):
+        SiteSimulator(example_site, seed=8, state_path=state)
 
 
 def test_a_gap_keeps_the_meters_counting_and_a_replay_repeats_history(example_site: Site) -> None:

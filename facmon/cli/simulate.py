@@ -19,6 +19,7 @@ from facmon.stop import stop_on_signals
 from facmon.store import InfluxStore
 
 if TYPE_CHECKING:
+    from facmon.registry import Site
     from facmon.settings import Endpoints
     from facmon.simulators import SiteSimulator
 
@@ -93,6 +94,17 @@ def run_backfill(simulator: SiteSimulator, store: InfluxStore, start: datetime, 
         )
 
 
+def _simulator(site: Site, seed: int, faults: list) -> SiteSimulator:
+    """The simulator continuing the registers of FACMON_HOME's state file (and saying so when it continues
+    them under another fault scenario); a state it cannot continue is refused with the way out."""
+    from facmon.simulators import SiteSimulator
+
+    simulator = SiteSimulator(site, seed=seed, state_path=facmon_home() / "simulator-state.json", faults=faults)
+    if simulator.state_note:
+        err.print(f"note: {simulator.state_note}", highlight=False, markup=False)
+    return simulator
+
+
 def _live_truth_sink(endpoints: Endpoints) -> Callable[[list[str]], None] | None:
     """Where a live run writes sim_truth as faults start and end: straight to InfluxDB when it answers, else nowhere (said once)."""
     store = open_store(endpoints)
@@ -160,7 +172,7 @@ def simulate(
     output: FormatOption = OutputFormat.TABLE,
 ) -> None:
     """Simulate the site's buildings: publish readings over MQTT live, or backfill history into InfluxDB."""
-    from facmon.simulators import SiteSimulator, publish
+    from facmon.simulators import publish
     from facmon.simulators.faults import labels, load_faults, truth_line, truth_points, write_labels
 
     site = load_site_option(site_path)
@@ -190,7 +202,7 @@ def simulate(
     if backfill:
         store = open_store(endpoints)
         store.create_database()
-        simulator = SiteSimulator(site, seed=seed, state_path=facmon_home() / "simulator-state.json", faults=faults)
+        simulator = _simulator(site, seed, faults)
         window_start, window_end = backfill_window(first, until, days)
         began = time.monotonic()
         counts = run_backfill(simulator, store, window_start, window_end)
@@ -225,7 +237,7 @@ def simulate(
         )
         return
 
-    simulator = SiteSimulator(site, seed=seed, state_path=facmon_home() / "simulator-state.json", faults=faults)
+    simulator = _simulator(site, seed, faults)
     if simulator.fault_injector is not None:
         simulator.fault_injector.truth_sink = _live_truth_sink(endpoints)
     err.print(
