@@ -15,6 +15,7 @@ import numpy as np
 
 from facmon.analytics import fault_detectors as fd
 from facmon.analytics.analyze import AnalysisSummary, analysis_period, meter_intervals
+from facmon.analytics.common_cause import COLLECTION_TARGET, collection_outages, group_common_causes
 from facmon.analytics.consumption import MAX_GAP_S
 from facmon.analytics.daily import is_category_submeter
 from facmon.analytics.fault_state import (
@@ -361,7 +362,19 @@ def detect_building(site: Site, building: Building, store: InfluxStore, from_s: 
                 heating[unit_id] = on & (v >= heat_min)
             cooling[unit_id] = on & (v <= cool_max)
         keep(fd.simultaneous_heating_cooling_episodes(grid, heating, cooling, persistence=d.simultaneous_persistence))
-    return episodes
+    return group_common_causes(episodes, window_s=common_cause_windows(site), min_devices=d.common_cause_min_devices)
+
+
+def common_cause_windows(site: Site) -> dict[str, int]:
+    """Seconds within which devices' episodes start together (:mod:`facmon.analytics.common_cause`):
+    devices go offline within the time it takes to miss the slowest (meter) readings; registers reset
+    or jump at the same meter reading."""
+    meter_s = site.collection.meter_interval_s
+    return {
+        FaultKind.DEVICE_OFFLINE: int(site.detection.offline_missed_readings * meter_s),
+        FaultKind.METER_RESET: meter_s,
+        FaultKind.SPIKE: meter_s,
+    }
 
 
 def _decimals(rollover: float) -> int:
@@ -380,11 +393,12 @@ def series_tags(site: Site, building: Building, kind: str, target: str) -> Fault
     fault_kind = FaultKind(kind)
     severity = site.detection.severity.get(kind, DEFAULT_SEVERITY[fault_kind])
     device = building.device(target)
-    vendor = (
-        responsible_vendor(site, fault_kind, building, device)
-        if device is not None
-        else site.covering_vendor(building.code, System.ELECTRICAL)
-    )
+    if target == COLLECTION_TARGET:
+        vendor = None  # facmon's own collection path: no vendor answers for it
+    elif device is not None:
+        vendor = responsible_vendor(site, fault_kind, building, device)
+    else:  # the data gateway, a building-wide finding
+        vendor = site.covering_vendor(building.code, System.ELECTRICAL)
     return FaultSeries(kind, target, str(getattr(severity, "value", severity)), vendor or NO_VENDOR)
 
 
@@ -393,8 +407,12 @@ def detect_faults(site: Site, store: InfluxStore, from_s: int, until_s: int, *, 
     results = []
     all_lines: list[str] = []
     chosen = [b for b in site.buildings if buildings is None or b.code in buildings]
+    found = collection_outages(
+        {building.code: detect_building(site, building, store, from_s, until_s) for building in chosen},
+        window_s=common_cause_windows(site)[FaultKind.DEVICE_OFFLINE],
+    )
     for building in chosen:
-        episodes = detect_building(site, building, store, from_s, until_s)
+        episodes = found[building.code]
         previous = active_before(store, building.code, from_s)
         keys = {e.series for e in episodes} | {k for k in previous if k[0] in _KINDS}
         series_of = {key: series_tags(site, building, *key) for key in keys}

@@ -32,6 +32,12 @@ class Detection(Entry):
     offline_missed_readings: float = Field(
         2.5, gt=1, description="a device is offline after this many reporting intervals without a reading"
     )
+    common_cause_min_devices: int = Field(
+        3,
+        ge=2,
+        description="devices of one building going offline, resetting or jumping together that make one fault of its data gateway "
+        "(target gateway, naming them) instead of one per device; every building at once makes one of facmon's collection path",
+    )
     offline_lookback_h: float = Field(
         24.0, gt=0, description="a device must have reported within this many hours before the period to be missed"
     )
