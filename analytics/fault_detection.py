@@ -9,6 +9,7 @@ rule needs history (baselines, persistence, the last reading before a gap).
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -37,7 +38,7 @@ from facmon.schema import (
     device_kind,
 )
 from facmon.schema.energy import interval_consumption
-from facmon.schema.faults import NO_VENDOR, Fault
+from facmon.schema.faults import NO_VENDOR, Fault, noticed_in
 from facmon.schema.ingest import rejected_details
 from facmon.schema.readings import MEASUREMENT_OF_KIND, reading_series, readings_outside
 from facmon.store import InfluxStore
@@ -402,8 +403,18 @@ def series_tags(site: Site, building: Building, kind: str, target: str) -> Fault
     return FaultSeries(kind, target, str(getattr(severity, "value", severity)), vendor or NO_VENDOR)
 
 
-def detect_faults(site: Site, store: InfluxStore, from_s: int, until_s: int, *, buildings: list[str] | None = None) -> list[BuildingFaults]:
-    """Run the detectors for [from_s, until_s) and write ``fault`` points (idempotent; state carries across runs)."""
+def detect_faults(
+    site: Site,
+    store: InfluxStore,
+    from_s: int,
+    until_s: int,
+    *,
+    buildings: list[str] | None = None,
+    now_s: int | None = None,
+) -> list[BuildingFaults]:
+    """Run the detectors for [from_s, until_s) and write ``fault`` points (idempotent; state carries across
+    runs). ``now_s``: the wall-clock time recorded as ``noticed`` on new start points (default: now)."""
+    now_s = int(time.time()) if now_s is None else now_s
     results = []
     all_lines: list[str] = []
     chosen = [b for b in site.buildings if buildings is None or b.code in buildings]
@@ -411,12 +422,15 @@ def detect_faults(site: Site, store: InfluxStore, from_s: int, until_s: int, *, 
         {building.code: detect_building(site, building, store, from_s, until_s) for building in chosen},
         window_s=common_cause_windows(site)[FaultKind.DEVICE_OFFLINE],
     )
+    earliest_s = min((e.onset_s for episodes in found.values() for e in episodes), default=from_s)
+    noticed = noticed_in(store, [b.code for b in chosen], min(earliest_s, from_s), until_s)
     for building in chosen:
         episodes = found[building.code]
         previous = active_before(store, building.code, from_s)
         keys = {e.series for e in episodes} | {k for k in previous if k[0] in _KINDS}
         series_of = {key: series_tags(site, building, *key) for key in keys}
-        lines = fault_lines(building.code, episodes, series_of, previous, from_s, until_s)
+        known = {(kind, target, ts): value for (code, kind, target, ts), value in noticed.items() if code == building.code}
+        lines = fault_lines(building.code, episodes, series_of, previous, from_s, until_s, now_s=now_s, noticed=known)
         all_lines += lines
         attributed = [f.attributed(building.code, series_of[f.series].severity, series_of[f.series].vendor) for f in episodes]
         results.append(BuildingFaults(building.code, attributed, len(lines)))
@@ -428,8 +442,13 @@ def detect_faults(site: Site, store: InfluxStore, from_s: int, until_s: int, *, 
 _KINDS = {k.value for k in FaultKind}
 
 
-def detect_faults_after(site: Site, store: InfluxStore, summary: AnalysisSummary | None) -> list[BuildingFaults] | None:
-    """Fault detection over the period a consumption analysis just covered (None when it did not run)."""
+def detect_faults_after(
+    site: Site, store: InfluxStore, summary: AnalysisSummary | None, *, until_s: int | None = None
+) -> list[BuildingFaults] | None:
+    """Fault detection over the period a consumption analysis just covered (None when it did not run).
+    ``until_s`` (epoch s) extends it past the analysis's last complete interval: live, the readings up to
+    now are seen at once instead of when their 15-minute interval closes."""
     if summary is None:
         return None
-    return detect_faults(site, store, int(summary.start.timestamp()), int(summary.end.timestamp()))
+    end_s = int(summary.end.timestamp()) if until_s is None else max(until_s, int(summary.end.timestamp()))
+    return detect_faults(site, store, int(summary.start.timestamp()), end_s)

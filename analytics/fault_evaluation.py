@@ -5,11 +5,16 @@ building whose target is the same device, when [detected start, detected clear) 
 [true start, true end + tolerance) — the tolerance lets a detection that needs time to confirm
 (a leak seen at night) still count. Each label is matched by at most one detection and vice versa
 (earliest first); a detection of a label already matched (the same fault raised twice) is a duplicate,
-neither true nor false. Reported per kind and overall:
+neither true nor false. A detection against a building's data gateway or facmon's collection path
+(target ``gateway`` / ``collection``, one fault for many devices: analytics/common_cause.py) matches
+every label of its kind and building that it overlaps. Reported per kind and overall:
 
 - ``precision`` = matched detections / (detections − duplicates), ``recall`` = matched labels / labels,
   ``f1``; None where undefined (nothing to divide by);
-- ``ttd_median_s``, ``ttd_p90_s``: time to detect, raised (the start point's ``raised``) − true start, seconds, over matched labels;
+- ``ttd_median_s``, ``ttd_p90_s``: time to detect, raised (the start point's ``raised``) − true start, seconds, over matched
+  labels: data time, what the readings allowed;
+- ``pipeline_median_s``, ``pipeline_p90_s``: noticed (the wall-clock time facmon first wrote the fault) − raised, seconds,
+  over matched detections that record it: the delay of facmon's own pipeline (for a backfilled history, the time since);
 - ``false_alarms_per_building_month``: unmatched detections / (buildings × months of the window, 30.44-day months).
 """
 
@@ -22,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from facmon.analytics.common_cause import COLLECTION_TARGET, GATEWAY_TARGET
 from facmon.errors import FacmonError
 from facmon.fault_kinds import FaultKind
 from facmon.schema.faults import Fault, read_faults
@@ -31,6 +37,7 @@ from facmon.store import InfluxStore
 LABELS_FORMAT = "facmon-fault-labels/1"
 DEFAULT_TOLERANCE_S = 12 * 3600  # a night-flow leak raised the morning after an evening start
 MONTH_S = 30.44 * 86400
+GROUP_TARGETS = (GATEWAY_TARGET, COLLECTION_TARGET)  # one detection for the faults of many devices
 
 
 class LabelsError(FacmonError):
@@ -89,8 +96,10 @@ class DetectionScore:
     precision: float | None
     recall: float | None
     f1: float | None
-    ttd_median_s: float | None  # time to detect: raised − true start, s
+    ttd_median_s: float | None  # time to detect: raised − true start, s (data time)
     ttd_p90_s: float | None
+    pipeline_median_s: float | None  # noticed (wall clock) − raised, s
+    pipeline_p90_s: float | None
     false_alarms_per_building_month: float | None
 
 
@@ -134,19 +143,22 @@ def evaluate(
     tolerance_s: int = DEFAULT_TOLERANCE_S,
 ) -> FaultEvaluation:
     """Precision, recall, F1, time to detect and false alarms per building-month, overall and by kind (module docstring)."""
-    matched_label: dict[int, int] = {}
+    matched: dict[int, list[int]] = {}  # detection -> the labels it matched
+    taken: set[int] = set()
     duplicates: set[int] = set()
     order = sorted(range(len(detections)), key=lambda i: detections[i].onset_s)
     for i in order:
         d = detections[i]
+        grouped = d.target in GROUP_TARGETS
         candidates = [
             j
             for j, t in enumerate(labels)
-            if t.kind == d.kind and t.building == d.building and t.target == d.target and _overlaps(d, t, tolerance_s)
+            if t.kind == d.kind and t.building == d.building and (grouped or t.target == d.target) and _overlaps(d, t, tolerance_s)
         ]
-        free = [j for j in candidates if j not in matched_label.values()]
+        free = [j for j in candidates if j not in taken]
         if free:
-            matched_label[i] = min(free, key=lambda j: labels[j].onset_s)
+            matched[i] = free if grouped else [min(free, key=lambda j: labels[j].onset_s)]
+            taken.update(matched[i])
         elif candidates:
             duplicates.add(i)
     months = max(window_s[1] - window_s[0], 1) / MONTH_S
@@ -154,10 +166,15 @@ def evaluate(
     def summary(kinds: set[str]) -> DetectionScore:
         det = [i for i, d in enumerate(detections) if d.kind in kinds]
         lab = [j for j, t in enumerate(labels) if t.kind in kinds]
-        tp = sum(1 for i in det if i in matched_label)
+        tp = sum(1 for i in det if i in matched)
         counted = sum(1 for i in det if i not in duplicates)
-        ttd = np.array([detections[i].detected_s - labels[matched_label[i]].onset_s for i in det if i in matched_label], dtype=float)
-        precision, recall = _ratio(tp, counted), _ratio(tp, len(lab))
+        ttd = np.array([detections[i].detected_s - labels[j].onset_s for i in det for j in matched.get(i, [])], dtype=float)
+        pipeline = np.array(
+            [detections[i].noticed_s - detections[i].detected_s for i in det if i in matched and detections[i].noticed_s is not None],
+            dtype=float,
+        )
+        found = sum(len(matched[i]) for i in det if i in matched)
+        precision, recall = _ratio(tp, counted), _ratio(found, len(lab))
         f1 = 2 * precision * recall / (precision + recall) if precision and recall else (0.0 if precision == 0 or recall == 0 else None)
         return DetectionScore(
             labels=len(lab),
@@ -168,6 +185,8 @@ def evaluate(
             f1=f1,
             ttd_median_s=float(np.median(ttd)) if ttd.size else None,
             ttd_p90_s=float(np.percentile(ttd, 90)) if ttd.size else None,
+            pipeline_median_s=float(np.median(pipeline)) if pipeline.size else None,
+            pipeline_p90_s=float(np.percentile(pipeline, 90)) if pipeline.size else None,
             false_alarms_per_building_month=(counted - tp) / (buildings * months) if buildings else None,
         )
 
@@ -180,8 +199,8 @@ def evaluate(
         tolerance_s=tolerance_s,
         overall=summary({k.value for k in FaultKind}),
         by_kind={kind: summary({kind}) for kind in kinds},
-        false_alarms=[d for i, d in enumerate(detections) if i not in matched_label and i not in duplicates],
-        missed=[labels[j] for j in range(len(labels)) if j not in matched_label.values()],
+        false_alarms=[d for i, d in enumerate(detections) if i not in matched and i not in duplicates],
+        missed=[labels[j] for j in range(len(labels)) if j not in taken],
     )
 
 

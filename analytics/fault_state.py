@@ -12,6 +12,9 @@ range and writes them again from the episodes, so a rerun of the same period wri
 What was active before ``from_s`` (the last point of each series) is read back: an episode already
 running at ``from_s`` continues that fault instead of opening a new one, and a fault active before
 ``from_s`` that no episode continues is cleared at ``from_s``.
+
+Each start point carries ``noticed``, the wall-clock time facmon first wrote it: a rerun that writes the
+same start again keeps the earlier value (``noticed``), a new one gets ``now_s``.
 """
 
 from __future__ import annotations
@@ -31,8 +34,14 @@ def fault_lines(
     previous: Mapping[tuple[str, str], tuple[int, float]],
     from_s: int,
     until_s: int,
+    *,
+    now_s: int | None = None,
+    noticed: Mapping[tuple[str, str, int], int] | None = None,
 ) -> list[str]:
-    """``fault`` lines of [from_s, until_s) for a building's faults found by the detectors (see the module docstring)."""
+    """``fault`` lines of [from_s, until_s) for a building's faults found by the detectors (see the module
+    docstring). ``noticed``: (kind, target, onset s) -> wall-clock epoch s of start points already stored;
+    ``now_s``: the wall-clock time of this run, for the others (None: no ``noticed`` field)."""
+    noticed = noticed or {}
     lines = []
     continued: set[tuple[str, str]] = set()
     # The time of each series' latest point so far: a start point goes after it, or it would overwrite
@@ -50,7 +59,8 @@ def fault_lines(
             continued.add(key)  # the fault an earlier run opened goes on: no new start
         elif raised_s < until_s:
             onset_s = min(raised_s, max(fault.onset_s, latest_s.get(key, fault.onset_s - 1) + 1))
-            lines.append(start_line(building, series, onset_s, fault.value, fault.detail, raised_s))
+            first_known = noticed.get((key[0], key[1], onset_s), now_s)
+            lines.append(start_line(building, series, onset_s, fault.value, fault.detail, raised_s, first_known))
             latest_s[key] = onset_s
         else:
             continue

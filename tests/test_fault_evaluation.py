@@ -46,6 +46,7 @@ def test_events_match_by_kind_building_target_and_overlap_with_tolerance():
         "f1",
         "ttd_median_s",
         "ttd_p90_s",
+        "pipeline_median_s",
         "false_alarms_per_building_month",
     }
 
@@ -60,6 +61,20 @@ def test_a_detection_outside_the_tolerance_is_a_false_alarm_and_the_label_is_mis
         tolerance_s=12 * H,
     )
     assert (report.overall.precision, report.overall.recall) == (0.0, 0.0)
+
+
+def test_one_gateway_fault_matches_the_labels_of_every_device_it_stands_for():
+    """Three meters of B1 labelled offline 10..12 h, and E-IT of B2; one detection against B1's gateway
+    (raised at 10.5 h, noticed by facmon 90 s later) matches all three B1 labels: precision 1 (one
+    detection, right), recall 3/4 (B2's device was not detected), pipeline delay 90 s."""
+    labels = [_fault("device_offline", "B1", meter, 10 * H, 12 * H) for meter in ("E-MAIN", "E-LS-1F", "E-IT")]
+    labels.append(_fault("device_offline", "B2", "E-IT", 10 * H, 12 * H))
+    gateway = Fault("B1", "device_offline", "gateway", 10 * H, 10 * H + 1800, 12 * H, noticed_s=10 * H + 1800 + 90)
+    report = evaluate(labels, [gateway], (0, 86400), 2, tolerance_s=H)
+    row = report.by_kind["device_offline"]
+    assert (row.detections, row.matched, row.precision, row.recall) == (1, 1, 1.0, 0.75)
+    assert row.ttd_median_s == 1800 and row.pipeline_median_s == 90
+    assert [(f.building, f.target) for f in report.missed] == [("B2", "E-IT")]
 
 
 def test_time_to_detect_runs_to_when_a_fault_was_raised_not_to_its_onset(store):

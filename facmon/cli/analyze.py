@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Annotated
@@ -152,7 +153,9 @@ def analyze(
         err.print(f"analysing every {interval_min:g} min; Ctrl-C stops")
 
         def detect_after_cycle(summary: AnalysisSummary | None, error: BaseException | None) -> None:
-            detect_faults_after(site, store, summary)
+            # detection reads up to now, not to the last complete 15-minute interval: a fault code or a
+            # stopped elevator in the newest reading is raised in this cycle
+            detect_faults_after(site, store, summary, until_s=int(time.time()))
 
         with stop_on_signals() as stop:
             follow_analysis(site, store, every_s=interval_min * 60, stop=stop, on_cycle=detect_after_cycle)  # logs each cycle

@@ -33,7 +33,9 @@ class Fault:
 
     ``onset_s``: when it began as far as the data tell (the time of its stored start point).
     ``raised_s``: when detection raised it, never before the onset; None for a fault known otherwise
-    (the simulator's ground truth). ``cleared_s``: when it cleared (its stored clear point); None while
+    (the simulator's ground truth). Both are data time (the readings' timestamps). ``noticed_s``: the
+    wall-clock time facmon first wrote it (for a backfilled history long after the data time; live, the
+    delay a vendor sees), None when not recorded. ``cleared_s``: when it cleared (its stored clear point); None while
     active. ``severity`` and ``vendor`` are empty until the fault is attributed (a detector's finding,
     a label of the simulator's)."""
 
@@ -47,6 +49,7 @@ class Fault:
     vendor: str = ""
     value: float | None = None
     detail: str = ""
+    noticed_s: int | None = None
 
     def __post_init__(self) -> None:
         if self.raised_s is not None and self.raised_s < self.onset_s:
@@ -94,9 +97,14 @@ class FaultSeries:
 # -- the writer ------------------------------------------------------------------------------------
 
 
-def start_line(building: str, series: FaultSeries, at_s: int, value: float | None, detail: str, raised_s: int) -> str:
-    """A fault's start point at ``at_s`` (its onset), carrying when it was raised."""
+def start_line(
+    building: str, series: FaultSeries, at_s: int, value: float | None, detail: str, raised_s: int, noticed_s: int | None = None
+) -> str:
+    """A fault's start point at ``at_s`` (its onset), carrying when it was raised (data time) and noticed
+    (wall clock, epoch s)."""
     fields: dict[str, float | str] = {"active": 1.0, "value": round(value or 0.0, 6), "detail": detail, "raised": float(raised_s)}
+    if noticed_s is not None:
+        fields["noticed"] = float(noticed_s)
     return line(FAULT, _tags(building, series), fields, at_s * NS_PER_S)
 
 
@@ -123,7 +131,7 @@ def delete_faults(store: InfluxStore, buildings: Sequence[str], from_s: int, unt
 # -- the readers -----------------------------------------------------------------------------------
 
 _GROUP_BY = "GROUP BY " + ", ".join(quote_identifier(tag) for tag in FAULT_TAGS)
-_FIELDS = '"active", "value", "detail", "raised"'
+_FIELDS = '"active", "value", "detail", "raised", "noticed"'
 
 
 def active_before(store: InfluxStore, building: str, before_s: int) -> dict[tuple[str, str], tuple[int, float]]:
@@ -185,6 +193,7 @@ def _fault(tags: dict[str, str], start: dict[str, Any], cleared_s: int | None) -
         vendor=tags.get("vendor", ""),
         value=None if start.get("value") is None else float(start["value"]),
         detail="" if start.get("detail") is None else str(start["detail"]),
+        noticed_s=None if start.get("noticed") is None else int(start["noticed"]),
     )
 
 
@@ -205,6 +214,25 @@ def read_faults(store: InfluxStore, since_s: int, until_s: int) -> list[Fault]:
         points = [p for p in earlier.get(key, (tags, []))[1] if float(p["active"]) >= 0.5] + found.get(key, (tags, []))[1]
         faults += faults_from_points(tags, points)
     return faults
+
+
+def noticed_in(store: InfluxStore, buildings: Sequence[str], from_s: int, until_s: int) -> dict[tuple[str, str, str, int], int]:
+    """(building, kind, target, onset s) -> noticed (wall clock, epoch s) of the start points already stored
+    in [from_s, until_s): a rerun that rewrites them keeps when facmon first knew."""
+    if not buildings:
+        return {}
+    pattern = "|".join(re.escape(code) for code in buildings)
+    rows = store.query(
+        f'SELECT "noticed" FROM {quote_identifier(FAULT)} WHERE "building" =~ /^({pattern})$/ AND "active" = 1 '
+        f'AND time >= {int(from_s)}s AND time < {int(until_s)}s GROUP BY "building", "kind", "target"'
+    )
+    noticed = {}
+    for series in rows:
+        tags = series.get("tags", {})
+        for ts, value in series["values"]:
+            if value is not None:
+                noticed[(tags["building"], tags["kind"], tags["target"], int(ts))] = int(value)
+    return noticed
 
 
 def active_faults(store: InfluxStore) -> list[Fault]:
