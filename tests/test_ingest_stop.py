@@ -46,7 +46,17 @@ PHASES = ("start-up", "idle", "writing", "spooling", "outage-without-spool", "re
 OUTAGE_PHASES = {"spooling", "outage-without-spool", "replaying"}
 
 
+def _plain() -> None:
+    # What a shell or systemd gives a service: default dispositions, nothing blocked. Inheriting the test
+    # runner's own would not do: a runner started in the background by a non-interactive shell (nohup
+    # make test &) has SIGINT ignored, which made "plain" the "ignored" start that start-up cannot serve.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _block() -> None:
+    _plain()
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
 
 
@@ -55,7 +65,7 @@ def _ignore() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-STARTS: dict[str, Callable[[], None] | None] = {"plain": None, "signals-blocked": _block, "signals-ignored": _ignore}
+STARTS: dict[str, Callable[[], None]] = {"plain": _plain, "signals-blocked": _block, "signals-ignored": _ignore}
 
 
 class Gateway:
