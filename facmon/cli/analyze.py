@@ -132,7 +132,15 @@ def analyze(
     follow: Annotated[
         bool, typer.Option("--follow", help="Keep analysing the recent past every --interval-min minutes until Ctrl-C / SIGTERM.")
     ] = False,
-    interval_min: Annotated[float, typer.Option("--interval-min", help="With --follow: minutes between runs.", min=0.1)] = 5.0,
+    interval_min: Annotated[
+        float,
+        typer.Option(
+            "--interval-min",
+            help="With --follow: minutes between runs. Each run raises the faults of the newest readings, so this is most of the "
+            "time a vendor waits to be paged (a run of the example site takes under a second).",
+            min=0.1,
+        ),
+    ] = 1.0,
     output: FormatOption = OutputFormat.TABLE,
 ) -> None:
     """Validated consumption: meter registers to energy_interval, meter_daily and energy_daily (kgce, CO₂).
