@@ -62,7 +62,9 @@ class Detection(Entry):
         default_factory=lambda: [EquipmentType.ELEVATOR, EquipmentType.ESCALATOR, EquipmentType.TRANSFORMER, EquipmentType.UPS],
         description="equipment that is in service around the clock: running 0 is a fault",
     )
-    not_running_persistence: int = Field(2, ge=1, description="readings with running 0 in a row before equipment that should run is down")
+    not_running_persistence: int = Field(
+        1, ge=1, description="readings with running 0 in a row before equipment that should run around the clock is down"
+    )
     fault_code_persistence: int = Field(1, ge=1, description="readings with a non-zero fault code in a row")
     heating_water_min_c: float = Field(35.0, description="water supply at or above this: the unit heats, °C")
     cooling_water_max_c: float = Field(12.0, description="water supply at or below this: the unit cools, °C (7/12 °C chilled water)")
