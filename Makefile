@@ -17,9 +17,9 @@ demo: install
 test: install
 	$(VENV)/bin/python -m pytest -q
 
-# The tests that start no server and need nothing but Python (any laptop, under a minute).
+# The tests that start no server and need nothing but Python (any laptop, under a minute), on every core.
 test-unit: $(STAMP)
-	$(VENV)/bin/python -m pytest -q -m "not integration and not slow"
+	$(VENV)/bin/python -m pytest -q -n auto -m "not integration and not slow"
 
 # The rules CI checks within `make test`: ruff, ruff format, mypy, the layout contract.
 lint: $(STAMP)

@@ -24,7 +24,7 @@ from tests.clock import calendar  # noqa: F401 - the fake-clock fixture, for eve
 
 # Fixtures that start real servers, and modules whose tests start them (or build with Go) themselves.
 SERVER_FIXTURES = {"stack", "own_stack", "stress_stack", "secure_stack", "tls_stack", "ports"}
-SERVER_MODULES = {"test_end_to_end", "test_security", "test_stack", "test_ingest_stop", "test_grafana_check"}
+SERVER_MODULES = {"test_end_to_end", "test_security", "test_stack", "test_stack_security", "test_ingest_stop", "test_grafana_check"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
