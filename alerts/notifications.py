@@ -35,7 +35,10 @@ ENERGY_OFFICE = "facmon-energy-office"
 TEMPLATE_NAME = "facmon"
 TITLE_TEMPLATE = '{{ template "facmon.title" . }}'
 MESSAGE_TEMPLATE = '{{ template "facmon.message" . }}'
-GROUP_BY = ["grafana_folder", "alertname", "building", "vendor"]
+# One notification per building and vendor, whatever the fault kinds: a storm of faults in one building
+# (many kinds at once) pages each responsible vendor once, listing every fault (the message template
+# ranges over all the group's alerts), instead of once per kind.
+GROUP_BY = ["grafana_folder", "building", "vendor"]
 
 # The message templates (Go templates of Grafana's notifications), in Chinese. The link joins
 # Grafana's root URL (ends with "/") and the rule's building_dashboard annotation. Written raw: Grafana

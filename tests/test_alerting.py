@@ -32,7 +32,7 @@ from facmon.alerts.notifications import (
     message_templates,
     vendor_contact_point,
 )
-from facmon.alerts.routing import Delivery, deliveries
+from facmon.alerts.routing import Delivery, deliveries, notification_groups
 from facmon.alerts.rules import BUILDING_DASHBOARD_UID, FAULT_KINDS, LABELS, RULE_GROUP
 from facmon.cli import app
 from facmon.dashboards.catalog import FOLDER_UID, build_dashboards, folder_title
@@ -659,3 +659,38 @@ def test_cli_dry_run_plans_the_alerting_and_sends_nothing(grafana: ContractGrafa
     assert runner.invoke(app, ["grafana", "push", "--url", grafana.url, "--site", str(EXAMPLE_SITE)], env=env).exit_code == 0
     again = runner.invoke(app, ["grafana", "push", "--url", grafana.url, "--site", str(EXAMPLE_SITE), "--format", "json"], env=env)
     assert {c["action"] for c in json.loads(again.output)["changes"]} == {"unchanged"}
+
+
+def test_a_storm_in_one_building_pages_each_vendor_once_listing_every_fault(example_site: Site) -> None:
+    """Five fault kinds on four devices each in 县委 (A001), all the property vendor's, plus one of the HVAC
+    vendor's: Alertmanager batches them into one notification per vendor, not one per kind (grouped by
+    alertname, this storm made six) or per device; the message lists every fault of the group."""
+    tree = _objects(example_site).policy_tree
+    kinds = ["device_offline", "meter_stuck", "water_leak", "lights_after_hours", "out_of_range"]
+    storm = [
+        {
+            "grafana_folder": "facmon",
+            "alertname": f"facmon {kind}",
+            "building": A001,
+            "vendor": "property",
+            "severity": "major",
+            "kind": kind,
+            "target": f"D-{n}",
+        }
+        for kind in kinds
+        for n in range(4)
+    ]
+    storm.append(
+        {
+            "grafana_folder": "facmon",
+            "alertname": "facmon equipment_fault_code",
+            "building": A001,
+            "vendor": "hvac",
+            "severity": "major",
+            "kind": "equipment_fault_code",
+            "target": "CH-1",
+        }
+    )
+    groups = notification_groups(tree, storm)
+    assert sorted(receiver for receiver, _ in groups) == ["facmon-vendor-hvac", "facmon-vendor-property"]
+    assert len(storm) == 21
