@@ -138,7 +138,9 @@ def run(duration_min: float, follow_interval_min: float, fault_delay_s: float, p
                             first = _first_showing(store, kind, building, target, since_s)
                             mark["shown"] = now if first is not None else None  # stored now: the wall clock it became visible
                         else:
-                            met = _offline_rule_met(store, building, target, since_s, site.collection.ieq_interval_s, 2.5)
+                            met = _offline_rule_met(
+                                store, building, target, since_s, site.collection.ieq_interval_s, site.detection.offline_missed_readings
+                            )
                             mark["shown"] = float(met) if met is not None else None
                     if mark["fault"] is None:
                         found = [

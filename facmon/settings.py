@@ -134,6 +134,20 @@ def mqtt_auth(home: Path | None = None, *, user: str = COLLECTOR_USER) -> MqttAu
     return _stack_login(stack, user) or MqttAuth(None, None, _mqtt_tls_ca(stack))
 
 
+def login_expected(auth: MqttAuth, home: Path | None = None) -> str | None:
+    """Why connecting with ``auth`` anonymously deserves a warning: the stack of ``home`` (default
+    FACMON_HOME) has MQTT credentials or requires a login. None when ``auth`` logs in, or when nothing
+    says the broker wants a login."""
+    if auth.username is not None:
+        return None
+    stack = Stack(home or facmon_home())
+    if stack.has_client_credentials():
+        return f"{stack.mqtt_auth_folder} holds MQTT credentials for this stack"
+    if stack.mqtt_security()["auth"]:
+        return f"the stack in {stack.home} runs its broker with authentication"
+    return None
+
+
 def simulator_auth(site: Site, home: Path | None = None) -> MqttAuth | dict[str, MqttAuth]:
     """The simulator's login: one for everything when the environment names one (or nobody does and the
     stack has no credentials: anonymous), else each building's gateway login from the stack's credentials

@@ -12,7 +12,6 @@ import logging
 import os
 import signal
 import subprocess
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -24,11 +23,12 @@ import pytest
 from facmon.broker_auth import MqttAuth
 from facmon.ingest import Collector
 from facmon.schema.ingest import IngestStats, ingest_stats_line, latest_ingest_stats
+from facmon.settings import login_expected
 from facmon.stack import Stack, free_port
 from facmon.store import InfluxStore
 from tests.conftest import EXAMPLE_SITE
 from tests.test_ingest import FACMON, wait_for
-from tests.test_security import Client
+from tests.test_security import Client, _run_collector
 
 
 class Home:
@@ -169,12 +169,10 @@ def test_a_collector_connecting_anonymously_where_credentials_exist_warns_and_re
         client_id=f"anonymous-{uuid.uuid4().hex[:6]}",
         stats_interval_s=0.2,
         auth=MqttAuth(),
-        login_expected=f"{stack.mqtt_auth_folder} holds MQTT credentials for this stack",
+        login_expected=login_expected(MqttAuth(), home.folder),  # as `facmon ingest` decides it
     )
     caplog.set_level(logging.WARNING, logger="facmon")
-    stop = threading.Event()
-    thread = threading.Thread(target=collector.run, args=(stop,))
-    thread.start()
+    stop, thread = _run_collector(collector)
     try:
         assert collector.connected.wait(15)
         wait_for(lambda: latest_ingest_stats(store), 15, "ingest_stats written")

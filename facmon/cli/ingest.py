@@ -11,14 +11,12 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from facmon.broker_auth import MqttAuth
 from facmon.cli.options import SiteOption, load_site_option
 from facmon.cli.output import FormatOption, OutputFormat, err, out
 from facmon.errors import FacmonError
 from facmon.ingest.collector import DEFAULT_RECEIVE_MAXIMUM, SHUTDOWN_TIMEOUT_S
 from facmon.schema.ingest import latest_ingest_stats
-from facmon.settings import facmon_home, mqtt_auth, open_store, resolve_endpoints
-from facmon.stack import Stack
+from facmon.settings import facmon_home, login_expected, mqtt_auth, open_store, resolve_endpoints
 from facmon.store import InfluxStore, StoreUnavailable
 
 ingest_app = typer.Typer(help="Collect readings from MQTT into InfluxDB; `facmon ingest status` shows how collectors fare.")
@@ -97,7 +95,7 @@ def ingest(
         flush_interval_s=flush_interval,
         stats_interval_s=stats_interval,
         auth=auth,
-        login_expected=_login_expected(auth),
+        login_expected=login_expected(auth),
         shared_group=shared,
         spool_dir=spool_folder,
         spool_max_bytes=max(1, int(spool_max_mb * 1024 * 1024)),
@@ -105,19 +103,6 @@ def ingest(
         shutdown_timeout_s=stop_timeout,
     )
     raise typer.Exit(run_until_signalled(collector))
-
-
-def _login_expected(auth: MqttAuth) -> str | None:
-    """Why an anonymous connection deserves a warning: this FACMON_HOME's stack has MQTT credentials or
-    requires a login. None when the collector logs in, or when nothing says the broker wants a login."""
-    if auth.username is not None:
-        return None
-    stack = Stack(facmon_home())
-    if stack.has_client_credentials():
-        return f"{stack.mqtt_auth_folder} holds MQTT credentials for this stack"
-    if stack.mqtt_security()["auth"]:
-        return f"the stack in {stack.home} runs its broker with authentication"
-    return None
 
 
 def _security(row: dict) -> str:

@@ -117,13 +117,16 @@ def _tags(building: str, series: FaultSeries) -> dict[str, str]:
     return {"building": building, "kind": series.kind, "severity": series.severity, "vendor": series.vendor, "target": series.target}
 
 
+def _of_buildings(buildings: Sequence[str]) -> str:
+    """An InfluxQL condition: the ``building`` tag is one of ``buildings`` (codes, regex-escaped)."""
+    return '"building" =~ /^(' + "|".join(re.escape(code) for code in buildings) + ")$/"
+
+
 def delete_faults(store: InfluxStore, buildings: Sequence[str], from_s: int, until_s: int) -> None:
     """Delete the buildings' ``fault`` points in [from_s, until_s) (before a rerun writes them again)."""
     if buildings:
-        pattern = "|".join(re.escape(code) for code in buildings)
         store.query(
-            f'DELETE FROM {quote_identifier(FAULT)} WHERE "building" =~ /^({pattern})$/ '
-            f"AND time >= {int(from_s)}s AND time < {int(until_s)}s",
+            f"DELETE FROM {quote_identifier(FAULT)} WHERE {_of_buildings(buildings)} AND time >= {int(from_s)}s AND time < {int(until_s)}s",
             method="POST",
         )
 
@@ -221,9 +224,8 @@ def noticed_in(store: InfluxStore, buildings: Sequence[str], from_s: int, until_
     in [from_s, until_s): a rerun that rewrites them keeps when facmon first knew."""
     if not buildings:
         return {}
-    pattern = "|".join(re.escape(code) for code in buildings)
     rows = store.query(
-        f'SELECT "noticed" FROM {quote_identifier(FAULT)} WHERE "building" =~ /^({pattern})$/ AND "active" = 1 '
+        f'SELECT "noticed" FROM {quote_identifier(FAULT)} WHERE {_of_buildings(buildings)} AND "active" = 1 '
         f'AND time >= {int(from_s)}s AND time < {int(until_s)}s GROUP BY "building", "kind", "target"'
     )
     noticed = {}
