@@ -16,6 +16,7 @@ from __future__ import annotations
 import getpass
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -62,12 +63,34 @@ def port_is_open(host: str, port: int, timeout_s: float = 0.5) -> bool:
         return False
 
 
+_LISTEN_PORTS = (10000, 32768)  # below Linux's default ephemeral range (32768-60999)
+
+
+def _ephemeral_ports() -> tuple[int, int]:
+    try:
+        low, high = (int(n) for n in Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+        return low, high
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
 def free_port(host: str = HOST) -> int:
-    """A TCP port that nothing listens on right now."""
-    with socket.socket() as probe:
+    """A TCP port that nothing listens on right now, chosen outside the ephemeral range: a port the
+    kernel hands out for port 0 is also handed to outgoing connections, which can take it between this
+    call and the server's bind (seen as "address already in use" in a busy test run)."""
+    low, high = _ephemeral_ports()
+    candidates = [p for p in range(*_LISTEN_PORTS) if not low <= p <= high]
+    for port in random.sample(candidates, min(64, len(candidates))):
+        with socket.socket() as probe:
+            try:
+                probe.bind((host, port))
+            except OSError:
+                continue
+            return port
+    with socket.socket() as probe:  # every candidate taken: let the kernel choose
         probe.bind((host, 0))
-        port: int = probe.getsockname()[1]
-        return port
+        chosen: int = probe.getsockname()[1]
+        return chosen
 
 
 def _find_binary(name: str, package: str) -> str:
