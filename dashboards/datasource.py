@@ -22,7 +22,7 @@ from typing import Any
 
 from facmon.dashboards.influxql import INFLUXDB_PLUGIN
 from facmon.errors import FacmonError
-from facmon.settings import Endpoints, _secret
+from facmon.settings import Endpoints, read_secret
 
 DATASOURCE_UID = "facmon-influxdb"  # dashboards and alert rules reference the datasource by this uid
 DATASOURCE_NAME = "facmon InfluxDB"
@@ -49,7 +49,7 @@ class SecretRef:
 
     def value(self) -> str:
         """The secret itself, from the environment or its file (for the HTTP API, which expands nothing)."""
-        secret = _secret(self.variable)
+        secret = read_secret(self.variable)
         if not secret:
             raise FacmonError(f"{self.variable} (or {self.variable}_FILE) is not set, but the datasource needs it")
         return secret
@@ -92,7 +92,7 @@ def datasource_settings(endpoints: Endpoints, version: str | None = None) -> Dat
         influx_version = InfluxVersion(chosen.strip().removesuffix(".x"))
     except ValueError:
         raise FacmonError(f"InfluxDB version {chosen!r}: expected 1, 2 or 3 (FACMON_INFLUX_VERSION)") from None
-    username = _secret("FACMON_INFLUX_USERNAME") if influx_version is InfluxVersion.V1 else None
+    username = read_secret("FACMON_INFLUX_USERNAME") if influx_version is InfluxVersion.V1 else None
     return DatasourceSettings(
         url=endpoints.influx_url,
         database=endpoints.influx_database,

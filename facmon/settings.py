@@ -64,7 +64,7 @@ def resolve_endpoints(home: Path | None = None) -> Endpoints:
     )
 
 
-def _secret(name: str) -> str | None:
+def read_secret(name: str) -> str | None:
     """A secret from ``NAME`` or from the file named by ``NAME_FILE``."""
     value = os.environ.get(name)
     if value:
@@ -83,9 +83,9 @@ def open_store(endpoints: Endpoints) -> InfluxStore:
     return InfluxStore(
         endpoints.influx_url,
         endpoints.influx_database,
-        username=_secret("FACMON_INFLUX_USERNAME"),
-        password=_secret("FACMON_INFLUX_PASSWORD"),
-        token=_secret("FACMON_INFLUX_TOKEN"),
+        username=read_secret("FACMON_INFLUX_USERNAME"),
+        password=read_secret("FACMON_INFLUX_PASSWORD"),
+        token=read_secret("FACMON_INFLUX_TOKEN"),
     )
 
 
@@ -106,8 +106,8 @@ def _mqtt_tls_ca(stack: Stack) -> str | None:
 
 
 def _env_login() -> tuple[str | None, str | None]:
-    username = _secret("FACMON_MQTT_USERNAME")
-    password = _secret("FACMON_MQTT_PASSWORD")
+    username = read_secret("FACMON_MQTT_USERNAME")
+    password = read_secret("FACMON_MQTT_PASSWORD")
     if password and not username:
         raise FacmonError("FACMON_MQTT_PASSWORD is set but FACMON_MQTT_USERNAME is not: set both (or neither)")
     return username, password

@@ -1,9 +1,15 @@
-"""The local stack: Mosquitto and InfluxDB from Debian's packages, on loopback, under ``FACMON_HOME``.
+"""The local stack: Mosquitto, InfluxDB and PostgreSQL (work orders) from Debian's packages, on loopback,
+under ``FACMON_HOME``.
 
 ``up`` writes configs, starts what is not already running and records each PID in ``stack.json``;
 ``down`` stops exactly the PIDs recorded there, after checking that each PID still runs our config
 (a PID reused by another program is never signalled). Tests use the same class on free ports in a
 temporary folder.
+
+PostgreSQL refuses to run as root. Started by root, the stack runs it in a user namespace
+(``unshare --user``) as the ``postgres`` user of the Debian package: no privilege inside, and its files
+stay the caller's in ``FACMON_HOME/postgresql``, which a real ``postgres`` user could not even reach
+in a 0700 test folder. Its superuser password is a file there (mode 0600), read by the web service.
 
 The broker's security (authentication, TLS) is part of the stack's state in ``mqtt/security.json``,
 apart from the PIDs: it survives ``down``, a crash and a reboot, and only an explicit ``auth=False`` /
@@ -16,7 +22,9 @@ from __future__ import annotations
 import getpass
 import json
 import os
+import pwd
 import random
+import secrets
 import shutil
 import signal
 import socket
@@ -36,6 +44,10 @@ DEFAULT_MQTT_PORT = 11883
 DEFAULT_INFLUX_PORT = 18086
 DEFAULT_INFLUX_RPC_PORT = 18088
 DEFAULT_DATABASE = "facmon"
+DEFAULT_POSTGRES_PORT = 15432
+POSTGRES_USER = "facmon"
+POSTGRES_DATABASE = "facmon"
+POSTGRES_PASSWORD_FILE = "password"  # in FACMON_HOME/postgresql, mode 0600
 STATE_FILE = "stack.json"
 MQTT_AUTH_FOLDER = "mqtt"  # passwd, acl, credentials.json (facmon.broker_auth), tls/ and security.json
 SECURITY_FILE = "security.json"  # {"auth": bool, "tls": bool}: how the broker starts, kept across `down`
@@ -100,6 +112,27 @@ def _find_binary(name: str, package: str) -> str:
     raise FacmonError(f"{name} is not installed: run `make install` or `apt-get install {package}`")
 
 
+def _postgres_bin_dir() -> Path:
+    """The newest PostgreSQL server installed from Debian's packages (/usr/lib/postgresql/<major>/bin)."""
+    found = sorted((p for p in Path("/usr/lib/postgresql").glob("*/bin") if (p / "postgres").exists()), key=lambda p: int(p.parent.name))
+    if not found:
+        raise FacmonError("PostgreSQL is not installed: run `make install` or `apt-get install postgresql`")
+    return found[-1]
+
+
+def _unprivileged_prefix() -> list[str]:
+    """What runs PostgreSQL as a plain user: nothing for one, a user namespace mapping root to the
+    Debian package's ``postgres`` user for root (PostgreSQL refuses to run as root)."""
+    if os.geteuid() != 0:
+        return []
+    try:
+        user = pwd.getpwnam("postgres")
+    except KeyError:
+        raise FacmonError("PostgreSQL cannot run as root and the postgres user is missing: run `apt-get install postgresql`") from None
+    unshare = _find_binary("unshare", "util-linux")
+    return [unshare, "--user", f"--map-user={user.pw_uid}", f"--map-group={user.pw_gid}"]
+
+
 def _pid_runs(pid: int | None, config: str) -> bool:
     """True when ``pid`` is alive and was started with our ``config`` file (guards against PID reuse)."""
     if not pid:
@@ -129,6 +162,7 @@ class Stack:
         mqtt_port: int | None = None,
         influx_port: int | None = None,
         influx_rpc_port: int | None = None,
+        postgres_port: int | None = None,
         database: str = DEFAULT_DATABASE,
     ):
         self.home = Path(home).absolute()
@@ -138,6 +172,7 @@ class Stack:
         self.mqtt_port = mqtt_port or recorded.get("mosquitto", {}).get("port") or DEFAULT_MQTT_PORT
         self.influx_port = influx_port or recorded.get("influxdb", {}).get("port") or DEFAULT_INFLUX_PORT
         self.influx_rpc_port = influx_rpc_port or recorded.get("influxdb", {}).get("extra", {}).get("rpc_port") or DEFAULT_INFLUX_RPC_PORT
+        self.postgres_port = postgres_port or recorded.get("postgresql", {}).get("port") or DEFAULT_POSTGRES_PORT
 
     # -- state ---------------------------------------------------------------------------------
 
@@ -169,6 +204,21 @@ class Stack:
     @property
     def influx_url(self) -> str:
         return f"http://{self.host}:{self.influx_port}"
+
+    @property
+    def postgres_folder(self) -> Path:
+        return self.home / "postgresql"
+
+    def postgres_dsn(self) -> dict[str, Any]:
+        """Connection settings of the work-order database (host, port, dbname, user, password)."""
+        password_file = self.postgres_folder / POSTGRES_PASSWORD_FILE
+        try:
+            password = password_file.read_text().strip()
+        except OSError as error:
+            raise FacmonError(
+                f"the work-order database has no password file {password_file} ({error.strerror}): start it with `facmon stack up`"
+            ) from None
+        return {"host": self.host, "port": self.postgres_port, "dbname": POSTGRES_DATABASE, "user": POSTGRES_USER, "password": password}
 
     @property
     def mqtt_auth_folder(self) -> Path:
@@ -322,6 +372,54 @@ bind-address = "{self.host}:{self.influx_rpc_port}"
             extra={"rpc_port": self.influx_rpc_port, "database": self.database},
         )
 
+    def _postgres_service(self) -> tuple[Service, list[str]]:
+        """Initialise the cluster on first use; the service and the command line that runs it."""
+        bin_dir = _postgres_bin_dir()
+        folder = self.postgres_folder
+        data, sockets = folder / "data", folder / "run"
+        folder.mkdir(parents=True, exist_ok=True)
+        sockets.mkdir(exist_ok=True)
+        password_file = folder / POSTGRES_PASSWORD_FILE
+        if not password_file.exists():
+            password_file.touch(mode=0o600)
+            password_file.write_text(secrets.token_urlsafe(24) + "\n")
+        prefix = _unprivileged_prefix()
+        log = folder / "postgres.log"
+        if not (data / "PG_VERSION").exists():
+            shutil.rmtree(data, ignore_errors=True)  # a half-made cluster from an interrupted first start
+            done = subprocess.run(
+                [*prefix, str(bin_dir / "initdb"), "-D", str(data), "-U", POSTGRES_USER, "--auth=scram-sha-256",
+                 f"--pwfile={password_file}", "--encoding=UTF8", "--locale=C.UTF-8"],
+                capture_output=True, text=True, stdin=subprocess.DEVNULL,
+            )  # fmt: skip
+            if done.returncode != 0:
+                raise FacmonError(f"initdb could not create the work-order database in {data}:\n{(done.stdout + done.stderr)[-1500:]}")
+        service = Service(
+            "postgresql", self.host, self.postgres_port, config=str(data), log=str(log), extra={"database": POSTGRES_DATABASE}
+        )
+        command = [
+            *prefix, str(bin_dir / "postgres"), "-D", str(data), "-p", str(self.postgres_port),
+            "-c", f"listen_addresses={self.host}", "-c", f"unix_socket_directories={sockets}",
+        ]  # fmt: skip
+        return service, command
+
+    def _postgres_ready(self) -> bool:
+        import psycopg
+
+        try:
+            with psycopg.connect(**{**self.postgres_dsn(), "dbname": "postgres"}, connect_timeout=2):
+                return True
+        except psycopg.OperationalError:
+            return False
+
+    def _create_postgres_database(self) -> None:
+        import psycopg
+
+        with psycopg.connect(**{**self.postgres_dsn(), "dbname": "postgres"}, autocommit=True) as connection:
+            exists = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (POSTGRES_DATABASE,)).fetchone()
+            if not exists:
+                connection.execute(f'CREATE DATABASE "{POSTGRES_DATABASE}"')
+
     # -- lifecycle -----------------------------------------------------------------------------
 
     def _start(self, service: Service, command: list[str]) -> subprocess.Popen[bytes]:
@@ -352,7 +450,7 @@ bind-address = "{self.host}:{self.influx_rpc_port}"
         process.wait()
         raise FacmonError(f"{service.name} did not become ready on {self.host}:{service.port}; its log ends:\n{tail}")
 
-    def up(self, *, auth: bool | None = None, tls: bool | None = None) -> dict[str, Any]:
+    def up(self, *, auth: bool | None = None, tls: bool | None = None, work_orders: bool = True) -> dict[str, Any]:
         """Start whatever is not running; harmless when everything already is. Returns :meth:`status`, with
         ``warnings``: what an explicit ``auth=False`` / ``tls=False`` opens.
 
@@ -363,7 +461,8 @@ bind-address = "{self.host}:{self.influx_rpc_port}"
         stack), whether or not the broker still runs. With client credentials in ``mqtt/`` and no explicit
         ``auth=False``, an anonymous broker is refused (fail closed). A running broker started otherwise is
         restarted with the new settings (its persistent sessions are kept); one already running with
-        authentication reloads the password file and ACL (SIGHUP)."""
+        authentication reloads the password file and ACL (SIGHUP). ``work_orders``: PostgreSQL for the
+        work-order service too (tests of the collector leave it out)."""
         services = self._recorded()
         mosquitto = services.get("mosquitto")
         running = mosquitto is not None and _pid_runs(mosquitto.pid, mosquitto.config)
@@ -401,6 +500,15 @@ bind-address = "{self.host}:{self.influx_rpc_port}"
             self._write_state(services)
             self._wait_ready(influx, process, InfluxStore(self.influx_url, self.database).ping, timeout_s=60.0)
         InfluxStore(self.influx_url, self.database).create_database()
+        postgres = services.get("postgresql")
+        if work_orders and (postgres is None or not _pid_runs(postgres.pid, postgres.config)):
+            postgres, command = self._postgres_service()
+            process = self._start(postgres, command)
+            services["postgresql"] = postgres
+            self._write_state(services)
+            self._wait_ready(postgres, process, self._postgres_ready, timeout_s=60.0)
+        if work_orders:
+            self._create_postgres_database()
         self._write_state(services)
         return {**self.status(), "warnings": warnings}
 
@@ -424,7 +532,8 @@ bind-address = "{self.host}:{self.influx_rpc_port}"
         if not _pid_runs(service.pid, service.config):
             return False
         assert service.pid is not None
-        os.kill(service.pid, signal.SIGTERM)
+        # PostgreSQL's SIGTERM waits for every client to leave; SIGINT is its fast shutdown (still clean).
+        os.kill(service.pid, signal.SIGINT if service.name == "postgresql" else signal.SIGTERM)
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             _reap(service.pid)
@@ -437,11 +546,11 @@ bind-address = "{self.host}:{self.influx_rpc_port}"
         return True
 
     def stop_service(self, name: str) -> bool:
-        """Stop one recorded service ("mosquitto" or "influxdb"), keeping its data; ``up()`` starts it again
+        """Stop one recorded service ("mosquitto", "influxdb" or "postgresql"), keeping its data; ``up()`` starts it again
         on the same port. Returns False when it was not running."""
         service = self._recorded().get(name)
         if service is None:
-            raise FacmonError(f"{name!r} is not a service of the stack in {self.home}; expected mosquitto or influxdb")
+            raise FacmonError(f"{name!r} is not a service of the stack in {self.home}; expected mosquitto, influxdb or postgresql")
         return self._stop_pid(service)
 
     def down(self) -> list[str]:
@@ -455,8 +564,10 @@ bind-address = "{self.host}:{self.influx_rpc_port}"
         """Each service with host, port, PID and whether it runs, plus the InfluxDB database name."""
         services = self._recorded()
         report: dict[str, Any] = {"home": str(self.home), "database": self.database, "services": {}}
-        for name, port in (("mosquitto", self.mqtt_port), ("influxdb", self.influx_port)):
+        for name, port in (("mosquitto", self.mqtt_port), ("influxdb", self.influx_port), ("postgresql", self.postgres_port)):
             service = services.get(name)
+            if name == "postgresql" and service is None:
+                continue  # a stack started without the work-order database
             running = service is not None and _pid_runs(service.pid, service.config)
             entry: dict[str, Any] = {
                 "host": self.host,
@@ -474,6 +585,9 @@ bind-address = "{self.host}:{self.influx_rpc_port}"
                 entry["url"] = f"{'mqtts' if security['tls'] else 'mqtt'}://{self.host}:{entry['port']}"
                 entry["auth"] = security["auth"]
                 entry["tls"] = security["tls"]
+            elif name == "postgresql":
+                entry["url"] = f"postgresql://{POSTGRES_USER}@{self.host}:{entry['port']}/{POSTGRES_DATABASE}"
+                entry["database"] = POSTGRES_DATABASE
             else:
                 entry["url"] = f"http://{self.host}:{entry['port']}"
                 entry["database"] = self.database

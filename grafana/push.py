@@ -43,7 +43,7 @@ from facmon.dashboards.datasource import (
     secure_field_names,
 )
 from facmon.errors import FacmonError
-from facmon.settings import _secret
+from facmon.settings import read_secret
 
 TOKEN_VARIABLE = "FACMON_GRAFANA_TOKEN"
 PUSH_MESSAGE = "facmon grafana push"
@@ -82,7 +82,7 @@ class DesiredState:
 
 def grafana_token() -> str:
     """The Grafana service-account token from FACMON_GRAFANA_TOKEN or the file named by FACMON_GRAFANA_TOKEN_FILE."""
-    token = _secret(TOKEN_VARIABLE)
+    token = read_secret(TOKEN_VARIABLE)
     if not token:
         raise FacmonError(
             f"no Grafana token: set {TOKEN_VARIABLE} or {TOKEN_VARIABLE}_FILE to a service-account token with the Admin role "

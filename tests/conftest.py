@@ -23,7 +23,7 @@ from facmon.store import InfluxStore
 from tests.clock import calendar  # noqa: F401 - the fake-clock fixture, for every test module
 
 # Fixtures that start real servers, and modules whose tests start them (or build with Go) themselves.
-SERVER_FIXTURES = {"stack", "own_stack", "stress_stack", "secure_stack", "tls_stack", "ports"}
+SERVER_FIXTURES = {"stack", "own_stack", "stress_stack", "secure_stack", "tls_stack", "ports", "django_workorders", "workorder_db", "web"}
 SERVER_MODULES = {"test_end_to_end", "test_security", "test_stack", "test_stack_security", "test_ingest_stop", "test_grafana_check"}
 
 

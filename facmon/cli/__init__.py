@@ -15,7 +15,7 @@ import sys
 import typer
 from rich.markup import escape
 
-from facmon.cli import analyze, baseline, demo, faults, grafana, ingest, mqtt, score, simulate, site, stack
+from facmon.cli import analyze, baseline, demo, faults, grafana, ingest, mqtt, score, simulate, site, stack, workorders
 from facmon.cli.output import err
 from facmon.errors import FacmonError
 
@@ -35,6 +35,8 @@ app.add_typer(faults.faults_app, name="faults")
 app.add_typer(score.score_app, name="score")
 app.add_typer(baseline.baseline_app, name="baseline")
 app.add_typer(grafana.grafana_app, name="grafana")
+app.add_typer(workorders.workorders_app, name="workorders")
+app.command()(workorders.serve)
 app.command()(demo.demo)
 
 

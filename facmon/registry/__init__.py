@@ -22,6 +22,7 @@ module                       holds
 ``alerting``                 ``alerting``: the energy office's contacts, maintenance windows
 ``detection``                ``detection``: fault-detector thresholds, per-site fault severities
 ``anomalies``                ``anomalies``: the weekly anomaly review
+``work_orders``              ``work_orders``: the work-order service's address, deep links, repair requests
 ``responsibility``           which building system and vendor a fault belongs to
 ``loader``                   :func:`load_site`, :func:`parse_site`, :class:`SiteFileError`, YAML with line numbers
 ``reference``                the Markdown reference of the file (docs/registry.md), from the field descriptions
@@ -80,6 +81,7 @@ from facmon.registry.scoring import (
 )
 from facmon.registry.site import Site, SiteInfo
 from facmon.registry.vendors import Contact, ContractTerms, Coverage, Service, SlaTerm, Vendor
+from facmon.registry.work_orders import WorkOrders
 
 # Standard classifications that registry fields are typed with (defined in facmon.standards).
 from facmon.standards import ClimateZone, OfficeHvacClass, OfficeUse, Severity
@@ -136,6 +138,7 @@ __all__ = [
     "WeatherQuantity",
     "WeatherSensor",
     "Weekday",
+    "WorkOrders",
     "WorkingHours",
     "duplicate_key_problems",
     "filters_overlap",

@@ -24,6 +24,7 @@ from facmon.registry.energy_targets import EnergyTargets
 from facmon.registry.mqtt import NATIVE_NAME_PATTERNS, MqttTopics, filters_overlap
 from facmon.registry.scoring import VendorScoring
 from facmon.registry.vendors import Coverage, Vendor
+from facmon.registry.work_orders import WorkOrders
 from facmon.standards import ClimateZone
 
 
@@ -80,6 +81,7 @@ class Site(Entry):
     vendor_scoring: VendorScoring = Field(default_factory=VendorScoring, description="vendor maintenance-quality score rules")
     detection: Detection = Field(default_factory=Detection, description="fault detector thresholds and fault severities")
     anomalies: AnomalyReview = Field(default_factory=AnomalyReview, description="the weekly anomaly review")
+    work_orders: WorkOrders = Field(default_factory=WorkOrders, description="the work-order service: address, deep links, repair requests")
 
     _buildings: dict[str, Building] = PrivateAttr(default_factory=dict)
     _vendors: dict[str, Vendor] = PrivateAttr(default_factory=dict)

@@ -19,3 +19,4 @@ SAVINGS = "savings"  # analytics: weather-normalised savings per building and sc
 FAULT = "fault"  # analytics: a fault's start and clear points (facmon.schema.faults)
 ANOMALY = "anomaly"  # analytics: the weekly anomaly review list; never paged
 SCORE_VENDOR = "score_vendor"  # analytics: the maintenance-quality score per vendor and period
+WORK_ORDER = "work_order"  # workorders: each work-order event, a timeline of the database's history (facmon.schema.work_orders)

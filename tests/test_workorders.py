@@ -1,0 +1,229 @@
+"""Work orders against a real PostgreSQL and InfluxDB: orders from fault data, the vendor's path, SLA
+breaches as they happen, the append-only history, and the InfluxDB timeline across a crash."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+import pytest
+
+from facmon.registry import Site
+from facmon.schema.faults import FaultSeries, clear_line, start_line
+from facmon.schema.names import WORK_ORDER
+from facmon.store import InfluxStore
+from tests.workorder_service import django_workorders, workorder_db  # noqa: F401 - fixtures
+
+T0 = datetime(2026, 11, 30, 23, 30, tzinfo=UTC)
+CHILLER = FaultSeries(kind="equipment_fault_code", target="CH-1", severity="critical", vendor="hvac")
+LEAK = FaultSeries(kind="water_leak", target="W-TOILET", severity="major", vendor="property")
+NOBODY = FaultSeries(kind="meter_stuck", target="E-MAIN", severity="minor", vendor="none")
+
+
+def s(at: datetime) -> int:
+    return int(at.timestamp())
+
+
+def sync(store: InfluxStore, site: Site, now: datetime):  # type: ignore[no-untyped-def]
+    from facmon.workorders.fault_sync import sync_faults
+
+    return sync_faults(store, site, now - timedelta(days=35), now)
+
+
+def actor(username: str):  # type: ignore[no-untyped-def]
+    from django.contrib.auth.models import User
+
+    from facmon.workorders.orders import Actor
+
+    return Actor.of_user(User.objects.get(username=username))
+
+
+def test_each_fault_episode_with_a_vendor_opens_one_order(store: InfluxStore, example_site: Site, workorder_db: str) -> None:
+    from facmon.workorders.models import WorkOrder
+
+    store.write(
+        [
+            start_line("341122A001", CHILLER, s(T0), 101, "fault code 101", raised_s=s(T0) + 300),
+            start_line("341122A003", LEAK, s(T0), 0.8, "night flow 0.8 m³/h", raised_s=s(T0) + 3600),
+            start_line("341122A002", NOBODY, s(T0), 0, "stuck", raised_s=s(T0) + 600),
+        ]
+    )
+    report = sync(store, example_site, T0 + timedelta(hours=2))
+    assert len(report.opened) == 2
+    assert report.unowned == 1
+    chiller = WorkOrder.objects.get(kind="equipment_fault_code")
+    assert (chiller.vendor, chiller.severity, chiller.state) == ("hvac", "critical", "open")
+    assert chiller.onset_at == T0
+    assert chiller.reported_at == T0 + timedelta(seconds=300)  # when detection raised it
+    again = sync(store, example_site, T0 + timedelta(hours=3))
+    assert again.opened == [] and again.reopened == []
+    assert WorkOrder.objects.count() == 2
+
+
+def test_resolved_while_the_data_show_the_fault_is_flagged_until_they_recover(
+    store: InfluxStore, example_site: Site, workorder_db: str
+) -> None:
+    from facmon.workorders import orders
+    from facmon.workorders.lifecycle import Action, Channel
+    from facmon.workorders.models import WorkOrder
+
+    store.write([start_line("341122A001", CHILLER, s(T0), 101, "fault code 101", raised_s=s(T0))])
+    sync(store, example_site, T0 + timedelta(minutes=5))
+    order = WorkOrder.objects.get()
+    vendor = actor("hvac-staff")
+    orders.act(example_site, order.pk, Action.ACKNOWLEDGE, vendor, Channel.API, T0 + timedelta(minutes=10))
+    orders.act(example_site, order.pk, Action.ARRIVE, vendor, Channel.API, T0 + timedelta(minutes=50))
+    orders.act(example_site, order.pk, Action.RESOLVE, vendor, Channel.API, T0 + timedelta(minutes=90))
+    order.refresh_from_db()
+    assert (order.state, order.flagged, order.restored_at) == ("resolved", True, None)
+
+    store.write([clear_line("341122A001", CHILLER, s(T0 + timedelta(minutes=130)))])
+    report = sync(store, example_site, T0 + timedelta(minutes=135))
+    order.refresh_from_db()
+    assert report.restored == [order.number]
+    assert (order.state, order.flagged) == ("verified", False)
+    assert order.restored_at == T0 + timedelta(minutes=130)
+    # hvac critical: on site within 60 min (50: in time), restore within 480 (130: in time)
+    status = orders.sla_status(order, example_site, T0 + timedelta(days=1))
+    assert (status.onsite_min, status.onsite_breached, status.restore_min, status.restore_breached) == (50, False, 130, False)
+    assert [e.action for e in order.events.all()] == ["open", "acknowledge", "arrive", "resolve", "verify"]
+
+
+def test_a_repeat_within_the_window_reopens_the_order_and_a_later_one_opens_a_new_one(
+    store: InfluxStore, example_site: Site, workorder_db: str
+) -> None:
+    from facmon.workorders import orders
+    from facmon.workorders.lifecycle import Action, Channel
+    from facmon.workorders.models import WorkOrder
+
+    window = timedelta(days=example_site.vendor_scoring.repeat_window_days)
+    cleared = T0 + timedelta(hours=2)
+    store.write([start_line("341122A003", LEAK, s(T0), 0.8, "leak", raised_s=s(T0)), clear_line("341122A003", LEAK, s(cleared))])
+    sync(store, example_site, cleared + timedelta(minutes=1))
+    order = WorkOrder.objects.get()
+    staff = actor("property-staff")
+    for step, minutes in ((Action.ACKNOWLEDGE, 5), (Action.ARRIVE, 30), (Action.RESOLVE, 100)):
+        orders.act(example_site, order.pk, step, staff, Channel.WEB, T0 + timedelta(minutes=minutes))
+    order.refresh_from_db()
+    assert order.state == "verified"  # the data had recovered before the vendor resolved it
+
+    back = cleared + window - timedelta(hours=1)
+    store.write([start_line("341122A003", LEAK, s(back), 0.9, "leak again", raised_s=s(back))])
+    report = sync(store, example_site, back + timedelta(minutes=1))
+    order.refresh_from_db()
+    assert report.reopened == [order.number]
+    assert (order.state, order.episodes, order.reported_at, order.acknowledged_at) == ("reopened", 2, back, None)
+
+    store.write([clear_line("341122A003", LEAK, s(back + timedelta(hours=1)))])
+    sync(store, example_site, back + timedelta(hours=2))
+    for step, minutes in ((Action.ACKNOWLEDGE, 5), (Action.ARRIVE, 30), (Action.RESOLVE, 150)):
+        orders.act(example_site, order.pk, step, staff, Channel.WEB, back + timedelta(minutes=minutes))
+    order.refresh_from_db()
+    assert order.state == "verified"
+    late = back + timedelta(hours=1) + window + timedelta(hours=1)
+    store.write([start_line("341122A003", LEAK, s(late), 0.7, "leak once more", raised_s=s(late))])
+    report = sync(store, example_site, late + timedelta(minutes=1))
+    assert len(report.opened) == 1
+    assert WorkOrder.objects.count() == 2
+
+
+def test_breaches_are_marked_when_the_limit_passes_once(store: InfluxStore, example_site: Site, workorder_db: str) -> None:
+    from facmon.workorders import orders
+    from facmon.workorders.models import WorkOrder
+
+    store.write([start_line("341122A001", CHILLER, s(T0), 101, "fault code 101", raised_s=s(T0))])
+    sync(store, example_site, T0 + timedelta(minutes=1))
+    assert orders.mark_breaches(example_site, T0 + timedelta(minutes=59)) == []
+    marked = orders.mark_breaches(example_site, T0 + timedelta(minutes=61))
+    order = WorkOrder.objects.get()
+    assert marked == [(order.number, "onsite")]
+    breach = order.events.get(action="breach")
+    assert breach.at == T0 + timedelta(minutes=60)  # stamped when the limit passed
+    assert orders.mark_breaches(example_site, T0 + timedelta(minutes=90)) == []
+    assert orders.mark_breaches(example_site, T0 + timedelta(minutes=481)) == [(order.number, "restore")]
+
+
+def test_history_cannot_be_changed_by_the_application_or_in_the_database(
+    store: InfluxStore, example_site: Site, stack, workorder_db: str
+) -> None:  # type: ignore[no-untyped-def]
+    from facmon.workorders.models import Event
+
+    store.write([start_line("341122A001", CHILLER, s(T0), 101, "fault code 101", raised_s=s(T0))])
+    sync(store, example_site, T0 + timedelta(minutes=1))
+    event = Event.objects.get()
+    event.note = "edited"
+    with pytest.raises(PermissionError, match="append-only"):
+        event.save()
+    with pytest.raises(PermissionError, match="append-only"):
+        event.delete()
+    dsn = {**stack.postgres_dsn(), "dbname": workorder_db}
+    with psycopg.connect(**dsn) as connection:
+        for statement in (
+            "UPDATE workorders_event SET note = 'edited'",
+            "DELETE FROM workorders_event",
+            "TRUNCATE workorders_event CASCADE",
+        ):
+            with pytest.raises(psycopg.errors.RaiseException, match="append-only"):
+                connection.execute(statement)
+            connection.rollback()
+
+
+def _timeline(store: InfluxStore) -> list[dict]:
+    return store.rows(f'SELECT "action", "state", "order" FROM "{WORK_ORDER}"')
+
+
+def test_the_timeline_holds_every_event_once_after_a_crash_at_either_write(
+    store: InfluxStore, example_site: Site, workorder_db: str
+) -> None:
+    from facmon.workorders import orders, timeline
+    from facmon.workorders.lifecycle import Action, Channel
+    from facmon.workorders.models import Event, TimelinePending, WorkOrder
+
+    store.write([start_line("341122A001", CHILLER, s(T0), 101, "fault code 101", raised_s=s(T0))])
+    sync(store, example_site, T0 + timedelta(minutes=1))
+    order = WorkOrder.objects.get()
+    orders.act(example_site, order.pk, Action.ACKNOWLEDGE, actor("hvac-staff"), Channel.API, T0 + timedelta(minutes=3))
+
+    # 1. the process dies after the database commit, before InfluxDB heard of it: nothing written yet
+    assert _timeline(store) == []
+    assert TimelinePending.objects.count() == 2
+
+    # 2. it dies after InfluxDB accepted the points, before the outbox rows were deleted
+    class Crash(Exception):
+        pass
+
+    real_atomic = timeline.transaction.atomic
+
+    def dying_atomic(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise Crash()
+
+    timeline.transaction.atomic = dying_atomic  # type: ignore[assignment]
+    try:
+        with pytest.raises(Crash):
+            timeline.flush(store, example_site)
+    finally:
+        timeline.transaction.atomic = real_atomic  # type: ignore[assignment]
+    assert len(_timeline(store)) == 2 and TimelinePending.objects.count() == 2
+
+    # the restarted service flushes again: the same points overwrite themselves
+    assert timeline.flush(store, example_site) == 2
+    rows = _timeline(store)
+    assert len(rows) == Event.objects.count() == 2
+    assert [r["action"] for r in rows] == ["open", "acknowledge"]
+    assert {r["order"] for r in rows} == {order.number}
+    assert TimelinePending.objects.count() == 0
+
+
+def test_influxdb_down_leaves_the_events_pending_and_loses_none(example_site: Site, workorder_db: str, store: InfluxStore) -> None:
+    from facmon.stack import free_port
+    from facmon.store import StoreUnavailable
+    from facmon.workorders import timeline
+    from facmon.workorders.models import TimelinePending
+
+    store.write([start_line("341122A001", CHILLER, s(T0), 101, "fault code 101", raised_s=s(T0))])
+    sync(store, example_site, T0 + timedelta(minutes=1))
+    down = InfluxStore(f"http://127.0.0.1:{free_port()}", store.database)
+    with pytest.raises(StoreUnavailable):
+        timeline.flush(down, example_site)
+    assert TimelinePending.objects.count() == 1
+    assert timeline.flush(store, example_site) == 1

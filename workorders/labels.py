@@ -1,0 +1,66 @@
+"""What pages call states, actions, fault kinds, systems and severities: English here, Chinese in
+locale/zh_Hans (the default language)."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+
+STATES = {
+    "open": _("Open"),
+    "acknowledged": _("Acknowledged"),
+    "on_site": _("On site"),
+    "resolved": _("Resolved"),
+    "verified": _("Verified"),
+    "closed": _("Closed"),
+    "reopened": _("Reopened"),
+    "cancelled": _("Cancelled"),
+}
+ACTIONS = {
+    "open": _("Opened"),
+    "acknowledge": _("Acknowledge"),
+    "arrive": _("Arrived on site"),
+    "resolve": _("Resolved"),
+    "verify": _("Verify"),
+    "close": _("Close"),
+    "reopen": _("Reopen"),
+    "cancel": _("Cancel"),
+    "assign": _("Assign"),
+    "note": _("Note"),
+    "breach": _("SLA breached"),
+    "return_visit": _("Return visit"),
+}
+SEVERITIES = {"critical": _("Critical"), "major": _("Major"), "minor": _("Minor")}
+KINDS = {
+    "meter_stuck": _("Meter stuck"),
+    "device_offline": _("Device offline"),
+    "spike": _("Reading spike"),
+    "out_of_range": _("Reading out of range"),
+    "meter_reset": _("Meter reset"),
+    "lights_after_hours": _("Lights on after hours"),
+    "hvac_weekend": _("HVAC running on a day off"),
+    "water_leak": _("Water leak"),
+    "equipment_fault_code": _("Equipment fault code"),
+    "elevator_out_of_service": _("Elevator out of service"),
+    "ventilation_failure": _("Ventilation failure"),
+    "comfort_out_of_band": _("Indoor climate out of band"),
+    "simultaneous_heating_cooling": _("Simultaneous heating and cooling"),
+    "device_gateway": _("Gateway silent"),
+    "collection": _("Collection stopped"),
+    # repair categories (building systems)
+    "hvac": _("Air conditioning"),
+    "elevator": _("Elevator"),
+    "water_supply": _("Water supply"),
+    "electrical": _("Electrical"),
+    "lighting": _("Lighting"),
+    "ventilation": _("Ventilation"),
+    "kitchen": _("Kitchen"),
+    "it": _("IT"),
+    "indoor_environment": _("Indoor environment"),
+}
+SOURCES = {"fault": _("Fault"), "request": _("Repair request")}
+URGENCIES = {"urgent": _("Urgent"), "normal": _("Normal")}
+
+
+def label(table: dict[str, object], key: str) -> object:
+    """The label of ``key``, or the key itself when there is none."""
+    return table.get(key, key)
