@@ -5,8 +5,8 @@
 VENV        ?= .venv
 PYTHON      ?= python3
 # PostgreSQL holds the work orders; gettext compiles their pages' translations; chromium and chromium-driver
-# drive those pages in the tests. Go and two Go libraries read the Grafana provisioning files as Grafana does (grafana/check.py).
-APT_PACKAGES = mosquitto mosquitto-clients influxdb postgresql gettext chromium chromium-driver golang-go golang-github-prometheus-alertmanager-dev golang-gopkg-yaml.v3-dev
+# drive those pages in the tests, fonts-noto-cjk renders their Chinese. Go and two Go libraries read the Grafana provisioning files as Grafana does (grafana/check.py).
+APT_PACKAGES = mosquitto mosquitto-clients influxdb postgresql gettext chromium chromium-driver fonts-noto-cjk golang-go golang-github-prometheus-alertmanager-dev golang-gopkg-yaml.v3-dev
 SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 STAMP        = $(VENV)/.facmon-installed
 

@@ -131,7 +131,7 @@ def run_on_own_stack(*, buildings: int, days: float, site_path: Path = DEFAULT_S
     """pipeline_benchmark on an InfluxDB of its own (temporary folder, free ports), stopped afterwards."""
     with tempfile.TemporaryDirectory(prefix="facmon-bench-analytics-") as home:
         stack = Stack(Path(home), mqtt_port=free_port(), influx_port=free_port(), influx_rpc_port=free_port())
-        stack.up()
+        stack.up(work_orders=False)
         try:
             store = InfluxStore(stack.influx_url, "bench")
             store.create_database()

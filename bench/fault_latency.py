@@ -89,7 +89,7 @@ def run(duration_min: float, follow_interval_min: float, fault_delay_s: float, p
     with tempfile.TemporaryDirectory(prefix="facmon-bench-latency-") as folder:
         home = Path(folder)
         stack = Stack(home, mqtt_port=free_port(), influx_port=free_port(), influx_rpc_port=free_port())
-        stack.up()
+        stack.up(work_orders=False)
         env = {k: v for k, v in os.environ.items() if not k.startswith("FACMON_")}
         env.update(
             FACMON_HOME=str(home),

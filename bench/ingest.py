@@ -470,7 +470,7 @@ class Bench:
         args = self.args
         result: dict[str, Any] = {}
         progress(f"stack in {self.stack.home}: mqtt {self.stack.mqtt_port}, influxdb {self.stack.influx_port}")
-        self.stack.up()
+        self.stack.up(work_orders=False)
         self.store.create_database()
 
         # warm-up: collector up, subscribed, one batch of every device stored
@@ -588,7 +588,7 @@ class Bench:
             time.sleep(0.5)
         held_hwm = self.collector_hwm_kb()
         progress(f"{name}: collector VmHWM {held_hwm / 1024:.1f} MB while InfluxDB was down; starting InfluxDB")
-        self.stack.up()
+        self.stack.up(work_orders=False)
         restarted = time.time()
         stored, done = self.wait_stored(base, base + _DAY_MS, acked, poll_s=self.args.poll, stall_s=90)
         progress(f"{name}: {stored}/{acked} stored {done - restarted:.1f} s after InfluxDB came back")

@@ -47,7 +47,7 @@ def example_site() -> Site:
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """A running local stack on free ports; stopped (exactly its own PIDs) after the session."""
     home = tmp_path_factory.mktemp("facmon-home")
-    running = Stack(home, mqtt_port=free_port(), influx_port=free_port(), influx_rpc_port=free_port())
+    running = Stack(home, mqtt_port=free_port(), influx_port=free_port(), influx_rpc_port=free_port(), postgres_port=free_port())
     running.up()
     yield running
     running.down()

@@ -190,7 +190,7 @@ def test_a_spooled_point_influxdb_refuses_on_replay_is_rejected_and_the_rest_is_
 def own_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     home = tmp_path_factory.mktemp("facmon-restarts")
     running_stack = Stack(home, mqtt_port=free_port(), influx_port=free_port(), influx_rpc_port=free_port())
-    running_stack.up()
+    running_stack.up(work_orders=False)
     yield running_stack
     running_stack.down()
 
@@ -201,7 +201,7 @@ def own_store(own_stack: Stack) -> Iterator[InfluxStore]:
     fresh = InfluxStore(own_stack.influx_url, database, timeout_s=5)
     fresh.create_database()
     yield fresh
-    own_stack.up()  # a failed test may have left a server stopped
+    own_stack.up(work_orders=False)  # a failed test may have left a server stopped
     fresh.query(f'DROP DATABASE "{database}"', method="POST")
     fresh.close()
 
@@ -260,7 +260,7 @@ def test_influxdb_stopped_for_30_s_mid_stream_loses_nothing(own_stack, own_store
             assert during.acked > acked, "spooled batches are acknowledged: the broker does not have to hold them"
             assert during.spooled > 0 and during.spool_bytes > 0 and not during.spool_full
             assert list(spool_dir.glob("*.seg"))
-            own_stack.up()
+            own_stack.up(work_orders=False)
             published = stream.join()
             assert wait_stored(own_store, published) == published
             wait_for(lambda: collector.counters.spooled == 0, 30, "the spool drained")
@@ -291,7 +291,7 @@ def test_a_collector_killed_with_sigkill_mid_stream_loses_nothing_and_replays_it
         wait_for(lambda: list(spool_dir.glob("*.seg")), 30, "batches spooled")
         time.sleep(1.0)
         first.kill()
-        own_stack.up()
+        own_stack.up(work_orders=False)
         time.sleep(1.0)  # the stream goes on while no collector runs: the broker queues it in the session
         second = ingest_process(own_stack, own_store, client_id)
         second.wait_subscribed()
@@ -320,7 +320,7 @@ def test_a_collector_started_while_influxdb_is_down_spools_and_creates_its_datab
         stream = Stream(own_stack, example_site, duration_s=15)
         wait_for(lambda: list(spool_dir.glob("*.seg")), 30, "batches spooled while InfluxDB is down")
         time.sleep(3.0)
-        own_stack.up()
+        own_stack.up(work_orders=False)
         published = stream.join()
         assert wait_stored(own_store, published) == published, "".join(collector.log)
         wait_for(lambda: not list(spool_dir.glob("*.seg")), 30, "the spool drained")
@@ -341,7 +341,7 @@ def test_a_broker_restart_mid_stream_loses_nothing(own_stack, own_store, example
             assert own_stack.stop_service("mosquitto")
             wait_for(lambda: not collector.connected.is_set(), 10, "the collector to notice")
             time.sleep(2.0)
-            own_stack.up()
+            own_stack.up(work_orders=False)
             wait_for(collector.connected.is_set, 60, "the collector to reconnect and subscribe")
             published = stream.join()
             assert wait_stored(own_store, published) == published

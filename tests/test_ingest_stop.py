@@ -137,7 +137,7 @@ class Trial:
 def stress_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     home = tmp_path_factory.mktemp("facmon-stop")
     stack = Stack(home, mqtt_port=free_port(), influx_port=free_port(), influx_rpc_port=free_port())
-    stack.up()
+    stack.up(work_orders=False)
     yield stack
     stack.down()
 
@@ -163,7 +163,7 @@ def _run_trial(trial: Trial, stack: Stack, env: dict[str, str], client_id: str, 
             collector.wait_subscribed()
             if trial.phase == "replaying":
                 time.sleep(1.0)  # spool a while, then bring InfluxDB back and signal while the spool replays
-                stack.up()
+                stack.up(work_orders=False)
             elif trial.phase in OUTAGE_PHASES:
                 time.sleep(0.5)
         time.sleep(trial.delay_s)
@@ -178,7 +178,7 @@ def _run_trial(trial: Trial, stack: Stack, env: dict[str, str], client_id: str, 
     finally:
         if collector.process.poll() is None:
             collector.kill()
-        stack.up()  # InfluxDB back for the next trial (a no-op when it runs)
+        stack.up(work_orders=False)  # InfluxDB back for the next trial (a no-op when it runs)
 
 
 def _trials(count: int, rng: random.Random) -> list[Trial]:

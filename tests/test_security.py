@@ -62,7 +62,7 @@ def _no_mqtt_login_in_env(monkeypatch: pytest.MonkeyPatch) -> None:
 def _start(home: Path, site: Any, *, tls: bool) -> Stack:
     stack = Stack(home, mqtt_port=free_port(), influx_port=free_port(), influx_rpc_port=free_port())
     write_broker_files(site, stack.mqtt_auth_folder)
-    stack.up(auth=True, tls=tls)
+    stack.up(auth=True, tls=tls, work_orders=False)
     return stack
 
 
@@ -305,7 +305,7 @@ def test_a_device_not_registered_under_the_topics_building_is_rejected_under_aut
 
 def test_restarting_the_broker_keeps_authentication_on(secure_stack):
     assert secure_stack.stop_service("mosquitto")
-    status = secure_stack.up()["services"]["mosquitto"]  # no flag: as it was started
+    status = secure_stack.up(work_orders=False)["services"]["mosquitto"]  # no flag: as it was started
     assert status["running"] and status["auth"]
     assert "allow_anonymous false" in (secure_stack.home / "mosquitto" / "mosquitto.conf").read_text()
     anonymous = Client(secure_stack, MqttAuth())

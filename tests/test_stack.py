@@ -27,14 +27,14 @@ def _alive(pid: int) -> bool:
 
 @pytest.fixture
 def ports() -> dict[str, int]:
-    return {"mqtt_port": free_port(), "influx_port": free_port(), "influx_rpc_port": free_port()}
+    return {"mqtt_port": free_port(), "influx_port": free_port(), "influx_rpc_port": free_port(), "postgres_port": free_port()}
 
 
 def test_up_twice_is_harmless_and_down_stops_exactly_its_pids(tmp_path, ports):
     stack = Stack(tmp_path, **ports)
     first = stack.up()
     pids = {name: s["pid"] for name, s in first["services"].items()}
-    assert all(first["services"][name]["running"] for name in ("mosquitto", "influxdb"))
+    assert all(first["services"][name]["running"] for name in ("mosquitto", "influxdb", "postgresql"))
     assert port_is_open("127.0.0.1", ports["mqtt_port"])
     assert InfluxStore(stack.influx_url, "facmon").ping()
 
@@ -43,7 +43,7 @@ def test_up_twice_is_harmless_and_down_stops_exactly_its_pids(tmp_path, ports):
 
     bystander = subprocess.Popen(["sleep", "60"])
     try:
-        assert sorted(Stack(tmp_path).down()) == ["influxdb", "mosquitto"]
+        assert sorted(Stack(tmp_path).down()) == ["influxdb", "mosquitto", "postgresql"]
         assert not any(_alive(pid) for pid in pids.values())
         assert _alive(bystander.pid)
         assert not port_is_open("127.0.0.1", ports["mqtt_port"])
@@ -51,6 +51,29 @@ def test_up_twice_is_harmless_and_down_stops_exactly_its_pids(tmp_path, ports):
     finally:
         bystander.kill()
         bystander.wait()
+
+
+def test_postgresql_runs_unprivileged_and_keeps_its_files_in_the_stack_folder(tmp_path, ports):
+    """PostgreSQL refuses root; started by root it runs in a user namespace, its files still the caller's."""
+    import psycopg
+
+    stack = Stack(tmp_path, **ports)
+    try:
+        service = stack.up()["services"]["postgresql"]
+        assert service["running"]
+        with psycopg.connect(**stack.postgres_dsn()) as connection:
+            assert connection.execute("SELECT current_database(), current_user").fetchone() == ("facmon", "facmon")
+        data = tmp_path / "postgresql" / "data"
+        assert data.stat().st_uid == os.getuid()
+        assert (tmp_path / "postgresql" / "password").stat().st_mode & 0o077 == 0  # the password file is the caller's alone
+        uid_line = next(line for line in Path(f"/proc/{service['pid']}/status").read_text().splitlines() if line.startswith("Uid:"))
+        if os.getuid() == 0:
+            # /proc shows the real uid outside the namespace (root's), while inside it postgres is not root
+            assert Path(f"/proc/{service['pid']}/uid_map").read_text().split()[:2] != ["0", "0"]
+        else:
+            assert uid_line.split()[1] == str(os.getuid())
+    finally:
+        stack.down()
 
 
 def test_down_never_signals_a_recorded_pid_that_now_runs_something_else(tmp_path, ports):
@@ -105,6 +128,8 @@ def test_cli_status_json_names_host_port_pid_and_database(tmp_path, ports):
             str(ports["influx_port"]),
             "--influx-rpc-port",
             str(ports["influx_rpc_port"]),
+            "--postgres-port",
+            str(ports["postgres_port"]),
             "--format",
             "json",
         ],

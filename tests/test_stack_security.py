@@ -38,7 +38,16 @@ class Home:
         self.folder = folder
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("FACMON_")}
         self.env.update(FACMON_HOME=str(folder), FACMON_SITE=str(EXAMPLE_SITE))
-        self.ports = ["--mqtt-port", str(free_port()), "--influx-port", str(free_port()), "--influx-rpc-port", str(free_port())]
+        self.ports = [
+            "--mqtt-port",
+            str(free_port()),
+            "--influx-port",
+            str(free_port()),
+            "--influx-rpc-port",
+            str(free_port()),
+            "--postgres-port",
+            str(free_port()),
+        ]
 
     def facmon(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([FACMON, *args], env=self.env, capture_output=True, text=True, timeout=120)

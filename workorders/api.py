@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from django.contrib.auth import authenticate
 from django.http import HttpRequest
-from django_ratelimit.core import is_ratelimited
+from django_ratelimit.core import get_usage, is_ratelimited
 from ninja import NinjaAPI, Schema
 from ninja.errors import HttpError
 from ninja.security import HttpBasicAuth, django_auth
@@ -31,7 +31,8 @@ class BasicAccount(HttpBasicAuth):
     """HTTP Basic against the accounts, limited like the sign-in page."""
 
     def authenticate(self, request: HttpRequest, username: str, password: str) -> Any:
-        if is_ratelimited(request, group="api-login", key="ip", rate=login_rate, increment=False):
+        usage = get_usage(request, group="api-login", key="ip", rate=login_rate, increment=False)
+        if usage is not None and usage["count"] >= usage["limit"]:
             raise HttpError(429, "too many failed sign-ins from this address; try again later")
         user = authenticate(request, username=username, password=password)
         if user is None:

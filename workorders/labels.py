@@ -4,16 +4,17 @@ locale/zh_Hans (the default language)."""
 from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 STATES = {
-    "open": _("Open"),
-    "acknowledged": _("Acknowledged"),
-    "on_site": _("On site"),
-    "resolved": _("Resolved"),
-    "verified": _("Verified"),
-    "closed": _("Closed"),
-    "reopened": _("Reopened"),
-    "cancelled": _("Cancelled"),
+    "open": pgettext_lazy("state", "Open"),
+    "acknowledged": pgettext_lazy("state", "Acknowledged"),
+    "on_site": pgettext_lazy("state", "On site"),
+    "resolved": pgettext_lazy("state", "Resolved"),
+    "verified": pgettext_lazy("state", "Verified"),
+    "closed": pgettext_lazy("state", "Closed"),
+    "reopened": pgettext_lazy("state", "Reopened"),
+    "cancelled": pgettext_lazy("state", "Cancelled"),
 }
 ACTIONS = {
     "open": _("Opened"),
@@ -57,6 +58,8 @@ KINDS = {
     "it": _("IT"),
     "indoor_environment": _("Indoor environment"),
 }
+CHANNELS = {"web": _("web page"), "api": _("API"), "link": _("link"), "system": _("automatic")}
+SYSTEM_ACTOR = _("facmon (from the data)")
 SOURCES = {"fault": _("Fault"), "request": _("Repair request")}
 URGENCIES = {"urgent": _("Urgent"), "normal": _("Normal")}
 

@@ -14,6 +14,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 from django_ratelimit.decorators import ratelimit
 
@@ -97,7 +98,13 @@ def _view(order: WorkOrder, actor: orders.Actor | None, at: datetime) -> dict[st
         "can_assign": role == Role.OFFICER and order.state not in (State.CLOSED, State.CANCELLED),
         "vendors": [(v.id, v.name) for v in site.vendors],
         "events": [
-            {"event": e, "action_label": labels.label(labels.ACTIONS, e.action), "state_label": labels.label(labels.STATES, e.to_state)}
+            {
+                "event": e,
+                "action_label": labels.label(labels.ACTIONS, e.action),
+                "state_label": labels.label(labels.STATES, e.to_state),
+                "channel_label": labels.label(labels.CHANNELS, e.channel),
+                "actor_label": labels.SYSTEM_ACTOR if e.role == Role.SYSTEM else e.actor,
+            }
             for e in order.events.all()
         ],
     }
@@ -127,7 +134,7 @@ def order_page(request: HttpRequest, order_id: int) -> HttpResponse:
         raise Http404("no such order") from None
     context = _view(order, actor, now())
     if actor.role in (Role.OFFICER, Role.VENDOR):
-        context["share_link"] = request.build_absolute_uri(f"/l/{links.sign_order(order.pk)}/")
+        context["share_link"] = f"{current_site().work_orders.public_url}/l/{links.sign_order(order.pk)}/"
     return render(request, "workorders/order.html", {**context, "actor": actor})
 
 
@@ -218,12 +225,12 @@ def fault_order(request: HttpRequest, building: str, kind: str, target: str) -> 
 
 
 class RepairRequestForm(forms.Form):
-    building = forms.ChoiceField(label=_("Building"))
-    system = forms.ChoiceField(label=_("What is wrong with"))
-    location = forms.CharField(label=_("Where (floor, room)"), max_length=200)
-    description = forms.CharField(label=_("Description"), widget=forms.Textarea(attrs={"rows": 4}), max_length=2000)
-    urgency = forms.ChoiceField(label=_("Urgency"))
-    contact = forms.CharField(label=_("Phone or extension"), max_length=100, required=False)
+    building = forms.ChoiceField(label=gettext_lazy("Building"))
+    system = forms.ChoiceField(label=gettext_lazy("Repair category"))
+    location = forms.CharField(label=gettext_lazy("Where (floor, room)"), max_length=200)
+    description = forms.CharField(label=gettext_lazy("Description"), widget=forms.Textarea(attrs={"rows": 4}), max_length=2000)
+    urgency = forms.ChoiceField(label=gettext_lazy("Urgency"))
+    contact = forms.CharField(label=gettext_lazy("Phone or extension"), max_length=100, required=False)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

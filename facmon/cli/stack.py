@@ -14,13 +14,16 @@ from facmon.cli.output import FormatOption, OutputFormat, emit, err, out
 from facmon.settings import facmon_home
 from facmon.stack import Stack
 
-stack_app = typer.Typer(help="Run the local Mosquitto + InfluxDB stack under FACMON_HOME.", no_args_is_help=True)
+stack_app = typer.Typer(help="Run the local Mosquitto + InfluxDB + PostgreSQL stack under FACMON_HOME.", no_args_is_help=True)
 
 
 MqttPortOption = Annotated[
     int | None, typer.Option("--mqtt-port", envvar="FACMON_MQTT_PORT", help="Mosquitto port (default: 11883).", show_default=False)
 ]
 InfluxPortOption = Annotated[int | None, typer.Option("--influx-port", help="InfluxDB HTTP port (default: 18086).", show_default=False)]
+PostgresPortOption = Annotated[
+    int | None, typer.Option("--postgres-port", help="PostgreSQL port of the work orders (default: 15432).", show_default=False)
+]
 InfluxRpcPortOption = Annotated[
     int | None, typer.Option("--influx-rpc-port", help="InfluxDB backup/restore RPC port (default: 18088).", show_default=False)
 ]
@@ -50,6 +53,7 @@ def stack_up(
     mqtt_port: MqttPortOption = None,
     influx_port: InfluxPortOption = None,
     influx_rpc_port: InfluxRpcPortOption = None,
+    postgres_port: PostgresPortOption = None,
     auth: Annotated[
         bool | None,
         typer.Option(
@@ -71,8 +75,8 @@ def stack_up(
     site_path: SiteOption = None,
     output: FormatOption = OutputFormat.TABLE,
 ) -> None:
-    """Start Mosquitto and InfluxDB on loopback (harmless when they already run)."""
-    stack = Stack(facmon_home(), mqtt_port=mqtt_port, influx_port=influx_port, influx_rpc_port=influx_rpc_port)
+    """Start Mosquitto, InfluxDB and PostgreSQL (work orders) on loopback (harmless when they already run)."""
+    stack = Stack(facmon_home(), mqtt_port=mqtt_port, influx_port=influx_port, influx_rpc_port=influx_rpc_port, postgres_port=postgres_port)
     if auth or (auth is None and stack.mqtt_security()["auth"]):
         # keeps existing passwords; adds and removes gateways as the registry changed
         from facmon.broker_auth import write_broker_files
