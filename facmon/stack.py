@@ -512,6 +512,25 @@ bind-address = "{self.host}:{self.influx_rpc_port}"
         self._write_state(services)
         return {**self.status(), "warnings": warnings}
 
+    def start_process(
+        self, name: str, command: list[str], port: int, ready: Any, *, marker: str, timeout_s: float = 60.0
+    ) -> dict[str, Any]:
+        """Start one more long-running process of the stack (e.g. the work-order service of `facmon demo`)
+        unless it runs; recorded in ``stack.json`` so ``down`` stops it too. ``marker``: an argument of
+        ``command`` that identifies it in /proc (guards against PID reuse)."""
+        services = self._recorded()
+        running = services.get(name)
+        if running is not None and _pid_runs(running.pid, running.config):
+            return asdict(running)
+        folder = self.home / name
+        folder.mkdir(parents=True, exist_ok=True)
+        service = Service(name, self.host, port, config=marker, log=str(folder / f"{name}.log"))
+        process = self._start(service, command)
+        services[name] = service
+        self._write_state(services)
+        self._wait_ready(service, process, ready, timeout_s=timeout_s)
+        return asdict(service)
+
     def _opening_warnings(self, auth: bool | None, tls: bool | None) -> list[str]:
         """What an explicit off switch opens, in words an operator acts on."""
         warnings = []
@@ -554,8 +573,10 @@ bind-address = "{self.host}:{self.influx_rpc_port}"
         return self._stop_pid(service)
 
     def down(self) -> list[str]:
-        """Stop exactly the recorded PIDs that still run our configs; returns the names stopped."""
-        stopped = [name for name, service in self._recorded().items() if self._stop_pid(service)]
+        """Stop exactly the recorded PIDs that still run our configs; returns the names stopped. Processes
+        that use the servers (the work-order service) stop first."""
+        recorded = sorted(self._recorded().items(), key=lambda item: item[0] in ("mosquitto", "influxdb", "postgresql"))
+        stopped = [name for name, service in recorded if self._stop_pid(service)]
         if self.state_path.exists():
             self.state_path.unlink()
         return stopped

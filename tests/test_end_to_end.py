@@ -14,6 +14,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+import requests
 from typer.testing import CliRunner
 
 from facmon.cli import app
@@ -102,9 +103,12 @@ def test_make_demo_runs_end_to_end_and_loses_nothing(tmp_path):
     home = tmp_path / "home"
     env = {k: v for k, v in os.environ.items() if not k.startswith("FACMON_")}
     env["FACMON_HOME"] = str(home)
-    ports = [free_port(), free_port(), free_port()]
+    ports = [free_port(), free_port(), free_port(), free_port(), free_port()]
     up = subprocess.run(
-        [FACMON, "stack", "up", "--mqtt-port", str(ports[0]), "--influx-port", str(ports[1]), "--influx-rpc-port", str(ports[2])],
+        [
+            *[FACMON, "stack", "up", "--mqtt-port", str(ports[0]), "--influx-port", str(ports[1]), "--influx-rpc-port", str(ports[2])],
+            *["--postgres-port", str(ports[3])],
+        ],
         env=env,
         capture_output=True,
         text=True,
@@ -115,7 +119,11 @@ def test_make_demo_runs_end_to_end_and_loses_nothing(tmp_path):
         months_before = _last_complete_month_label()
         # the default history: from the first day of the last complete month, which the demo scores
         demo = subprocess.run(
-            [FACMON, "demo", "--live-seconds", "8", "--speed", "900"], env=env, capture_output=True, text=True, timeout=900
+            [FACMON, "demo", "--live-seconds", "8", "--speed", "900", "--web-port", str(ports[4])],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=900,
         )
         months = {months_before, _last_complete_month_label()}  # the same month unless the run crossed a month's end
         assert demo.returncode == 0, demo.stdout + demo.stderr
@@ -164,6 +172,18 @@ def test_make_demo_runs_end_to_end_and_loses_nothing(tmp_path):
         provisioning = home / "grafana-provisioning"
         assert str(provisioning) in demo.stdout
         assert (provisioning / "datasources").is_dir() and list((provisioning / "alerting").glob("*.yaml"))
+        # the active faults with a vendor became work orders, which the web service it started shows to
+        # the demo's officer; the hvac vendor sees its chiller order and nothing of property's leak
+        accounts = json.loads((home / "web" / "demo-accounts.json").read_text())
+        assert f"Work orders: http://127.0.0.1:{ports[4]}/" in demo.stdout
+        assert all(name in demo.stdout and account["password"] in demo.stdout for name, account in accounts.items())
+        api = f"http://127.0.0.1:{ports[4]}/api/orders"
+        seen = requests.get(api, auth=("officer", accounts["officer"]["password"]), timeout=30).json()
+        assert {("341122A003", "CH-1", "hvac"), ("341122A002", "W-TOILET", "property")} <= {
+            (o["building"], o["target"], o["vendor"]) for o in seen
+        }
+        hvac = requests.get(api, auth=("hvac", accounts["hvac"]["password"]), timeout=30).json()
+        assert {o["vendor"] for o in hvac} == {"hvac"} and any(o["target"] == "CH-1" for o in hvac)
     finally:
         subprocess.run([FACMON, "stack", "down"], env=env, capture_output=True, text=True, timeout=120)
 

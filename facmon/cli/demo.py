@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.table import Table
 
 from facmon.analytics.fault_detection import detect_faults_after
 from facmon.analytics.fault_evaluation import active_faults
@@ -40,6 +41,9 @@ def demo(
     live_seconds: Annotated[float, typer.Option(help="Wall-clock seconds of live simulation through MQTT.", min=1.0)] = 60.0,
     speed: Annotated[float, typer.Option(help="Simulated seconds per wall-clock second during the live run.", min=1.0)] = 60.0,
     seed: Annotated[int, typer.Option(help="Random seed of the simulated site.")] = 0,
+    web_port: Annotated[
+        int | None, typer.Option(help="Port of the work-order service. Default: the port of the registry's work_orders.public_url.")
+    ] = None,
 ) -> None:
     """Bring the stack up, backfill history, run simulator and collector live, and show what was stored."""
     from facmon.ingest import Collector
@@ -47,7 +51,7 @@ def demo(
 
     site = load_site_option(site_path)
     home = facmon_home()
-    err.print(f"[bold]1/6[/bold] local stack under {home}")
+    err.print(f"[bold]1/7[/bold] local stack under {home}")
     print_stack(Stack(home).up(), OutputFormat.TABLE)
     endpoints = resolve_endpoints(home)
     store = open_store(endpoints)
@@ -64,7 +68,7 @@ def demo(
     month_start = datetime.combine(month.start, datetime.min.time(), site.site.tz).astimezone(UTC)
     history_start = live_start - timedelta(days=days) if days is not None else month_start
     err.print(
-        f"[bold]2/6[/bold] backfill {(live_start - history_start) / timedelta(days=1):.1f} days: {history_start:%Y-%m-%d %H:%M} .. "
+        f"[bold]2/7[/bold] backfill {(live_start - history_start) / timedelta(days=1):.1f} days: {history_start:%Y-%m-%d %H:%M} .. "
         f"{live_start:%Y-%m-%d %H:%M} UTC, with a few faults injected"
     )
     faults = _demo_faults(site, history_start, live_start, month_start)
@@ -79,7 +83,7 @@ def demo(
     err.print(f"    {sum(history.values()):,} points in {time.monotonic() - began:.1f} s")
 
     err.print(
-        f"[bold]3/6[/bold] live: simulator → mqtt://{endpoints.mqtt_host}:{endpoints.mqtt_port} → collector → InfluxDB, {live_seconds:g} "
+        f"[bold]3/7[/bold] live: simulator → mqtt://{endpoints.mqtt_host}:{endpoints.mqtt_port} → collector → InfluxDB, {live_seconds:g} "
         f"s at {speed:g}x"
     )
     collector = Collector(
@@ -111,7 +115,7 @@ def demo(
     collector_thread.join(timeout=30)
     stored = count_readings(store, live_start, live_end)
 
-    err.print("[bold]4/6[/bold] what InfluxDB holds")
+    err.print("[bold]4/7[/bold] what InfluxDB holds")
     totals = count_readings(store, history_start, live_end)
     out.print(
         counts_table(
@@ -128,7 +132,7 @@ def demo(
     from facmon.analytics.analyze import analyze as run_analysis
 
     err.print(
-        f"[bold]5/6[/bold] analysis: registers → energy_interval, energy_daily; fault detection; scores for {month.label}, "
+        f"[bold]5/7[/bold] analysis: registers → energy_interval, energy_daily; fault detection; scores for {month.label}, "
         "the last complete month"
     )
     summary = run_analysis(site, store, history_start, live_end)
@@ -147,15 +151,72 @@ def demo(
     from facmon.grafana.provisioning import export_provisioning
 
     grafana_dir = home / "grafana-provisioning"
-    err.print(f"[bold]6/6[/bold] Grafana provisioning files (datasource, dashboards, alerting) → {grafana_dir}")
+    err.print(f"[bold]6/7[/bold] Grafana provisioning files (datasource, dashboards, alerting) → {grafana_dir}")
     written = export_provisioning(site, grafana_dir, datasource_settings(endpoints), "zh")
     out.print(f"{len(written)} Grafana provisioning files in {grafana_dir}: copy them to /etc/grafana/provisioning (README, Grafana).")
+
+    err.print("[bold]7/7[/bold] work orders: the detected faults become orders; the web service for vendors, officers and occupants")
+    _work_orders(site, site_path, home, store, web_port)
     out.print(
         f"The stack keeps running: InfluxDB {endpoints.influx_url} (database {store.database}), MQTT "
         f"mqtt://{endpoints.mqtt_host}:{endpoints.mqtt_port}."
     )
     home_prefix = f"FACMON_HOME={home} " if os.environ.get("FACMON_HOME") else ""
     out.print(f"Stop it with: {home_prefix}.venv/bin/facmon stack down   (or: make stack-down)")
+
+
+def _work_orders(site: Site, site_path: Path | None, home: Path, store: object, web_port: int | None) -> None:
+    """Demo accounts (passwords made once, kept in FACMON_HOME/web/demo-accounts.json, mode 0600), one
+    sync of the fault data into orders, and `facmon serve` started in the background as part of the stack."""
+    import json
+    import secrets
+    import shutil
+    import sys
+    from urllib.parse import urlsplit
+
+    from facmon.workorders import server
+
+    if site_path is not None:
+        os.environ["FACMON_SITE"] = str(site_path)
+    server.migrate()  # sets Django up: the models can be imported from here on
+    from facmon.workorders.orders import SYSTEM as FACMON
+    from facmon.workorders.orders import visible_orders
+
+    accounts_file = home / "web" / "demo-accounts.json"
+    try:
+        accounts = json.loads(accounts_file.read_text())
+    except (OSError, ValueError):
+        accounts = {}
+    wanted = [("officer", "officer", "", ""), ("occupant", "occupant", "", site.buildings[0].code)]
+    wanted += [(vendor.id, "vendor", vendor.id, "") for vendor in site.vendors]
+    for username, role, vendor, building in wanted:
+        accounts.setdefault(username, {"password": secrets.token_urlsafe(9), "role": role, "vendor": vendor})
+        server.ensure_account(username, accounts[username]["password"], role, vendor=vendor, building=building)
+    accounts_file.parent.mkdir(parents=True, exist_ok=True)
+    accounts_file.touch(mode=0o600)
+    accounts_file.write_text(json.dumps(accounts, indent=2, ensure_ascii=False))
+    report = server.Background(store, site).run_once()
+    faults = report.get("faults")
+    opened = getattr(faults, "opened", [])
+    waiting = visible_orders(FACMON).filter(state__in=["open", "reopened"]).count()
+    out.print(f"work orders: {len(opened)} opened from fault data, {waiting} waiting for a vendor")
+
+    url = urlsplit(site.work_orders.public_url)
+    port = web_port or url.port or 80
+    facmon_command = shutil.which("facmon") or str(Path(sys.executable).with_name("facmon"))
+    command = [facmon_command, "serve", "--host", url.hostname or "127.0.0.1", f"--port={port}"]
+    if site_path is not None:
+        command += ["--site", str(site_path)]
+    from facmon.stack import port_is_open
+
+    Stack(home).start_process("web", command, port, lambda: port_is_open(url.hostname or "127.0.0.1", port), marker=f"--port={port}")
+    address = f"http://{url.hostname or '127.0.0.1'}:{port}"
+    table = Table(title=f"Work orders: {address}/  (API {address}/api/docs)")
+    for column in ("sign in as", "password", "role"):
+        table.add_column(column)
+    for username, account in accounts.items():
+        table.add_row(username, account["password"], account["role"] + (f" ({account['vendor']})" if account.get("vendor") else ""))
+    out.print(table)
 
 
 def _demo_faults(site: Site, history_start: datetime, live_start: datetime, month_start: datetime) -> list:

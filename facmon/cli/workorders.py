@@ -33,7 +33,7 @@ def serve(
     host: Annotated[
         str, typer.Option(help="Address to listen on (0.0.0.0 for every interface, behind the site's HTTPS proxy).")
     ] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    port: Annotated[int, typer.Option(help="Port to listen on (the registry's work_orders.public_url should reach it).")] = 18000,
     interval_s: Annotated[
         float, typer.Option("--interval-s", help="Seconds between passes of fault sync, SLA breaches and timeline.")
     ] = 10.0,

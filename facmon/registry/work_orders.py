@@ -23,7 +23,7 @@ class WorkOrders(Entry):
     """How vendors, officers and occupants reach the work orders."""
 
     public_url: str = Field(
-        "http://127.0.0.1:8000",
+        "http://127.0.0.1:18000",
         description="address of `facmon serve` as phones reach it; alert messages and deep links point here",
     )
     link_ttl_hours: float = Field(72.0, gt=0, le=24 * 90, description="a signed deep link to an order expires after this many hours")
