@@ -41,7 +41,8 @@ MESSAGE_TEMPLATE = '{{ template "facmon.message" . }}'
 GROUP_BY = ["grafana_folder", "building", "vendor"]
 
 # The message templates (Go templates of Grafana's notifications), in Chinese. The link joins
-# Grafana's root URL (ends with "/") and the rule's building_dashboard annotation. Written raw: Grafana
+# Grafana's root URL (ends with "/") and the rule's building_dashboard annotation; a fault with a
+# vendor also links to its work order (the rule's work_order annotation), where the vendor acts. Written raw: Grafana
 # stores notification templates without environment expansion (a "$$" here would be a parse error
 # that stops Grafana at start-up). Times are shown in the site's zone: Alertmanager's StartsAt is UTC,
 # and its 0.25 template functions have no time-zone function, so a zone with a fixed offset (China's
@@ -56,7 +57,8 @@ _MESSAGE_TEMPLATES = """\
 
 {{{{ define "facmon.message" }}}}{{{{ if gt (len .Alerts.Firing) 0 }}}}正在发生：
 {{{{ range .Alerts.Firing }}}}● {{{{ template "facmon.alert" . }}}}建筑看板：{{{{ $.ExternalURL }}}}{{{{ .Annotations.building_dashboard }}}}
-{{{{ end }}}}{{{{ end }}}}{{{{ if gt (len .Alerts.Resolved) 0 }}}}已恢复：
+{{{{ if ne .Labels.vendor "none" }}}}工单（接单、到场、完工）：{{{{ .Annotations.work_order }}}}
+{{{{ end }}}}{{{{ end }}}}{{{{ end }}}}{{{{ if gt (len .Alerts.Resolved) 0 }}}}已恢复：
 {{{{ range .Alerts.Resolved }}}}○ {{{{ template "facmon.alert" . }}}}{{{{ end }}}}{{{{ end }}}}{{{{ end }}}}
 """  # noqa: E501 - template lines are the message's own lines, kept whole
 ZONE_NAMES_ZH = {"Asia/Shanghai": "北京时间"}  # how a reader in China names the zone

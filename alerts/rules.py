@@ -116,8 +116,10 @@ def _sla_text(site: Site) -> str:
 
 def rule_annotations(site: Site, kind: str) -> dict[str, str]:
     """The rule's annotations (Go templates Grafana expands per alert, with ``$labels`` predefined): a
-    Chinese summary, a description naming the vendor and its SLA, and the building dashboard's path with
-    the building chosen. Grafana stores annotations raw (no environment expansion), so ``$`` stays ``$``."""
+    Chinese summary, a description naming the vendor and its SLA, the building dashboard's path with
+    the building chosen, and the address of the fault's work order in the work-order service (registry
+    ``work_orders.public_url``; sign-in required). Grafana stores annotations raw (no environment
+    expansion), so ``$`` stays ``$``."""
     building = _choice("building", {b.code: b.name for b in site.buildings})
     vendor = _choice("vendor", {v.id: v.name for v in site.vendors} | {NO_VENDOR: "无（未指定服务商）"})
     severity = _choice("severity", {s.value: name for s, name in SEVERITY_ZH.items()})
@@ -125,6 +127,7 @@ def rule_annotations(site: Site, kind: str) -> dict[str, str]:
         "summary": f"【{severity}】{building}：{FAULT_KINDS[kind]}（{{{{ $labels.target }}}}）",
         "description": f"建筑编码 {{{{ $labels.building }}}}，故障对象 {{{{ $labels.target }}}}。责任服务商：{vendor}。{_sla_text(site)}",
         "building_dashboard": BUILDING_DASHBOARD_PATH + "{{ $labels.building }}",
+        "work_order": f"{site.work_orders.public_url}/f/{{{{ $labels.building }}}}/{kind}/{{{{ $labels.target }}}}/",
     }
 
 

@@ -141,7 +141,7 @@ def _expand(site: Site, files: dict[str, str], samples: list[SampleAlert]) -> Ch
     return report
 
 
-def test_a_vendor_reads_the_whole_alert_in_chinese_with_local_time_and_a_dashboard_link(
+def test_a_vendor_reads_the_whole_alert_in_chinese_with_local_time_a_dashboard_link_and_its_work_order(
     example_site: Site, exported: dict[str, str]
 ) -> None:
     sample = _sample(example_site, "equipment_fault_code", "341122A003", "hvac", Severity.MAJOR, "CH-1")
@@ -154,7 +154,15 @@ def test_a_vendor_reads_the_whole_alert_in_chinese_with_local_time_and_a_dashboa
         "建筑编码 341122A003，故障对象 CH-1。责任服务商：华通机电设备维保有限公司。按合同应在 120 分钟内到场、1440 分钟内恢复。\n"
         "开始时间：2026-03-04 11:00（北京时间）\n"
         "建筑看板：https://grafana.example.gov.cn/d/facmon-building?var-building=341122A003\n"
+        f"工单（接单、到场、完工）：{example_site.work_orders.public_url}/f/341122A003/equipment_fault_code/CH-1/\n"
     )
+
+
+def test_a_fault_no_vendor_covers_links_to_no_work_order(example_site: Site, exported: dict[str, str]) -> None:
+    sample = _sample(example_site, "meter_stuck", "341122A003", "none", Severity.MINOR, "E-MAIN")
+    (message,) = _expand(example_site, exported, [sample]).messages
+    assert "建筑看板：" in message.message
+    assert "工单" not in message.message and "/f/" not in message.message
 
 
 def test_every_fault_kind_reaches_its_vendor_as_readable_chinese(example_site: Site, exported: dict[str, str]) -> None:
