@@ -495,3 +495,29 @@ def test_publish_rides_out_a_broker_restart(example_site: Site, tmp_path: Path) 
         broker.wait(10)
     expected = collect(SiteSimulator(example_site, seed=18), start, start + timedelta(hours=2))
     assert result == [expected_counts(example_site, expected)]
+
+
+def test_simulated_vendors_are_reproducible_mostly_on_time_and_sometimes_resolve_early() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from facmon.simulators.vendors import OrderFacts, VendorBehaviour, vendor_steps
+
+    reported = datetime(2026, 11, 5, 9, 0, tzinfo=UTC)
+    behaviour = VendorBehaviour(late_share=0.2, early_resolve_share=0.25)
+    active = [OrderFacts(f"GD{n:06d}", reported, 60.0, from_fault=True) for n in range(400)]
+    plans = [vendor_steps(order, behaviour, seed=3) for order in active]
+    assert plans == [vendor_steps(order, behaviour, seed=3) for order in active]
+    for steps in plans:
+        assert [s.action for s in steps][:2] == ["acknowledge", "arrive"]
+        assert reported < steps[0].at < steps[1].at
+    late = sum(steps[1].at - reported > timedelta(minutes=60) for steps in plans) / len(plans)
+    early = sum(len(steps) == 3 for steps in plans) / len(plans)  # resolved while the fault is still active
+    assert 0.14 < late < 0.26 and 0.19 < early < 0.31
+    cleared = reported + timedelta(hours=5)
+    done = [vendor_steps(OrderFacts(o.number, reported, 60.0, True, cleared), behaviour, seed=3) for o in active]
+    assert all(steps[-1].action == "resolve" for steps in done)
+    # those not resolved early resolve after the data show recovery
+    after = [steps for steps, plan in zip(done, plans) if len(plan) == 2]
+    assert after and all(steps[-1].at > cleared for steps in after)
+    request = vendor_steps(OrderFacts("GD000999", reported, 240.0, from_fault=False), behaviour)
+    assert [s.action for s in request] == ["acknowledge", "arrive", "resolve"]

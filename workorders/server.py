@@ -92,8 +92,18 @@ class Background:
     marks SLA breaches and writes pending events to InfluxDB. An error in one pass is logged and the
     next pass tries again; it never stops the web service."""
 
-    def __init__(self, store: Any, site: Any, *, interval_s: float = 10.0, lookback: timedelta = timedelta(days=35)):
+    def __init__(
+        self,
+        store: Any,
+        site: Any,
+        *,
+        interval_s: float = 10.0,
+        lookback: timedelta = timedelta(days=35),
+        extra_steps: list[tuple[str, Callable[[datetime], Any]]] | None = None,
+    ):
+        """``extra_steps``: (name, step(now)) run after the fault sync, e.g. the simulated vendors of the demo."""
         self.store, self.site, self.interval_s, self.lookback = store, site, interval_s, lookback
+        self.extra_steps = extra_steps or []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="workorders-background", daemon=True)
 
@@ -114,6 +124,7 @@ class Background:
         report: dict[str, Any] = {}
         steps: list[tuple[str, Callable[[], Any]]] = [
             ("faults", lambda: fault_sync.sync_faults(self.store, self.site, at - self.lookback, at)),
+            *[(name, lambda step=step: step(at)) for name, step in self.extra_steps],
             ("breaches", lambda: orders.mark_breaches(self.site, at)),
             ("timeline", lambda: timeline.flush(self.store, self.site)),
         ]
@@ -131,7 +142,16 @@ class Background:
             self._stop.wait(self.interval_s)
 
 
-def serve(host: str, port: int, *, store: Any, site: Any, threads: int = 8, interval_s: float = 10.0) -> None:
+def serve(
+    host: str,
+    port: int,
+    *,
+    store: Any,
+    site: Any,
+    threads: int = 8,
+    interval_s: float = 10.0,
+    extra_steps: list[tuple[str, Callable[[datetime], Any]]] | None = None,
+) -> None:
     """Serve the pages and the API on host:port until SIGINT/SIGTERM, with the background loop."""
     setup()
     migrate()
@@ -139,7 +159,7 @@ def serve(host: str, port: int, *, store: Any, site: Any, threads: int = 8, inte
     from waitress.server import create_server
 
     server = create_server(get_wsgi_application(), host=host, port=port, threads=threads, ident="facmon")
-    background = Background(store, site, interval_s=interval_s)
+    background = Background(store, site, interval_s=interval_s, extra_steps=extra_steps)
     background.start()
     log.info("work orders: serving http://%s:%s", host, port)
     try:

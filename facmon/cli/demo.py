@@ -195,16 +195,20 @@ def _work_orders(site: Site, site_path: Path | None, home: Path, store: object, 
     accounts_file.parent.mkdir(parents=True, exist_ok=True)
     accounts_file.touch(mode=0o600)
     accounts_file.write_text(json.dumps(accounts, indent=2, ensure_ascii=False))
-    report = server.Background(store, site).run_once()
+    from facmon.cli.workorders import simulate_vendors
+
+    report = server.Background(store, site, extra_steps=[("simulated vendors", lambda now: simulate_vendors(site, now))]).run_once()
     faults = report.get("faults")
     opened = getattr(faults, "opened", [])
+    steps = report.get("simulated vendors")
+    out.print(f"simulated vendors took {len(steps) if isinstance(steps, list) else 0} steps on the orders (labelled simulated)")
     waiting = visible_orders(FACMON).filter(state__in=["open", "reopened"]).count()
     out.print(f"work orders: {len(opened)} opened from fault data, {waiting} waiting for a vendor")
 
     url = urlsplit(site.work_orders.public_url)
     port = web_port or url.port or 80
     facmon_command = shutil.which("facmon") or str(Path(sys.executable).with_name("facmon"))
-    command = [facmon_command, "serve", "--host", url.hostname or "127.0.0.1", f"--port={port}"]
+    command = [facmon_command, "serve", "--host", url.hostname or "127.0.0.1", f"--port={port}", "--simulate-vendors"]
     if site_path is not None:
         command += ["--site", str(site_path)]
     from facmon.stack import port_is_open

@@ -29,6 +29,40 @@ def _use_site(site_path: Path | None) -> Any:
     return site
 
 
+def simulate_vendors(site: Any, now: datetime, seed: int = 0) -> list[str]:
+    """The demo's simulated vendors act on every order still owed, up to ``now`` (simulators.vendors draws
+    when; recorded as the vendor, channel api, note and detail "simulated"). Returns "GD.. action" lines."""
+    from facmon.simulators.vendors import OrderFacts, vendor_steps
+    from facmon.workorders import orders
+    from facmon.workorders.lifecycle import Action, Channel, Role, State, actions_for
+    from facmon.workorders.models import WorkOrder
+
+    taken = []
+    working = [State.OPEN, State.REOPENED, State.ACKNOWLEDGED, State.ON_SITE]
+    for order in WorkOrder.objects.filter(state__in=[s.value for s in working]).order_by("id"):
+        vendor = site.vendor(order.vendor)
+        if vendor is None:
+            continue
+        facts = OrderFacts(
+            f"{order.number}-{order.episodes}",
+            order.reported_at,
+            vendor.sla[order.severity].onsite_min,
+            order.source == WorkOrder.SOURCE_FAULT,
+            order.fault_cleared_at,
+        )
+        staff = orders.Actor(f"simulated-{order.vendor}", Role.VENDOR, order.vendor)
+        for step in vendor_steps(facts, seed=seed):
+            if step.at > now:
+                break
+            action = Action(step.action)
+            if action not in actions_for(State(order.state), Role.VENDOR):
+                continue  # taken in an earlier pass
+            orders.act(site, order.pk, action, staff, Channel.API, step.at, note="simulated vendor", detail={"simulated": True})
+            order.refresh_from_db()
+            taken.append(f"{order.number} {action.value}")
+    return taken
+
+
 def serve(
     host: Annotated[
         str, typer.Option(help="Address to listen on (0.0.0.0 for every interface, behind the site's HTTPS proxy).")
@@ -37,6 +71,9 @@ def serve(
     interval_s: Annotated[
         float, typer.Option("--interval-s", help="Seconds between passes of fault sync, SLA breaches and timeline.")
     ] = 10.0,
+    simulated_vendors: Annotated[
+        bool, typer.Option("--simulate-vendors", help="Demo only: simulated vendors acknowledge, arrive and resolve the orders.")
+    ] = False,
     site_path: SiteOption = None,
 ) -> None:
     """Serve the work-order pages and JSON API (zh-CN, English available), and turn fault data into orders."""
@@ -45,7 +82,8 @@ def serve(
     site = _use_site(site_path)
     store = open_store(resolve_endpoints())
     out.print(f"work orders: http://{host}:{port}/  (API: /api/docs; alert links use {site.work_orders.public_url})", highlight=False)
-    server.serve(host, port, store=store, site=site, interval_s=interval_s)
+    extra = [("simulated vendors", lambda now: simulate_vendors(site, now))] if simulated_vendors else None
+    server.serve(host, port, store=store, site=site, interval_s=interval_s, extra_steps=extra)
 
 
 @workorders_app.command("account")
@@ -73,13 +111,20 @@ def account(
 
 
 @workorders_app.command("sync")
-def sync(site_path: SiteOption = None, output: FormatOption = OutputFormat.TABLE) -> None:
+def sync(
+    simulated_vendors: Annotated[
+        bool, typer.Option("--simulate-vendors", help="Demo only: simulated vendors act on the orders up to now.")
+    ] = False,
+    site_path: SiteOption = None,
+    output: FormatOption = OutputFormat.TABLE,
+) -> None:
     """One pass of what `facmon serve` does in the background: fault data → orders, SLA breaches, the InfluxDB timeline."""
     from facmon.workorders import server
 
     site = _use_site(site_path)
     server.migrate()
-    report = server.Background(open_store(resolve_endpoints()), site).run_once(datetime.now(UTC))
+    extra = [("simulated vendors", lambda now: simulate_vendors(site, now))] if simulated_vendors else None
+    report = server.Background(open_store(resolve_endpoints()), site, extra_steps=extra).run_once(datetime.now(UTC))
     failed = {name: str(value) for name, value in report.items() if isinstance(value, Exception)}
     summary: dict[str, Any] = {
         "opened": report["faults"].opened if "faults" not in failed else [],
@@ -88,6 +133,7 @@ def sync(site_path: SiteOption = None, output: FormatOption = OutputFormat.TABLE
         "unowned_faults": report["faults"].unowned if "faults" not in failed else None,
         "breaches": [f"{n} {w}" for n, w in report["breaches"]] if "breaches" not in failed else [],
         "timeline_written": report["timeline"] if "timeline" not in failed else 0,
+        "simulated_vendor_steps": len(report.get("simulated vendors") or []) if "simulated vendors" not in failed else 0,
         "failed": failed,
     }
 
