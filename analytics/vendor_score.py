@@ -71,6 +71,7 @@ from facmon.schema.energy import completeness_by_meter
 from facmon.schema.faults import FAULT_TAGS, Fault, faults_from_points, read_faults
 from facmon.schema.readings import ieq_hourly_means, readings_per_device
 from facmon.schema.scores import ScoreComponent, ScoreVendor, score_vendor_line
+from facmon.schema.work_orders import OnsiteOutcome, onsite_outcomes, return_visit_ratings
 from facmon.standards import (
     GBT18883_CO2_MAX_PPM,
     GBT18883_HUMIDITY_SUMMER_PCT,
@@ -85,11 +86,13 @@ from facmon.workdays import is_working_day
 COMPONENT_LABELS = {
     "sla_compliance": "SLA compliance",
     "restore_time": "time to restore vs SLA",
+    "onsite_timeliness": "on site within SLA (work orders)",
     "fault_rate": "faults per device",
     "repeat_faults": "repeat faults",
     "availability": "equipment availability",
     "ieq": "IEQ in occupied hours",
     "completeness": "data completeness",
+    "satisfaction": "return-visit satisfaction",
 }
 SECONDS_PER_30_DAYS = 30 * 86400
 
@@ -533,9 +536,12 @@ def score_vendor(
     episodes: Sequence[Fault],
     ieq: IeqCompliance | None,
     completeness: DataCompleteness | None,
+    onsite: Sequence[OnsiteOutcome] = (),
+    ratings: Sequence[int] = (),
 ) -> VendorScore:
-    """Score one vendor from fault episodes (all read, any vendor) and measured IEQ and completeness
-    (pure: no database). ``as_of_s``: the period's end, or now when the period is still running (UTC s)."""
+    """Score one vendor from fault episodes (all read, any vendor), measured IEQ and completeness, and its
+    work orders' on-site outcomes and return-visit ratings decided in the period (pure: no database).
+    ``as_of_s``: the period's end, or now when the period is still running (UTC s)."""
     scoring = site.vendor_scoring
     zone = site.site.tz
     start_s = int(datetime.combine(period.start, time(0), zone).timestamp())
@@ -698,7 +704,56 @@ def score_vendor(
     else:
         data = _component("completeness", None, "share", None, "", 0.0, rule, "no maintained device with a data source")
 
-    weighed, score, explanation = weigh([compliance, restore, fault_rate, repeat, avail, ieq_score, data], scoring.weights)
+    rule = (
+        f"≥ {scoring.onsite_timeliness_target:.0%}: full; ≤ {scoring.onsite_timeliness_zero:.0%}: 0; linear between "
+        "(arrivals within the SLA onsite_min, from the work orders)"
+    )
+    if onsite:
+        late = sum(1 for o in onsite if o.breached)
+        share = 1.0 - late / len(onsite)
+        waiting = sum(1 for o in onsite if o.onsite_min is None)
+        note = f"{len(onsite) - late} of {len(onsite)} on site in time" + (
+            f"; {waiting} past the limit with nobody on site" if waiting else ""
+        )
+        timeliness = _component(
+            "onsite_timeliness",
+            share,
+            "share",
+            scoring.onsite_timeliness_target,
+            f"≥ {scoring.onsite_timeliness_target:.0%}",
+            linear_points(share, scoring.onsite_timeliness_target, scoring.onsite_timeliness_zero),
+            rule,
+            note,
+        )
+    else:
+        timeliness = _component(
+            "onsite_timeliness", None, "share", None, "", 0.0, rule, "no work order reached its on-site time in the period"
+        )
+
+    rule = (
+        f"≥ {scoring.satisfaction_target:.0%} of return visits rated 4-5: full; ≤ {scoring.satisfaction_zero:.0%}: 0; "
+        f"at least {scoring.satisfaction_min_visits} visits"
+    )
+    if len(ratings) >= scoring.satisfaction_min_visits:
+        satisfied = sum(1 for r in ratings if r >= 4)
+        share = satisfied / len(ratings)
+        satisfaction = _component(
+            "satisfaction",
+            share,
+            "share",
+            scoring.satisfaction_target,
+            f"≥ {scoring.satisfaction_target:.0%}",
+            linear_points(share, scoring.satisfaction_target, scoring.satisfaction_zero),
+            rule,
+            f"{satisfied} of {len(ratings)} return visits satisfied (mean {np.mean(ratings):.1f} of 5)",
+        )
+    else:
+        why = "no return visit in the period" if not ratings else f"only {len(ratings)} return visit(s): too few to judge"
+        satisfaction = _component("satisfaction", None, "share", None, "", 0.0, rule, why)
+
+    weighed, score, explanation = weigh(
+        [compliance, restore, timeliness, fault_rate, repeat, avail, ieq_score, data, satisfaction], scoring.weights
+    )
     months: dict[str, dict[Severity, int]] = {}
     for outcome in breached:
         month = months.setdefault(_month(outcome.decided_s, zone), {})
@@ -793,7 +848,9 @@ def score_vendors(store: InfluxStore, site: Site, period: Period, now: datetime 
         if completeness is not None and note and any(d.kind == "meter" for d in devices):
             completeness = replace(completeness, note=note)
         ieq = read_ieq_compliance(store, site, vendor.id, start_s, as_of_s)
-        scores.append(score_vendor(site, vendor, period, as_of_s, episodes, ieq, completeness))
+        onsite = onsite_outcomes(store, vendor.id, start_s, as_of_s)
+        ratings = return_visit_ratings(store, vendor.id, start_s, as_of_s)
+        scores.append(score_vendor(site, vendor, period, as_of_s, episodes, ieq, completeness, onsite, ratings))
     weights = site.vendor_scoring.weights
     return VendorScorecard(
         site.site.name,

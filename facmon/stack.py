@@ -120,6 +120,22 @@ def _postgres_bin_dir() -> Path:
     return found[-1]
 
 
+def _remove_stale_locks(data: Path, sockets: Path) -> None:
+    """Remove the lock files (``postmaster.pid``, the socket's ``.s.PGSQL.<port>.lock``) that a killed
+    PostgreSQL left behind (a crash, a reboot): PostgreSQL refuses to start while the PID they name
+    exists, and a killed server's PID can linger as a zombie nobody reaps (a container's init). Each is
+    kept when its PID still runs a server of this data folder."""
+    for lock in [data / "postmaster.pid", *sockets.glob(".s.PGSQL.*.lock")]:
+        try:
+            pid = int(lock.read_text().split("\n", 1)[0])
+        except (OSError, ValueError):
+            continue
+        if not _pid_runs(pid, str(data)):
+            lock.unlink(missing_ok=True)
+            if lock.parent == sockets:
+                lock.with_suffix("").unlink(missing_ok=True)  # the socket itself
+
+
 def _unprivileged_prefix() -> list[str]:
     """What runs PostgreSQL as a plain user: nothing for one, a user namespace mapping root to the
     Debian package's ``postgres`` user for root (PostgreSQL refuses to run as root)."""
@@ -394,6 +410,7 @@ bind-address = "{self.host}:{self.influx_rpc_port}"
             )  # fmt: skip
             if done.returncode != 0:
                 raise FacmonError(f"initdb could not create the work-order database in {data}:\n{(done.stdout + done.stderr)[-1500:]}")
+        _remove_stale_locks(data, sockets)
         service = Service(
             "postgresql", self.host, self.postgres_port, config=str(data), log=str(log), extra={"database": POSTGRES_DATABASE}
         )

@@ -279,9 +279,11 @@ DEFAULT_FACTOR_DATA_YEAR = 2023
 VENDOR_KPI_SOURCE = "common 物业服务 contract KPIs (docs/standards.md#outsourced-services, confidence M/L)"
 EQUIPMENT_GOOD_ORDER_MIN_SHARE = 0.98  # 设备完好率 ≥ 98 % (M/L)
 REPAIR_TIMELINESS_MIN_SHARE = 0.95  # 维修及时率 ≥ 95 % (M/L)
-# 川机管发〔2015〕53号 (docs/standards.md#outsourced-services, H): urgent repairs on site within 30 min. On-site arrival is not in the
-# sensor data, so the score cannot measure it; SLA onsite_min terms should not be looser than this.
+# 川机管发〔2015〕53号 (docs/standards.md#outsourced-services, H): urgent repairs on site within 30 min. Arrival is measured by the
+# work orders (the vendor's on-site timeliness); SLA onsite_min terms should not be looser than this.
 URGENT_REPAIR_ONSITE_MAX_MIN = 30.0
+# Satisfaction ≥ 85–95 % (M/L): the share of return visits (回访) rated satisfied (4 or 5 of 5); the middle of the range.
+SATISFACTION_MIN_SHARE = 0.90
 
 # GB/T 18883-2022 indoor air quality (docs/standards.md#indoor-environment): comfort bands for the vendor's IEQ compliance.
 GBT18883_SOURCE = "GB/T 18883-2022 (docs/standards.md#indoor-environment)"

@@ -22,6 +22,10 @@ from facmon.stack import Stack, free_port
 from facmon.store import InfluxStore
 from tests.clock import calendar  # noqa: F401 - the fake-clock fixture, for every test module
 
+# The work-order service's fixtures (django_workorders, workorder_db, web), defined once for the session:
+# Django is configured once per process, so its template database must be too.
+pytest_plugins = ["tests.workorder_service"]
+
 # Fixtures that start real servers, and modules whose tests start them (or build with Go) themselves.
 SERVER_FIXTURES = {"stack", "own_stack", "stress_stack", "secure_stack", "tls_stack", "ports", "django_workorders", "workorder_db", "web"}
 SERVER_MODULES = {"test_end_to_end", "test_security", "test_stack", "test_stack_security", "test_ingest_stop", "test_grafana_check"}

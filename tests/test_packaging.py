@@ -10,7 +10,15 @@ from pathlib import Path
 
 from tests.conftest import ROOT
 
-PARTS = {"ingest", "analytics", "alerts", "dashboards", "simulators", "grafana"}  # top-level folders installed as facmon.<part>
+PARTS = {
+    "ingest",
+    "analytics",
+    "alerts",
+    "dashboards",
+    "simulators",
+    "grafana",
+    "workorders",
+}  # top-level folders installed as facmon.<part>
 
 
 def _tracked_files() -> list[str]:
@@ -36,3 +44,7 @@ def test_the_wheel_installs_one_top_level_name_with_every_package_and_the_go_che
             installed = f"facmon/{name}" if name.split("/")[0] in PARTS else name
             assert installed in names, name
     assert "facmon/grafana/check/main.go" in names
+    # the work-order service's pages, translations and migrations travel with it
+    for name in tracked:
+        if name.startswith("workorders/") and name.endswith((".html", ".po", ".py")):
+            assert f"facmon/{name}" in names, name

@@ -5,7 +5,7 @@ hand-made month scored from InfluxDB, ranked and written to score_vendor."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -24,7 +24,7 @@ from facmon.analytics.vendor_score import (
     sla_outcomes,
     write_vendor_scores,
 )
-from facmon.registry import ContractTerms, SiteFileError, SlaTerm, VendorScoring, WorkingHours, parse_site
+from facmon.registry import VENDOR_SCORE_COMPONENTS, ContractTerms, SiteFileError, SlaTerm, VendorScoring, WorkingHours, parse_site
 from facmon.schema.faults import Fault
 from facmon.standards import Severity
 from facmon.store import line
@@ -311,7 +311,8 @@ def write_hand_made_june(store) -> None:
 #   fault_rate: opened F1, F2, F5, F3 weighted 2 + 2 + 1 + 1 = 6 on 2 devices in 30 days = 3 → (5 − 3)/(5 − 1) = 0.5
 #   repeat_faults: 1 of 4 = 0.25 → (0.5 − 0.25)/0.5 = 0.5
 #   availability: AHU-1 down 6 + 30 h → 0.95; AHU-2 down 4 + 8 + 36 h → 1 − 48/720; mean 0.941667 → (0.941667 − 0.9)/0.08
-#   ieq: not covered → weight 0.10 shared out (available 0.90)
+#   ieq: not covered; onsite_timeliness, satisfaction: no work orders → their weights 0.10 + 0.10 + 0.05
+#   shared out (available 0.75)
 #   completeness: AHU-1 8640/8640, AHU-2 4320/8640 → 0.75 → (0.75 − 0.5)/0.4 = 0.625
 #   deduction: F2 major 500 + F4 critical 5 % × 20 000 = 1 000 → 1 500 (cap 2 000)
 HVAC = {
@@ -323,14 +324,15 @@ HVAC = {
     "completeness": 0.625,
 }
 HVAC_SCORE = (
-    100 * (0.25 * HVAC["sla_compliance"] + 0.15 * 0.75 + 0.10 * 0.5 + 0.10 * 0.5 + 0.20 * HVAC["availability"] + 0.10 * 0.625) / 0.90
+    100 * (0.20 * HVAC["sla_compliance"] + 0.10 * 0.75 + 0.10 * 0.5 + 0.10 * 0.5 + 0.15 * HVAC["availability"] + 0.10 * 0.625) / 0.75
 )
 # property: F6 180 min within SLA (full), 1 weighted fault on 1 device in 30 days = 1.0 (full), no repeat,
-# no equipment (availability shared out, available 0.80). IEQ: June 2025 has 20 working days (9 weekend
-# days, 2 June 端午 holiday); 9 occupied hours each = 180, of which 10:00 and 14:00 are over 1000 ppm →
+# no equipment and no work orders (availability, onsite_timeliness, satisfaction shared out, available
+# 0.70). IEQ: June 2025 has 20 working days (9 weekend days, 2 June 端午 holiday); 9 occupied hours each =
+# 180, of which 10:00 and 14:00 are over 1000 ppm →
 # 140/180 → (0.7778 − 0.70)/0.25 = 0.31111. IEQ-1 reported every 300 s: completeness 1.
 PROPERTY_IEQ = (140 / 180 - 0.70) / 0.25
-PROPERTY_SCORE = 100 * (0.25 + 0.15 + 0.10 + 0.10 + 0.10 * PROPERTY_IEQ + 0.10) / 0.80
+PROPERTY_SCORE = 100 * (0.20 + 0.10 + 0.10 + 0.10 + 0.10 * PROPERTY_IEQ + 0.10) / 0.70
 
 
 def test_two_vendors_of_a_hand_made_month_score_as_computed_by_hand(store, tmp_path):
@@ -343,7 +345,7 @@ def test_two_vendors_of_a_hand_made_month_score_as_computed_by_hand(store, tmp_p
     assert fractions == pytest.approx(HVAC)
     assert not hvac.component("ieq").available and "indoor_environment" in hvac.component("ieq").note
     assert hvac.component("availability").value == pytest.approx(1 - 84 / 1440)
-    assert hvac.score == pytest.approx(HVAC_SCORE)  # 56.75
+    assert hvac.score == pytest.approx(HVAC_SCORE)  # 56.12
     assert hvac.faults_by_severity == {"critical": 0, "major": 2, "minor": 2}
     assert hvac.breaches == 2
     assert hvac.deduction.amount_cny == pytest.approx(1500.0)
@@ -387,7 +389,8 @@ def test_score_vendor_points_are_written_once_per_vendor_and_period(store, tmp_p
     assert row["score"] == pytest.approx(HVAC_SCORE, abs=1e-3)
     assert row["deduction"] == pytest.approx(1500.0) and row["breaches"] == 2.0 and row["rank"] == 2.0
     assert row["faults_major"] == 2.0 and row["ieq_available"] == 0.0
-    assert row["availability_points"] == pytest.approx(100 * 0.20 / 0.90 * HVAC["availability"], abs=1e-3)
+    assert row["availability_points"] == pytest.approx(100 * 0.15 / 0.75 * HVAC["availability"], abs=1e-3)
+    assert row["onsite_timeliness_available"] == 0.0 and row["satisfaction_available"] == 0.0
 
 
 def test_the_command_prints_json_and_a_ranked_table(store, stack_env, monkeypatch):
@@ -403,9 +406,62 @@ def test_the_command_prints_json_and_a_ranked_table(store, stack_env, monkeypatc
     card = json.loads(result.output)
     assert card["period"] == "2025-06"
     assert sorted(v["vendor"] for v in card["vendors"]) == ["elevator", "hvac", "property"]
-    assert set(card["weights"]) == {"sla_compliance", "restore_time", "fault_rate", "repeat_faults", "availability", "ieq", "completeness"}
+    assert set(card["weights"]) == set(VENDOR_SCORE_COMPONENTS)
+    assert len(VENDOR_SCORE_COMPONENTS) == 9 and {"onsite_timeliness", "satisfaction"} <= set(VENDOR_SCORE_COMPONENTS)
     table = runner.invoke(app, ["score", "vendors", "--period", "2025-06"])
     assert table.exit_code == 0, table.output
     assert "Vendor maintenance-quality score" in table.output and "华通机电设备维保有限公司" in table.output
     bad = runner.invoke(app, ["score", "vendors", "--period", "June"])
     assert bad.exit_code != 0 and "period 'June'" in str(bad.exception)
+
+
+def _order_event(n: int, at: datetime, action: str, **detail: float | str) -> str:
+    """One hvac work-order event as the timeline writes it (facmon.workorders.timeline)."""
+    from facmon.schema.work_orders import WorkOrderEvent, work_order_line
+
+    tags = {"building": "341122A001", "vendor": "hvac", "severity": "major", "kind": "hvac", "source": "request", "order": f"GD{n:06d}"}
+    return work_order_line(
+        WorkOrderEvent(n * 10 + len(action), int(at.timestamp() * 1e6), tags, action, "x", "y", True, None, None, detail)
+    )
+
+
+def test_on_site_timeliness_and_return_visits_come_from_the_work_orders(store, tmp_path):
+    """June 2025, hvac: four arrivals in time, one late and one order nobody reached (6 on-site clocks, 4
+    in time → 0.667 → (0.667 − 0.70) below the zero mark: 0 points); return visits 5, 5, 4, 2 → 3 of 4
+    satisfied = 0.75 → (0.75 − 0.60)/(0.90 − 0.60) = 0.5. A visit in July does not count in June."""
+    site = parse_site(SCORED_SITE, tmp_path / "site.yaml")
+    write_hand_made_june(store)
+    day = datetime(2025, 6, 10, 2, 0, tzinfo=UTC)
+    lines = [_order_event(n, day + timedelta(days=n), "arrive", onsite_min=30.0 + n, onsite_breached=False) for n in range(1, 5)]
+    lines.append(_order_event(5, day, "breach", breach="onsite"))  # late: the limit passed, then the arrival
+    lines.append(_order_event(5, day + timedelta(hours=3), "arrive", onsite_min=180.0, onsite_breached=True))
+    lines.append(_order_event(6, day + timedelta(days=1), "breach", breach="onsite"))  # nobody came in June
+    lines.append(_order_event(7, day, "breach", breach="restore"))  # a restore breach is not an on-site one
+    store.write(lines)
+    ratings = [5, 5, 4, 2]
+    store.write([_order_event(20 + i, day + timedelta(days=i, hours=5), "return_visit", rating=float(r)) for i, r in enumerate(ratings)])
+    store.write([_order_event(30, datetime(2025, 7, 2, tzinfo=UTC), "return_visit", rating=1.0)])
+    card = score_vendors(store, site, parse_period("2025-06"), now=datetime(2025, 7, 10, tzinfo=UTC))
+    hvac = next(v for v in card.vendors if v.vendor == "hvac")
+    onsite, satisfaction = hvac.component("onsite_timeliness"), hvac.component("satisfaction")
+    assert onsite.available and onsite.value == pytest.approx(4 / 6) and onsite.fraction == 0.0
+    assert "4 of 6 on site in time; 1 past the limit with nobody on site" in onsite.note
+    assert satisfaction.available and satisfaction.value == pytest.approx(0.75) and satisfaction.fraction == pytest.approx(0.5)
+    # every component available but IEQ: 0.90 of the weights
+    expected = (
+        100
+        * (0.20 * HVAC["sla_compliance"] + 0.10 * 0.75 + 0.10 * 0.5 + 0.10 * 0.5 + 0.15 * HVAC["availability"] + 0.10 * 0.625 + 0.05 * 0.5)
+        / 0.90
+    )
+    assert hvac.score == pytest.approx(expected)
+
+
+def test_too_few_return_visits_are_not_scored(tmp_path):
+    from facmon.analytics.vendor_score import score_vendor
+
+    site = parse_site(SCORED_SITE, tmp_path / "site.yaml")
+    vendor = site.vendor("hvac")
+    as_of = int(datetime(2025, 7, 1, tzinfo=SHANGHAI).timestamp())
+    score = score_vendor(site, vendor, parse_period("2025-06"), as_of, [], None, None, (), [5, 4])
+    assert not score.component("satisfaction").available
+    assert "only 2 return visit(s): too few to judge" in score.component("satisfaction").note

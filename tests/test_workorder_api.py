@@ -11,7 +11,7 @@ import time_machine
 from facmon.registry import Site
 from facmon.schema.faults import FaultSeries, start_line
 from facmon.store import InfluxStore
-from tests.workorder_service import ACCOUNTS, WebService, django_workorders, web, workorder_db  # noqa: F401 - fixtures
+from tests.workorder_service import ACCOUNTS, WebService
 
 T0 = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)
 

@@ -26,7 +26,7 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 from facmon.registry import Site, System
 from facmon.schema.faults import FaultSeries, start_line
 from facmon.store import InfluxStore
-from tests.workorder_service import ACCOUNTS, WebService, django_workorders, screenshot_folder, web, workorder_db  # noqa: F401
+from tests.workorder_service import ACCOUNTS, WebService, screenshot_folder
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")

@@ -12,7 +12,6 @@ from facmon.registry import Site
 from facmon.schema.faults import FaultSeries, clear_line, start_line
 from facmon.schema.names import WORK_ORDER
 from facmon.store import InfluxStore
-from tests.workorder_service import django_workorders, workorder_db  # noqa: F401 - fixtures
 
 T0 = datetime(2026, 11, 30, 23, 30, tzinfo=UTC)
 CHILLER = FaultSeries(kind="equipment_fault_code", target="CH-1", severity="critical", vendor="hvac")

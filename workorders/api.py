@@ -17,6 +17,7 @@ from django.http import HttpRequest
 from django_ratelimit.core import get_usage, is_ratelimited
 from ninja import NinjaAPI, Schema
 from ninja.errors import HttpError
+from ninja.responses import Status
 from ninja.security import HttpBasicAuth, django_auth
 from pydantic import Field
 
@@ -210,11 +211,11 @@ def get_link(request: HttpRequest, order_id: int) -> dict[str, Any]:
 
 
 @api.post("/requests", response={201: OrderDetailOut}, summary="File a repair request (报修)")
-def post_request(request: HttpRequest, body: RepairRequestIn) -> tuple[int, dict[str, Any]]:
+def post_request(request: HttpRequest, body: RepairRequestIn) -> Status[dict[str, Any]]:
     if is_ratelimited(request, group="repair-requests", key=client_key, rate=request_rate, increment=True):
         raise HttpError(429, "too many repair requests from this client; try again in a minute")
     actor = _actor(request)
     if actor.role.value not in ("occupant", "officer"):
         raise HttpError(403, "vendors do not file repair requests")
     order = _call(orders.file_request, current_site(), actor, Channel.API, datetime.now(UTC), **body.model_dump())
-    return 201, _detail(order)
+    return Status(201, _detail(order))

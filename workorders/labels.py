@@ -20,7 +20,7 @@ ACTIONS = {
     "open": _("Opened"),
     "acknowledge": _("Acknowledge"),
     "arrive": _("Arrived on site"),
-    "resolve": _("Resolved"),
+    "resolve": _("Mark resolved"),
     "verify": _("Verify"),
     "close": _("Close"),
     "reopen": _("Reopen"),

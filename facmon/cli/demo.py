@@ -142,6 +142,8 @@ def demo(
         f"{sum(len(b.episodes) for b in found)} fault episode(s) detected"
     )
     out.print(active_faults_table(active_faults(store), site))
+    err.print("[bold]6/7[/bold] work orders: the detected faults become orders, simulated vendors work them; the web service")
+    _work_orders(site, site_path, home, store, web_port)
     card = energy_scorecard(store, site, month.label)
     print_energy_scorecard(card, explain=False)
     print_vendor_scorecard(vendor_scorecard(store, site, month.label), explain=False)
@@ -151,12 +153,10 @@ def demo(
     from facmon.grafana.provisioning import export_provisioning
 
     grafana_dir = home / "grafana-provisioning"
-    err.print(f"[bold]6/7[/bold] Grafana provisioning files (datasource, dashboards, alerting) → {grafana_dir}")
+    err.print(f"[bold]7/7[/bold] Grafana provisioning files (datasource, dashboards, alerting) → {grafana_dir}")
     written = export_provisioning(site, grafana_dir, datasource_settings(endpoints), "zh")
     out.print(f"{len(written)} Grafana provisioning files in {grafana_dir}: copy them to /etc/grafana/provisioning (README, Grafana).")
 
-    err.print("[bold]7/7[/bold] work orders: the detected faults become orders; the web service for vendors, officers and occupants")
-    _work_orders(site, site_path, home, store, web_port)
     out.print(
         f"The stack keeps running: InfluxDB {endpoints.influx_url} (database {store.database}), MQTT "
         f"mqtt://{endpoints.mqtt_host}:{endpoints.mqtt_port}."

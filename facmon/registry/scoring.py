@@ -12,7 +12,7 @@ from typing import Annotated
 from pydantic import Field, model_validator
 
 from facmon.registry.common import Entry
-from facmon.standards import EQUIPMENT_GOOD_ORDER_MIN_SHARE, REPAIR_TIMELINESS_MIN_SHARE, Severity
+from facmon.standards import EQUIPMENT_GOOD_ORDER_MIN_SHARE, REPAIR_TIMELINESS_MIN_SHARE, SATISFACTION_MIN_SHARE, Severity
 
 # The energy-score components, in display order (analytics/energy_score.py).
 SCORE_COMPONENTS = ("intensity", "plan", "savings", "after_hours", "completeness")
@@ -85,19 +85,33 @@ class Scoring(Entry):
 
 
 # The vendor-score components, in display order.
-VENDOR_SCORE_COMPONENTS = ("sla_compliance", "restore_time", "fault_rate", "repeat_faults", "availability", "ieq", "completeness")
+VENDOR_SCORE_COMPONENTS = (
+    "sla_compliance",
+    "restore_time",
+    "onsite_timeliness",
+    "fault_rate",
+    "repeat_faults",
+    "availability",
+    "ieq",
+    "completeness",
+    "satisfaction",
+)
 
 
 class VendorScoreWeights(Entry):
     """Weights of the vendor-score components; they must sum to 1."""
 
-    sla_compliance: float = Field(0.25, ge=0, le=1, description="share of faults restored within the SLA restore_min of their severity")
-    restore_time: float = Field(0.15, ge=0, le=1, description="mean time to restore as a multiple of the SLA restore_min")
+    sla_compliance: float = Field(0.20, ge=0, le=1, description="share of faults restored within the SLA restore_min of their severity")
+    restore_time: float = Field(0.10, ge=0, le=1, description="mean time to restore as a multiple of the SLA restore_min")
+    onsite_timeliness: float = Field(
+        0.10, ge=0, le=1, description="share of work orders the vendor reached on site within the SLA onsite_min (work orders)"
+    )
     fault_rate: float = Field(0.10, ge=0, le=1, description="severity-weighted faults per maintained device per 30 days")
     repeat_faults: float = Field(0.10, ge=0, le=1, description="share of faults reopening on the same target within the repeat window")
-    availability: float = Field(0.20, ge=0, le=1, description="share of time the maintained equipment had no active fault")
+    availability: float = Field(0.15, ge=0, le=1, description="share of time the maintained equipment had no active fault")
     ieq: float = Field(0.10, ge=0, le=1, description="GB/T 18883 compliance in occupied hours (vendors covering indoor_environment)")
     completeness: float = Field(0.10, ge=0, le=1, description="data completeness of the maintained devices")
+    satisfaction: float = Field(0.05, ge=0, le=1, description="share of return visits (回访) of repair requests rated 4 or 5 of 5")
 
     @model_validator(mode="after")
     def _sum_to_one(self) -> VendorScoreWeights:
@@ -121,6 +135,21 @@ class VendorScoring(Entry):
         REPAIR_TIMELINESS_MIN_SHARE, gt=0, le=1, description="SLA compliance at or above this scores full points"
     )
     sla_compliance_zero: float = Field(0.70, ge=0, lt=1, description="SLA compliance at or below this scores 0")
+    onsite_timeliness_target: float = Field(
+        REPAIR_TIMELINESS_MIN_SHARE,
+        gt=0,
+        le=1,
+        description="share of on-site arrivals within onsite_min at or above this scores full points",
+    )
+    onsite_timeliness_zero: float = Field(0.70, ge=0, lt=1, description="on-site timeliness at or below this scores 0")
+    # docs/standards.md#outsourced-services (M/L): satisfaction ≥ 85–95 %.
+    satisfaction_target: float = Field(
+        SATISFACTION_MIN_SHARE, gt=0, le=1, description="share of satisfied return visits (4-5 of 5) at or above this scores full points"
+    )
+    satisfaction_zero: float = Field(0.60, ge=0, lt=1, description="satisfied share at or below this scores 0")
+    satisfaction_min_visits: int = Field(
+        3, ge=1, description="fewer return visits than this in a period: satisfaction unavailable (too few to judge)"
+    )
     restore_ratio_full: float = Field(0.5, gt=0, description="mean restore time ÷ SLA restore_min at or below this scores full points")
     restore_ratio_zero: float = Field(1.5, gt=0, description="mean restore time ÷ SLA restore_min at or above this scores 0")
     severity_weights: dict[Severity, Annotated[float, Field(ge=0)]] = Field(
@@ -155,6 +184,8 @@ class VendorScoring(Entry):
     def _marks_in_order(self) -> VendorScoring:
         for name, full, zero, higher_is_better in (
             ("sla_compliance", self.sla_compliance_target, self.sla_compliance_zero, True),
+            ("onsite_timeliness", self.onsite_timeliness_target, self.onsite_timeliness_zero, True),
+            ("satisfaction", self.satisfaction_target, self.satisfaction_zero, True),
             ("restore_ratio", self.restore_ratio_full, self.restore_ratio_zero, False),
             ("fault_rate", self.fault_rate_full, self.fault_rate_zero, False),
             ("availability", self.availability_target, self.availability_zero, True),

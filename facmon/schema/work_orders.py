@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from facmon.schema.names import WORK_ORDER
-from facmon.store import FieldValue, InfluxStore, line, quote_identifier
+from facmon.store import FieldValue, InfluxStore, line, quote_identifier, quote_string
 
 WORK_ORDER_TAGS = ("building", "vendor", "severity", "kind", "source", "order")
 _OUTCOME_FIELDS = ("acknowledge_min", "onsite_min", "onsite_breached", "restore_min", "restore_breached", "rating")
@@ -77,3 +77,51 @@ def work_order_states(store: InfluxStore) -> dict[str, dict[str, Any]]:
         for series in rows
         if series.get("tags", {}).get("order")
     }
+
+
+@dataclass(frozen=True)
+class OnsiteOutcome:
+    """One on-site clock decided: an arrival (in time or late), or a limit passed without one."""
+
+    order: str
+    onsite_min: float | None  # minutes from report to arrival; None when nobody arrived in the period
+    breached: bool
+
+
+def _vendor_period(vendor: str, start_s: int, end_s: int) -> str:
+    return f'"vendor" = {quote_string(vendor)} AND time >= {int(start_s)}s AND time < {int(end_s)}s'
+
+
+def onsite_outcomes(store: InfluxStore, vendor: str, start_s: int, end_s: int) -> list[OnsiteOutcome]:
+    """The vendor's on-site clocks decided in [start_s, end_s) (UTC s): each arrival, and each on-site
+    limit that passed with no arrival in the period (breached)."""
+    measurement = quote_identifier(WORK_ORDER)
+    arrivals = store.query(
+        f'SELECT "onsite_min", "onsite_breached" FROM {measurement} WHERE {_vendor_period(vendor, start_s, end_s)} '
+        'AND "action" = \'arrive\' GROUP BY "order"'
+    )
+    breaches = store.query(
+        f'SELECT "breach" FROM {measurement} WHERE {_vendor_period(vendor, start_s, end_s)} '
+        'AND "action" = \'breach\' AND "breach" = \'onsite\' GROUP BY "order"'
+    )
+    outcomes: list[OnsiteOutcome] = []
+    arrived = set()
+    for series in arrivals:
+        order = series.get("tags", {}).get("order", "")
+        arrived.add(order)
+        for _, minutes, breached in series["values"]:
+            outcomes.append(OnsiteOutcome(order, None if minutes is None else float(minutes), bool(breached)))
+    for series in breaches:
+        order = series.get("tags", {}).get("order", "")
+        if order not in arrived:
+            outcomes.append(OnsiteOutcome(order, None, True))
+    return outcomes
+
+
+def return_visit_ratings(store: InfluxStore, vendor: str, start_s: int, end_s: int) -> list[int]:
+    """Ratings (1-5) of the vendor's repairs from return visits in [start_s, end_s) (UTC s)."""
+    rows = store.query(
+        f'SELECT "rating" FROM {quote_identifier(WORK_ORDER)} WHERE {_vendor_period(vendor, start_s, end_s)} '
+        "AND \"action\" = 'return_visit'"
+    )
+    return [int(value) for series in rows for _, value in series["values"] if value is not None]
