@@ -267,6 +267,28 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "panel.open_faults": ("未关闭故障", "Open faults"),
     "panel.open_faults_list": ("未关闭故障明细", "Open faults, detail"),
     "panel.faults_by_kind": ("时段内新发故障（按类型）", "Faults started in the range, per kind"),
+    "row.work_orders": ("工单", "Work orders"),
+    "panel.open_orders": ("待处理工单", "Open work orders"),
+    "panel.open_orders.description": (
+        "服务商尚未完成（待接单、已接单、已到场、已完工待验证、已重新打开）的工单数，来自工单服务写入的 work_order 时间线。",
+        "Orders the vendor still owes work on (open, acknowledged, on site, resolved awaiting verification, reopened), from the "
+        "work_order timeline the work-order service writes.",
+    ),
+    "panel.open_orders_list": ("待处理工单与 SLA 时限", "Open work orders and their SLA deadlines"),
+    "panel.open_orders_list.description": (
+        "每张未完成工单的当前状态，以及仍在计时的到场、恢复截止时间（空白：该计时已停止）。",
+        "Each order still owed: its state, and the on-site and restore deadlines still running (blank: that clock has stopped).",
+    ),
+    "panel.onsite_times": ("到场用时（分钟）", "Minutes to arrive on site"),
+    "panel.onsite_times.description": (
+        "所选时段内到场的工单：从报修（或故障上报）到到场的平均、最长分钟数、次数与超时次数。",
+        "Orders reached on site in the chosen range: mean and longest minutes from report to arrival, how many, how many late.",
+    ),
+    "panel.breaches": ("时段内 SLA 超时", "SLA breaches in the range"),
+    "panel.breaches.description": (
+        "所选时段内发生的超时：onsite 为未按时到场，restore 为未按时恢复。",
+        "Limits passed in the chosen range: onsite = not on site in time, restore = not restored in time.",
+    ),
 }
 
 

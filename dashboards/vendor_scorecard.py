@@ -1,4 +1,5 @@
-"""Dashboard (c), vendor scorecard: score, SLA compliance, time to restore, open faults, deductions.
+"""Dashboard (c), vendor scorecard: score, SLA compliance, time to restore, open faults, deductions,
+and the work orders (open orders with their SLA deadlines, time to arrive on site, breaches).
 
 The score, its components and the deduction come from ``score_vendor`` (per ``$period``); SLA
 compliance per severity, time to restore and open faults are measured here straight from the
@@ -35,6 +36,7 @@ from facmon.dashboards.building_detail import FAULT_SERIES, active_faults_query
 from facmon.dashboards.titles import Lang, title
 from facmon.registry import Site
 from facmon.schema import FAULT, SCORE_VENDOR
+from facmon.schema.names import WORK_ORDER
 from facmon.standards import Severity
 from facmon.store import quote_string
 
@@ -88,6 +90,28 @@ SCORE_TREND_QUERY = f'SELECT "score" FROM "{SCORE_VENDOR}" WHERE $timeFilter AND
 DEDUCTION_TREND_QUERY = (
     f'SELECT "deduction" FROM "{SCORE_VENDOR}" WHERE $timeFilter AND {VENDOR_FILTER} AND {MONTHLY_PERIOD} GROUP BY "vendor"'
 )
+
+# Work orders (the work_order timeline; no time filter on the open ones: an order opened before the range
+# and still owed is still open). ``last()`` per order is its current state.
+ORDER_TAGS = '"order", "vendor", "building", "kind", "severity"'
+_CURRENT_ORDERS = (
+    f'SELECT last("open") AS "open", last("state") AS "state", last("onsite_due") * 1000 AS "onsite_due", '
+    f'last("restore_due") * 1000 AS "restore_due" FROM "{WORK_ORDER}" WHERE {FAULT_SCOPE} GROUP BY {ORDER_TAGS}'
+)
+OPEN_ORDERS_QUERY = f'SELECT count("open") AS "open" FROM ({_CURRENT_ORDERS}) WHERE "open" = 1 GROUP BY "vendor"'
+OPEN_ORDERS_LIST_QUERY = f'SELECT "state", "onsite_due", "restore_due" FROM ({_CURRENT_ORDERS}) WHERE "open" = 1 GROUP BY {ORDER_TAGS}'
+ONSITE_TIMES_QUERY = (
+    f'SELECT mean("onsite_min") AS "mean_min", max("onsite_min") AS "max_min", count("onsite_min") AS "arrivals", '
+    f'sum("onsite_breached") AS "late" FROM "{WORK_ORDER}" WHERE $timeFilter AND {FAULT_SCOPE} AND "action" = \'arrive\' GROUP BY "vendor"'
+)
+
+
+def breaches_query(which: str) -> str:
+    """SLA breaches of one kind ("onsite" or "restore") in the range, per vendor."""
+    return (
+        f'SELECT count("breach") AS "{which}" FROM "{WORK_ORDER}" WHERE $timeFilter AND {FAULT_SCOPE} AND "action" = \'breach\' '
+        f'AND "breach" = {quote_string(which)} GROUP BY "vendor"'
+    )
 
 
 def _ref(index: int) -> str:
@@ -167,6 +191,37 @@ def _fault_panels(lang: Lang) -> list[Any]:
     return [open_count, by_kind, open_list]
 
 
+def _work_order_panels(lang: Lang) -> list[Any]:
+    open_count = stat_panel(
+        title("panel.open_orders", lang),
+        [influxql("A", OPEN_ORDERS_QUERY).alias("$tag_vendor")],
+        description=title("panel.open_orders.description", lang),
+        width=8,
+        height=8,
+    )
+    onsite = table_panel(
+        title("panel.onsite_times", lang),
+        [influxql("A", ONSITE_TIMES_QUERY)],
+        description=title("panel.onsite_times.description", lang),
+        width=8,
+    )
+    breaches = table_panel(
+        title("panel.breaches", lang),
+        [influxql("A", breaches_query("onsite")), influxql("B", breaches_query("restore"))],
+        description=title("panel.breaches.description", lang),
+        width=8,
+    )
+    # the deadlines are the only numbers of this table: one unit for the panel shows them as local times
+    open_list = table_panel(
+        title("panel.open_orders_list", lang),
+        [influxql("A", OPEN_ORDERS_LIST_QUERY)],
+        description=title("panel.open_orders_list.description", lang),
+        width=24,
+        height=10,
+    ).unit("dateTimeAsLocal")
+    return [open_count, onsite, breaches, open_list]
+
+
 def vendor_scorecard_dashboard(site: Site, lang: Lang) -> dict[str, Any]:
     """Dashboard (c), vendor scorecard, as Grafana's dashboard JSON."""
     board = (
@@ -181,6 +236,7 @@ def vendor_scorecard_dashboard(site: Site, lang: Lang) -> dict[str, Any]:
         ("row.vendor_score", _score_panels(site, lang)),
         ("row.sla", _sla_panels(site, lang)),
         ("row.vendor_faults", _fault_panels(lang)),
+        ("row.work_orders", _work_order_panels(lang)),
     ):
         board = board.with_row(dashboard_builder.Row(title(row_key, lang)))
         for panel in panels:

@@ -102,6 +102,39 @@ def _fault_lines() -> list[str]:
     return lines
 
 
+# Work orders (the work_order timeline as facmon.workorders.timeline writes it), hours after MORNING:
+# hvac's CH-1 order reached on site 90 min after its report (SLA critical 60: late, a breach), still
+# being worked; property's W-MAIN order reached in 30 min and verified; elevator's EL-1 order not yet
+# acknowledged. Open: hvac 1, elevator 1.
+ORDERS = [
+    # order, building, kind, severity, vendor, [(hours, action, state, open, detail)]
+    ("GD000001", A001, "equipment_fault_code", "critical", "hvac", [
+        (1.0, "open", "open", True, {}), (1.2, "acknowledge", "acknowledged", True, {}),
+        (2.0, "breach", "acknowledged", True, {"breach": "onsite"}),
+        (2.5, "arrive", "on_site", True, {"onsite_min": 90.0, "onsite_breached": True}),
+    ]),
+    ("GD000002", A001, "water_leak", "major", "property", [
+        (0.0, "open", "open", True, {}), (0.1, "acknowledge", "acknowledged", True, {}),
+        (0.5, "arrive", "on_site", True, {"onsite_min": 30.0, "onsite_breached": False}),
+        (1.4, "resolve", "resolved", True, {}), (1.5, "verify", "verified", False, {}),
+    ]),
+    ("GD000003", A002, "elevator_out_of_service", "major", "elevator", [(3.0, "open", "open", True, {})]),
+]  # fmt: skip
+
+
+def _order_lines() -> list[str]:
+    from facmon.schema.work_orders import WorkOrderEvent, work_order_line
+
+    lines = []
+    for number, building, kind, severity, vendor, events in ORDERS:
+        tags = {"building": building, "vendor": vendor, "severity": severity, "kind": kind, "source": "fault", "order": number}
+        for i, (hours, action, state, open_, detail) in enumerate(events):
+            at_us = (MORNING + int(hours * HOUR_S)) * 1_000_000
+            due = MORNING + 10 * HOUR_S if open_ else None
+            lines.append(work_order_line(WorkOrderEvent(i, at_us, tags, action, state, "", open_, due, due, detail)))
+    return lines
+
+
 def _period_start_ns(period: str) -> int:
     year, _, month = period.partition("-")
     return int(datetime.fromisoformat(f"{year}-{month or '01'}-01T00:00+08:00").timestamp()) * 10**9
@@ -164,7 +197,7 @@ def site_data(stack: Stack, example_site: Site) -> Iterator[dict[str, Any]]:
     store.create_database()
     backfill(SiteSimulator(example_site, seed=11), store, DAY_0, DAY_3)
     analyze(example_site, store, DAY_0, DAY_3)
-    store.write(_score_lines() + _fault_lines())
+    store.write(_score_lines() + _fault_lines() + _order_lines())
     yield {"store": store, "start_s": int(DAY_1.timestamp()), "end_s": int(DAY_3.timestamp())}
     store.query(f'DROP DATABASE "{store.database}"', method="POST")
     store.close()
@@ -305,6 +338,10 @@ def _expected_shapes(site: Site) -> dict[str, dict[str, tuple[set[str], Any]]]:
         title("panel.open_faults", en): ({"vendor"}, ["open"]),
         title("panel.faults_by_kind", en): ({"vendor", "kind"}, ["started"]),
         title("panel.open_faults_list", en): (fault_tags, ["active", "value", "detail"]),
+        title("panel.open_orders", en): ({"vendor"}, ["open"]),
+        title("panel.onsite_times", en): ({"vendor"}, ["mean_min", "max_min", "arrivals", "late"]),
+        title("panel.breaches", en): ({"vendor"}, {"A": ["onsite"], "B": ["restore"]}),
+        title("panel.open_orders_list", en): ({"order", "vendor", "building", "kind", "severity"}, ["state", "onsite_due", "restore_due"]),
     }
     return {energy_overview.UID: overview, building_detail.UID: detail, vendor_scorecard.UID: vendor}
 
@@ -340,6 +377,10 @@ NON_EMPTY = {
         "panel.open_faults",
         "panel.faults_by_kind",
         "panel.open_faults_list",
+        "panel.open_orders",
+        "panel.onsite_times",
+        "panel.breaches",
+        "panel.open_orders_list",
     ),
 }
 
@@ -685,3 +726,21 @@ def test_vendor_score_components_and_deductions_of_the_period(example_site: Site
     trend = _answers(example_site, wide, vendor_scorecard.UID)[title("panel.vendor_trend", "en")]
     scores = {s["tags"]["vendor"]: _values(s, "score") for s in trend["A"]}
     assert scores == {v: [s - 5.0, s] for v, (s, _, _) in VENDOR_SCORE.items()}
+
+
+def test_the_work_order_panels_show_open_orders_deadlines_arrivals_and_breaches(example_site: Site, site_data: dict[str, Any]) -> None:
+    """From ORDERS: open orders per vendor (the verified one is not), each open order's state and running
+    deadlines (ms, shown as local times), minutes to arrive per vendor with the late ones, breaches by kind."""
+    answers = _answers(example_site, site_data, vendor_scorecard.UID)
+    assert _by_tag(answers[title("panel.open_orders", "en")]["A"], "vendor", "open") == {"hvac": 1, "elevator": 1}
+    listed = answers[title("panel.open_orders_list", "en")]["A"]
+    assert {s["tags"]["order"]: _values(s, "state")[0] for s in listed} == {"GD000001": "on_site", "GD000003": "open"}
+    assert {_values(s, "restore_due")[0] for s in listed} == {(MORNING + 10 * HOUR_S) * 1000}
+    arrivals = answers[title("panel.onsite_times", "en")]["A"]
+    assert _by_tag(arrivals, "vendor", "mean_min") == {"hvac": 90.0, "property": 30.0}
+    assert _by_tag(arrivals, "vendor", "late") == {"hvac": 1.0, "property": 0.0}
+    breaches = answers[title("panel.breaches", "en")]
+    assert _by_tag(breaches["A"], "vendor", "onsite") == {"hvac": 1}
+    assert breaches["B"] == []  # nobody missed a restore limit
+    only_property = _answers(example_site, site_data, vendor_scorecard.UID, vendor=["property"])
+    assert only_property[title("panel.open_orders", "en")]["A"] == []

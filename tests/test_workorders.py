@@ -226,3 +226,20 @@ def test_influxdb_down_leaves_the_events_pending_and_loses_none(example_site: Si
         timeline.flush(down, example_site)
     assert TimelinePending.objects.count() == 1
     assert timeline.flush(store, example_site) == 1
+
+
+def test_an_order_handed_to_another_vendor_is_open_only_for_the_new_one(store: InfluxStore, example_site: Site, workorder_db: str) -> None:
+    from facmon.schema.work_orders import work_order_states
+    from facmon.workorders import orders, timeline
+    from facmon.workorders.lifecycle import Action, Channel
+    from facmon.workorders.models import WorkOrder
+
+    store.write([start_line("341122A001", CHILLER, s(T0), 101, "fault code 101", raised_s=s(T0))])
+    sync(store, example_site, T0 + timedelta(minutes=1))
+    order = WorkOrder.objects.get()
+    timeline.flush(store, example_site)
+    orders.act(example_site, order.pk, Action.ASSIGN, actor("officer"), Channel.WEB, T0 + timedelta(minutes=5), vendor="property")
+    timeline.flush(store, example_site)
+    rows = store.rows(f'SELECT last("open") AS "open" FROM "{WORK_ORDER}" GROUP BY "vendor"')
+    assert {row["vendor"]: row["open"] for row in rows} == {"hvac": 0.0, "property": 1.0}
+    assert work_order_states(store)[order.number]["state"] == "open"

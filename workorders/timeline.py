@@ -11,6 +11,7 @@ themselves (same series, same time). So after a restart both hold every event ex
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import datetime
 
 from django.db import transaction
@@ -68,7 +69,14 @@ def flush(store: InfluxStore, site: Site, *, limit: int | None = None) -> int:
         pending = list(TimelinePending.objects.select_related("event", "event__order").order_by("event_id")[:BATCH])
         if not pending:
             break
-        lines = [work_order_line(timeline_event(p.event, p.event.order, site)) for p in pending]
+        lines = []
+        for p in pending:
+            event = timeline_event(p.event, p.event.order, site)
+            lines.append(work_order_line(event))
+            handed_over = p.event.detail.get("from_vendor") if p.event.action == "assign" else None
+            if handed_over and handed_over != event.tags["vendor"]:
+                # the vendor who gave the order up: its series of the order ends here, no longer open
+                lines.append(work_order_line(replace(event, tags={**event.tags, "vendor": handed_over}, open=False)))
         store.write(lines)
         with transaction.atomic():
             TimelinePending.objects.filter(pk__in=[p.pk for p in pending]).delete()
