@@ -224,3 +224,73 @@ def test_a_storm_of_repair_requests_is_limited_and_every_accepted_one_is_kept(we
     assert set(codes) == {201, 429}
     assert WorkOrder.objects.filter(source="request").count() == accepted
     assert Event.objects.filter(action="open").count() == accepted
+
+
+def test_the_openapi_document_describes_every_route_and_its_fields(web: WebService) -> None:
+    document = requests.get(f"{web.url}/api/openapi.json", timeout=10).json()
+    assert set(document["paths"]) == {
+        "/api/orders",
+        "/api/orders/{order_id}",
+        "/api/orders/{order_id}/actions",
+        "/api/orders/{order_id}/return-visit",
+        "/api/orders/{order_id}/link",
+        "/api/requests",
+    }
+    request = document["components"]["schemas"]["RepairRequestIn"]
+    assert set(request["required"]) == {"building", "system", "location", "description"}
+    assert "registry" in request["properties"]["building"]["description"]
+
+
+def test_the_sign_in_page_is_limited_and_no_password_reaches_the_log(web: WebService, example_site: Site, caplog) -> None:  # type: ignore[no-untyped-def]
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    session = requests.Session()
+    token = session.get(f"{web.url}/login/", timeout=10).cookies["csrftoken"]
+    codes = []
+    for n in range(example_site.work_orders.logins_per_15min + 2):
+        answer = session.post(
+            f"{web.url}/login/",
+            data={"username": "officer", "password": f"secret-guess-{n}", "csrfmiddlewaretoken": token},
+            headers={"Referer": f"{web.url}/login/"},
+            timeout=10,
+        )
+        codes.append(answer.status_code)
+    assert codes[: example_site.work_orders.logins_per_15min] == [200] * example_site.work_orders.logins_per_15min  # the form again
+    assert codes[-1] == 429
+    requests.get(f"{web.url}/api/orders", auth=("officer", "another-secret"), timeout=10)
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "secret-guess" not in logged and "another-secret" not in logged
+
+
+def test_link_actions_when_the_site_allows_them(web: WebService, store: InfluxStore, example_site: Site, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """With work_orders.link_actions the link itself acknowledges (recorded with channel link); without, it
+    only shows the order."""
+    from facmon.workorders import pages
+    from facmon.workorders.links import sign_order
+    from facmon.workorders.models import WorkOrder
+
+    order = fault_orders(store, example_site)["hvac"]
+    allowing = example_site.model_copy(update={"work_orders": example_site.work_orders.model_copy(update={"link_actions": True})})
+    monkeypatch.setattr(pages, "current_site", lambda: allowing)
+    token = sign_order(order)
+    phone = requests.Session()
+    page = phone.get(f"{web.url}/l/{token}/", timeout=10)
+    assert 'id="action-acknowledge"' in page.text
+    done = phone.post(
+        f"{web.url}/orders/{order}/act/",
+        data={"action": "acknowledge", "link_token": token, "csrfmiddlewaretoken": phone.cookies["csrftoken"]},
+        headers={"Referer": f"{web.url}/l/{token}/"},
+        timeout=10,
+    )
+    assert done.status_code == 200
+    event = WorkOrder.objects.get(pk=order).events.get(action="acknowledge")
+    assert (event.channel, event.role, event.actor) == ("link", "vendor", "link:hvac")
+    # a link for one order cannot act on another
+    wrong = phone.post(
+        f"{web.url}/orders/{order + 1}/act/",
+        data={"action": "acknowledge", "link_token": token, "csrfmiddlewaretoken": phone.cookies["csrftoken"]},
+        headers={"Referer": f"{web.url}/l/{token}/"},
+        timeout=10,
+    )
+    assert wrong.status_code == 403

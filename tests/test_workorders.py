@@ -3,7 +3,9 @@ breaches as they happen, the append-only history, and the InfluxDB timeline acro
 
 from __future__ import annotations
 
+import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -243,3 +245,41 @@ def test_an_order_handed_to_another_vendor_is_open_only_for_the_new_one(store: I
     rows = store.rows(f'SELECT last("open") AS "open" FROM "{WORK_ORDER}" GROUP BY "vendor"')
     assert {row["vendor"]: row["open"] for row in rows} == {"hvac": 0.0, "property": 1.0}
     assert work_order_states(store)[order.number]["state"] == "open"
+
+
+def test_accounts_are_made_from_the_command_line_with_the_password_kept_out_of_it(workorder_db: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import os
+    import subprocess
+
+    from django.contrib.auth import authenticate
+
+    from tests.conftest import EXAMPLE_SITE
+
+    facmon = str(Path(sys.executable).with_name("facmon"))
+    password_file = tmp_path / "pw"
+    password_file.write_text("li-hua-password-1\n")
+    env = {
+        **os.environ,
+        "FACMON_POSTGRES_DB": workorder_db,
+        "FACMON_SITE": str(EXAMPLE_SITE),
+        "FACMON_ACCOUNT_PASSWORD_FILE": str(password_file),
+    }
+    made = subprocess.run(
+        [facmon, "workorders", "account", "li.hua", "--role", "vendor", "--vendor", "hvac"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert made.returncode == 0, made.stderr
+    user = authenticate(username="li.hua", password="li-hua-password-1")
+    assert user is not None and user.account.vendor == "hvac"
+    assert user.password.startswith("pbkdf2_sha256$")  # stored hashed
+    wrong = subprocess.run(
+        [facmon, "workorders", "account", "x", "--role", "vendor", "--vendor", "nobody"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert wrong.returncode == 2 and "--vendor 'nobody' is not a vendor of the registry" in wrong.stderr
