@@ -66,8 +66,9 @@ def _actor(request: HttpRequest) -> orders.Actor:
         raise Http404("no work-order account") from None
 
 
-def _view(order: WorkOrder, actor: orders.Actor | None, at: datetime) -> dict[str, Any]:
-    """What a page shows of an order: labels, clocks in minutes, history, the buttons ``actor`` has."""
+def _view(order: WorkOrder, actor: orders.Actor | None, at: datetime, *, history: bool = True) -> dict[str, Any]:
+    """What a page shows of an order: labels, clocks in minutes, the buttons ``actor`` has, and (``history``)
+    its events."""
     site = current_site()
     building = site.building(order.building)
     vendor = site.vendor(order.vendor)
@@ -105,7 +106,7 @@ def _view(order: WorkOrder, actor: orders.Actor | None, at: datetime) -> dict[st
                 "channel_label": labels.label(labels.CHANNELS, e.channel),
                 "actor_label": labels.SYSTEM_ACTOR if e.role == Role.SYSTEM else e.actor,
             }
-            for e in order.events.all()
+            for e in (order.events.all() if history else [])
         ],
     }
 
@@ -116,7 +117,7 @@ def board(request: HttpRequest) -> HttpResponse:
     actor = _actor(request)
     at = now()
     visible = list(orders.visible_orders(actor)[:200])
-    rows = [_view(order, actor, at) for order in visible]
+    rows = [_view(order, actor, at, history=False) for order in visible]
     rows.sort(key=lambda r: (not r["active"], r["order"].reported_at.timestamp() * (-1)))
     counts = {
         "active": sum(1 for r in rows if r["active"]),
