@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -65,3 +65,35 @@ def test_exactly_on_the_limit_is_in_time() -> None:
 def test_times_without_a_zone_are_refused() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
         minutes_between(datetime(2026, 12, 3, 9, 0), datetime(2026, 12, 3, 9, 0) + timedelta(minutes=1))
+
+
+def _weekend_or_holiday(day: date) -> bool:
+    from facmon.workdays import is_working_day
+
+    return not is_working_day(day)
+
+
+def test_a_contract_that_stops_the_clock_on_days_off_counts_working_days_only() -> None:
+    # Friday 27 Nov 2026 17:00, restore within 1440 min: 420 min on Friday, Saturday and Sunday stop the
+    # clock, the other 1020 min (17 h) run on Monday: due Monday 30 Nov 17:00. Continuously: Saturday 17:00.
+    friday = local(2026, 11, 27, 17, 0)
+    paused = SlaClock(friday, friday, 60, 1440, day_off=_weekend_or_holiday, zone=SHANGHAI)
+    assert paused.restore_due == local(2026, 11, 30, 17, 0)
+    assert SlaClock(friday, friday, 60, 1440).restore_due == local(2026, 11, 28, 17, 0)
+    # restored Monday 09:00: 420 + 540 = 960 counted minutes, in time; continuously 3840, breached
+    restored = SlaClock(friday, friday, 60, 1440, restored_at=local(2026, 11, 30, 9, 0), day_off=_weekend_or_holiday, zone=SHANGHAI)
+    status = restored.status(local(2026, 12, 1, 9, 0))
+    assert (status.restore_min, status.restore_breached) == (960, False)
+    assert SlaClock(friday, friday, 60, 1440, restored_at=local(2026, 11, 30, 9, 0)).status(local(2026, 12, 1)).restore_breached
+    # a running clock on Saturday shows what is left of Friday's budget: 1020 min
+    assert paused.status(local(2026, 11, 28, 12, 0)).restore_left_min == 1020
+
+
+def test_national_day_stops_a_working_day_clock_and_a_makeup_saturday_runs_it() -> None:
+    # 2026 (the holidays package's China calendar): 1-7 Oct off, Saturday 10 Oct a 调休 working day.
+    assert _weekend_or_holiday(date(2026, 10, 1)) and not _weekend_or_holiday(date(2026, 10, 10))
+    reported = local(2026, 9, 30, 23, 0)  # 60 of the 120 min on 30 Sep, the rest after the holiday, on Thu 8 Oct
+    clock = SlaClock(reported, reported, 120, 4320, day_off=_weekend_or_holiday, zone=SHANGHAI)
+    assert clock.onsite_due == local(2026, 10, 8, 1, 0)
+    friday = local(2026, 10, 9, 23, 30)  # 30 min on Friday, the other 90 on the working Saturday
+    assert SlaClock(friday, friday, 120, 4320, day_off=_weekend_or_holiday, zone=SHANGHAI).onsite_due == local(2026, 10, 10, 1, 30)

@@ -283,3 +283,20 @@ def test_accounts_are_made_from_the_command_line_with_the_password_kept_out_of_i
         timeout=120,
     )
     assert wrong.returncode == 2 and "--vendor 'nobody' is not a vendor of the registry" in wrong.stderr
+
+
+def test_a_contract_with_working_day_clocks_moves_the_deadline_past_the_weekend(example_site: Site, workorder_db: str) -> None:
+    from facmon.workorders import orders
+    from facmon.workorders.models import WorkOrder
+
+    friday = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)  # 17:00 in Shanghai
+    order = WorkOrder(
+        source="request", building="341122A001", vendor="hvac", severity="major", kind="hvac", reported_at=friday, onset_at=friday
+    )
+    hvac = example_site.vendor("hvac")
+    assert hvac is not None
+    paused = hvac.model_copy(update={"contract": hvac.contract.model_copy(update={"sla_clock": "working_days"})})
+    site = example_site.model_copy(update={"vendors": [paused if v.id == "hvac" else v for v in example_site.vendors]})
+    site.model_post_init(None)
+    assert orders.sla_clock(order, example_site).restore_due == friday + timedelta(minutes=1440)
+    assert orders.sla_clock(order, site).restore_due == friday + timedelta(days=3)  # Monday 17:00

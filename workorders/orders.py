@@ -9,13 +9,14 @@ requests they filed. An order someone may not see does not exist for them (:clas
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from django.db import transaction
 from django.db.models import QuerySet
 
 from facmon.registry import Severity, Site, System
+from facmon.workdays import is_working_day
 from facmon.workorders.lifecycle import ACTIVE, Action, Channel, Role, State, TransitionRefused, next_state
 from facmon.workorders.models import Account, Event, TimelinePending, WorkOrder
 from facmon.workorders.sla import SlaClock, SlaStatus
@@ -91,7 +92,13 @@ def sla_clock(order: WorkOrder, site: Site) -> SlaClock:
         acknowledged_at=order.acknowledged_at,
         on_site_at=order.on_site_at,
         restored_at=order.restored_at,
+        day_off=_day_off if vendor.contract.sla_clock == "working_days" else None,
+        zone=site.site.tz,
     )
+
+
+def _day_off(day: date) -> bool:
+    return not is_working_day(day)
 
 
 def sla_status(order: WorkOrder, site: Site, now: datetime) -> SlaStatus:

@@ -7,15 +7,20 @@
   ``restore_min`` ("minutes from fault start to service restored"). A fault order is restored when the
   data show the fault cleared, not when the vendor says so; a repair request when it is resolved.
 
-The clocks run continuously, across nights, weekends, month ends and holidays: the registry's SLA terms
-are in plain minutes and no contract of the example site pauses them. Pure: times are timezone-aware
-datetimes passed in, never read from a clock.
+The clocks run continuously, across nights, weekends, month ends and holidays, unless the vendor's
+contract says they stop on days off (registry ``vendors[].contract.sla_clock: working_days``): then
+only the hours of working days count (the Chinese calendar, 调休 working weekends included), whole
+local days. Pure: times are timezone-aware datetimes passed in, never read from a clock; the calendar
+is a predicate passed in.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+
+DayOff = Callable[[date], bool]  # True for a local day the SLA clock stops on
 
 
 def minutes_between(start: datetime, end: datetime) -> float:
@@ -23,6 +28,43 @@ def minutes_between(start: datetime, end: datetime) -> float:
     if start.tzinfo is None or end.tzinfo is None:
         raise ValueError("SLA times must be timezone-aware")
     return (end - start).total_seconds() / 60.0
+
+
+def _next_midnight(moment: datetime, zone: tzinfo) -> datetime:
+    local = moment.astimezone(zone)
+    return datetime.combine(local.date() + timedelta(days=1), time(0), zone)
+
+
+def counted_minutes(start: datetime, end: datetime, day_off: DayOff | None = None, zone: tzinfo = UTC) -> float:
+    """Minutes from ``start`` to ``end`` that count: all of them, or (``day_off``) those on local days
+    in ``zone`` that are not days off. Negative when ``end`` is before ``start``."""
+    if day_off is None:
+        return minutes_between(start, end)
+    if end < start:
+        return -counted_minutes(end, start, day_off, zone)
+    minutes_between(start, end)  # both timezone-aware
+    total_s, moment = 0.0, start
+    while moment < end:
+        stop = min(end, _next_midnight(moment, zone))
+        if not day_off(moment.astimezone(zone).date()):
+            total_s += (stop - moment).total_seconds()
+        moment = stop
+    return total_s / 60.0
+
+
+def add_counted_minutes(start: datetime, minutes: float, day_off: DayOff | None = None, zone: tzinfo = UTC) -> datetime:
+    """The moment ``minutes`` counted minutes after ``start`` (see :func:`counted_minutes`)."""
+    if day_off is None:
+        return start + timedelta(minutes=minutes)
+    left_s, moment = minutes * 60.0, start
+    while True:
+        midnight = _next_midnight(moment, zone)
+        if not day_off(moment.astimezone(zone).date()):
+            room_s = (midnight - moment).total_seconds()
+            if left_s <= room_s:
+                return moment + timedelta(seconds=left_s)
+            left_s -= room_s
+        moment = midnight
 
 
 @dataclass(frozen=True)
@@ -36,14 +78,19 @@ class SlaClock:
     acknowledged_at: datetime | None = None
     on_site_at: datetime | None = None
     restored_at: datetime | None = None
+    day_off: DayOff | None = None  # None: a continuous clock
+    zone: tzinfo = UTC  # whose local days day_off judges
+
+    def _minutes(self, start: datetime, end: datetime) -> float:
+        return counted_minutes(start, end, self.day_off, self.zone)
 
     @property
     def onsite_due(self) -> datetime:
-        return self.reported_at + timedelta(minutes=self.onsite_limit_min)
+        return add_counted_minutes(self.reported_at, self.onsite_limit_min, self.day_off, self.zone)
 
     @property
     def restore_due(self) -> datetime:
-        return self.onset_at + timedelta(minutes=self.restore_limit_min)
+        return add_counted_minutes(self.onset_at, self.restore_limit_min, self.day_off, self.zone)
 
     def status(self, now: datetime) -> SlaStatus:
         """Elapsed minutes of each clock (stopped where its event happened, else running to ``now``),
@@ -51,14 +98,14 @@ class SlaClock:
 
         def clock(start: datetime, stop: datetime | None, due: datetime) -> tuple[float, bool, float | None]:
             end = stop if stop is not None else now
-            elapsed = minutes_between(start, end)
+            elapsed = self._minutes(start, end)
             breached = end > due
-            left = None if stop is not None else minutes_between(now, due)
+            left = None if stop is not None else self._minutes(now, due)
             return elapsed, breached, left
 
         onsite_min, onsite_breached, onsite_left = clock(self.reported_at, self.on_site_at, self.onsite_due)
         restore_min, restore_breached, restore_left = clock(self.onset_at, self.restored_at, self.restore_due)
-        ack_min = minutes_between(self.reported_at, self.acknowledged_at if self.acknowledged_at else now)
+        ack_min = self._minutes(self.reported_at, self.acknowledged_at if self.acknowledged_at else now)
         return SlaStatus(
             acknowledge_min=ack_min,
             acknowledged=self.acknowledged_at is not None,

@@ -81,6 +81,11 @@ class ContractTerms(Entry):
     )
     cap_percent: float | None = Field(None, gt=0, le=100, description="a month's deductions at most this percent of the monthly fee")
     reference: str | None = Field(None, description="where the terms come from, e.g. the contract number and clause")
+    sla_clock: Literal["continuous", "working_days"] = Field(
+        "continuous",
+        description="how the SLA minutes are counted: continuous (nights, weekends and holidays included), or working_days when "
+        "the contract stops the clocks on days off (weekends and public holidays of the Chinese calendar; 调休 working weekends count)",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> ContractTerms:
