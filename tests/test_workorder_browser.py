@@ -9,13 +9,14 @@ Never downloads a browser or a driver: /usr/bin/chromium and /usr/bin/chromedriv
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import requests
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -80,12 +81,35 @@ def shot(driver: WebDriver, name: str, *, phone_layout: bool = True) -> Path:
     return path
 
 
-def click_and_load(driver: WebDriver, element: WebElement) -> None:
-    """Click something that loads a new page (a link, a form's button) and wait for that page."""
+def _gone(element: WebElement) -> bool:
+    """True once ``element``'s document was replaced. Chromium answers for a node of a replaced document
+    with a stale-element error or, now and then, "Node with given id does not belong to the document"."""
+    try:
+        element.is_enabled()
+    except StaleElementReferenceException:
+        return True
+    except WebDriverException as error:
+        if "does not belong to the document" in str(error):
+            return True
+        raise
+    return False
+
+
+def click_and_load(driver: WebDriver, element: WebElement, until: Callable[[WebDriver], bool] | None = None) -> None:
+    """Click something that loads a new page (a link, a form's button) and wait for that page, and for
+    ``until`` on it. A form that redirects swaps the document twice; a look at the page between the two
+    (a node of the first, gone) is retried, not taken for an answer."""
     page = driver.find_element(By.TAG_NAME, "html")
     element.click()
-    WebDriverWait(driver, WAIT_S).until(EC.staleness_of(page))
-    WebDriverWait(driver, WAIT_S).until(lambda d: d.execute_script("return document.readyState") == "complete")
+    WebDriverWait(driver, WAIT_S).until(lambda _: _gone(page))
+    WebDriverWait(driver, WAIT_S, ignored_exceptions=(WebDriverException,)).until(
+        lambda d: d.execute_script("return document.readyState") == "complete" and (until is None or until(d))
+    )
+
+
+def switch_language(driver: WebDriver, language: str) -> None:
+    """Press the header's language button and wait for the page in that language."""
+    click_and_load(driver, language_button(driver, language), until=lambda d: page_language(d) == ("en" if language == "en" else "zh-hans"))
 
 
 def sign_in(driver: WebDriver, username: str) -> None:
@@ -284,7 +308,7 @@ def test_the_english_button_switches_the_pages_to_english_and_back(
     assert phone.find_element(By.ID, "action-acknowledge").text == "接单"
     shot(phone, "language-1-chinese.png")
 
-    click_and_load(phone, language_button(phone, "en"))
+    switch_language(phone, "en")
     assert phone.current_url == f"{web.url}/orders/{order.pk}/"  # back on the same page
     assert page_language(phone) == "en"
     assert phone.find_element(By.ID, "action-acknowledge").text == "Acknowledge"
@@ -300,7 +324,7 @@ def test_the_english_button_switches_the_pages_to_english_and_back(
     assert phone.find_element(By.ID, "order-state").text == "Acknowledged"
     assert phone.find_element(By.ID, "action-arrive").text == "Arrived on site"
 
-    click_and_load(phone, language_button(phone, "zh-hans"))
+    switch_language(phone, "zh-hans")
     assert page_language(phone) == "zh-hans"
     assert phone.find_element(By.ID, "order-state").text == "已接单"
     assert phone.find_element(By.ID, "action-arrive").text == "到场"
@@ -310,7 +334,7 @@ def test_the_repair_request_form_follows_the_language_switch(phone: WebDriver, w
     open_page(phone, f"{web.url}/requests/new/")
     sign_in(phone, "occupant")
     assert [label.text for label in phone.find_elements(By.CSS_SELECTOR, "#request-form label")][:2] == ["楼宇", "报修类别"]
-    click_and_load(phone, language_button(phone, "en"))
+    switch_language(phone, "en")
     assert page_language(phone) == "en"
     assert phone.find_element(By.ID, "submit-request").get_attribute("value") == "Submit"
     shot(phone, "language-3-request-form-english.png")
