@@ -4,18 +4,21 @@
 
 VENV        ?= .venv
 PYTHON      ?= python3
-# PostgreSQL holds the work orders; gettext compiles their pages' translations; chromium and chromium-driver
-# drive those pages in the tests, fonts-noto-cjk renders their Chinese. Go and two Go libraries read the Grafana provisioning files as Grafana does (grafana/check.py).
-APT_PACKAGES = mosquitto mosquitto-clients influxdb postgresql gettext chromium chromium-driver fonts-noto-cjk golang-go golang-github-prometheus-alertmanager-dev golang-gopkg-yaml.v3-dev
+# PostgreSQL holds the work orders; gettext compiles their pages' translations. Go and two Go libraries
+# read the Grafana provisioning files as Grafana does (grafana/check.py).
+APT_PACKAGES = mosquitto mosquitto-clients influxdb postgresql gettext golang-go golang-github-prometheus-alertmanager-dev golang-gopkg-yaml.v3-dev
+# The tests also drive the work-order pages in Debian's headless Chromium (chromium-driver), with
+# fonts-noto-cjk to render their Chinese.
+TEST_APT_PACKAGES = chromium chromium-driver fonts-noto-cjk
 SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 STAMP        = $(VENV)/.facmon-installed
 
-.PHONY: demo test test-unit test-stress lint install system-packages stack-down clean
+.PHONY: demo test test-unit test-stress lint install system-packages test-packages apt-install stack-down clean
 
 demo: install
 	$(VENV)/bin/facmon demo
 
-test: install
+test: install test-packages
 	$(VENV)/bin/python -m pytest -q
 
 # The tests that start no server and need nothing but Python (any laptop, under a minute), on every core.
@@ -27,18 +30,24 @@ lint: $(STAMP)
 	$(VENV)/bin/python -m pytest -q tests/test_code_rules.py
 
 # Long stress runs left out of `make test` (marked slow): 120 SIGTERM/SIGINT trials against facmon ingest.
-test-stress: install
+test-stress: install test-packages
 	$(VENV)/bin/python -m pytest -q -s -m slow
 
 install: system-packages $(STAMP)
 
 # Installs only the Debian packages that are missing; a no-op when all are there.
 system-packages:
+	@$(MAKE) --no-print-directory apt-install PACKAGES="$(APT_PACKAGES)"
+	@if ! $(PYTHON) -c "import ensurepip, venv" >/dev/null 2>&1; then $(MAKE) --no-print-directory apt-install PACKAGES=python3-venv; fi
+
+test-packages:
+	@$(MAKE) --no-print-directory apt-install PACKAGES="$(TEST_APT_PACKAGES)"
+
+apt-install:
 	@missing=""; \
-	for pkg in $(APT_PACKAGES); do \
+	for pkg in $(PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' $$pkg 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$pkg"; \
 	done; \
-	if ! $(PYTHON) -c "import ensurepip, venv" >/dev/null 2>&1; then missing="$$missing python3-venv"; fi; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
