@@ -599,10 +599,13 @@ bind-address = "{self.host}:{self.influx_rpc_port}"
         return stopped
 
     def status(self) -> dict[str, Any]:
-        """Each service with host, port, PID and whether it runs, plus the InfluxDB database name."""
+        """Each service with host, port, PID and whether it runs, plus the InfluxDB database name; then the
+        processes started with :meth:`start_process` (the demo's work-order service)."""
         services = self._recorded()
         report: dict[str, Any] = {"home": str(self.home), "database": self.database, "services": {}}
-        for name, port in (("mosquitto", self.mqtt_port), ("influxdb", self.influx_port), ("postgresql", self.postgres_port)):
+        others = [(name, service.port) for name, service in services.items() if name not in ("mosquitto", "influxdb", "postgresql")]
+        servers = [("mosquitto", self.mqtt_port), ("influxdb", self.influx_port), ("postgresql", self.postgres_port)]
+        for name, port in servers + others:
             service = services.get(name)
             if name == "postgresql" and service is None:
                 continue  # a stack started without the work-order database
@@ -626,6 +629,8 @@ bind-address = "{self.host}:{self.influx_rpc_port}"
             elif name == "postgresql":
                 entry["url"] = f"postgresql://{POSTGRES_USER}@{self.host}:{entry['port']}/{POSTGRES_DATABASE}"
                 entry["database"] = POSTGRES_DATABASE
+            elif name != "influxdb":
+                entry["url"] = f"http://{self.host}:{entry['port']}/"  # a process of the stack, e.g. the work-order service
             else:
                 entry["url"] = f"http://{self.host}:{entry['port']}"
                 entry["database"] = self.database

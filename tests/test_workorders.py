@@ -300,3 +300,29 @@ def test_a_contract_with_working_day_clocks_moves_the_deadline_past_the_weekend(
     site.model_post_init(None)
     assert orders.sla_clock(order, example_site).restore_due == friday + timedelta(minutes=1440)
     assert orders.sla_clock(order, site).restore_due == friday + timedelta(days=3)  # Monday 17:00
+
+
+def test_an_arrival_recorded_after_the_data_cleared_is_judged_by_its_own_time(
+    store: InfluxStore, example_site: Site, workorder_db: str
+) -> None:
+    """A history entered after the fact (the demo's backfill, a vendor catching up on paper): the fault
+    opened and cleared before anyone recorded the arrival; the arrival, in time, is no breach."""
+    from facmon.workorders import orders
+    from facmon.workorders.lifecycle import Action, Channel
+    from facmon.workorders.models import WorkOrder
+
+    store.write(
+        [
+            start_line("341122A001", CHILLER, s(T0), 101, "code 101", raised_s=s(T0)),
+            clear_line("341122A001", CHILLER, s(T0 + timedelta(hours=2))),
+        ]
+    )
+    sync(store, example_site, T0 + timedelta(hours=3))
+    order = WorkOrder.objects.get()
+    assert order.onsite_breached_at is None and order.restored_at == T0 + timedelta(hours=2)
+    staff = actor("hvac-staff")
+    orders.act(example_site, order.pk, Action.ACKNOWLEDGE, staff, Channel.API, T0 + timedelta(minutes=5))
+    orders.act(example_site, order.pk, Action.ARRIVE, staff, Channel.API, T0 + timedelta(minutes=40))  # hvac critical: 60 min
+    order.refresh_from_db()
+    assert order.onsite_breached_at is None and not order.events.filter(action="breach").exists()
+    assert orders.mark_breaches(example_site, T0 + timedelta(hours=4)) == []

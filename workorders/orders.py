@@ -350,16 +350,16 @@ def _restart_clocks(order: WorkOrder, reported_at: datetime, *, onset_at: dateti
     order.flagged = False
 
 
-def _mark_breach_fields(order: WorkOrder, site: Site, at: datetime) -> list[str]:
-    """Mark the limits passed by ``at`` (and not marked before); returns which ("onsite", "restore")."""
+def _mark_breach_fields(order: WorkOrder, site: Site, at: datetime, clocks: tuple[str, ...] = ("onsite", "restore")) -> list[str]:
+    """Mark the limits of ``clocks`` passed by ``at`` (and not marked before); returns which ("onsite", "restore")."""
     clock = sla_clock(order, site)
     marked = []
     onsite_end = order.on_site_at or at
-    if order.onsite_breached_at is None and onsite_end > clock.onsite_due:
+    if "onsite" in clocks and order.onsite_breached_at is None and onsite_end > clock.onsite_due:
         order.onsite_breached_at = clock.onsite_due
         marked.append("onsite")
     restore_end = order.restored_at or at
-    if order.restore_breached_at is None and restore_end > clock.restore_due:
+    if "restore" in clocks and order.restore_breached_at is None and restore_end > clock.restore_due:
         order.restore_breached_at = clock.restore_due
         marked.append("restore")
     return marked
@@ -399,7 +399,9 @@ def fault_cleared(site: Site, order: WorkOrder, cleared_at: datetime) -> None:
     order.fault_cleared_at = cleared_at
     order.restored_at = cleared_at
     order.save()
-    _record_breaches(order, site, cleared_at)
+    # the restore clock stops here; the on-site clock is the vendor's arrival, judged when it is recorded
+    # or by mark_breaches once its limit passes (a backfilled history records arrivals after the clear)
+    _record_breaches(order, site, cleared_at, clocks=("restore",))
     if order.state == State.RESOLVED:
         _verify_by_data(site, order, max(cleared_at, order.resolved_at or cleared_at))
     elif order.state in ACTIVE:
@@ -449,9 +451,10 @@ def mark_breaches(site: Site, now: datetime) -> list[tuple[str, str]]:
     return marked
 
 
-def _record_breaches(order: WorkOrder, site: Site, at: datetime) -> list[str]:
-    """Mark and record (one ``breach`` event each, stamped when the limit passed) the limits passed by ``at``."""
-    marked = _mark_breach_fields(order, site, at)
+def _record_breaches(order: WorkOrder, site: Site, at: datetime, clocks: tuple[str, ...] = ("onsite", "restore")) -> list[str]:
+    """Mark and record (one ``breach`` event each, stamped when the limit passed) the limits of ``clocks``
+    passed by ``at``."""
+    marked = _mark_breach_fields(order, site, at, clocks)
     if marked:
         order.save()
     for which in marked:
