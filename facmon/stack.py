@@ -160,6 +160,16 @@ def _pid_runs(pid: int | None, config: str) -> bool:
     return config.encode() in cmdline
 
 
+def _exiting(pid: int) -> bool:
+    """True while ``pid`` is a process on its way out: still listed, not yet a zombie, command line gone."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+    return "State:\tZ" not in status and not cmdline
+
+
 def _reap(pid: int) -> None:
     try:
         os.waitpid(pid, os.WNOHANG)
@@ -568,17 +578,21 @@ bind-address = "{self.host}:{self.influx_rpc_port}"
         if not _pid_runs(service.pid, service.config):
             return False
         assert service.pid is not None
+        pid = service.pid
         # PostgreSQL's SIGTERM waits for every client to leave; SIGINT is its fast shutdown (still clean).
-        os.kill(service.pid, signal.SIGINT if service.name == "postgresql" else signal.SIGTERM)
+        os.kill(pid, signal.SIGINT if service.name == "postgresql" else signal.SIGTERM)
         deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            _reap(service.pid)
-            if not _pid_runs(service.pid, service.config):
-                return True
+        while time.monotonic() < deadline and _pid_runs(pid, service.config):
+            _reap(pid)
             time.sleep(0.05)
-        os.kill(service.pid, signal.SIGKILL)
-        time.sleep(0.1)
-        _reap(service.pid)
+        if _pid_runs(pid, service.config):
+            os.kill(pid, signal.SIGKILL)
+        # A process's command line empties while it exits, a moment before it is gone: wait that moment
+        # out, so the caller never sees our PID alive after `down` (a PID reused since has a command line).
+        settle = time.monotonic() + 5.0
+        while time.monotonic() < settle and (_pid_runs(pid, service.config) or _exiting(pid)):
+            _reap(pid)
+            time.sleep(0.02)
         return True
 
     def stop_service(self, name: str) -> bool:
