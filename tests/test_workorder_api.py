@@ -3,6 +3,7 @@ gets, signed links, and the limits on sign-ins and repair requests."""
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC, datetime, timedelta
 
 import requests
@@ -191,9 +192,9 @@ def test_signed_links_open_the_order_and_expired_or_tampered_ones_are_refused(
     assert 'id="action-acknowledge"' not in opened.text  # acting needs a sign-in (link_actions is off)
     tampered = token[:-1] + ("A" if token[-1] != "A" else "B")
     assert requests.get(f"{web.url}/l/{tampered}/", timeout=10).status_code == 403
-    assert requests.get(f"{web.url}/l/{sign_order(order + 1)[:-2]}/", timeout=10).status_code == 403
+    assert requests.get(f"{web.url}/l/{sign_order(order + 1, 'hvac')[:-2]}/", timeout=10).status_code == 403
     with time_machine.travel(datetime.now(UTC) - timedelta(hours=example_site.work_orders.link_ttl_hours + 1), tick=False):
-        old = sign_order(order)
+        old = sign_order(order, "hvac")
     expired = requests.get(f"{web.url}/l/{old}/", timeout=10)
     assert expired.status_code == 403 and "expired" in expired.text.lower() or "过期" in expired.text
     posted = requests.post(f"{web.url}/orders/{order}/act/", data={"action": "acknowledge", "link_token": token}, timeout=10)
@@ -273,7 +274,7 @@ def test_link_actions_when_the_site_allows_them(web: WebService, store: InfluxSt
     order = fault_orders(store, example_site)["hvac"]
     allowing = example_site.model_copy(update={"work_orders": example_site.work_orders.model_copy(update={"link_actions": True})})
     monkeypatch.setattr(pages, "current_site", lambda: allowing)
-    token = sign_order(order)
+    token = sign_order(order, "hvac")
     phone = requests.Session()
     page = phone.get(f"{web.url}/l/{token}/", timeout=10)
     assert 'id="action-acknowledge"' in page.text
@@ -294,3 +295,62 @@ def test_link_actions_when_the_site_allows_them(web: WebService, store: InfluxSt
         timeout=10,
     )
     assert wrong.status_code == 403
+
+
+def test_links_are_for_officers_and_the_vendor_and_end_when_the_order_changes_hands(
+    web: WebService, store: InfluxStore, example_site: Site
+) -> None:
+    from facmon.workorders.links import sign_order
+
+    filed = requests.post(
+        f"{web.url}/api/requests",
+        json={"building": "341122A001", "system": "hvac", "location": "2F", "description": "too warm"},
+        auth=login("occupant"),
+        timeout=10,
+    ).json()
+    assert requests.get(f"{web.url}/api/orders/{filed['id']}/link", auth=login("occupant"), timeout=10).status_code == 403
+    order = fault_orders(store, example_site)["hvac"]
+    token = sign_order(order, "hvac")
+    assert requests.get(f"{web.url}/l/{token}/", timeout=10).status_code == 200
+    moved = requests.post(
+        f"{web.url}/api/orders/{order}/actions", json={"action": "assign", "vendor": "property"}, auth=login("officer"), timeout=10
+    )
+    assert moved.status_code == 200
+    assert requests.get(f"{web.url}/l/{token}/", timeout=10).status_code == 404  # hvac's link no longer opens property's order
+
+
+def test_input_the_database_cannot_hold_gets_a_400_not_a_500(web: WebService, store: InfluxStore, example_site: Site) -> None:
+    order = fault_orders(store, example_site)["hvac"]
+    officer = login("officer")
+    cases = [
+        requests.get(f"{web.url}/api/orders?building=%00", auth=officer, timeout=10),
+        requests.get(f"{web.url}/f/A%00/x/y/", auth=officer, timeout=10),
+        requests.post(f"{web.url}/api/orders/{order}/actions", data='{"action": "note", "note": "a\\u0000b"}', auth=officer, timeout=10),
+        requests.post(f"{web.url}/api/orders/{order}/actions", json={"action": "note", "photo": "p" * 501}, auth=officer, timeout=10),
+    ]
+    assert [c.status_code for c in cases] == [400, 400, 400, 422]
+    assert "NUL" in cases[0].text and "photo" in cases[3].text
+    session = signed_in(web, "hvac-staff")
+    page = session.post(
+        f"{web.url}/orders/{order}/act/",
+        data={"action": "note", "photo": "p" * 600, "csrfmiddlewaretoken": session.cookies["csrftoken"]},
+        headers={"Referer": f"{web.url}/orders/{order}/"},
+        timeout=10,
+    )
+    assert page.status_code == 200 and "at most 500 characters" in page.text
+
+
+def test_sign_ins_count_failures_per_user_name_however_it_is_spelt(web: WebService, example_site: Site) -> None:
+    limit = example_site.work_orders.logins_per_15min
+    for _ in range(3):
+        signed_in(web, "officer")  # successful sign-ins count for nothing
+    spellings = ["officer", "officer ", "ｏｆｆｉｃｅｒ"]  # Django reads all three as one user name
+
+    def basic(name: str, password: str) -> dict[str, str]:  # UTF-8, which requests' own auth cannot send
+        return {"Authorization": "Basic " + base64.b64encode(f"{name}:{password}".encode()).decode()}
+
+    codes = [
+        requests.get(f"{web.url}/api/orders", headers=basic(spellings[n % 3], f"wrong-{n}"), timeout=10).status_code
+        for n in range(limit + 1)
+    ]
+    assert codes == [401] * limit + [429]

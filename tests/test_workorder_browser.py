@@ -169,7 +169,7 @@ def test_a_vendor_opens_the_deep_link_on_a_phone_signs_in_and_works_the_order_to
     order = open_chiller_order(store, example_site)
 
     # The link from the alert message, opened before signing in: the order read-only, in Chinese.
-    open_page(phone, f"{web.url}/l/{sign_order(order.pk)}/")
+    open_page(phone, f"{web.url}/l/{sign_order(order.pk, order.vendor)}/")
     shot(phone, "vendor-1-link.png")
     assert page_language(phone) == "zh-hans"
     assert phone.find_element(By.ID, "order-number").text == order.number
@@ -281,7 +281,7 @@ def test_a_vendor_gets_not_found_for_another_vendors_order(
     assert phone.current_url == f"{web.url}/orders/"
     assert order.number not in phone.page_source  # not on the property vendor's board either
 
-    for path in (f"/orders/{order.pk}/", f"/l/{sign_order(order.pk)}/"):
+    for path in (f"/orders/{order.pk}/", f"/l/{sign_order(order.pk, order.vendor)}/"):
         open_page(phone, web.url + path)
         assert phone.find_element(By.ID, "message").text == "没有这个页面或工单，或您无权查看。", path
         assert phone.find_elements(By.ID, "order-number") == [], path

@@ -97,3 +97,14 @@ def test_national_day_stops_a_working_day_clock_and_a_makeup_saturday_runs_it() 
     assert clock.onsite_due == local(2026, 10, 8, 1, 0)
     friday = local(2026, 10, 9, 23, 30)  # 30 min on Friday, the other 90 on the working Saturday
     assert SlaClock(friday, friday, 120, 4320, day_off=_weekend_or_holiday, zone=SHANGHAI).onsite_due == local(2026, 10, 10, 1, 30)
+
+
+def test_a_working_day_limit_used_up_at_midnight_before_days_off_is_met_on_the_next_working_minute() -> None:
+    # Friday 20:00 + 240 counted minutes ends at Friday's midnight; an arrival on Saturday (a day off) has
+    # used no more than the 240: in time. (Judged by counted minutes, not by the midnight timestamp.)
+    friday = local(2026, 11, 27, 20, 0)
+    clock = SlaClock(friday, friday, 240, 4320, on_site_at=local(2026, 11, 28, 10, 0), day_off=_weekend_or_holiday, zone=SHANGHAI)
+    status = clock.status(local(2026, 11, 30, 9, 0))
+    assert (status.onsite_min, status.onsite_breached) == (240, False)
+    monday = SlaClock(friday, friday, 240, 4320, on_site_at=local(2026, 11, 30, 0, 1), day_off=_weekend_or_holiday, zone=SHANGHAI)
+    assert monday.status(local(2026, 11, 30, 9, 0)).onsite_breached  # one counted minute over

@@ -326,3 +326,74 @@ def test_an_arrival_recorded_after_the_data_cleared_is_judged_by_its_own_time(
     order.refresh_from_db()
     assert order.onsite_breached_at is None and not order.events.filter(action="breach").exists()
     assert orders.mark_breaches(example_site, T0 + timedelta(hours=4)) == []
+
+
+def test_an_officer_cannot_verify_a_fault_the_data_still_show(store: InfluxStore, example_site: Site, workorder_db: str) -> None:
+    from facmon.workorders import orders
+    from facmon.workorders.lifecycle import Action, Channel, TransitionRefused
+    from facmon.workorders.models import WorkOrder
+
+    store.write([start_line("341122A001", CHILLER, s(T0), 101, "code 101", raised_s=s(T0))])
+    sync(store, example_site, T0 + timedelta(minutes=1))
+    order = WorkOrder.objects.get()
+    staff = actor("hvac-staff")
+    for step, minutes in ((Action.ACKNOWLEDGE, 2), (Action.ARRIVE, 20), (Action.RESOLVE, 40)):
+        orders.act(example_site, order.pk, step, staff, Channel.API, T0 + timedelta(minutes=minutes))
+    with pytest.raises(TransitionRefused, match="the data still show this fault"):
+        orders.act(example_site, order.pk, Action.VERIFY, actor("officer"), Channel.WEB, T0 + timedelta(minutes=50))
+
+
+def test_reopening_a_fault_order_keeps_its_one_restore_breach(store: InfluxStore, example_site: Site, workorder_db: str) -> None:
+    from facmon.workorders import orders
+    from facmon.workorders.lifecycle import Action, Channel
+    from facmon.workorders.models import WorkOrder
+
+    cleared = T0 + timedelta(hours=10)  # hvac critical restore limit 480 min: breached
+    store.write([start_line("341122A001", CHILLER, s(T0), 101, "code 101", raised_s=s(T0)), clear_line("341122A001", CHILLER, s(cleared))])
+    sync(store, example_site, cleared + timedelta(minutes=1))
+    order = WorkOrder.objects.get()
+    staff = actor("hvac-staff")
+    for step, minutes in ((Action.ACKNOWLEDGE, 2), (Action.ARRIVE, 30), (Action.RESOLVE, 610)):
+        orders.act(example_site, order.pk, step, staff, Channel.API, T0 + timedelta(minutes=minutes))
+    orders.act(example_site, order.pk, Action.REOPEN, actor("officer"), Channel.WEB, T0 + timedelta(hours=12), note="not fixed")
+    assert order.events.filter(action="breach", detail__breach="restore").count() == 1
+
+
+def test_an_order_whose_vendor_left_the_registry_stops_no_other_clock(store: InfluxStore, example_site: Site, workorder_db: str) -> None:
+    from facmon.workorders import orders
+    from facmon.workorders.models import WorkOrder
+
+    store.write(
+        [
+            start_line("341122A001", CHILLER, s(T0), 101, "code 101", raised_s=s(T0)),
+            start_line("341122A003", LEAK, s(T0), 0.8, "leak", raised_s=s(T0)),
+        ]
+    )
+    sync(store, example_site, T0 + timedelta(minutes=1))
+    without_hvac = example_site.model_copy(update={"vendors": [v for v in example_site.vendors if v.id != "hvac"]})
+    without_hvac.model_post_init(None)
+    marked = orders.mark_breaches(without_hvac, T0 + timedelta(days=3))
+    leak = WorkOrder.objects.get(vendor="property")
+    assert {number for number, _ in marked} == {leak.number}
+
+
+def test_events_written_after_a_reassignment_stay_with_the_vendor_who_had_the_order(
+    store: InfluxStore, example_site: Site, workorder_db: str
+) -> None:
+    """InfluxDB was away while hvac arrived late and the officer handed the order to property: hvac's
+    arrival is hvac's on the timeline, not property's."""
+    from facmon.workorders import orders, timeline
+    from facmon.workorders.lifecycle import Action, Channel
+
+    store.write([start_line("341122A001", CHILLER, s(T0), 101, "code 101", raised_s=s(T0))])
+    sync(store, example_site, T0 + timedelta(minutes=1))
+    from facmon.workorders.models import WorkOrder
+
+    order_id = WorkOrder.objects.get().pk
+    staff = actor("hvac-staff")
+    orders.act(example_site, order_id, Action.ACKNOWLEDGE, staff, Channel.API, T0 + timedelta(minutes=5))
+    orders.act(example_site, order_id, Action.ARRIVE, staff, Channel.API, T0 + timedelta(minutes=90))
+    orders.act(example_site, order_id, Action.ASSIGN, actor("officer"), Channel.WEB, T0 + timedelta(minutes=100), vendor="property")
+    timeline.flush(store, example_site)
+    arrivals = store.rows(f'SELECT "onsite_breached" FROM "{WORK_ORDER}" WHERE "action" = \'arrive\' GROUP BY "vendor"')
+    assert [(row["vendor"], row["onsite_breached"]) for row in arrivals] == [("hvac", 1.0)]

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from django.contrib.auth import authenticate
 from django.http import HttpRequest
-from django_ratelimit.core import get_usage, is_ratelimited
+from django_ratelimit.core import is_ratelimited
 from ninja import NinjaAPI, Schema
 from ninja.errors import HttpError
 from ninja.responses import Status
@@ -22,9 +22,9 @@ from ninja.security import HttpBasicAuth, django_auth
 from pydantic import Field
 
 from facmon.workorders import links, orders
-from facmon.workorders.lifecycle import Action, Channel, State, TransitionRefused
+from facmon.workorders.lifecycle import Action, Channel, Role, State, TransitionRefused
 from facmon.workorders.models import WorkOrder
-from facmon.workorders.pages import client_key, login_rate, request_rate
+from facmon.workorders.pages import client_key, count_failed_sign_in, request_rate, sign_in_blocked
 from facmon.workorders.site_registry import current_site
 
 
@@ -32,12 +32,12 @@ class BasicAccount(HttpBasicAuth):
     """HTTP Basic against the accounts, limited like the sign-in page."""
 
     def authenticate(self, request: HttpRequest, username: str, password: str) -> Any:
-        usage = get_usage(request, group="api-login", key="ip", rate=login_rate, increment=False)
-        if usage is not None and usage["count"] >= usage["limit"]:
-            raise HttpError(429, "too many failed sign-ins from this address; try again later")
+        request.META["facmon.basic_user"] = username  # for the per-name count, as on the sign-in page
+        if sign_in_blocked(request):
+            raise HttpError(429, "too many failed sign-ins from this address or for this user; try again later")
         user = authenticate(request, username=username, password=password)
         if user is None:
-            is_ratelimited(request, group="api-login", key="ip", rate=login_rate, increment=True)
+            count_failed_sign_in(request)
             return None
         request.user = user
         return user
@@ -73,8 +73,8 @@ class OrderOut(Schema):
     restored_at: datetime | None
     verified_at: datetime | None
     closed_at: datetime | None
-    onsite_due: datetime
-    restore_due: datetime
+    onsite_due: datetime | None = Field(description="None when the order's vendor is no longer in the registry")
+    restore_due: datetime | None
     onsite_breached: bool
     restore_breached: bool
     rating: int | None
@@ -125,13 +125,16 @@ class LinkOut(Schema):
 
 
 def _out(order: WorkOrder) -> dict[str, Any]:
-    clock = orders.sla_clock(order, current_site())
+    try:
+        clock: orders.SlaClock | None = orders.sla_clock(order, current_site())
+    except LookupError:  # its vendor left the registry
+        clock = None
     return {
         **{f: getattr(order, f) for f in OrderOut.model_fields if hasattr(order, f) and f not in ("onsite_due", "restore_due")},
         "id": order.pk,
         "number": order.number,
-        "onsite_due": clock.onsite_due,
-        "restore_due": clock.restore_due,
+        "onsite_due": clock.onsite_due if clock else None,
+        "restore_due": clock.restore_due if clock else None,
         "onsite_breached": order.onsite_breached_at is not None,
         "restore_breached": order.restore_breached_at is not None,
     }
@@ -203,11 +206,14 @@ def post_return_visit(request: HttpRequest, order_id: int, body: ReturnVisitIn) 
     return _detail(order)
 
 
-@api.get("/orders/{order_id}/link", response=LinkOut, summary="A signed, expiring deep link to the order")
+@api.get("/orders/{order_id}/link", response=LinkOut, summary="A signed, expiring deep link to the order (officers and its vendor)")
 def get_link(request: HttpRequest, order_id: int) -> dict[str, Any]:
-    order = _call(orders.get_order, order_id, _actor(request))
+    actor = _actor(request)
+    if actor.role not in (Role.OFFICER, Role.VENDOR):
+        raise HttpError(403, "deep links are for officers and the order's vendor")
+    order = _call(orders.get_order, order_id, actor)
     settings = current_site().work_orders
-    return {"url": f"{settings.public_url}/l/{links.sign_order(order.pk)}/", "expires_in_hours": settings.link_ttl_hours}
+    return {"url": f"{settings.public_url}/l/{links.sign_order(order.pk, order.vendor)}/", "expires_in_hours": settings.link_ttl_hours}
 
 
 @api.post("/requests", response={201: OrderDetailOut}, summary="File a repair request (报修)")

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from facmon.registry import Site
 from facmon.schema.faults import NO_VENDOR, Fault, read_faults
@@ -49,6 +49,10 @@ def sync_faults(store: InfluxStore, site: Site, since: datetime, until: datetime
             report.unowned += 1
             continue
         with transaction.atomic():
+            # one sync at a time (`facmon serve` and `facmon workorders sync` may overlap): both would
+            # find no order for a new episode and open two
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(hashtext('facmon.workorders.fault_sync'))")
             _apply(site, fault, report)
     return report
 

@@ -8,6 +8,7 @@ requests they filed. An order someone may not see does not exist for them (:clas
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -42,6 +43,9 @@ class Actor:
 
 
 SYSTEM = Actor("facmon", Role.SYSTEM)
+
+
+log = logging.getLogger(__name__)
 
 
 class OrderNotFound(LookupError):
@@ -121,6 +125,9 @@ def _record(
     photo: str = "",
     detail: dict[str, Any] | None = None,
 ) -> Event:
+    # the vendor and severity at this moment travel with the event: the timeline (written later, maybe
+    # after a reassignment) charges it to whoever had the order when it happened
+    detail = {**(detail or {}), "vendor": order.vendor, "severity": order.severity}
     event = Event.objects.create(
         order=order,
         at=at,
@@ -132,7 +139,7 @@ def _record(
         channel=channel.value,
         note=note,
         photo=photo,
-        detail=detail or {},
+        detail=detail,
     )
     TimelinePending.objects.create(event=event)
     return event
@@ -293,11 +300,17 @@ def _act_locked(
         raise TransitionRefused("a return visit carries a rating: use return_visit")
     before = order.state
     after = next_state(State(before), action, actor.role)
+    if action == Action.VERIFY and order.source == WorkOrder.SOURCE_FAULT and actor.role != Role.SYSTEM and order.fault_cleared_at is None:
+        raise TransitionRefused("the data still show this fault: a fault order is verified when they recover")
     if at < order.reported_at:
         raise RequestInvalid("at", f"{at.isoformat()} is before the order was reported ({order.reported_at.isoformat()})")
     extra: dict[str, Any] = dict(detail or {})
     if action == Action.NOTE and not (note.strip() or photo.strip()):
         raise RequestInvalid("note", "a note needs text or a photo reference")
+    if len(note) > 2000:
+        raise RequestInvalid("note", "at most 2000 characters")
+    if len(photo) > 500:
+        raise RequestInvalid("photo", "a photo reference has at most 500 characters")
     if action == Action.ASSIGN:
         if not vendor or site.vendor(vendor) is None:
             raise RequestInvalid("vendor", f"{vendor!r} is not a vendor of the registry")
@@ -323,9 +336,9 @@ def _act_locked(
     elif action == Action.REOPEN:
         if order.source == WorkOrder.SOURCE_FAULT:
             # an officer reopens a fault order: the vendor's clocks restart, the data's restore time stands
-            cleared, restored = order.fault_cleared_at, order.restored_at
+            kept = (order.fault_cleared_at, order.restored_at, order.restore_breached_at)
             _restart_clocks(order, at, onset_at=order.onset_at)
-            order.fault_cleared_at, order.restored_at = cleared, restored
+            order.fault_cleared_at, order.restored_at, order.restore_breached_at = kept
         else:
             _restart_clocks(order, at, onset_at=at)
     elif action == Action.CANCEL:
@@ -353,13 +366,12 @@ def _restart_clocks(order: WorkOrder, reported_at: datetime, *, onset_at: dateti
 def _mark_breach_fields(order: WorkOrder, site: Site, at: datetime, clocks: tuple[str, ...] = ("onsite", "restore")) -> list[str]:
     """Mark the limits of ``clocks`` passed by ``at`` (and not marked before); returns which ("onsite", "restore")."""
     clock = sla_clock(order, site)
+    status = clock.status(at)
     marked = []
-    onsite_end = order.on_site_at or at
-    if "onsite" in clocks and order.onsite_breached_at is None and onsite_end > clock.onsite_due:
+    if "onsite" in clocks and order.onsite_breached_at is None and status.onsite_breached:
         order.onsite_breached_at = clock.onsite_due
         marked.append("onsite")
-    restore_end = order.restored_at or at
-    if "restore" in clocks and order.restore_breached_at is None and restore_end > clock.restore_due:
+    if "restore" in clocks and order.restore_breached_at is None and status.restore_breached:
         order.restore_breached_at = clock.restore_due
         marked.append("restore")
     return marked
@@ -445,9 +457,12 @@ def mark_breaches(site: Site, now: datetime) -> list[tuple[str, str]]:
     marked: list[tuple[str, str]] = []
     candidates = WorkOrder.objects.filter(state__in=[s.value for s in ACTIVE]).values_list("pk", flat=True)
     for pk in candidates:
-        with transaction.atomic():
-            order = WorkOrder.objects.select_for_update().get(pk=pk)
-            marked += [(order.number, which) for which in _record_breaches(order, site, now)]
+        try:
+            with transaction.atomic():
+                order = WorkOrder.objects.select_for_update().get(pk=pk)
+                marked += [(order.number, which) for which in _record_breaches(order, site, now)]
+        except LookupError as error:  # its vendor left the registry: the other orders' clocks still count
+            log.warning("work order %s: SLA not checked: %s", pk, error)
     return marked
 
 

@@ -12,10 +12,10 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
-from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
+from django_ratelimit.core import get_usage
 from django_ratelimit.decorators import ratelimit
 
 from facmon.workorders import labels, links, orders
@@ -51,12 +51,43 @@ def rate_limited(request: HttpRequest, exception: Exception) -> HttpResponse:
     return render(request, "workorders/message.html", {"message": _("Too many attempts. Wait a few minutes and try again.")}, status=429)
 
 
-@method_decorator(ratelimit(key="ip", rate=login_rate, method="POST", block=True), name="post")
-@method_decorator(ratelimit(key="post:username", rate=login_rate, method="POST", block=True), name="post")
+def username_key(group: str, request: HttpRequest) -> str:
+    """The user name as Django compares it (NFKC, surrounding spaces dropped), so spellings of one name share a count."""
+    from django.contrib.auth.models import AbstractBaseUser
+
+    return (
+        "user:"
+        + AbstractBaseUser.normalize_username(str(request.POST.get("username") or request.META.get("facmon.basic_user") or "")).strip()
+    )
+
+
+def sign_in_blocked(request: HttpRequest) -> bool:
+    """True when the address or the user name has used up its failed sign-ins (registry work_orders.logins_per_15min)."""
+    for key in ("ip", username_key):
+        usage = get_usage(request, group="sign-in", key=key, rate=login_rate, increment=False)
+        if usage is not None and usage["count"] >= usage["limit"]:
+            return True
+    return False
+
+
+def count_failed_sign_in(request: HttpRequest) -> None:
+    for key in ("ip", username_key):
+        get_usage(request, group="sign-in", key=key, rate=login_rate, increment=True)
+
+
 class SignIn(auth_views.LoginView):
-    """Django's sign-in, limited per address and per user name (registry work_orders.logins_per_15min)."""
+    """Django's sign-in. Failed attempts are counted per address and per user name; over the limit HTTP
+    429 (successful sign-ins count for nothing, so a shared address is not locked out by its users)."""
 
     template_name = "workorders/login.html"
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if sign_in_blocked(request):
+            return rate_limited(request, Exception("sign-in limit"))
+        response: HttpResponse = super().post(request, *args, **kwargs)
+        if not request.user.is_authenticated:
+            count_failed_sign_in(request)
+        return response
 
 
 def _actor(request: HttpRequest) -> orders.Actor:
@@ -72,7 +103,11 @@ def _view(order: WorkOrder, actor: orders.Actor | None, at: datetime, *, history
     site = current_site()
     building = site.building(order.building)
     vendor = site.vendor(order.vendor)
-    status = orders.sla_status(order, site, at)
+    try:
+        status: orders.SlaStatus | None = orders.sla_status(order, site, at)
+        clock: orders.SlaClock | None = orders.sla_clock(order, site)
+    except LookupError:  # its vendor left the registry: the order shows, without SLA clocks
+        status = clock = None
     role = actor.role if actor else None
     own_request = actor is not None and (actor.role != Role.OCCUPANT or order.requester_id == actor.user_id)
     buttons = [(a.value, labels.ACTIONS[a.value]) for a in actions_for(State(order.state), role)] if role and own_request else []
@@ -88,8 +123,8 @@ def _view(order: WorkOrder, actor: orders.Actor | None, at: datetime, *, history
         "source_label": labels.label(labels.SOURCES, order.source),
         "active": State(order.state) in ACTIVE,
         "sla": status,
-        "onsite_limit_min": orders.sla_clock(order, site).onsite_limit_min,
-        "restore_limit_min": orders.sla_clock(order, site).restore_limit_min,
+        "onsite_limit_min": clock.onsite_limit_min if clock else None,
+        "restore_limit_min": clock.restore_limit_min if clock else None,
         "buttons": buttons,
         "can_return_visit": role in (Role.OCCUPANT, Role.OFFICER)
         and own_request
@@ -121,7 +156,7 @@ def board(request: HttpRequest) -> HttpResponse:
     rows.sort(key=lambda r: (not r["active"], r["order"].reported_at.timestamp() * (-1)))
     counts = {
         "active": sum(1 for r in rows if r["active"]),
-        "breached": sum(1 for r in rows if r["active"] and (r["sla"].onsite_breached or r["sla"].restore_breached)),
+        "breached": sum(1 for r in rows if r["active"] and r["sla"] and (r["sla"].onsite_breached or r["sla"].restore_breached)),
     }
     return render(request, "workorders/board.html", {"rows": rows, "actor": actor, "counts": counts, "site": current_site().site})
 
@@ -135,7 +170,7 @@ def order_page(request: HttpRequest, order_id: int) -> HttpResponse:
         raise Http404("no such order") from None
     context = _view(order, actor, now())
     if actor.role in (Role.OFFICER, Role.VENDOR):
-        context["share_link"] = f"{current_site().work_orders.public_url}/l/{links.sign_order(order.pk)}/"
+        context["share_link"] = f"{current_site().work_orders.public_url}/l/{links.sign_order(order.pk, order.vendor)}/"
     return render(request, "workorders/order.html", {**context, "actor": actor})
 
 
@@ -148,15 +183,15 @@ def order_action(request: HttpRequest, order_id: int) -> HttpResponseBase:
         actor, channel = _actor(request), Channel.WEB
     elif token and site.work_orders.link_actions:
         try:
-            linked = links.order_of(token, site.work_orders.link_ttl_hours)
+            linked, vendor = links.order_of(token, site.work_orders.link_ttl_hours)
         except links.LinkRefused as refused:
             return render(request, "workorders/message.html", {"message": str(refused)}, status=403)
         if linked != order_id:
             return render(request, "workorders/message.html", {"message": _("This link is for another order.")}, status=403)
-        order = WorkOrder.objects.filter(pk=order_id).first()
+        order = WorkOrder.objects.filter(pk=order_id, vendor=vendor).first()
         if order is None:
-            raise Http404("no such order")
-        actor, channel = orders.Actor(f"link:{order.vendor}", Role.VENDOR, order.vendor), Channel.LINK
+            raise Http404("no such order")  # gone, or handed to another vendor since the link was made
+        actor, channel = orders.Actor(f"link:{vendor}", Role.VENDOR, vendor), Channel.LINK
     else:
         return redirect(f"/login/?next=/orders/{order_id}/")
     kind = request.POST.get("action", "")
@@ -193,7 +228,7 @@ def deep_link(request: HttpRequest, token: str) -> HttpResponse:
     """A signed link: the order read-only (or its own page for a user who may see it)."""
     site = current_site()
     try:
-        order_id = links.order_of(token, site.work_orders.link_ttl_hours)
+        order_id, vendor = links.order_of(token, site.work_orders.link_ttl_hours)
     except links.LinkRefused as refused:
         return render(request, "workorders/message.html", {"message": str(refused)}, status=403)
     if request.user.is_authenticated:
@@ -202,10 +237,10 @@ def deep_link(request: HttpRequest, token: str) -> HttpResponse:
             return redirect("order", order_id=order_id)
         except orders.OrderNotFound:
             raise Http404("no such order") from None
-    order = WorkOrder.objects.filter(pk=order_id).first()
+    order = WorkOrder.objects.filter(pk=order_id, vendor=vendor).first()
     if order is None:
-        raise Http404("no such order")
-    link_actor = orders.Actor(f"link:{order.vendor}", Role.VENDOR, order.vendor) if site.work_orders.link_actions else None
+        raise Http404("no such order")  # gone, or handed to another vendor since the link was made
+    link_actor = orders.Actor(f"link:{vendor}", Role.VENDOR, vendor) if site.work_orders.link_actions else None
     context = _view(order, link_actor, now())
     return render(request, "workorders/order.html", {**context, "link_token": token, "via_link": True})
 

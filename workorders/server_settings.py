@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "facmon.workorders.apps.WorkOrdersConfig",
 ]
 MIDDLEWARE = [
+    "facmon.workorders.middleware.RefuseUnstorableInput",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",

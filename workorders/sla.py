@@ -96,15 +96,15 @@ class SlaClock:
         """Elapsed minutes of each clock (stopped where its event happened, else running to ``now``),
         whether each limit is breached, and the minutes left on the running ones."""
 
-        def clock(start: datetime, stop: datetime | None, due: datetime) -> tuple[float, bool, float | None]:
+        def clock(start: datetime, stop: datetime | None, limit_min: float) -> tuple[float, bool, float | None]:
+            # judged by counted minutes: with a working-day clock the deadline can fall on a midnight before
+            # days off, and an arrival on the day off has used no more minutes than the limit
             end = stop if stop is not None else now
             elapsed = self._minutes(start, end)
-            breached = end > due
-            left = None if stop is not None else self._minutes(now, due)
-            return elapsed, breached, left
+            return elapsed, elapsed > limit_min + 1e-9, None if stop is not None else limit_min - elapsed
 
-        onsite_min, onsite_breached, onsite_left = clock(self.reported_at, self.on_site_at, self.onsite_due)
-        restore_min, restore_breached, restore_left = clock(self.onset_at, self.restored_at, self.restore_due)
+        onsite_min, onsite_breached, onsite_left = clock(self.reported_at, self.on_site_at, self.onsite_limit_min)
+        restore_min, restore_breached, restore_left = clock(self.onset_at, self.restored_at, self.restore_limit_min)
         ack_min = self._minutes(self.reported_at, self.acknowledged_at if self.acknowledged_at else now)
         return SlaStatus(
             acknowledge_min=ack_min,

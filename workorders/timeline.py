@@ -33,10 +33,11 @@ def _epoch_us(at: datetime) -> int:
 
 
 def timeline_event(event: Event, order: WorkOrder, site: Site) -> WorkOrderEvent:
-    """The stored shape of ``event``; the SLA limits come from the order as it is now (running clocks)."""
+    """The stored shape of ``event``: tagged with the vendor and severity recorded with it; the running
+    SLA deadlines are the order's when the event is written (normally at once)."""
     open_now = State(event.to_state) in ACTIVE
     onsite_due = restore_due = None
-    if open_now and site.vendor(order.vendor) is not None:
+    if open_now and site.vendor(order.vendor) is not None and order.state == event.to_state:
         clock = sla_clock(order, site)
         onsite_due = None if order.on_site_at else int(clock.onsite_due.timestamp())
         restore_due = None if order.restored_at else int(clock.restore_due.timestamp())
@@ -45,8 +46,8 @@ def timeline_event(event: Event, order: WorkOrder, site: Site) -> WorkOrderEvent
         at_us=_epoch_us(event.at),
         tags={
             "building": order.building,
-            "vendor": order.vendor,
-            "severity": order.severity,
+            "vendor": str(event.detail.get("vendor") or order.vendor),
+            "severity": str(event.detail.get("severity") or order.severity),
             "kind": order.kind,
             "source": order.source,
             "order": order.number,
