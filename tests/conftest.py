@@ -52,7 +52,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """A running local stack on free ports; stopped (exactly its own PIDs) after the session."""
     home = tmp_path_factory.mktemp("facmon-home")
     running = Stack(home, mqtt_port=free_port(), influx_port=free_port(), influx_rpc_port=free_port(), postgres_port=free_port())
-    running.up()
+    try:
+        running.up()
+    except BaseException:
+        running.down()  # what did start is stopped, not left behind
+        raise
     yield running
     running.down()
 

@@ -138,8 +138,8 @@ def test_cli_status_json_names_host_port_pid_and_database(tmp_path, ports):
         text=True,
         timeout=120,
     )
-    assert up.returncode == 0, up.stderr
     try:
+        assert up.returncode == 0, up.stderr
         status = subprocess.run([*FACMON, "stack", "status", "--format", "json"], env=env, capture_output=True, text=True, timeout=60)
         assert status.returncode == 0, status.stderr
         report = json.loads(status.stdout)
