@@ -22,7 +22,7 @@ from facmon.registry import Site
 from facmon.schema.faults import NO_VENDOR, Fault, read_faults
 from facmon.store import InfluxStore
 from facmon.workorders import orders
-from facmon.workorders.lifecycle import Channel, State
+from facmon.workorders.lifecycle import WORKING, Channel, State
 from facmon.workorders.models import WorkOrder
 
 
@@ -100,9 +100,6 @@ def _apply(site: Site, fault: Fault, report: SyncReport) -> None:
     if fault.cleared_s is not None and order.fault_cleared_at is None and order.state != State.CANCELLED:
         orders.fault_cleared(site, order, _utc(fault.cleared_s))
         report.restored.append(order.number)
-
-
-WORKING = frozenset(s.value for s in (State.OPEN, State.REOPENED, State.ACKNOWLEDGED, State.ON_SITE))
 
 
 def _is_repeat(site: Site, order: WorkOrder, onset: datetime) -> bool:

@@ -70,7 +70,8 @@ class Move:
 
 
 _EVERY_STATE = frozenset(State)
-_WORKING = frozenset({State.OPEN, State.REOPENED, State.ACKNOWLEDGED, State.ON_SITE})
+# States before the vendor has finished: the fault returning keeps its order; cancel and assign apply.
+WORKING = frozenset({State.OPEN, State.REOPENED, State.ACKNOWLEDGED, State.ON_SITE})
 
 MOVES: dict[Action, Move] = {
     Action.ACKNOWLEDGE: Move(frozenset({State.OPEN, State.REOPENED}), State.ACKNOWLEDGED, frozenset({Role.VENDOR, Role.OFFICER})),
@@ -82,8 +83,8 @@ MOVES: dict[Action, Move] = {
     Action.REOPEN: Move(
         frozenset({State.RESOLVED, State.VERIFIED, State.CLOSED}), State.REOPENED, frozenset({Role.SYSTEM, Role.OFFICER, Role.OCCUPANT})
     ),
-    Action.CANCEL: Move(_WORKING, State.CANCELLED, frozenset({Role.OFFICER, Role.OCCUPANT})),
-    Action.ASSIGN: Move(_WORKING, None, frozenset({Role.OFFICER})),
+    Action.CANCEL: Move(WORKING, State.CANCELLED, frozenset({Role.OFFICER, Role.OCCUPANT})),
+    Action.ASSIGN: Move(WORKING, None, frozenset({Role.OFFICER})),
     Action.NOTE: Move(_EVERY_STATE, None, frozenset({Role.OFFICER, Role.VENDOR, Role.OCCUPANT, Role.SYSTEM})),
     Action.BREACH: Move(_EVERY_STATE - FINAL, None, frozenset({Role.SYSTEM})),
     Action.RETURN_VISIT: Move(frozenset({State.RESOLVED, State.VERIFIED, State.CLOSED}), None, frozenset({Role.OCCUPANT, Role.OFFICER})),

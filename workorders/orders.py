@@ -18,7 +18,7 @@ from django.db.models import QuerySet
 
 from facmon.registry import Severity, Site, System
 from facmon.workdays import is_working_day
-from facmon.workorders.lifecycle import ACTIVE, Action, Channel, Role, State, TransitionRefused, next_state
+from facmon.workorders.lifecycle import ACTIVE, FINAL, Action, Channel, Role, State, TransitionRefused, next_state
 from facmon.workorders.models import Account, Event, TimelinePending, WorkOrder
 from facmon.workorders.sla import SlaClock, SlaStatus
 
@@ -106,11 +106,9 @@ def _day_off(day: date) -> bool:
 
 
 def sla_status(order: WorkOrder, site: Site, now: datetime) -> SlaStatus:
-    """The order's clocks at ``now``; a final order's running clocks stop where it ended."""
-    end = order.closed_at or now
-    if order.state == State.CANCELLED:
-        end = max((e.at for e in order.events.all()), default=now)
-    return sla_clock(order, site).status(min(now, end) if order.state in (State.CLOSED, State.CANCELLED) else now)
+    """The order's clocks at ``now``; a closed or cancelled order's running clocks stop where it ended (``closed_at``)."""
+    ended = order.closed_at if order.state in FINAL and order.closed_at is not None else None
+    return sla_clock(order, site).status(min(now, ended) if ended else now)
 
 
 def _record(

@@ -9,9 +9,7 @@ import os
 import shutil
 import subprocess
 import threading
-import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -59,14 +57,6 @@ def migrate() -> None:
     from django.core.management import call_command
 
     call_command("migrate", interactive=False, verbosity=0)
-
-
-@dataclass(frozen=True)
-class Login:
-    username: str
-    password: str
-    role: str
-    vendor: str = ""
 
 
 def ensure_account(username: str, password: str, role: str, *, vendor: str = "", building: str = "") -> None:
@@ -166,4 +156,3 @@ def serve(
         server.run()
     finally:
         background.stop()
-        time.sleep(0)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import secrets
-from pathlib import Path
 
 from facmon.errors import FacmonError
 from facmon.settings import facmon_home, read_secret
@@ -19,7 +18,6 @@ from facmon.stack import Stack
 from facmon.workorders.site_registry import current_site
 
 HOME = facmon_home().absolute()
-PACKAGE = Path(__file__).resolve().parent
 
 
 def _secret_key() -> str:

@@ -34,12 +34,11 @@ def simulate_vendors(site: Any, now: datetime, seed: int = 0) -> list[str]:
     when; recorded as the vendor, channel api, note and detail "simulated"). Returns "GD.. action" lines."""
     from facmon.simulators.vendors import OrderFacts, vendor_steps
     from facmon.workorders import orders
-    from facmon.workorders.lifecycle import Action, Channel, Role, State, actions_for
+    from facmon.workorders.lifecycle import WORKING, Action, Channel, Role, State, actions_for
     from facmon.workorders.models import WorkOrder
 
     taken = []
-    working = [State.OPEN, State.REOPENED, State.ACKNOWLEDGED, State.ON_SITE]
-    for order in WorkOrder.objects.filter(state__in=[s.value for s in working]).order_by("id"):
+    for order in WorkOrder.objects.filter(state__in=[s.value for s in WORKING]).order_by("id"):
         vendor = site.vendor(order.vendor)
         if vendor is None:
             continue
