@@ -26,17 +26,17 @@ queries InfluxDB.
 
 from __future__ import annotations
 
-import calendar
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
-from typing import Literal
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import numpy as np
 
 from facmon.errors import FacmonError
+from facmon.periods import Period, PeriodError
+from facmon.periods import parse_period as core_parse_period
+from facmon.periods import resolve_period as core_resolve_period
 from facmon.registry import Building, Site, WorkingHours
 from facmon.schema.energy import completeness_by_building, days_with_totals, energy_daily_sums, interval_consumption_by_building
 from facmon.standards import ELECTRICITY_SUBITEMS
@@ -62,56 +62,7 @@ class IndicatorError(FacmonError):
 
 
 # ---------------------------------------------------------------------------------------------
-# Periods
-
-
-@dataclass(frozen=True)
-class Period:
-    """A calendar year (``2025``), a month (``2025-06``) or twelve months (``2025-12..2026-11``, the
-    plan's window for a month) in the site's local time; ``end`` is exclusive."""
-
-    label: str
-    kind: Literal["year", "month", "twelve_months"]
-    start: date
-    end: date
-
-    @property
-    def year(self) -> int:
-        return self.start.year
-
-    @property
-    def days(self) -> int:
-        return (self.end - self.start).days
-
-    @property
-    def days_in_year(self) -> int:
-        """Days of the year an annual figure stands for: the calendar year's, or the twelve months' own."""
-        if self.kind == "twelve_months":
-            return self.days
-        return 366 if calendar.isleap(self.year) else 365
-
-    def bounds_utc_s(self, timezone: str) -> tuple[int, int]:
-        """Local midnight at the start and at the (exclusive) end, as UTC epoch seconds."""
-        zone = ZoneInfo(timezone)
-        return (
-            int(datetime.combine(self.start, time(0), zone).timestamp()),
-            int(datetime.combine(self.end, time(0), zone).timestamp()),
-        )
-
-    def elapsed_days(self, today: date) -> int:
-        """Days of the period up to and including ``today`` (all of them for a past period)."""
-        return max(0, min(self.end, today + timedelta(days=1)).toordinal() - self.start.toordinal())
-
-
-def year_period(year: int) -> Period:
-    """The calendar year ``year``."""
-    return Period(f"{year:04d}", "year", date(year, 1, 1), date(year + 1, 1, 1))
-
-
-def month_period(year: int, month: int) -> Period:
-    """The calendar month ``month`` of ``year``."""
-    end = date(year + 1, 1, 1) if month == 12 else date(year, month + 1, 1)
-    return Period(f"{year:04d}-{month:02d}", "month", date(year, month, 1), end)
+# Periods: the core's (facmon.periods); energy indicators are given per month, year or twelve months.
 
 
 def twelve_months_ending(month: Period) -> Period:
@@ -123,46 +74,27 @@ def twelve_months_ending(month: Period) -> Period:
     return Period(f"{first_year:04d}-{first_month:02d}..{month.label}", "twelve_months", start, month.end)
 
 
-def last_complete_month(today: date) -> Period:
-    """The last calendar month that has ended before ``today`` (local date)."""
-    first = today.replace(day=1)
-    previous = first.toordinal() - 1
-    last = date.fromordinal(previous)
-    return month_period(last.year, last.month)
-
-
-def current_month(today: date) -> Period:
-    """The calendar month that holds ``today`` (local date)."""
-    return month_period(today.year, today.month)
-
-
-_PERIOD = re.compile(r"^(?P<year>\d{4})(?:-(?P<month>\d{2}))?$")
-
-
 def parse_period(text: str) -> Period:
-    """``2025`` → the year 2025; ``2025-06`` → June 2025. Raises IndicatorError on anything else."""
-    match = _PERIOD.match(text.strip())
-    if match is None:
+    """``2025`` → the year 2025; ``2025-06`` → June 2025. Raises IndicatorError on anything else
+    (energy indicators are annualised per month or year; a quarter is for vendor assessments)."""
+    try:
+        period = core_parse_period(text)
+    except PeriodError as error:
+        raise IndicatorError(str(error)) from None
+    if period.kind == "quarter":
         raise IndicatorError(f"period {text!r} must be a year (2025) or a month (2025-06)")
-    year = int(match["year"])
-    if not 2000 <= year <= 2100:
-        raise IndicatorError(f"period {text!r}: year must be between 2000 and 2100")
-    if match["month"] is None:
-        return year_period(year)
-    month = int(match["month"])
-    if not 1 <= month <= 12:
-        raise IndicatorError(f"period {text!r}: month must be 01..12")
-    return month_period(year, month)
+    return period
 
 
-def resolve_period(text: str | None, today: date) -> Period:
+def resolve_period(text: str | None, today: date, *, quarters: bool = False) -> Period:
     """The period a command scores: ``None`` → the last complete month before ``today`` (local date);
-    ``current`` → the month holding ``today``; otherwise :func:`parse_period`."""
-    if text is None:
-        return last_complete_month(today)
-    if text.strip() == "current":
-        return current_month(today)
-    return parse_period(text)
+    ``current`` → the month holding ``today``; otherwise :func:`parse_period` (a quarter too when ``quarters``)."""
+    if text is not None and text.strip() != "current" and not quarters:
+        return parse_period(text)
+    try:
+        return core_resolve_period(text, today)
+    except PeriodError as error:
+        raise IndicatorError(str(error)) from None
 
 
 # ---------------------------------------------------------------------------------------------

@@ -34,8 +34,8 @@ from facmon.analytics.indicators import (
     building_indicators,
     read_energy_totals,
     twelve_months_ending,
-    year_period,
 )
+from facmon.periods import year_period
 from facmon.registry import BaseYearValues, Building, EnergyPlan, Site
 from facmon.standards import ENERGY_CATEGORIES
 from facmon.store import InfluxStore

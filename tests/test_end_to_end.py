@@ -94,7 +94,7 @@ def test_backfill_writes_history_straight_to_influxdb(stack, stack_env, store, e
 
 
 def _last_complete_month_label() -> str:
-    from facmon.analytics.indicators import last_complete_month
+    from facmon.periods import last_complete_month
 
     return last_complete_month(datetime.now(ZoneInfo("Asia/Shanghai")).date()).label
 

@@ -14,7 +14,6 @@ from rich.table import Table
 
 from facmon.analytics.fault_detection import detect_faults_after
 from facmon.analytics.fault_evaluation import active_faults
-from facmon.analytics.indicators import last_complete_month
 from facmon.cli.faults import active_faults_table
 from facmon.cli.options import SiteOption, load_site_option
 from facmon.cli.output import OutputFormat, err, out
@@ -22,6 +21,7 @@ from facmon.cli.score import energy_scorecard, print_energy_scorecard, print_ven
 from facmon.cli.simulate import counts_table, run_backfill
 from facmon.cli.stack import print_stack
 from facmon.errors import FacmonError
+from facmon.periods import last_complete_month
 from facmon.registry import Site
 from facmon.schema.readings import count_readings
 from facmon.settings import facmon_home, mqtt_auth, open_store, resolve_endpoints, simulator_auth

@@ -336,7 +336,7 @@ def vendor_scorecard(store: InfluxStore, site: Site, period: str | None = None, 
     from facmon.analytics.indicators import resolve_period
     from facmon.analytics.vendor_score import score_vendors, write_vendor_scores
 
-    card = score_vendors(store, site, resolve_period(period, local_today(site)))
+    card = score_vendors(store, site, resolve_period(period, local_today(site), quarters=True))
     if write:
         write_vendor_scores(store, card, site.site.timezone)
     return card
