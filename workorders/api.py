@@ -225,3 +225,17 @@ def post_request(request: HttpRequest, body: RepairRequestIn) -> Status[dict[str
         raise HttpError(403, "vendors do not file repair requests")
     order = _call(orders.file_request, current_site(), actor, Channel.API, datetime.now(UTC), **body.model_dump())
     return Status(201, _detail(order))
+
+
+@api.get(
+    "/assessments/{period}",
+    response=dict[str, Any],
+    summary="The combined vendor assessment of a month, quarter or year (officers: every vendor; vendor staff: their own)",
+)
+def get_assessment(request: HttpRequest, period: str) -> dict[str, Any]:
+    from facmon.workorders.assessment_pages import assessment_json
+
+    actor = _actor(request)
+    if actor.role not in (Role.OFFICER, Role.VENDOR):
+        raise HttpError(403, "the assessment is for officers and vendors")
+    return _call(assessment_json, actor, period)

@@ -118,3 +118,140 @@ class TimelinePending(models.Model):
     transaction as the event, deleted once InfluxDB accepted the point (:mod:`.timeline`)."""
 
     event = models.OneToOneField(Event, on_delete=models.PROTECT, primary_key=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# The combined assessment's records (物业服务考核): inspections, satisfaction surveys, third-party
+# scores, closed periods and amendments (workorders/assessment.py reads them).
+
+
+class AppendOnly(models.Model):
+    """A record that is evidence: rows are only inserted (the model refuses changes; migration 0003 adds
+    the database trigger)."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise PermissionError(f"{type(self).__name__} records are append-only: a row cannot be changed")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise PermissionError(f"{type(self).__name__} records are append-only: a row cannot be deleted")
+
+
+class Inspection(models.Model):
+    """One inspection of a vendor's service in a building on a day, by an officer, against a checklist of
+    the registry (vendor_assessment.checklists)."""
+
+    KIND_SCHEDULED = "scheduled"  # 现场检查, announced
+    KIND_SPOT = "spot"  # 抽查, unannounced
+
+    vendor = models.CharField(max_length=64)
+    building = models.CharField(max_length=32)
+    checklist = models.CharField(max_length=64)
+    checklist_name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=16, choices=[(KIND_SCHEDULED, KIND_SCHEDULED), (KIND_SPOT, KIND_SPOT)])
+    day = models.DateField(help_text="local date of the inspection")
+    inspector = models.CharField(max_length=150)
+    notes = models.TextField(blank=True)
+    photo = models.CharField(max_length=500, blank=True, help_text="a reference to a photo (URL or file name), not the photo")
+    simulated = models.BooleanField(default=False, help_text="seeded by the demo, not a real inspection")
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["vendor", "day"])]
+
+
+class InspectionItem(models.Model):
+    """One checklist item as scored: ``points`` copied from the checklist when filled, ``awarded`` 0..points.
+    Changed after its period is closed only through an :class:`Amendment`."""
+
+    inspection = models.ForeignKey(Inspection, on_delete=models.PROTECT, related_name="items")
+    item = models.CharField(max_length=64)
+    text = models.CharField(max_length=500)
+    points = models.FloatField()
+    awarded = models.FloatField()
+    note = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["inspection", "item"], name="one_score_per_item")]
+
+
+class Survey(models.Model):
+    """A satisfaction survey (满意度测评) of a vendor in a building for a period, answered through links."""
+
+    vendor = models.CharField(max_length=64)
+    building = models.CharField(max_length=32)
+    period = models.CharField(max_length=16, help_text="the month or quarter it assesses, e.g. 2026-11")
+    questions = models.JSONField(help_text="the registry's questions when issued: [{id, text, scale}]")
+    created_by = models.CharField(max_length=150)
+    created_at = models.DateTimeField(auto_now_add=True)
+    simulated = models.BooleanField(default=False, help_text="seeded by the demo, answered by simulated respondents")
+
+    class Meta:
+        indexes = [models.Index(fields=["vendor", "period"])]
+
+
+class SurveyLink(models.Model):
+    """One issued link: one response. Only a hash of the token is kept; the response is not tied to the link,
+    so nobody, the officer included, can tell who answered what."""
+
+    survey = models.ForeignKey(Survey, on_delete=models.PROTECT, related_name="links")
+    token_sha256 = models.CharField(max_length=64, unique=True)
+    used = models.BooleanField(default=False)
+
+
+class SurveyResponse(AppendOnly):
+    """One anonymous response: question id -> answer (1..5, or 1..4 for 差..优)."""
+
+    survey = models.ForeignKey(Survey, on_delete=models.PROTECT, related_name="responses")
+    answers = models.JSONField()
+    comment = models.TextField(blank=True)
+    submitted_on = models.DateField(help_text="local date only: a time of day could identify a respondent")
+
+
+class ThirdPartyScore(models.Model):
+    """A third-party assessor's score of a vendor for a period, imported from CSV/XLSX."""
+
+    vendor = models.CharField(max_length=64)
+    period = models.CharField(max_length=16)
+    score = models.FloatField()
+    assessor = models.CharField(max_length=200)
+    note = models.TextField(blank=True)
+    source = models.CharField(max_length=300, help_text="imported file, sheet and row")
+    imported_by = models.CharField(max_length=150)
+    imported_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["vendor", "period"], name="one_third_party_score_per_period")]
+
+
+class PeriodClosure(AppendOnly):
+    """A period closed by an officer: its records change only through amendments, and ``results`` keeps the
+    combined assessment as it stood at closing (the published figures)."""
+
+    period = models.CharField(max_length=16, unique=True)
+    start = models.DateField()
+    end = models.DateField(help_text="exclusive")
+    closed_by = models.CharField(max_length=150)
+    closed_at = models.DateTimeField()
+    results = models.JSONField(help_text="every vendor's assessment at closing")
+
+
+class Amendment(AppendOnly):
+    """A change to a record of a closed period: who, when, why, what it was and what it became."""
+
+    at = models.DateTimeField()
+    by = models.CharField(max_length=150)
+    reason = models.TextField()
+    record = models.CharField(max_length=200, help_text="e.g. inspection #12 item toilets")
+    period = models.CharField(max_length=16, help_text="the closed period the record belongs to")
+    vendor = models.CharField(max_length=64)
+    before = models.JSONField()
+    after = models.JSONField()
+
+    class Meta:
+        ordering = ["at", "id"]

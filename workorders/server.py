@@ -149,6 +149,9 @@ def serve(
     from waitress.server import create_server
 
     server = create_server(get_wsgi_application(), host=host, port=port, threads=threads, ident="facmon")
+    from facmon.workorders.site_registry import use_store
+
+    use_store(store)
     background = Background(store, site, interval_s=interval_s, extra_steps=extra_steps)
     background.start()
     log.info("work orders: serving http://%s:%s", host, port)

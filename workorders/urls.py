@@ -6,7 +6,7 @@ from django.contrib.auth import views as auth_views
 from django.shortcuts import redirect
 from django.urls import include, path
 
-from facmon.workorders import pages
+from facmon.workorders import assessment_pages, pages
 from facmon.workorders.api import api
 
 urlpatterns = [
@@ -20,5 +20,9 @@ urlpatterns = [
     path("requests/new/", pages.new_request, name="new-request"),
     path("l/<str:token>/", pages.deep_link, name="link"),
     path("f/<str:building>/<str:kind>/<path:target>/", pages.fault_order, name="fault-order"),
+    path("assessment/", assessment_pages.assessment_page, name="assessment"),
+    path("assessment/<str:period>/", assessment_pages.assessment_page, name="assessment-period"),
+    path("inspections/new/", assessment_pages.new_inspection, name="new-inspection"),
+    path("s/<str:token>/", assessment_pages.survey_page, name="survey"),
     path("api/", api.urls),
 ]

@@ -199,6 +199,9 @@ def print_energy_scorecard(card: EnergyScorecard, console: Console | None = None
 
 
 PERIOD_HELP = "A year (2025), a month (2025-06) or current (this month so far), local time. Default: the last complete month."
+VENDOR_PERIOD_HELP = (
+    "A year (2025), a quarter (2025-Q3), a month (2025-06) or current (this month so far), local time. Default: the last complete month."
+)
 
 
 def local_today(site: Site) -> date:
@@ -346,15 +349,30 @@ def vendor_scorecard(store: InfluxStore, site: Site, period: str | None = None, 
 def score_vendors_command(
     period: Annotated[
         str | None,
-        typer.Option("--period", help=PERIOD_HELP, show_default=False),
+        typer.Option("--period", help=VENDOR_PERIOD_HELP, show_default=False),
     ] = None,
     site_path: SiteOption = None,
     output: FormatOption = OutputFormat.TABLE,
     explain: Annotated[bool, typer.Option("--explain/--no-explain", help="Table output: components and SLA breaches per vendor.")] = True,
+    combined: Annotated[
+        bool,
+        typer.Option(
+            "--combined",
+            help="The combined assessment (综合考核): the measured score with inspections, surveys and third-party scores "
+            "from the work-order database, graded, with the contract's consequence; writes vendor_assessment too.",
+        ),
+    ] = False,
 ) -> None:
     """Score each vendor's maintenance quality (0-100) from fault, ieq, equipment and meter_daily; contract
-    deductions; write score_vendor."""
+    deductions; write score_vendor. With --combined, the combined assessment of the period."""
     site = load_site_option(site_path)
+    if combined:
+        from facmon.analytics.indicators import resolve_period
+        from facmon.cli.assess import assessment_tables, combined_assessment
+
+        assessed = combined_assessment(site, resolve_period(period, local_today(site), quarters=True))
+        emit(output, assessed.as_dict(), lambda: assessment_tables(assessed, explain))
+        return
     store = open_store(resolve_endpoints())
     card = vendor_scorecard(store, site, period)
 

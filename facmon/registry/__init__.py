@@ -23,6 +23,7 @@ module                       holds
 ``detection``                ``detection``: fault-detector thresholds, per-site fault severities
 ``anomalies``                ``anomalies``: the weekly anomaly review
 ``work_orders``              ``work_orders``: the work-order service's address, deep links, repair requests
+``assessment``               ``vendor_assessment``: the combined assessment's weights, grades, checklists, survey questions
 ``responsibility``           which building system and vendor a fault belongs to
 ``loader``                   :func:`load_site`, :func:`parse_site`, :class:`SiteFileError`, YAML with line numbers
 ``reference``                the Markdown reference of the file (docs/registry.md), from the field descriptions
@@ -33,6 +34,15 @@ from __future__ import annotations
 
 from facmon.registry.alerting import Alerting, MaintenanceWindow, Weekday
 from facmon.registry.anomalies import AnomalyReview
+from facmon.registry.assessment import (
+    ASSESSMENT_PARTS,
+    AssessmentWeights,
+    Checklist,
+    ChecklistItem,
+    Grade,
+    SurveyQuestion,
+    VendorAssessment,
+)
 from facmon.registry.buildings import (
     DEFAULT_SYSTEM,
     Building,
@@ -87,6 +97,13 @@ from facmon.registry.work_orders import WorkOrders
 from facmon.standards import ClimateZone, OfficeHvacClass, OfficeUse, Severity
 
 __all__ = [
+    "ASSESSMENT_PARTS",
+    "AssessmentWeights",
+    "Checklist",
+    "ChecklistItem",
+    "Grade",
+    "SurveyQuestion",
+    "VendorAssessment",
     "DEFAULT_SYSTEM",
     "NATIVE_NAME_PATTERNS",
     "SCORE_COMPONENTS",

@@ -15,6 +15,7 @@ from pydantic import Field, PrivateAttr, field_validator
 
 from facmon.registry.alerting import Alerting
 from facmon.registry.anomalies import AnomalyReview
+from facmon.registry.assessment import VendorAssessment
 from facmon.registry.buildings import Building, Equipment, Meter, System
 from facmon.registry.collection import Collection
 from facmon.registry.common import Entry, require_quoted_code
@@ -81,6 +82,10 @@ class Site(Entry):
     vendor_scoring: VendorScoring = Field(default_factory=VendorScoring, description="vendor maintenance-quality score rules")
     detection: Detection = Field(default_factory=Detection, description="fault detector thresholds and fault severities")
     anomalies: AnomalyReview = Field(default_factory=AnomalyReview, description="the weekly anomaly review")
+    vendor_assessment: VendorAssessment = Field(
+        default_factory=VendorAssessment,
+        description="the combined vendor assessment (综合考核): weights, grades, inspection checklists, survey questions",
+    )
     work_orders: WorkOrders = Field(default_factory=WorkOrders, description="the work-order service: address, deep links, repair requests")
 
     _buildings: dict[str, Building] = PrivateAttr(default_factory=dict)
@@ -178,6 +183,22 @@ class Site(Entry):
         problems += self._decoder_problems()
         problems += self._energy_target_problems()
         problems += self._alerting_problems()
+        problems += self._assessment_problems()
+        return problems
+
+    def _assessment_problems(self) -> list[tuple[tuple[str | int, ...], str]]:
+        """Contract terms name grades of vendor_assessment.grades."""
+        grades = {g.id for g in self.vendor_assessment.grades}
+        problems: list[tuple[tuple[str | int, ...], str]] = []
+        for v, vendor in enumerate(self.vendors):
+            for grade in vendor.contract.assessment_deduction_percent:
+                if grade not in grades:
+                    problems.append(
+                        (
+                            ("vendors", v, "contract", "assessment_deduction_percent"),
+                            f"grade {grade!r} is not in vendor_assessment.grades ({', '.join(sorted(grades))})",
+                        )
+                    )
         return problems
 
     def _alerting_problems(self) -> list[tuple[tuple[str | int, ...], str]]:

@@ -81,6 +81,17 @@ class ContractTerms(Entry):
     )
     cap_percent: float | None = Field(None, gt=0, le=100, description="a month's deductions at most this percent of the monthly fee")
     reference: str | None = Field(None, description="where the terms come from, e.g. the contract number and clause")
+    assessment_deduction_percent: dict[Identifier, Annotated[float, Field(ge=0, le=100)]] = Field(
+        default_factory=dict,
+        description="combined assessment (vendor_assessment): percent of the fee for the assessed period deducted for a grade, "
+        "by grade id, e.g. {fail: 5}; needs monthly_fee_cny",
+    )
+    not_renew_after_failing_periods: int | None = Field(
+        3,
+        ge=1,
+        description="combined assessment: after this many failing periods in a row (months with months, quarters with quarters) "
+        "facmon recommends not renewing the contract; none: never",
+    )
     sla_clock: Literal["continuous", "working_days"] = Field(
         "continuous",
         description="how the SLA minutes are counted: continuous (nights, weekends and holidays included), or working_days when "
@@ -94,6 +105,8 @@ class ContractTerms(Entry):
             raise ValueError(f"severity {', '.join(both)} has both deduction_per_breach_cny and deduction_per_breach_percent; give one")
         if self.monthly_fee_cny is None and (self.deduction_per_breach_percent or self.cap_percent is not None):
             raise ValueError("deduction_per_breach_percent and cap_percent need monthly_fee_cny")
+        if self.monthly_fee_cny is None and self.assessment_deduction_percent:
+            raise ValueError("assessment_deduction_percent needs monthly_fee_cny")
         return self
 
 

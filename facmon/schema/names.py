@@ -19,4 +19,5 @@ SAVINGS = "savings"  # analytics: weather-normalised savings per building and sc
 FAULT = "fault"  # analytics: a fault's start and clear points (facmon.schema.faults)
 ANOMALY = "anomaly"  # analytics: the weekly anomaly review list; never paged
 SCORE_VENDOR = "score_vendor"  # analytics: the maintenance-quality score per vendor and period
+VENDOR_ASSESSMENT = "vendor_assessment"  # workorders: the combined assessment per vendor and period (facmon.schema.assessment)
 WORK_ORDER = "work_order"  # workorders: each work-order event, a timeline of the database's history (facmon.schema.work_orders)

@@ -13,7 +13,8 @@ value's unit, when known), and the strings ``<c>_source`` and ``<c>_target_sourc
 configured, national default, facmon default).
 
 Written by ``facmon score energy`` (analytics.energy_score) and ``facmon score vendors``
-(analytics.vendor_score). Nothing in facmon reads them back; the dashboards have their own InfluxQL.
+(analytics.vendor_score). The dashboards have their own InfluxQL; the combined vendor assessment
+(workorders) reads ``score_vendor`` back through :func:`stored_vendor_score`.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from facmon.schema.names import SAVINGS, SCORE_ENERGY, SCORE_VENDOR
-from facmon.store import line
+from facmon.store import InfluxStore, line, quote_identifier, quote_string
 
 NS_PER_S = 1_000_000_000
 
@@ -175,3 +176,29 @@ def score_vendor_line(point: ScoreVendor) -> str:
         fields[f"faults_{severity}"] = float(count)
     fields.update(_component_fields(point.components))
     return line(SCORE_VENDOR, {"vendor": point.vendor, "period": point.period}, fields, int(point.start_s) * NS_PER_S)
+
+
+@dataclass(frozen=True)
+class StoredVendorScore:
+    """A ``score_vendor`` point as read back: ``score`` (0..100), ``breaches``, and per available
+    component its (points, effective weight)."""
+
+    score: float
+    breaches: int
+    components: Mapping[str, tuple[float, float]]
+
+
+def stored_vendor_score(store: InfluxStore, vendor: str, period: str) -> StoredVendorScore | None:
+    """The stored ``score_vendor`` of ``vendor`` for ``period`` (label, e.g. 2026-11), or None."""
+    rows = store.rows(
+        f'SELECT * FROM {quote_identifier(SCORE_VENDOR)} WHERE "vendor" = {quote_string(vendor)} AND "period" = {quote_string(period)}'
+    )
+    if not rows:
+        return None
+    row = rows[-1]
+    components = {}
+    for key, available in row.items():
+        if key.endswith("_available") and available == 1.0:
+            name = key.removesuffix("_available")
+            components[name] = (float(row[f"{name}_points"]), float(row[f"{name}_weight"]))
+    return StoredVendorScore(float(row["score"]), int(row.get("breaches") or 0), components)

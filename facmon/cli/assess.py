@@ -1,0 +1,322 @@
+"""`facmon assess survey|import|template|close|publish` and the tables of `facmon score vendors --combined`:
+the combined vendor assessment (物业服务考核, workorders/assessment.py)."""
+
+from __future__ import annotations
+
+import csv
+import getpass
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import RenderableType
+from rich.markup import escape
+from rich.table import Table
+
+from facmon.cli.options import SiteOption, load_site_option
+from facmon.cli.output import FormatOption, OutputFormat, emit, out
+from facmon.errors import FacmonError, InputError
+from facmon.periods import Period, parse_period
+from facmon.registry import Site
+from facmon.settings import open_store, resolve_endpoints
+
+if TYPE_CHECKING:
+    from facmon.workorders.assessment import AssessmentCard
+
+assess_app = typer.Typer(
+    help="The combined vendor assessment (综合考核): survey links, third-party imports, closing and publishing a period.",
+    no_args_is_help=True,
+)
+
+ByOption = Annotated[str | None, typer.Option("--by", help="Who does it, for the records (default: the login name).")]
+PeriodArgument = Annotated[str, typer.Option("--period", help="A month (2026-11), a quarter (2026-Q4) or a year (2026).")]
+
+PUBLICATION_COLUMNS = (
+    "vendor",
+    "name",
+    "period",
+    "score",
+    "grade",
+    "measured",
+    "inspections",
+    "satisfaction",
+    "third_party",
+    "deduction_cny",
+    "standing",
+    "basis",
+)
+
+
+def _officer(by: str | None) -> Any:
+    from facmon.workorders.lifecycle import Role
+    from facmon.workorders.orders import Actor
+
+    return Actor(by or getpass.getuser(), Role.OFFICER)
+
+
+def _database(site_path: Path | None) -> Site:
+    """The registry, and the work-order database migrated (Django set up: import workorders' models after this)."""
+    from facmon.workorders import server
+
+    site = load_site_option(site_path)
+    server.migrate()
+    return site
+
+
+def _period(text: str) -> Period:
+    period = parse_period(text)
+    if period.kind == "twelve_months":
+        raise InputError(f"--period {text!r}: a month, a quarter or a year")
+    return period
+
+
+# ---------------------------------------------------------------------------------------------
+# Tables
+
+
+def _part_cell(result: Any, name: str) -> str:
+    part = result.part(name)
+    if not part.available:
+        return "n/a"
+    return f"{part.score:.1f} (w {part.effective_weight:.2f})" + (" sim." if part.simulated else "")
+
+
+def assessment_tables(card: AssessmentCard, explain: bool = True) -> list[Table]:
+    """The ranking with grades, parts and consequences; (``explain``) per vendor every loss and the history."""
+    from facmon.workorders.combined_score import PART_LABELS
+
+    title = f"Combined vendor assessment (综合考核), {card.site}, {card.period.label}" + (
+        f", closed by {card.closed['by']} {card.closed['at'][:10]}" if card.closed else ", open (not closed)"
+    )
+    ranking = Table(title=escape(title), caption=escape("parts: score 0-100 (effective weight); sim. = simulated evidence (demo)"))
+    for column in ("vendor", "name", "score", "grade", *card.weights, "deduction CNY", "standing"):
+        ranking.add_column(column if column not in card.weights else f"{column}\n(w {card.weights[column]:.2f})")
+    for result in card.vendors:
+        c = result.consequence
+        deduction = "-" if c is None or c.deduction_cny is None else f"{c.deduction_cny:,.0f} ({c.deduction_percent:g} %)"
+        ranking.add_row(
+            result.vendor,
+            escape(result.name),
+            "-" if result.score is None else f"[bold]{result.score:.1f}[/bold]",
+            escape(result.grade_label or "ungraded"),
+            *(_part_cell(result, name) for name in card.weights),
+            deduction,
+            "-" if c is None else c.standing.value,
+        )
+    tables = [ranking]
+    if not explain:
+        return tables
+    for result in card.vendors:
+        detail = Table(title=escape(f"{result.vendor} {result.name}: what cost points"), caption=escape(result.explanation))
+        for column in ("part", "evidence", "detail", "part points", "combined points"):
+            detail.add_column(column, justify="right" if "points" in column else "left", overflow="fold")
+        for part in result.parts:
+            if not part.available:
+                detail.add_row(PART_LABELS[part.part], escape(part.note), "unavailable, weight shared out", "-", "-")
+                continue
+            detail.add_row(
+                PART_LABELS[part.part], escape(part.basis), escape("; ".join(part.flags)) or "", f"{part.score:.1f}", f"{part.points:.2f}"
+            )
+            for loss in sorted(part.losses, key=lambda lost: -lost.combined_points):
+                detail.add_row("", escape(loss.source), escape(loss.detail), f"-{loss.part_points:.2f}", f"-{loss.combined_points:.2f}")
+        tables.append(detail)
+        history = card.history.get(result.vendor, [])
+        if len(history) > 1 or result.consequence is not None:
+            listing = Table(title=escape(f"{result.vendor}: the dynamic list (动态名录)"))
+            for column in ("period", "score", "grade", "standing", "why"):
+                listing.add_column(column)
+            for entry in history:
+                score = "-" if entry.score is None else f"{entry.score:.1f}"
+                listing.add_row(entry.period, score, escape(entry.grade_label or "ungraded"), entry.standing, escape(entry.reason))
+            tables.append(listing)
+    return tables
+
+
+def combined_assessment(site: Site, period: Period) -> AssessmentCard:
+    """Score the vendors' measured service for ``period`` (writing score_vendor), then assess every vendor
+    from the stored records and write vendor_assessment."""
+    from facmon.analytics.vendor_score import score_vendors, write_vendor_scores
+    from facmon.workorders import server
+
+    store = open_store(resolve_endpoints())
+    write_vendor_scores(store, score_vendors(store, site, period), site.site.timezone)
+    server.migrate()
+    from facmon.workorders import assessment  # after Django is set up: it imports the models
+
+    card = assessment.assess(site, store, period)
+    assessment.write_assessments(store, card, site.site.timezone)
+    return card
+
+
+# ---------------------------------------------------------------------------------------------
+# Commands
+
+
+@assess_app.command("survey")
+def survey(
+    vendor: Annotated[str, typer.Option(help="The vendor surveyed (registry id).")],
+    building: Annotated[str, typer.Option(help="The building whose occupants answer (code).")],
+    period: PeriodArgument,
+    links: Annotated[int, typer.Option(help="How many links to issue: one response each.")] = 30,
+    by: ByOption = None,
+    site_path: SiteOption = None,
+    output: FormatOption = OutputFormat.TABLE,
+) -> None:
+    """Issue a satisfaction survey (满意度测评) as links to hand out; the links are printed once and never stored."""
+    site = _database(site_path)
+    from facmon.workorders import surveys
+    from facmon.workorders.orders import RequestInvalid
+
+    try:
+        created, tokens = surveys.issue_survey(site, _officer(by), vendor=vendor, building=building, period=period, links=links)
+    except RequestInvalid as error:
+        raise InputError(f"--{error.field}: {error}") from None
+    urls = [f"{site.work_orders.public_url}/s/{token}/" for token in tokens]
+
+    def show() -> Iterator[RenderableType]:
+        yield f"survey #{created.pk} of {vendor} in {building} for {created.period}: {len(urls)} links, one response each"
+        yield from urls
+
+    emit(output, {"survey": created.pk, "vendor": vendor, "building": building, "period": created.period, "links": urls}, show)
+
+
+@assess_app.command("template")
+def template(out_path: Annotated[Path, typer.Option("--out", help="Where to write the template: a .csv or .xlsx file.")]) -> None:
+    """Write the third-party import template (columns vendor, period, score, assessor, note) with one example row."""
+    from facmon.workorders.third_party import OPTIONAL_COLUMNS, REQUIRED_COLUMNS
+
+    header = [*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS]
+    example = ["property", "2026-11", "86.5", "某某工程咨询有限公司", "example row: replace it"]
+    if out_path.suffix.lower() == ".xlsx":
+        from openpyxl import Workbook
+
+        workbook = Workbook()
+        sheet = workbook.active
+        sheet.title = "third_party"
+        sheet.append(header)
+        sheet.append(example)
+        workbook.save(out_path)
+    elif out_path.suffix.lower() == ".csv":
+        with out_path.open("w", newline="", encoding="utf-8-sig") as handle:
+            csv.writer(handle).writerows([header, example])
+    else:
+        raise InputError(f"--out {out_path}: write a .csv or .xlsx file")
+    out.print(f"template written to {out_path}")
+
+
+@assess_app.command("import")
+def import_third_party(
+    path: Annotated[
+        Path, typer.Argument(help="The assessor's scores: .csv or .xlsx in the template's columns.", exists=True, dir_okay=False)
+    ],
+    by: ByOption = None,
+    site_path: SiteOption = None,
+    output: FormatOption = OutputFormat.TABLE,
+) -> None:
+    """Import a third-party assessor's scores (第三方评价), all rows or none; each problem named by row and column."""
+    site = _database(site_path)
+    from facmon.workorders import third_party
+
+    rows = third_party.import_scores(site, _officer(by), path)
+    payload = [{"vendor": r.vendor, "period": r.period, "score": r.score, "assessor": r.assessor, "source": r.source} for r in rows]
+
+    def show() -> Iterator[RenderableType]:
+        table = Table(title=f"imported from {path.name}: {len(rows)} score(s)")
+        for column in ("vendor", "period", "score", "assessor", "source"):
+            table.add_column(column)
+        for row in payload:
+            table.add_row(row["vendor"], row["period"], f"{row['score']:g}", escape(row["assessor"]), escape(row["source"]))
+        yield table
+
+    emit(output, payload, show)
+
+
+@assess_app.command("close")
+def close(
+    period: PeriodArgument,
+    by: ByOption = None,
+    site_path: SiteOption = None,
+    output: FormatOption = OutputFormat.TABLE,
+) -> None:
+    """Close a period: its records change only through amendments (who, why), and the results are kept as they stand."""
+    site = _database(site_path)
+    from facmon.workorders import assessment
+
+    store = open_store(resolve_endpoints())
+    try:
+        card = assessment.close_period(site, store, _period(period), _officer(by).name, datetime.now(UTC))
+    except assessment.AssessmentRefused as error:
+        raise FacmonError(str(error)) from None
+    assessment.write_assessments(store, card, site.site.timezone)
+
+    def show() -> Iterator[RenderableType]:
+        yield from assessment_tables(card, explain=False)
+
+    emit(output, card.as_dict(), show)
+
+
+def publication_rows(card: AssessmentCard) -> list[dict[str, Any]]:
+    """One row per vendor for publication: score, grade, parts, deduction, standing, what it rests on."""
+    rows = []
+    for result in card.vendors:
+        c = result.consequence
+        rows.append(
+            {
+                "vendor": result.vendor,
+                "name": result.name,
+                "period": card.period.label,
+                "score": result.score,
+                "grade": result.grade_label or "ungraded",
+                **{p.part: (round(p.score, 1) if p.available and p.score is not None else "n/a") for p in result.parts},
+                "deduction_cny": None if c is None else c.deduction_cny,
+                "standing": None if c is None else c.standing.value,
+                "basis": result.explanation,
+            }
+        )
+    return rows
+
+
+@assess_app.command("publish")
+def publish(
+    period: PeriodArgument,
+    out_path: Annotated[Path, typer.Option("--out", help="The export: .csv, .xlsx (results and every deduction) or .json.")],
+    site_path: SiteOption = None,
+) -> None:
+    """Export a period's results for publication (考核结果公示): per vendor the score, grade, parts and consequence."""
+    site = _database(site_path)
+    from facmon.workorders import assessment
+
+    card = assessment.assess(site, open_store(resolve_endpoints()), _period(period))
+    rows = publication_rows(card)
+    suffix = out_path.suffix.lower()
+    if suffix == ".json":
+        out_path.write_text(json.dumps(card.as_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
+    elif suffix == ".csv":
+        with out_path.open("w", newline="", encoding="utf-8-sig") as handle:
+            writer = csv.DictWriter(handle, fieldnames=PUBLICATION_COLUMNS)
+            writer.writeheader()
+            writer.writerows(rows)
+    elif suffix == ".xlsx":
+        from openpyxl import Workbook
+
+        workbook = Workbook()
+        results = workbook.active
+        results.title = "results"
+        results.append(list(PUBLICATION_COLUMNS))
+        for row in rows:
+            results.append([row[c] for c in PUBLICATION_COLUMNS])
+        losses = workbook.create_sheet("deductions")
+        losses.append(["vendor", "part", "evidence", "detail", "part points", "combined points"])
+        for result in card.vendors:
+            for loss in result.losses:
+                losses.append(
+                    [result.vendor, loss.part, loss.source, loss.detail, round(loss.part_points, 2), round(loss.combined_points, 2)]
+                )
+        workbook.save(out_path)
+    else:
+        raise InputError(f"--out {out_path}: write a .csv, .xlsx or .json file")
+    state = "closed" if card.closed else "open, not yet closed: figures may still change"
+    out.print(f"{card.period.label} ({state}): {len(rows)} vendor(s) written to {out_path}")
