@@ -175,27 +175,43 @@ def test_ieq_compliance_judges_occupied_hours_only_against_the_season_bands():
 
 
 def test_contract_terms_and_vendor_scoring_are_optional_with_kpi_defaults(example_site):
-    """The example gives only hvac a contract; the others deduct nothing. Without a vendor_scoring section
-    the marks are docs/standards.md#outsourced-services's KPIs: availability 98 %, repair timeliness 95 %."""
+    """The example gives only hvac deductions for SLA breaches; property's contract has only the combined
+    assessment's, elevator none. Without a vendor_scoring section the marks are
+    docs/standards.md#outsourced-services's KPIs: availability 98 %, repair timeliness 95 %."""
     contracts = {v.id: v.contract for v in example_site.vendors}
     assert contracts["hvac"].monthly_fee_cny == 38000 and contracts["hvac"].deduction_per_breach_percent == {Severity.CRITICAL: 2}
-    assert contracts["property"] == ContractTerms() and contracts["elevator"] == ContractTerms()
+    property_terms = contracts["property"]
+    assert (property_terms.deduction_per_breach_cny, property_terms.deduction_per_breach_percent, property_terms.cap_percent) == (
+        {},
+        {},
+        None,
+    )
+    assert property_terms.assessment_deduction_percent == {"pass": 1, "fail": 5} and contracts["elevator"] == ContractTerms()
     assert example_site.vendor_scoring.availability_target == 0.98 and example_site.vendor_scoring.sla_compliance_target == 0.95
+
+
+ELEVATOR_SLA = "sla:\n    critical: {onsite_min: 30, restore_min: 240}\n    major: {onsite_min: 120"
 
 
 @pytest.mark.parametrize(
     ("old", "new", "message"),
     [
-        (
-            "sla:\n    critical: {onsite_min: 30, restore_min: 240}",
-            "contract: {deduction_per_breach_percent: {critical: 2}}\n  sla:\n    critical: {onsite_min: 30, restore_min: 240}",
+        (  # the elevator vendor's SLA: it has no contract terms in the example
+            ELEVATOR_SLA,
+            "contract: {deduction_per_breach_percent: {critical: 2}}\n  " + ELEVATOR_SLA,
             "need monthly_fee_cny",
         ),
         (
-            "sla:\n    critical: {onsite_min: 30, restore_min: 240}",
+            ELEVATOR_SLA,
             "contract: {monthly_fee_cny: 1000, deduction_per_breach_cny: {major: 50}, deduction_per_breach_percent: {major: 1}}\n  "
-            "sla:\n    critical: {onsite_min: 30, restore_min: 240}",
+            + ELEVATOR_SLA,
             "has both",
+        ),
+        (ELEVATOR_SLA, "contract: {assessment_deduction_percent: {fail: 5}}\n  " + ELEVATOR_SLA, "needs monthly_fee_cny"),
+        (
+            ELEVATOR_SLA,
+            "contract: {monthly_fee_cny: 1000, assessment_deduction_percent: {bad: 5}}\n  " + ELEVATOR_SLA,
+            "grade 'bad' is not in vendor_assessment.grades",
         ),
         ("coverage:", "vendor_scoring:\n  weights: {sla_compliance: 0.5}\ncoverage:", "vendor score weights must sum to 1"),
         (
