@@ -284,6 +284,28 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "所选时段内到场的工单：从报修（或故障上报）到到场的平均、最长分钟数、次数与超时次数。",
         "Orders reached on site in the chosen range: mean and longest minutes from report to arrival, how many, how many late.",
     ),
+    "row.vendor_assessment": ("综合考核", "Combined assessment"),
+    "panel.assessment_score": ("综合考核得分（$period）", "Combined assessment score ($period)"),
+    "panel.assessment_score.description": (
+        "测量得分、现场检查、满意度测评与第三方评价按登记表权重合成（0–100），按等级分档着色：{bands}。"
+        "无证据的部分不计分，其权重按比例分给其余部分。由 facmon score vendors --combined 写入 vendor_assessment。",
+        "The measured score, inspections, satisfaction surveys and the third party's score weighed by the registry's weights "
+        "(0-100), coloured by grade: {bands}. A part without evidence is unavailable and its weight is shared out. Written to "
+        "vendor_assessment by facmon score vendors --combined.",
+    ),
+    "panel.assessment_parts": ("各部分得分与后果（$period）", "Parts and consequences ($period)"),
+    "panel.assessment_parts.description": (
+        "每部分的得分（0–100）与有效权重；deduction 为合同按等级的扣款（元），standing 为动态名录状态，failing_run 为连续不合格期数。",
+        "Each part's score (0-100) and effective weight; deduction is the contract's deduction for the grade (CNY), standing the "
+        "dynamic list's status, failing_run the failing periods in a row.",
+    ),
+    "panel.assessment_detail": ("扣分明细", "What cost points"),
+    "panel.assessment_detail.text": (
+        "每一项扣分（哪次检查的哪一项、哪份问卷的哪道题、哪项测量指标）列在工单服务的考核页面：[{url}/assessment/$period/]({url}/assessment/$period/)。"
+        "服务商登录后只看到本单位的结果。",
+        "Every point lost (which inspection item, which survey question, which measured component) is listed on the work-order "
+        "service's assessment page: [{url}/assessment/$period/]({url}/assessment/$period/). A vendor signed in sees only its own.",
+    ),
     "panel.breaches": ("时段内 SLA 超时", "SLA breaches in the range"),
     "panel.breaches.description": (
         "所选时段内发生的超时：onsite 为未按时到场，restore 为未按时恢复。",

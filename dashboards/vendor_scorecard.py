@@ -1,5 +1,9 @@
-"""Dashboard (c), vendor scorecard: score, SLA compliance, time to restore, open faults, deductions,
-and the work orders (open orders with their SLA deadlines, time to arrive on site, breaches).
+"""Dashboard (c), vendor scorecard: the combined assessment (综合考核) with its parts and consequences,
+the measured score, SLA compliance, time to restore, open faults, deductions, and the work orders (open
+orders with their SLA deadlines, time to arrive on site, breaches).
+
+The combined assessment comes from ``vendor_assessment`` (per ``$period``, written by the work-order
+service's assessment); its itemised losses are on the service's assessment page, linked from a panel.
 
 The score, its components and the deduction come from ``score_vendor`` (per ``$period``); SLA
 compliance per severity, time to restore and open faults are measured here straight from the
@@ -36,7 +40,7 @@ from facmon.dashboards.building_detail import FAULT_SERIES, active_faults_query
 from facmon.dashboards.titles import Lang, title
 from facmon.registry import Site
 from facmon.schema import FAULT, SCORE_VENDOR
-from facmon.schema.names import WORK_ORDER
+from facmon.schema.names import VENDOR_ASSESSMENT, WORK_ORDER
 from facmon.standards import Severity
 from facmon.store import quote_string
 
@@ -222,6 +226,52 @@ def _work_order_panels(lang: Lang) -> list[Any]:
     return [open_count, onsite, breaches, open_list]
 
 
+ASSESSMENT_SCORE_QUERY = (
+    f'SELECT last("score") AS "score" FROM "{VENDOR_ASSESSMENT}" WHERE {PERIOD_FILTER} AND {VENDOR_FILTER} GROUP BY "vendor"'
+)
+ASSESSMENT_PARTS_QUERY = (
+    f'SELECT "score", "grade_label", /_score$/, /_weight$/, "deduction", "standing", "failing_run" FROM "{VENDOR_ASSESSMENT}" '
+    f'WHERE {PERIOD_FILTER} AND {VENDOR_FILTER} GROUP BY "vendor"'
+)
+# Grade colours from the lowest band up (a failing band is always red).
+_GRADE_COLOURS = ("red", "orange", "yellow", "green", "dark-green", "blue")
+
+
+def _grade_thresholds(site: Site) -> tuple[Any, str]:
+    """Thresholds at the registry's grade bands, and the bands as text."""
+    bands = sorted(site.vendor_assessment.grades, key=lambda g: g.min_score)
+    colours = ["red" if g.failing else _GRADE_COLOURS[min(i, len(_GRADE_COLOURS) - 1)] for i, g in enumerate(bands)]
+    text = ", ".join(f"{g.label} ≥ {g.min_score:g}" for g in reversed(bands))
+    return thresholds(colours[0], [(g.min_score, c) for g, c in zip(bands[1:], colours[1:], strict=True)]), text
+
+
+def _assessment_panels(site: Site, lang: Lang) -> list[Any]:
+    config, bands = _grade_thresholds(site)
+    score = bargauge_panel(
+        title("panel.assessment_score", lang),
+        [influxql("A", ASSESSMENT_SCORE_QUERY).alias("$tag_vendor")],
+        unit="none",
+        config=config,
+        min_value=0,
+        max_value=100,
+        description=title("panel.assessment_score.description", lang, bands=bands),
+        width=8,
+    )
+    parts = table_panel(
+        title("panel.assessment_parts", lang),
+        [influxql("A", ASSESSMENT_PARTS_QUERY)],
+        description=title("panel.assessment_parts.description", lang),
+        width=16,
+    )
+    detail = markdown_panel(
+        title("panel.assessment_detail", lang),
+        title("panel.assessment_detail.text", lang, url=site.work_orders.public_url),
+        width=24,
+        height=3,
+    )
+    return [score, parts, detail]
+
+
 def vendor_scorecard_dashboard(site: Site, lang: Lang) -> dict[str, Any]:
     """Dashboard (c), vendor scorecard, as Grafana's dashboard JSON."""
     board = (
@@ -233,6 +283,7 @@ def vendor_scorecard_dashboard(site: Site, lang: Lang) -> dict[str, Any]:
         .with_variable(period_variable("period", title("var.period", lang), SCORE_VENDOR))
     )
     for row_key, panels in (
+        ("row.vendor_assessment", _assessment_panels(site, lang)),
         ("row.vendor_score", _score_panels(site, lang)),
         ("row.sla", _sla_panels(site, lang)),
         ("row.vendor_faults", _fault_panels(lang)),

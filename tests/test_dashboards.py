@@ -29,8 +29,9 @@ from facmon.dashboards.energy_overview import (
     required_reduction,
 )
 from facmon.dashboards.titles import title
-from facmon.registry import SCORE_COMPONENTS, VENDOR_SCORE_COMPONENTS, Site
+from facmon.registry import ASSESSMENT_PARTS, SCORE_COMPONENTS, VENDOR_SCORE_COMPONENTS, Site
 from facmon.schema import ENERGY_DAILY, FAULT, SCORE_ENERGY, SCORE_VENDOR
+from facmon.schema.assessment import AssessmentPoint, vendor_assessment_line
 from facmon.simulators import SiteSimulator
 from facmon.simulators.backfill import backfill
 from facmon.stack import Stack
@@ -186,6 +187,14 @@ def _score_lines() -> list[str]:
                 fields[f"{component}_points"] = 5.0
                 fields[f"{component}_value"] = 0.9
             lines.append(line(SCORE_VENDOR, {"vendor": vendor, "period": period}, fields, _period_start_ns(period)))
+    for vendor, (score, _, _) in VENDOR_SCORE.items():  # the combined assessment, through its one writer
+        parts = {"measured": (score, 0.47), "inspections": (90.0, 0.29), "satisfaction": (80.0, 0.24), "third_party": (None, 0.0)}
+        if vendor == "property":  # one vendor with a third party's score: the others' is unavailable, weight shared out
+            parts = {"measured": (score, 0.40), "inspections": (90.0, 0.25), "satisfaction": (80.0, 0.20), "third_party": (85.0, 0.15)}
+        combined = round(sum(s * w for s, w in parts.values() if s is not None), 1)
+        point = AssessmentPoint(vendor, "2026-03", _period_start_ns("2026-03") // 10**9, combined, "good", "良好", False, False, False,
+                                "good_standing", 0, 0.0, None if vendor == "elevator" else 0.0, parts)  # fmt: skip
+        lines.append(vendor_assessment_line(point))
     return lines
 
 
@@ -326,6 +335,12 @@ def _expected_shapes(site: Site) -> dict[str, dict[str, tuple[set[str], Any]]]:
     for quantity in ieq_quantities(site):
         detail[title("panel.ieq", en, quantity=title(f"ieq.{quantity.value}", en))] = ({"building", "zone"}, [quantity.value])
     vendor = {
+        title("panel.assessment_score", en): ({"vendor"}, ["score"]),
+        title("panel.assessment_parts", en): (
+            {"vendor"},
+            ["score", "grade_label", *sorted(f"{p}_score" for p in ASSESSMENT_PARTS), *sorted(f"{p}_weight" for p in ASSESSMENT_PARTS)]
+            + ["deduction", "standing", "failing_run"],
+        ),
         title("panel.vendor_score", en): ({"vendor"}, ["score"]),
         title("panel.vendor_components", en): (
             {"vendor"},
@@ -370,6 +385,8 @@ NON_EMPTY = {
         "panel.equipment_power",
     ),
     vendor_scorecard.UID: (
+        "panel.assessment_score",
+        "panel.assessment_parts",
         "panel.vendor_score",
         "panel.vendor_components",
         "panel.vendor_values",

@@ -22,6 +22,7 @@ from facmon.errors import FacmonError, InputError
 from facmon.periods import Period, parse_period
 from facmon.registry import Site
 from facmon.settings import open_store, resolve_endpoints
+from facmon.store import InfluxStore
 
 if TYPE_CHECKING:
     from facmon.workorders.assessment import AssessmentCard
@@ -144,11 +145,59 @@ def combined_assessment(site: Site, period: Period) -> AssessmentCard:
     store = open_store(resolve_endpoints())
     write_vendor_scores(store, score_vendors(store, site, period), site.site.timezone)
     server.migrate()
-    from facmon.workorders import assessment  # after Django is set up: it imports the models
+    return assess_and_write(site, store, period)
+
+
+def assess_and_write(site: Site, store: InfluxStore, period: Period) -> AssessmentCard:
+    """The combined assessment of ``period`` from the stored records (score_vendor already written), and its
+    vendor_assessment points. Django must be set up (server.migrate)."""
+    from facmon.workorders import assessment
 
     card = assessment.assess(site, store, period)
     assessment.write_assessments(store, card, site.site.timezone)
     return card
+
+
+def seed_simulated_evidence(site: Site, period: Period, seed: int = 0) -> tuple[int, int, int]:
+    """The demo's simulated inspections and survey answers for the month ``period`` (simulators.assessment),
+    stored as records labelled simulated; nothing when the month already has simulated inspections.
+    Returns (inspections, surveys, responses). Django must be set up (server.migrate)."""
+    from datetime import timedelta
+
+    from facmon.simulators.assessment import simulated_evidence
+    from facmon.workorders import inspections, surveys
+    from facmon.workorders.lifecycle import Role
+    from facmon.workorders.models import Inspection
+    from facmon.workorders.orders import Actor
+
+    if Inspection.objects.filter(simulated=True, day__gte=period.start, day__lt=period.end).exists():
+        return 0, 0, 0
+    found, surveyed = simulated_evidence(site, period.start, period.end, seed)
+    inspector = Actor("simulated-inspector", Role.OFFICER)
+    last_day = period.end - timedelta(days=1)
+    for i in found:
+        inspections.record_inspection(
+            site,
+            inspector,
+            vendor=i.vendor,
+            building=i.building,
+            checklist=i.checklist,
+            kind=i.kind,
+            day=i.day,
+            scores={item: inspections.ItemInput(points, i.notes.get(item, "")) for item, points in i.awarded.items()},
+            today=last_day,
+            notes="simulated inspection (facmon demo)",
+            simulated=True,
+        )
+    responses = 0
+    for s in surveyed:
+        _, tokens = surveys.issue_survey(
+            site, inspector, vendor=s.vendor, building=s.building, period=s.period, links=s.links, simulated=True
+        )
+        for token, answers in zip(tokens, s.responses, strict=False):
+            surveys.answer_survey(token, answers, comment="simulated respondent (facmon demo)", today=last_day)
+            responses += 1
+    return len(found), len(surveyed), responses
 
 
 # ---------------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from rich.table import Table
 
 from facmon.analytics.fault_detection import detect_faults_after
 from facmon.analytics.fault_evaluation import active_faults
+from facmon.cli.assess import assess_and_write, assessment_tables, seed_simulated_evidence
 from facmon.cli.faults import active_faults_table
 from facmon.cli.options import SiteOption, load_site_option
 from facmon.cli.output import OutputFormat, err, out
@@ -147,7 +148,18 @@ def demo(
     card = energy_scorecard(store, site, month.label)
     print_energy_scorecard(card, explain=False)
     print_vendor_scorecard(vendor_scorecard(store, site, month.label), explain=False)
-    out.print(f"Each component explained: facmon score energy --period {month.label}; facmon score vendors --period {month.label}")
+    inspected, surveyed, answered = seed_simulated_evidence(site, month, seed)
+    if inspected:
+        out.print(
+            f"simulated evidence for {month.label} (labelled simulated): {inspected} inspections, "
+            f"{surveyed} surveys with {answered} responses"
+        )
+    for table in assessment_tables(assess_and_write(site, store, month), explain=False):
+        out.print(table)
+    out.print(
+        f"Each component explained: facmon score energy --period {month.label}; facmon score vendors --period {month.label}; "
+        f"facmon score vendors --combined --period {month.label}"
+    )
 
     from facmon.dashboards.datasource import datasource_settings
     from facmon.grafana.provisioning import export_provisioning
