@@ -17,8 +17,7 @@ from django.utils.translation import gettext_lazy
 from django_ratelimit.decorators import ratelimit
 
 from facmon.periods import PeriodError, last_complete_month, parse_period
-from facmon.workorders import assessment, inspections, surveys
-from facmon.workorders.combined_score import PART_LABELS
+from facmon.workorders import assessment, inspections, labels, surveys
 from facmon.workorders.lifecycle import Role
 from facmon.workorders.models import Inspection
 from facmon.workorders.orders import Actor, RequestInvalid
@@ -55,8 +54,9 @@ def assessment_page(request: HttpRequest, period: str | None = None) -> HttpResp
     rows = [
         {
             "result": r,
-            "parts": [{"part": p, "label": PART_LABELS[p.part]} for p in r.parts],
-            "history": card.history.get(r.vendor, []),
+            "parts": [{"part": p, "label": labels.label(labels.PARTS, p.part)} for p in r.parts],
+            "standing_label": None if r.consequence is None else labels.label(labels.STANDINGS, r.consequence.standing.value),
+            "history": [{"entry": e, "standing_label": labels.label(labels.STANDINGS, e.standing)} for e in card.history.get(r.vendor, [])],
         }
         for r in results
     ]
@@ -66,6 +66,7 @@ def assessment_page(request: HttpRequest, period: str | None = None) -> HttpResp
         "actor": actor,
         "amendments": [a for a in card.amendments if shown is None or a["vendor"] in shown],
         "previous": assessed.previous().label,
+        "weights": [(labels.label(labels.PARTS, name), weight) for name, weight in card.weights.items()],
     }
     return render(request, "workorders/assessment.html", context)
 
@@ -138,7 +139,7 @@ def new_inspection(request: HttpRequest) -> HttpResponse:
                 _("Inspection #%(id)s recorded: %(awarded)g of %(total)g points.")
                 % {"id": recorded.pk, "awarded": awarded, "total": total},
             )
-            return redirect("assessment")
+            return redirect("assessment-period", period=f"{data['day']:%Y-%m}")
     items = [(item, form[f"item_{item.id}"], form[f"note_{item.id}"]) for item in checklist.items]
     general = [form[name] for name in ("vendor", "building", "kind", "day", "notes", "photo", "reason")]
     return render(
@@ -146,13 +147,18 @@ def new_inspection(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _survey_gone(request: HttpRequest) -> HttpResponse:
+    message = _("This survey link cannot be used: it is not valid, its one response was given, or the survey has closed.")
+    return render(request, "workorders/message.html", {"message": message}, status=410)
+
+
 @ratelimit(key=client_key, rate=request_rate, method="POST", block=True, group="survey-answers")
 def survey_page(request: HttpRequest, token: str) -> HttpResponse:
     """A respondent's survey from their link: no sign-in, one response, anonymous."""
     try:
         survey = surveys.survey_of_token(token)
-    except surveys.SurveyClosed as closed:
-        return render(request, "workorders/message.html", {"message": str(closed)}, status=410)
+    except surveys.SurveyClosed:
+        return _survey_gone(request)
     site = current_site()
     vendor = site.vendor(survey.vendor)
     building = site.building(survey.building)
@@ -161,8 +167,8 @@ def survey_page(request: HttpRequest, token: str) -> HttpResponse:
         answers = {q["id"]: request.POST.get(f"q_{q['id']}", "") for q in survey.questions}
         try:
             surveys.answer_survey(token, answers, comment=request.POST.get("comment", ""), today=_local_today())
-        except surveys.SurveyClosed as closed:
-            return render(request, "workorders/message.html", {"message": str(closed)}, status=410)
+        except surveys.SurveyClosed:
+            return _survey_gone(request)
         except RequestInvalid as invalid:
             errors.append(str(invalid))
         else:
@@ -173,7 +179,8 @@ def survey_page(request: HttpRequest, token: str) -> HttpResponse:
             "text": q["text"],
             "choices": [(str(n), str(n)) for n in range(5, 0, -1)]
             if q["scale"] == "1-5"
-            else [("4", _("Excellent") + " 优"), ("3", _("Good") + " 良"), ("2", _("Fair") + " 中"), ("1", _("Poor") + " 差")],
+            else [("4", _("Excellent (优)")), ("3", _("Good (良)")), ("2", _("Fair (中)")), ("1", _("Poor (差)"))],
+            "scale": q["scale"],
         }
         for q in survey.questions
     ]

@@ -62,6 +62,13 @@ CHANNELS = {"web": _("web page"), "api": _("API"), "link": _("link"), "system": 
 SYSTEM_ACTOR = _("facmon (from the data)")
 SOURCES = {"fault": _("Fault"), "request": _("Repair request")}
 URGENCIES = {"urgent": _("Urgent"), "normal": _("Normal")}
+STANDINGS = {"good_standing": _("Good standing"), "warned": _("Warned"), "not_recommended": _("Not recommended for renewal")}
+PARTS = {
+    "measured": _("Measured service"),
+    "inspections": _("Inspections"),
+    "satisfaction": _("Satisfaction surveys"),
+    "third_party": _("Third-party assessment"),
+}
 
 
 def label(table: dict[str, object], key: str) -> object:
