@@ -184,6 +184,30 @@ def test_make_demo_runs_end_to_end_and_loses_nothing(tmp_path):
         }
         hvac = requests.get(api, auth=("hvac", accounts["hvac"]["password"]), timeout=30).json()
         assert {o["vendor"] for o in hvac} == {"hvac"} and any(o["target"] == "CH-1" for o in hvac)
+        # the month's simulated inspections and surveys give the combined assessment its evidence: every
+        # vendor graded from measured, inspections (simulated) and satisfaction (simulated), the third
+        # party unavailable with its weight shared out; the command, the API and the dashboard's points agree
+        assert "Combined vendor assessment" in demo.stdout and "(labelled simulated)" in demo.stdout
+        combined = subprocess.run(
+            [FACMON, "score", "vendors", "--combined", "--period", month, "--format", "json"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert combined.returncode == 0, combined.stderr
+        printed = json.loads(combined.stdout)
+        for vendor in printed["vendors"]:
+            parts = {p["part"]: p for p in vendor["parts"]}
+            assert vendor["score"] is not None and vendor["grade"] in {"excellent", "good", "pass", "fail"}, vendor
+            assert parts["inspections"]["simulated"] and parts["satisfaction"]["simulated"] and not parts["third_party"]["available"]
+            assert abs(sum(p["effective_weight"] for p in vendor["parts"]) - 1) < 1e-6
+        answered = requests.get(
+            f"http://127.0.0.1:{ports[4]}/api/assessments/{month}", auth=("officer", accounts["officer"]["password"]), timeout=60
+        ).json()
+        assert answered["vendors"] == printed["vendors"]
+        points = store.rows(f'SELECT "score", "grade" FROM "vendor_assessment" WHERE "period" = \'{month}\' GROUP BY "vendor"')
+        assert sorted((r["vendor"], r["score"]) for r in points) == sorted((v["vendor"], v["score"]) for v in printed["vendors"])
     finally:
         subprocess.run([FACMON, "stack", "down"], env=env, capture_output=True, text=True, timeout=120)
 

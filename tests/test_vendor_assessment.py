@@ -281,3 +281,47 @@ def test_a_vendor_sees_its_own_results_and_an_occupant_none(store: InfluxStore, 
     assert occupant.status_code == 403
     bad = requests.get(f"{web.url}/api/assessments/2026-13", auth=("officer", ACCOUNTS["officer"][0]), timeout=60)
     assert bad.status_code == 400 and "month must be 01..12" in bad.json()["detail"]
+
+
+def test_three_failing_months_in_a_row_bring_a_warning_then_a_recommendation_not_to_renew(
+    store: InfluxStore, example_site: Site, workorder_db: str, tmp_path: Path
+) -> None:
+    from facmon.workorders import assessment, third_party
+
+    # hvac: measured 40 and a third party's 40 in September, October and November (0.55 of the weights:
+    # graded), 70 in August; hvac's contract deducts 3 % of its 38,000 CNY fee for a failing grade
+    rows = ["vendor,period,score,assessor"]
+    for month, score in (("2026-08", 70.0), ("2026-09", 40.0), ("2026-10", 40.0), ("2026-11", 40.0)):
+        measured(store, "hvac", month, score)
+        rows.append(f"hvac,{month},{score},审计所")
+    (tmp_path / "scores.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    third_party.import_scores(example_site, officer(), tmp_path / "scores.csv")
+
+    card = assessment.assess(example_site, store, NOVEMBER)
+    hvac = card.vendor("hvac")
+    assert hvac is not None and (hvac.score, hvac.grade_label) == (40.0, "不合格")
+    assert [(e.period, e.score, e.standing) for e in card.history["hvac"]] == [
+        ("2026-08", 70.0, "good_standing"), ("2026-09", 40.0, "warned"), ("2026-10", 40.0, "warned"), ("2026-11", 40.0, "not_recommended"),
+    ]  # fmt: skip
+    c = hvac.consequence
+    assert c is not None
+    assert (c.failing_run, c.warning, c.not_renew, c.deduction_percent, c.deduction_cny) == (3, True, True, 3.0, 1140.0)
+    assert "the contract's 3 reached, not to be renewed" in c.reason
+    october = assessment.assess(example_site, store, parse_period("2026-10")).vendor("hvac")
+    assert october is not None and october.consequence is not None and october.consequence.standing.value == "warned"
+    # a vendor without evidence is ungraded, with the reason, and has no consequence
+    elevator = card.vendor("elevator")
+    assert elevator is not None and elevator.score is None and elevator.consequence is None
+    assert elevator.explanation.startswith("not graded: parts with evidence carry 0.00 of the weights")
+
+
+def test_a_quarter_takes_the_inspections_on_its_days_and_the_months_surveys(
+    store: InfluxStore, example_site: Site, workorder_db: str
+) -> None:
+    from facmon.workorders import assessment
+
+    inspect(example_site, date(2026, 10, 5), {"toilets": 20})  # 90
+    inspect(example_site, date(2026, 11, 5), {})  # 100
+    inspect(example_site, date(2026, 9, 30), {"lobby": 0})  # Q3: not in Q4
+    part = assessment.assess_vendor(example_site, store, example_site.vendor("property"), parse_period("2026-Q4")).part("inspections")  # type: ignore[arg-type]
+    assert (part.score, part.basis) == (pytest.approx(95.0), "2 inspection(s): 2 scheduled, 0 spot")
