@@ -100,6 +100,22 @@ def test_grade_boundaries_apply_to_the_score_as_shown(measured, score, grade):
     assert (result.score, result.grade) == (score, grade)
 
 
+@pytest.mark.parametrize(
+    ("measured", "third", "score", "grade"),
+    [
+        # measured × 0.40 + inspections 80 × 0.25 + satisfaction 85 × 0.20 + third party × 0.15
+        (99.0, 89.0, 90.0, "excellent"),  # 39.6 + 20 + 17 + 13.35 = 89.95 (89.94999999999999 in floats)
+        (80.0, 73.0, 80.0, "good"),  # 32 + 20 + 17 + 10.95 = 79.95
+        (30.0, 73.0, 60.0, "pass"),  # 12 + 20 + 17 + 10.95 = 59.95
+        (30.0, 72.0, 59.8, "fail"),  # 12 + 20 + 17 + 10.8 = 59.8
+    ],
+)
+def test_four_parts_summing_to_a_half_round_up_as_a_person_adding_them_finds(measured, third, score, grade):
+    satisfied = survey(1, 10, [5, 5, 5, 5, 4, 4, 4, 4, 4, 4])  # mean answer 4.4 → 85
+    result = cs.combine("v", "v", "2026-11", parts(measured, [inspection(1, (80, 100))], [satisfied], third), RULES)
+    assert (result.score, result.grade) == (score, grade)
+
+
 def test_a_survey_with_too_few_responses_or_too_low_a_rate_is_flagged_not_scored():
     few = survey(1, 20, [5] * 9)  # 9 < 10 responses
     low = survey(2, 100, [1] * 20)  # 20 % < 30 %

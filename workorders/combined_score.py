@@ -40,8 +40,11 @@ def answer_points(scale: str, answer: int) -> float:
 
 
 def round_score(value: float) -> float:
-    """A score to 0.1 points, halves up (89.95 → 90.0): the figure shown is the figure graded."""
-    return float(Decimal(repr(value)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+    """A score to 0.1 points, halves up (89.95 → 90.0): the figure shown is the figure graded. The float sum
+    of weighted parts is first rounded to 1e-9, so 39.6 + 20 + 17 + 13.35 (89.94999999999999 in floats)
+    is 89.95 and shows as 90.0, as a person adding the parts by hand finds."""
+    cleaned = Decimal(value).quantize(Decimal("1e-9"), rounding=ROUND_HALF_UP)
+    return float(cleaned.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
 
 
 # ---------------------------------------------------------------------------------------------
