@@ -130,6 +130,15 @@ def test_a_survey_with_too_few_responses_or_too_low_a_rate_is_flagged_not_scored
     assert not alone.available and alone.note == "no survey with enough responses"
 
 
+def test_a_question_answered_by_too_few_is_left_out_so_no_one_answer_shows():
+    overall = cs.SurveyQuestionResult("overall", "总体满意度", "1-5", [5, 5, 5, 5, 5, 4, 4, 4, 4, 4])  # 87.5
+    canteen = cs.SurveyQuestionResult("canteen", "食堂", "grade4", [1])  # one respondent eats there
+    part = cs.satisfaction_part([cs.SurveyRecord(4, "341122A001", 20, 10, [overall, canteen])], RULES.weights.satisfaction, RULES)
+    assert part.score == pytest.approx(87.5)
+    assert part.flags == ["survey #4 341122A001: 食堂: 1 answer(s), fewer than 10, not counted"]
+    assert all("食堂" not in loss.source for loss in part.losses)
+
+
 def test_the_four_step_grade_scale_counts_差_中_良_优_as_0_to_100():
     assert [cs.answer_points("grade4", a) for a in (1, 2, 3, 4)] == pytest.approx([0, 100 / 3, 200 / 3, 100])
     assert [cs.answer_points("1-5", a) for a in (1, 3, 5)] == [0, 50, 100]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from datetime import UTC, date, datetime
@@ -148,7 +149,7 @@ def test_a_survey_link_takes_one_anonymous_response_and_none_after_closing(
 
     records = assessment.survey_records("property", NOVEMBER)
     assert (records[0].issued, records[0].responses) == (3, 1)
-    part = assessment.assess_vendor(example_site, store, example_site.vendor("property"), NOVEMBER).part("satisfaction")  # type: ignore[arg-type]
+    part = assessment.assess(example_site, store, NOVEMBER).vendor("property").part("satisfaction")  # type: ignore[union-attr]
     assert not part.available and part.flags == [f"survey #{survey.pk} 341122A001: not scored, 1 response(s), fewer than 10"]
 
     measured(store, "property", "2026-11", 80.0)
@@ -198,6 +199,18 @@ def test_a_third_party_file_with_any_problem_is_refused_whole_with_each_problem_
     assert "'cleanco' is not a vendor of the registry" in str(refused.value)
     assert "vendor property and period 2026-11 already in row 2" in str(refused.value)
     assert ThirdPartyScore.objects.count() == 0  # nothing half-imported
+
+    excel = tmp_path / "typed-in-excel.xlsx"  # Excel turns a typed 2026-11 into a date, and 88% into 0.88
+    workbook = Workbook()
+    workbook.active.append(["vendor", "period", "score", "assessor"])
+    workbook.active.append(["property", datetime(2026, 11, 1), 0.88, "诚信评估公司"])
+    workbook.active["C2"].number_format = "0%"
+    workbook.save(excel)
+    with pytest.raises(third_party.ImportRefused) as refused:
+        third_party.import_scores(example_site, officer(), excel)
+    assert [str(p) for p in refused.value.problems] == [
+        "row 2, column score: '88%' is a percent; write the score as a number from 0 to 100"
+    ]
 
     good = tmp_path / "good.xlsx"
     workbook = Workbook()
@@ -265,8 +278,8 @@ def test_the_command_the_api_the_page_and_the_dashboard_points_give_the_same_fig
     from tests.test_workorder_api import signed_in
 
     page = signed_in(web, "officer").get(f"{web.url}/assessment/2026-11/", timeout=60).text
-    for vendor in graded:
-        assert f"{vendor['score']:.1f}" in page
+    for vendor in graded:  # each vendor's card shows its score as the command printed it
+        assert re.search(rf'id="vendor-{vendor["vendor"]}".*?class="score"[^>]*>{vendor["score"]:.1f}<', page, re.S), vendor["vendor"]
     assert "保洁服务检查表 (scheduled): 卫生间无异味，洁具清洁，耗材齐全" in page and "20 of 30 points; marked down" in page
 
 
@@ -277,6 +290,11 @@ def test_a_vendor_sees_its_own_results_and_an_occupant_none(store: InfluxStore, 
     own = requests.get(f"{web.url}/api/assessments/2026-11", auth=("property-staff", ACCOUNTS["property-staff"][0]), timeout=60)
     assert own.status_code == 200 and [v["vendor"] for v in own.json()["vendors"]] == ["property"]
     assert list(own.json()["history"]) == ["property"]
+    from tests.test_workorder_api import signed_in
+
+    page = signed_in(web, "property-staff").get(f"{web.url}/assessment/2026-11/", timeout=60)
+    assert page.status_code == 200 and 'id="vendor-property"' in page.text and 'id="vendor-hvac"' not in page.text
+    assert signed_in(web, "occupant").get(f"{web.url}/assessment/2026-11/", timeout=60).status_code == 404
     occupant = requests.get(f"{web.url}/api/assessments/2026-11", auth=("occupant", ACCOUNTS["occupant"][0]), timeout=60)
     assert occupant.status_code == 403
     bad = requests.get(f"{web.url}/api/assessments/2026-13", auth=("officer", ACCOUNTS["officer"][0]), timeout=60)
@@ -323,5 +341,43 @@ def test_a_quarter_takes_the_inspections_on_its_days_and_the_months_surveys(
     inspect(example_site, date(2026, 10, 5), {"toilets": 20})  # 90
     inspect(example_site, date(2026, 11, 5), {})  # 100
     inspect(example_site, date(2026, 9, 30), {"lobby": 0})  # Q3: not in Q4
-    part = assessment.assess_vendor(example_site, store, example_site.vendor("property"), parse_period("2026-Q4")).part("inspections")  # type: ignore[arg-type]
+    part = assessment.assess(example_site, store, parse_period("2026-Q4")).vendor("property").part("inspections")  # type: ignore[union-attr]
     assert (part.score, part.basis) == (pytest.approx(95.0), "2 inspection(s): 2 scheduled, 0 spot")
+
+
+def test_a_closed_period_keeps_the_measured_scores_and_rules_it_closed_with(
+    store: InfluxStore, example_site: Site, workorder_db: str
+) -> None:
+    from facmon.registry import AssessmentWeights, VendorAssessment
+    from facmon.workorders import assessment, surveys
+
+    measured(store, "property", "2026-11", 80.0)
+    measured(store, "property", "2026-12", 80.0)
+    inspect(example_site, date(2026, 11, 5), {"toilets": 20})  # 90
+    closed = assessment.close_period(example_site, store, NOVEMBER, "officer", DECEMBER_2).vendor("property")
+    assert closed is not None and closed.score == 83.8  # 80 × 0.40/0.65 + 90 × 0.25/0.65 = 49.231 + 34.615 = 83.846
+
+    # later: `facmon score vendors --period 2026-11` reruns with other data, and the registry's weights change
+    measured(store, "property", "2026-11", 40.0)
+    reweighted = VendorAssessment(weights=AssessmentWeights(measured=0.7, inspections=0.1, satisfaction=0.1, third_party=0.1))
+    changed = example_site.model_copy(update={"vendor_assessment": reweighted})
+    november = assessment.assess(changed, store, NOVEMBER)
+    assert november.vendor("property").score == 83.8 and november.weights["measured"] == 0.40  # type: ignore[union-attr]
+    assert assessment.assess(changed, store, parse_period("2026-12")).weights["measured"] == 0.7  # an open period follows the registry
+
+    # a closed month closes neither its quarter's surveys nor its year's
+    survey, tokens = surveys.issue_survey(example_site, officer(), vendor="property", building="341122A001", period="2026-Q4", links=2)
+    surveys.answer_survey(tokens[0], {"overall": 5}, today=date(2026, 12, 2))
+    assert survey.responses.count() == 1
+
+
+def test_the_dashboard_loses_the_point_of_a_vendor_no_longer_graded(store: InfluxStore, example_site: Site, workorder_db: str) -> None:
+    from facmon.registry import VendorAssessment
+    from facmon.workorders import assessment
+
+    measured(store, "hvac", "2026-11", 70.0)  # the measured part alone: graded only with a lower bar
+    lenient = example_site.model_copy(update={"vendor_assessment": VendorAssessment(min_scored_weight=0.4)})
+    assert assessment.write_assessments(store, assessment.assess(lenient, store, NOVEMBER), "Asia/Shanghai") == 1
+    assert store.rows('SELECT "score" FROM "vendor_assessment" GROUP BY "vendor"')[0]["vendor"] == "hvac"
+    assert assessment.write_assessments(store, assessment.assess(example_site, store, NOVEMBER), "Asia/Shanghai") == 0
+    assert store.rows('SELECT "score" FROM "vendor_assessment"') == []

@@ -235,6 +235,8 @@ def post_request(request: HttpRequest, body: RepairRequestIn) -> Status[dict[str
 def get_assessment(request: HttpRequest, period: str) -> dict[str, Any]:
     from facmon.workorders.assessment_pages import assessment_json
 
+    if is_ratelimited(request, group="assessment", key=client_key, rate=request_rate, increment=True):
+        raise HttpError(429, "too many requests from this client; try again in a minute")
     actor = _actor(request)
     if actor.role not in (Role.OFFICER, Role.VENDOR):
         raise HttpError(403, "the assessment is for officers and vendors")

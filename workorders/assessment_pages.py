@@ -38,7 +38,13 @@ def visible_vendors(actor: Actor) -> list[str] | None:
     raise Http404("the assessment is for officers and vendors")
 
 
+def survey_key(group: str, request: HttpRequest) -> str:
+    """A survey link's limit counts per link (respondents behind one office address do not share a count)."""
+    return "survey:" + surveys.token_hash(request.path)
+
+
 @login_required
+@ratelimit(key=client_key, rate=request_rate, block=True, group="assessment")
 def assessment_page(request: HttpRequest, period: str | None = None) -> HttpResponse:
     """The combined assessment of ``period`` (default: the last complete month)."""
     actor = _actor(request)
@@ -152,7 +158,7 @@ def _survey_gone(request: HttpRequest) -> HttpResponse:
     return render(request, "workorders/message.html", {"message": message}, status=410)
 
 
-@ratelimit(key=client_key, rate=request_rate, method="POST", block=True, group="survey-answers")
+@ratelimit(key=survey_key, rate=request_rate, method="POST", block=True, group="survey-answers")
 def survey_page(request: HttpRequest, token: str) -> HttpResponse:
     """A respondent's survey from their link: no sign-in, one response, anonymous."""
     try:

@@ -294,8 +294,8 @@ def survey_scored(survey: SurveyRecord, rules: VendorAssessment) -> str | None:
         return f"{survey.responses} response(s), fewer than {rules.survey_min_responses}"
     if survey.response_rate < rules.survey_min_response_rate:
         return f"response rate {survey.response_rate:.0%} of {survey.issued} links, below {rules.survey_min_response_rate:.0%}"
-    if not any(q.answers for q in survey.questions):
-        return "no question answered"
+    if not any(len(q.answers) >= rules.survey_min_responses for q in survey.questions):
+        return f"no question answered {rules.survey_min_responses} times"
     return None
 
 
@@ -316,7 +316,15 @@ def satisfaction_part(surveys: Sequence[SurveyRecord], weight: float, rules: Ven
     losses = []
     scores = []
     for survey in scored:
-        answered = [q for q in survey.questions if q.answers]
+        # A question answered by fewer than the survey's minimum is left out: a mean of one or two answers
+        # would be a few respondents' own answers shown to the vendor, and says little.
+        answered = [q for q in survey.questions if len(q.answers) >= rules.survey_min_responses]
+        least = rules.survey_min_responses
+        flags += [
+            f"survey #{survey.id} {survey.building}: {q.text}: {len(q.answers)} answer(s), fewer than {least}, not counted"
+            for q in survey.questions
+            if 0 < len(q.answers) < least
+        ]
         scores.append(sum(q.mean_points for q in answered) / len(answered))
         for q in answered:
             lost = (100.0 - q.mean_points) / len(answered) / len(scored)

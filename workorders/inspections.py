@@ -10,10 +10,10 @@ from datetime import date, datetime
 
 from django.db import transaction
 
-from facmon.periods import Period
 from facmon.registry import Site
+from facmon.workorders.closures import closure_holding, lock_assessment_records
 from facmon.workorders.lifecycle import Role
-from facmon.workorders.models import Amendment, Inspection, InspectionItem, PeriodClosure
+from facmon.workorders.models import Amendment, Inspection, InspectionItem
 from facmon.workorders.orders import Actor, RequestInvalid
 
 MAX_TEXT = 2000
@@ -25,19 +25,6 @@ class ItemInput:
 
     awarded: float
     note: str = ""
-
-
-def closure_holding(day: date) -> PeriodClosure | None:
-    """The closed period that holds ``day``, or None."""
-    return PeriodClosure.objects.filter(start__lte=day, end__gt=day).order_by("start").first()
-
-
-def closure_over(period: Period) -> PeriodClosure | None:
-    """A closed period that holds all of ``period`` or lies inside it, or None."""
-    return (
-        PeriodClosure.objects.filter(start__lte=period.start, end__gte=period.end).first()
-        or PeriodClosure.objects.filter(start__gte=period.start, end__lte=period.end).first()
-    )
 
 
 def _officer(actor: Actor) -> None:
@@ -94,6 +81,7 @@ def record_inspection(
         if len(given.note) > 500:
             raise RequestInvalid(f"item {item.id}", "note: at most 500 characters")
     with transaction.atomic():
+        lock_assessment_records()
         closure = closure_holding(day)
         if closure is not None and not reason.strip():
             raise RequestInvalid("reason", f"period {closure.period} is closed: a new inspection in it needs a reason (an amendment)")
@@ -120,7 +108,7 @@ def record_inspection(
                 by=actor.name,
                 reason=reason.strip(),
                 record=f"inspection #{inspection.pk} added",
-                period=closure.period,
+                period=f"{day:%Y-%m}",
                 vendor=vendor,
                 before={},
                 after={"day": day.isoformat(), "checklist": template.id, "scores": {k: v.awarded for k, v in scores.items()}},
@@ -135,6 +123,7 @@ def amend_item(
     ``reason``, and the before and after are kept as an :class:`~.models.Amendment`."""
     _officer(actor)
     with transaction.atomic():
+        lock_assessment_records()
         try:
             row = InspectionItem.objects.select_for_update().select_related("inspection").get(inspection_id=inspection_id, item=item)
         except InspectionItem.DoesNotExist:
@@ -154,7 +143,7 @@ def amend_item(
                 by=actor.name,
                 reason=reason.strip(),
                 record=f"inspection #{inspection_id} item {item}",
-                period=closure.period,
+                period=f"{row.inspection.day:%Y-%m}",
                 vendor=row.inspection.vendor,
                 before=before,
                 after={"awarded": row.awarded, "note": row.note},

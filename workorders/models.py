@@ -239,6 +239,9 @@ class PeriodClosure(AppendOnly):
     closed_by = models.CharField(max_length=150)
     closed_at = models.DateTimeField()
     results = models.JSONField(help_text="every vendor's assessment at closing")
+    inputs = models.JSONField(
+        help_text="what the period is assessed against from now on: the registry's rules and contracts, the measured scores"
+    )
 
 
 class Amendment(AppendOnly):

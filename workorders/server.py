@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -79,8 +80,11 @@ def ensure_account(username: str, password: str, role: str, *, vendor: str = "",
 
 class Background:
     """facmon's loop beside the web server: every ``interval_s`` it turns new fault data into orders,
-    marks SLA breaches and writes pending events to InfluxDB. An error in one pass is logged and the
+    marks SLA breaches and writes pending events to InfluxDB; every ``ASSESSMENT_EVERY_S`` it rewrites the
+    combined assessment's points of the last and the current month. An error in one pass is logged and the
     next pass tries again; it never stops the web service."""
+
+    ASSESSMENT_EVERY_S = 600.0
 
     def __init__(
         self,
@@ -94,6 +98,7 @@ class Background:
         """``extra_steps``: (name, step(now)) run after the fault sync, e.g. the simulated vendors of the demo."""
         self.store, self.site, self.interval_s, self.lookback = store, site, interval_s, lookback
         self.extra_steps = extra_steps or []
+        self._assessment_due = 0.0  # monotonic s: the first pass refreshes the assessment's points
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="workorders-background", daemon=True)
 
@@ -118,6 +123,11 @@ class Background:
             ("breaches", lambda: orders.mark_breaches(self.site, at)),
             ("timeline", lambda: timeline.flush(self.store, self.site)),
         ]
+        if time.monotonic() >= self._assessment_due:
+            from facmon.workorders import assessment
+
+            self._assessment_due = time.monotonic() + self.ASSESSMENT_EVERY_S
+            steps.append(("assessment", lambda: assessment.refresh_points(self.site, self.store, at)))
         for name, step in steps:
             try:
                 report[name] = step()

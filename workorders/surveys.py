@@ -14,8 +14,8 @@ from django.db import transaction
 
 from facmon.periods import PeriodError, parse_period
 from facmon.registry import Site
+from facmon.workorders.closures import closure_containing, lock_assessment_records
 from facmon.workorders.combined_score import GRADE4_ANSWERS
-from facmon.workorders.inspections import closure_over
 from facmon.workorders.lifecycle import Role
 from facmon.workorders.models import Survey, SurveyLink, SurveyResponse
 from facmon.workorders.orders import Actor, RequestInvalid
@@ -55,7 +55,7 @@ def issue_survey(
     questions = site.vendor_assessment.questions_for(list(entry.services))
     if not questions:
         raise RequestInvalid("vendor", f"vendor_assessment.survey_questions has no question about {entry.name}'s services")
-    closure = closure_over(assessed)
+    closure = closure_containing(assessed)
     if closure is not None:
         raise RequestInvalid("period", f"period {closure.period} is closed: no new survey for it")
     tokens = [secrets.token_urlsafe(18) for _ in range(links)]
@@ -79,7 +79,7 @@ def survey_of_token(token: str) -> Survey:
         raise SurveyClosed("this survey link is not valid")
     if link.used:
         raise SurveyClosed("this survey link has already been used: one response per link")
-    if closure_over(parse_period(link.survey.period)) is not None:
+    if closure_containing(parse_period(link.survey.period)) is not None:
         raise SurveyClosed("this survey's period is closed")
     return link.survey
 
@@ -103,11 +103,12 @@ def answer_survey(token: str, answers: Mapping[str, object], *, comment: str = "
     if len(comment) > MAX_COMMENT:
         raise RequestInvalid("comment", f"at most {MAX_COMMENT} characters")
     with transaction.atomic():
+        lock_assessment_records()
         link = SurveyLink.objects.select_for_update().select_related("survey").filter(token_sha256=token_hash(token)).first()
         if link is None or link.used:
             raise SurveyClosed("this survey link is not valid or has already been used")
         survey = link.survey
-        if closure_over(parse_period(survey.period)) is not None:
+        if closure_containing(parse_period(survey.period)) is not None:
             raise SurveyClosed("this survey's period is closed")
         stored: dict[str, int] = {}
         for question in survey.questions:

@@ -8,17 +8,19 @@ import csv
 import io
 import math
 from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 from django.db import transaction
 
 from facmon.errors import InputError
 from facmon.periods import PeriodError, parse_period
 from facmon.registry import Site
-from facmon.workorders.inspections import closure_over
+from facmon.workorders.closures import closure_containing, lock_assessment_records
 from facmon.workorders.lifecycle import Role
-from facmon.workorders.models import ThirdPartyScore
-from facmon.workorders.orders import Actor
+from facmon.workorders.models import Amendment, ThirdPartyScore
+from facmon.workorders.orders import Actor, RequestInvalid
 
 REQUIRED_COLUMNS = ("vendor", "period", "score", "assessor")
 OPTIONAL_COLUMNS = ("note",)
@@ -70,7 +72,7 @@ def read_table(path: Path) -> list[list[str]]:
         except Exception as error:  # openpyxl raises many kinds for a damaged file
             raise InputError(f"{path}: not a readable XLSX workbook ({error})") from None
         sheet = workbook.worksheets[0]
-        rows = [["" if cell is None else str(cell).strip() for cell in row] for row in sheet.iter_rows(values_only=True)]
+        rows = [[_cell_text(cell) for cell in row] for row in sheet.iter_rows()]
         workbook.close()
         return rows
     if path.suffix.lower() != ".csv":
@@ -84,7 +86,23 @@ def read_table(path: Path) -> list[list[str]]:
             continue
     else:
         raise InputError(f"{path}: neither UTF-8 nor GB18030 text")
-    return [[cell.strip() for cell in row] for row in csv.reader(io.StringIO(text))]
+    try:
+        return [[cell.strip() for cell in row] for row in csv.reader(io.StringIO(text))]
+    except csv.Error as error:
+        raise InputError(f"{path}: not a readable CSV file ({error})") from None
+
+
+def _cell_text(cell: Any) -> str:
+    """A workbook cell as the text a person typed: a date Excel made of "2026-11" back to 2026-11 (the first
+    of a month), a number formatted as a percent as "88%" (refused by the score check, not read as 0.88)."""
+    value = getattr(cell, "value", None)
+    if value is None:
+        return ""
+    if isinstance(value, datetime | date):
+        return f"{value:%Y-%m}" if value.day == 1 else f"{value:%Y-%m-%d}"
+    if isinstance(value, int | float) and "%" in str(getattr(cell, "number_format", "")):
+        return f"{value * 100:g}%"
+    return str(value).strip()
 
 
 def parse_rows(table: list[list[str]], site: Site) -> tuple[list[ThirdPartyRow], list[Problem]]:
@@ -116,26 +134,32 @@ def parse_rows(table: list[list[str]], site: Site) -> tuple[list[ThirdPartyRow],
             continue
         value = {name: (cells[i] if i < len(cells) else "") for i, name in enumerate(header)}
         vendor, label, assessor = value["vendor"], value["period"], value["assessor"]
-        row_problems = []
+        row_problems = [Problem(number, name, "contains a NUL character") for name, text in value.items() if "\x00" in text]
+        if row_problems:
+            problems += row_problems
+            continue
         if vendor not in vendors:
             row_problems.append(Problem(number, "vendor", f"{vendor!r} is not a vendor of the registry ({', '.join(sorted(vendors))})"))
         try:
             period = parse_period(label)
             if period.kind not in ("month", "quarter", "year"):
                 raise PeriodError(f"period {label!r} must be a month, a quarter or a year")
-            closure = closure_over(period)
+            closure = closure_containing(period)
             if closure is not None:
                 row_problems.append(Problem(number, "period", f"period {closure.period} is closed; its scores are no longer imported"))
             label = period.label
         except PeriodError as error:
             row_problems.append(Problem(number, "period", str(error)))
-        try:
-            score = float(value["score"])
-            if not math.isfinite(score) or not 0 <= score <= 100:
-                raise ValueError
-        except ValueError:
-            row_problems.append(Problem(number, "score", f"{value['score']!r} is not a score from 0 to 100"))
-            score = math.nan
+        score = math.nan
+        if value["score"].endswith("%"):
+            row_problems.append(Problem(number, "score", f"{value['score']!r} is a percent; write the score as a number from 0 to 100"))
+        else:
+            try:
+                score = float(value["score"])
+                if not math.isfinite(score) or not 0 <= score <= 100:
+                    raise ValueError
+            except ValueError:
+                row_problems.append(Problem(number, "score", f"{value['score']!r} is not a score from 0 to 100"))
         if not assessor:
             row_problems.append(Problem(number, "assessor", "empty; name the third-party assessor"))
         elif len(assessor) > 200:
@@ -159,8 +183,10 @@ def import_scores(site: Site, actor: Actor, path: Path, *, name: str | None = No
     if actor.role != Role.OFFICER:
         raise PermissionError("only officers import third-party scores")
     source = name or path.name
+    table = read_table(path)
     with transaction.atomic():
-        rows, problems = parse_rows(read_table(path), site)
+        lock_assessment_records()
+        rows, problems = parse_rows(table, site)
         if problems:
             raise ImportRefused(source, problems)
         return [
@@ -175,3 +201,32 @@ def import_scores(site: Site, actor: Actor, path: Path, *, name: str | None = No
             )
             for r in rows
         ]
+
+
+def amend_score(actor: Actor, vendor: str, period: str, score: float, *, reason: str, at: datetime) -> ThirdPartyScore:
+    """Correct an imported score (a typo, the assessor's revision): always with a ``reason``, kept as an
+    :class:`~.models.Amendment` with the score before and after, whether or not the period is closed."""
+    if actor.role != Role.OFFICER:
+        raise PermissionError("only officers correct third-party scores")
+    if not math.isfinite(score) or not 0 <= score <= 100:
+        raise RequestInvalid("score", f"{score:g} is not a score from 0 to 100")
+    if not reason.strip():
+        raise RequestInvalid("reason", "a correction of an imported score needs a reason, kept as an amendment")
+    with transaction.atomic():
+        lock_assessment_records()
+        row = ThirdPartyScore.objects.select_for_update().filter(vendor=vendor, period=period).first()
+        if row is None:
+            raise RequestInvalid("period", f"no third-party score of {vendor} for {period} was imported")
+        Amendment.objects.create(
+            at=at,
+            by=actor.name,
+            reason=reason.strip(),
+            record=f"third-party score of {vendor} for {period} ({row.source})",
+            period=period,
+            vendor=vendor,
+            before={"score": row.score},
+            after={"score": score},
+        )
+        row.score = score
+        row.save(update_fields=["score"])
+    return row

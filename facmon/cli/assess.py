@@ -36,6 +36,7 @@ ByOption = Annotated[str | None, typer.Option("--by", help="Who does it, for the
 PeriodArgument = Annotated[str, typer.Option("--period", help="A month (2026-11), a quarter (2026-Q4) or a year (2026).")]
 
 PUBLICATION_COLUMNS = (
+    "state",
     "vendor",
     "name",
     "period",
@@ -290,13 +291,19 @@ def close(
     site_path: SiteOption = None,
     output: FormatOption = OutputFormat.TABLE,
 ) -> None:
-    """Close a period: its records change only through amendments (who, why), and the results are kept as they stand."""
+    """Close a period: the measured scores are computed once more and kept with it; from then on its records change
+    only through amendments (who, why), and the results are kept as they stand."""
+    from facmon.analytics.vendor_score import score_vendors, write_vendor_scores
+
     site = _database(site_path)
     from facmon.workorders import assessment
 
     store = open_store(resolve_endpoints())
+    closing = _period(period)
+    # the measured part as it is now: kept with the closure, so a later rerun does not rewrite the period
+    write_vendor_scores(store, score_vendors(store, site, closing), site.site.timezone)
     try:
-        card = assessment.close_period(site, store, _period(period), _officer(by).name, datetime.now(UTC))
+        card = assessment.close_period(site, store, closing, _officer(by).name, datetime.now(UTC))
     except assessment.AssessmentRefused as error:
         raise FacmonError(str(error)) from None
     assessment.write_assessments(store, card, site.site.timezone)
@@ -314,6 +321,7 @@ def publication_rows(card: AssessmentCard) -> list[dict[str, Any]]:
         c = result.consequence
         rows.append(
             {
+                "state": f"closed {card.closed['at'][:10]}" if card.closed else "open: not final",
                 "vendor": result.vendor,
                 "name": result.name,
                 "period": card.period.label,
@@ -369,3 +377,35 @@ def publish(
         raise InputError(f"--out {out_path}: write a .csv, .xlsx or .json file")
     state = "closed" if card.closed else "open, not yet closed: figures may still change"
     out.print(f"{card.period.label} ({state}): {len(rows)} vendor(s) written to {out_path}")
+
+
+@assess_app.command("amend")
+def amend(
+    reason: Annotated[str, typer.Option(help="Why: kept with the amendment, with who and when.")],
+    points: Annotated[float, typer.Option(help="The new points of the item, or the new third-party score (0-100).")],
+    inspection: Annotated[int | None, typer.Option(help="The inspection's number (#12 on the page) whose item to change.")] = None,
+    item: Annotated[str | None, typer.Option(help="With --inspection: the checklist item's id.")] = None,
+    third_party: Annotated[str | None, typer.Option("--third-party", help="The vendor whose imported score to correct.")] = None,
+    period: Annotated[str | None, typer.Option(help="With --third-party: the score's period.")] = None,
+    by: ByOption = None,
+    site_path: SiteOption = None,
+) -> None:
+    """Correct an inspection item's points or an imported third-party score, with a reason (an amendment: who,
+    when, why, before and after; required once the period is closed, and always for third-party scores)."""
+    _database(site_path)
+    from facmon.workorders import inspections
+    from facmon.workorders import third_party as third_party_scores
+    from facmon.workorders.orders import RequestInvalid
+
+    now = datetime.now(UTC)
+    try:
+        if inspection is not None and item and third_party is None:
+            inspections.amend_item(_officer(by), inspection, item, points, reason=reason, at=now)
+            out.print(f"inspection #{inspection} item {item}: {points:g} points ({reason})")
+        elif third_party is not None and period and inspection is None:
+            third_party_scores.amend_score(_officer(by), third_party, _period(period).label, points, reason=reason, at=now)
+            out.print(f"third-party score of {third_party} for {period}: {points:g} ({reason})")
+        else:
+            raise InputError("give --inspection N --item ID, or --third-party VENDOR --period P, with --points and --reason")
+    except RequestInvalid as error:
+        raise InputError(str(error)) from None
