@@ -381,3 +381,15 @@ def test_the_dashboard_loses_the_point_of_a_vendor_no_longer_graded(store: Influ
     assert store.rows('SELECT "score" FROM "vendor_assessment" GROUP BY "vendor"')[0]["vendor"] == "hvac"
     assert assessment.write_assessments(store, assessment.assess(example_site, store, NOVEMBER), "Asia/Shanghai") == 0
     assert store.rows('SELECT "score" FROM "vendor_assessment"') == []
+
+
+def test_the_page_and_the_api_say_so_when_influxdb_does_not_answer(workorder_db: str, web: WebService) -> None:
+    from facmon.stack import free_port
+    from facmon.workorders.site_registry import use_store
+    from tests.test_workorder_api import signed_in
+
+    use_store(InfluxStore(f"http://127.0.0.1:{free_port()}", "nothing-listens"))
+    answer = requests.get(f"{web.url}/api/assessments/2026-11", auth=("officer", ACCOUNTS["officer"][0]), timeout=60)
+    assert answer.status_code == 503 and "the measurement database does not answer" in answer.json()["detail"]
+    page = signed_in(web, "officer").get(f"{web.url}/assessment/2026-11/", timeout=60)
+    assert page.status_code == 503 and "测量数据库没有响应" in page.text

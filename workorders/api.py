@@ -21,6 +21,7 @@ from ninja.responses import Status
 from ninja.security import HttpBasicAuth, django_auth
 from pydantic import Field
 
+from facmon.errors import ServiceUnavailable
 from facmon.workorders import links, orders
 from facmon.workorders.lifecycle import Action, Channel, Role, State, TransitionRefused
 from facmon.workorders.models import WorkOrder
@@ -240,4 +241,7 @@ def get_assessment(request: HttpRequest, period: str) -> dict[str, Any]:
     actor = _actor(request)
     if actor.role not in (Role.OFFICER, Role.VENDOR):
         raise HttpError(403, "the assessment is for officers and vendors")
-    return _call(assessment_json, actor, period)
+    try:
+        return _call(assessment_json, actor, period)
+    except ServiceUnavailable as down:
+        raise HttpError(503, f"the measurement database does not answer: {down}") from None

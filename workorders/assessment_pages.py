@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_ratelimit.decorators import ratelimit
 
+from facmon.errors import ServiceUnavailable
 from facmon.periods import PeriodError, last_complete_month, parse_period
 from facmon.workorders import assessment, inspections, labels, surveys
 from facmon.workorders.lifecycle import Role
@@ -55,7 +56,11 @@ def assessment_page(request: HttpRequest, period: str | None = None) -> HttpResp
         assessed = parse_period(period)
     except PeriodError:
         raise Http404("no such period") from None
-    card = assessment.assess(current_site(), current_store(), assessed)
+    try:
+        card = assessment.assess(current_site(), current_store(), assessed)
+    except ServiceUnavailable as down:  # InfluxDB away: say so, never a 500
+        message = _("The measurement database does not answer; try again in a few minutes.") + f" ({down})"
+        return render(request, "workorders/message.html", {"message": message}, status=503)
     results = [r for r in card.vendors if shown is None or r.vendor in shown]
     rows = [
         {
