@@ -9,7 +9,7 @@ import os
 import re
 import subprocess
 import sys
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import psycopg
@@ -393,3 +393,28 @@ def test_the_page_and_the_api_say_so_when_influxdb_does_not_answer(workorder_db:
     assert answer.status_code == 503 and "the measurement database does not answer" in answer.json()["detail"]
     page = signed_in(web, "officer").get(f"{web.url}/assessment/2026-11/", timeout=60)
     assert page.status_code == 503 and "测量数据库没有响应" in page.text
+
+
+def test_the_vendor_sees_which_of_its_orders_passed_an_sla_limit_in_the_period(
+    store: InfluxStore, example_site: Site, workorder_db: str, web: WebService
+) -> None:
+    from facmon.schema.faults import FaultSeries, start_line
+    from facmon.workorders import orders
+    from facmon.workorders.fault_sync import sync_faults
+    from facmon.workorders.models import WorkOrder
+    from facmon.workorders.site_registry import use_store
+    from tests.test_workorder_api import signed_in
+
+    use_store(store)
+    onset = datetime(2026, 11, 10, 1, 0, tzinfo=UTC)
+    chiller = FaultSeries(kind="equipment_fault_code", target="CH-1", severity="critical", vendor="hvac")
+    store.write([start_line("341122A001", chiller, int(onset.timestamp()), 101, "fault code 101", raised_s=int(onset.timestamp()))])
+    sync_faults(store, example_site, onset - timedelta(hours=1), onset + timedelta(minutes=1))
+    orders.mark_breaches(example_site, onset + timedelta(minutes=481))  # hvac critical: on site 60, restore 480
+    order = WorkOrder.objects.get()
+
+    hvac_page = signed_in(web, "hvac-staff").get(f"{web.url}/assessment/2026-11/", timeout=60).text
+    listed = re.search(r'<table class="breaches">(.*?)</table>', hvac_page, re.S)
+    assert listed is not None and order.number in listed.group(1)
+    assert "未按时到场" in listed.group(1) and "未按时恢复" in listed.group(1)
+    assert order.number not in signed_in(web, "property-staff").get(f"{web.url}/assessment/2026-11/", timeout=60).text

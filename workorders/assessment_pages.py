@@ -10,6 +10,7 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -20,7 +21,7 @@ from facmon.errors import ServiceUnavailable
 from facmon.periods import PeriodError, last_complete_month, parse_period
 from facmon.workorders import assessment, inspections, labels, surveys
 from facmon.workorders.lifecycle import Role
-from facmon.workorders.models import Inspection
+from facmon.workorders.models import Inspection, WorkOrder
 from facmon.workorders.orders import Actor, RequestInvalid
 from facmon.workorders.pages import _actor, client_key, now, request_rate
 from facmon.workorders.site_registry import current_site, current_store
@@ -65,6 +66,7 @@ def assessment_page(request: HttpRequest, period: str | None = None) -> HttpResp
     rows = [
         {
             "result": r,
+            "breaches": breached_orders(r.vendor, assessed),
             "parts": [{"part": p, "label": labels.label(labels.PARTS, p.part)} for p in r.parts],
             "standing_label": None if r.consequence is None else labels.label(labels.STANDINGS, r.consequence.standing.value),
             "history": [{"entry": e, "standing_label": labels.label(labels.STANDINGS, e.standing)} for e in card.history.get(r.vendor, [])],
@@ -80,6 +82,26 @@ def assessment_page(request: HttpRequest, period: str | None = None) -> HttpResp
         "weights": [(labels.label(labels.PARTS, name), weight) for name, weight in card.weights.items()],
     }
     return render(request, "workorders/assessment.html", context)
+
+
+def breached_orders(vendor: str, period: Any) -> list[dict[str, Any]]:
+    """The vendor's work orders with an SLA limit passed in ``period``: the faults behind the measured
+    part's lost SLA points, each linked to its order."""
+    zone = current_site().site.tz
+    start = datetime.combine(period.start, datetime.min.time(), zone)
+    end = datetime.combine(period.end, datetime.min.time(), zone)
+    found = WorkOrder.objects.filter(vendor=vendor).filter(
+        Q(onsite_breached_at__gte=start, onsite_breached_at__lt=end) | Q(restore_breached_at__gte=start, restore_breached_at__lt=end)
+    )
+    return [
+        {
+            "order": order,
+            "kind_label": labels.label(labels.KINDS, order.kind),
+            "onsite": order.onsite_breached_at is not None and start <= order.onsite_breached_at < end,
+            "restore": order.restore_breached_at is not None and start <= order.restore_breached_at < end,
+        }
+        for order in found.order_by("reported_at")[:200]
+    ]
 
 
 class InspectionForm(forms.Form):
