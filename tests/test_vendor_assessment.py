@@ -418,3 +418,49 @@ def test_the_vendor_sees_which_of_its_orders_passed_an_sla_limit_in_the_period(
     assert listed is not None and order.number in listed.group(1)
     assert "未按时到场" in listed.group(1) and "未按时恢复" in listed.group(1)
     assert order.number not in signed_in(web, "property-staff").get(f"{web.url}/assessment/2026-11/", timeout=60).text
+
+
+def test_the_commands_issue_import_close_amend_and_publish(
+    store: InfluxStore, stack_env: dict[str, str], workorder_db: str, tmp_path: Path
+) -> None:
+    from openpyxl import load_workbook
+
+    env = _cli_env(stack_env, workorder_db)
+    facmon = str(Path(sys.executable).with_name("facmon"))
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        by = ["--by", "officer"] if args[0] in ("survey", "import", "close", "amend") else []  # who, for the records
+        return subprocess.run([facmon, "assess", *args, *by], env=env, capture_output=True, text=True, timeout=300)
+
+    issued = run("survey", "--vendor", "elevator", "--building", "341122A002", "--period", "2026-11", "--links", "3", "--format", "json")
+    assert issued.returncode == 0, issued.stderr
+    assert [url.rsplit("/", 3)[1] for url in json.loads(issued.stdout)["links"]] == ["s", "s", "s"]
+
+    template = tmp_path / "third-party.csv"
+    assert run("template", "--out", str(template)).returncode == 0
+    assert template.read_text(encoding="utf-8-sig").splitlines()[0] == "vendor,period,score,assessor,note"
+    imported = run("import", str(template))
+    assert imported.returncode == 0, imported.stderr
+    again = run("import", str(template))
+    assert again.returncode == 2 and "nothing imported, 1 problem(s)" in again.stderr and "row 2, column period" in again.stderr
+
+    closed = run("close", "--period", "2026-11", "--format", "json")
+    assert closed.returncode == 0, closed.stderr
+    assert json.loads(closed.stdout)["closed"]["by"] == "officer"
+    assert run("close", "--period", "2026-11").returncode == 2
+
+    amended = run("amend", "--third-party", "property", "--period", "2026-11", "--points", "88", "--reason", "the assessor's revised sheet")
+    assert amended.returncode == 0, amended.stderr
+
+    results = tmp_path / "results.xlsx"
+    assert run("publish", "--period", "2026-11", "--out", str(results)).returncode == 0
+    sheet = load_workbook(results)["results"]
+    header, *rows = [list(r) for r in sheet.iter_rows(values_only=True)]
+    property_row = dict(zip(header, next(r for r in rows if r[1] == "property"), strict=True))
+    assert property_row["state"].startswith("closed ") and property_row["third_party"] == 88.0
+    published = tmp_path / "results.json"
+    assert run("publish", "--period", "2026-11", "--out", str(published)).returncode == 0
+    (amendment,) = json.loads(published.read_text(encoding="utf-8"))["amendments"]
+    assert (amendment["by"], amendment["before"], amendment["after"], amendment["reason"]) == (
+        "officer", {"score": 86.5}, {"score": 88.0}, "the assessor's revised sheet",
+    )  # fmt: skip

@@ -18,12 +18,11 @@ from facmon.errors import InputError
 from facmon.periods import PeriodError, parse_period
 from facmon.registry import Site
 from facmon.workorders.closures import closure_containing, lock_assessment_records
+from facmon.workorders.import_template import OPTIONAL_COLUMNS, REQUIRED_COLUMNS
 from facmon.workorders.lifecycle import Role
 from facmon.workorders.models import Amendment, ThirdPartyScore
 from facmon.workorders.orders import Actor, RequestInvalid
 
-REQUIRED_COLUMNS = ("vendor", "period", "score", "assessor")
-OPTIONAL_COLUMNS = ("note",)
 MAX_ROWS = 10_000
 
 

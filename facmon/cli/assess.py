@@ -236,24 +236,9 @@ def survey(
 @assess_app.command("template")
 def template(out_path: Annotated[Path, typer.Option("--out", help="Where to write the template: a .csv or .xlsx file.")]) -> None:
     """Write the third-party import template (columns vendor, period, score, assessor, note) with one example row."""
-    from facmon.workorders.third_party import OPTIONAL_COLUMNS, REQUIRED_COLUMNS
+    from facmon.workorders.import_template import write_template
 
-    header = [*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS]
-    example = ["property", "2026-11", "86.5", "某某工程咨询有限公司", "example row: replace it"]
-    if out_path.suffix.lower() == ".xlsx":
-        from openpyxl import Workbook
-
-        workbook = Workbook()
-        sheet = workbook.active
-        sheet.title = "third_party"
-        sheet.append(header)
-        sheet.append(example)
-        workbook.save(out_path)
-    elif out_path.suffix.lower() == ".csv":
-        with out_path.open("w", newline="", encoding="utf-8-sig") as handle:
-            csv.writer(handle).writerows([header, example])
-    else:
-        raise InputError(f"--out {out_path}: write a .csv or .xlsx file")
+    write_template(out_path)
     out.print(f"template written to {out_path}")
 
 
