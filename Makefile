@@ -5,11 +5,12 @@
 VENV        ?= .venv
 PYTHON      ?= python3
 # PostgreSQL holds the work orders; gettext compiles their pages' translations. Go and two Go libraries
-# read the Grafana provisioning files as Grafana does (grafana/check.py).
-APT_PACKAGES = mosquitto mosquitto-clients influxdb postgresql gettext golang-go golang-github-prometheus-alertmanager-dev golang-gopkg-yaml.v3-dev
-# The tests also drive the work-order pages in Debian's headless Chromium (chromium-driver), with
-# fonts-noto-cjk to render their Chinese.
-TEST_APT_PACKAGES = chromium chromium-driver fonts-noto-cjk
+# read the Grafana provisioning files as Grafana does (grafana/check.py). WeasyPrint renders the reports
+# with pango, their Chinese in fonts-noto-cjk (embedded in the PDFs).
+APT_PACKAGES = mosquitto mosquitto-clients influxdb postgresql gettext golang-go golang-github-prometheus-alertmanager-dev golang-gopkg-yaml.v3-dev libpango-1.0-0 libpangoft2-1.0-0 fonts-noto-cjk
+# The tests also drive the work-order pages in Debian's headless Chromium (chromium-driver), and read the
+# reports' PDFs back with poppler-utils (pdftotext, pdftoppm).
+TEST_APT_PACKAGES = chromium chromium-driver poppler-utils
 SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 STAMP        = $(VENV)/.facmon-installed
 

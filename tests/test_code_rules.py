@@ -13,13 +13,13 @@ import pytest
 from tests.conftest import ROOT
 
 BIN = Path(sys.executable).parent
-PARTS = ("ingest", "analytics", "alerts", "dashboards", "simulators", "grafana", "workorders")
+PARTS = ("ingest", "analytics", "alerts", "dashboards", "simulators", "grafana", "workorders", "reports")
 CORE_AND_INGEST = [
     "facmon/__init__.py", "facmon/errors.py", "facmon/store.py", "facmon/settings.py", "facmon/stack.py", "facmon/stop.py",
     "facmon/standards.py", "facmon/workdays.py", "facmon/broker_auth.py", "facmon/fault_kinds.py", "facmon/periods.py", "facmon/registry",
     "facmon/schema", "facmon/ingest",
 ]  # fmt: skip
-CHECKED_PARTS = ["facmon/cli", "facmon/grafana", "facmon/alerts", "facmon/dashboards", "facmon/workorders"]
+CHECKED_PARTS = ["facmon/cli", "facmon/grafana", "facmon/alerts", "facmon/dashboards", "facmon/workorders", "facmon/reports"]
 
 
 @pytest.fixture(scope="module")

@@ -18,6 +18,7 @@ PARTS = {
     "simulators",
     "grafana",
     "workorders",
+    "reports",
 }  # top-level folders installed as facmon.<part>
 
 
@@ -47,4 +48,8 @@ def test_the_wheel_installs_one_top_level_name_with_every_package_and_the_go_che
     # the work-order service's pages, translations and migrations travel with it
     for name in tracked:
         if name.startswith("workorders/") and name.endswith((".html", ".po", ".py")):
+            assert f"facmon/{name}" in names, name
+    # and the reports' templates and stylesheet
+    for name in tracked:
+        if name.startswith("reports/templates/"):
             assert f"facmon/{name}" in names, name

@@ -15,7 +15,7 @@ import sys
 import typer
 from rich.markup import escape
 
-from facmon.cli import analyze, assess, baseline, demo, faults, grafana, ingest, mqtt, score, simulate, site, stack, workorders
+from facmon.cli import analyze, assess, baseline, demo, faults, grafana, ingest, mqtt, report, score, simulate, site, stack, workorders
 from facmon.cli.output import err
 from facmon.errors import FacmonError
 
@@ -37,6 +37,7 @@ app.add_typer(baseline.baseline_app, name="baseline")
 app.add_typer(grafana.grafana_app, name="grafana")
 app.add_typer(workorders.workorders_app, name="workorders")
 app.add_typer(assess.assess_app, name="assess")
+app.add_typer(report.report_app, name="report")
 app.command()(workorders.serve)
 app.command()(demo.demo)
 

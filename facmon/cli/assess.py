@@ -35,22 +35,6 @@ assess_app = typer.Typer(
 ByOption = Annotated[str | None, typer.Option("--by", help="Who does it, for the records (default: the login name).")]
 PeriodArgument = Annotated[str, typer.Option("--period", help="A month (2026-11), a quarter (2026-Q4) or a year (2026).")]
 
-PUBLICATION_COLUMNS = (
-    "state",
-    "vendor",
-    "name",
-    "period",
-    "score",
-    "grade",
-    "measured",
-    "inspections",
-    "satisfaction",
-    "third_party",
-    "deduction_cny",
-    "standing",
-    "basis",
-)
-
 
 def _officer(by: str | None) -> Any:
     from facmon.workorders.lifecycle import Role
@@ -299,28 +283,6 @@ def close(
     emit(output, card.as_dict(), show)
 
 
-def publication_rows(card: AssessmentCard) -> list[dict[str, Any]]:
-    """One row per vendor for publication: score, grade, parts, deduction, standing, what it rests on."""
-    rows = []
-    for result in card.vendors:
-        c = result.consequence
-        rows.append(
-            {
-                "state": f"closed {card.closed['at'][:10]}" if card.closed else "open: not final",
-                "vendor": result.vendor,
-                "name": result.name,
-                "period": card.period.label,
-                "score": result.score,
-                "grade": result.grade_label or "ungraded",
-                **{p.part: (round(p.score, 1) if p.available and p.score is not None else "n/a") for p in result.parts},
-                "deduction_cny": None if c is None else c.deduction_cny,
-                "standing": None if c is None else c.standing.value,
-                "basis": result.explanation,
-            }
-        )
-    return rows
-
-
 @assess_app.command("publish")
 def publish(
     period: PeriodArgument,
@@ -328,36 +290,24 @@ def publish(
     site_path: SiteOption = None,
 ) -> None:
     """Export a period's results for publication (考核结果公示): per vendor the score, grade, parts and consequence."""
+    from facmon.reports.vendor_report import PUBLICATION_COLUMNS, publication_rows, write_workbook
+
     site = _database(site_path)
     from facmon.workorders import assessment
 
     card = assessment.assess(site, open_store(resolve_endpoints()), _period(period))
-    rows = publication_rows(card)
+    document = card.as_dict()
+    rows = publication_rows(document)
     suffix = out_path.suffix.lower()
     if suffix == ".json":
-        out_path.write_text(json.dumps(card.as_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
+        out_path.write_text(json.dumps(document, ensure_ascii=False, indent=2), encoding="utf-8")
     elif suffix == ".csv":
         with out_path.open("w", newline="", encoding="utf-8-sig") as handle:
             writer = csv.DictWriter(handle, fieldnames=PUBLICATION_COLUMNS)
             writer.writeheader()
             writer.writerows(rows)
     elif suffix == ".xlsx":
-        from openpyxl import Workbook
-
-        workbook = Workbook()
-        results = workbook.active
-        results.title = "results"
-        results.append(list(PUBLICATION_COLUMNS))
-        for row in rows:
-            results.append([row[c] for c in PUBLICATION_COLUMNS])
-        losses = workbook.create_sheet("deductions")
-        losses.append(["vendor", "part", "evidence", "detail", "part points", "combined points"])
-        for result in card.vendors:
-            for loss in result.losses:
-                losses.append(
-                    [result.vendor, loss.part, loss.source, loss.detail, round(loss.part_points, 2), round(loss.combined_points, 2)]
-                )
-        workbook.save(out_path)
+        write_workbook(document, out_path)
     else:
         raise InputError(f"--out {out_path}: write a .csv, .xlsx or .json file")
     state = "closed" if card.closed else "open, not yet closed: figures may still change"

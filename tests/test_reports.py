@@ -1,0 +1,151 @@
+"""The reports as a person receives them: the vendor assessment report rendered by the command from the
+stored records, read back as text (pdftotext) and as page images (pdftoppm), with its fonts embedded
+(pdffonts), and its figures equal to those of `facmon score vendors --combined --format json`."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from facmon.registry import Site
+from facmon.store import InfluxStore
+from tests.test_vendor_assessment import _cli_env, inspect, measured, officer
+from tests.workorder_service import screenshot_folder
+
+FACMON = str(Path(sys.executable).with_name("facmon"))
+
+
+def poppler(tool: str) -> str:
+    found = shutil.which(tool)
+    if found is None:
+        pytest.fail(f"{tool} is missing: install Debian's poppler-utils (make test installs it)")
+    return found
+
+
+def page_images(pdf: Path, folder: Path) -> list[Path]:
+    """The PDF's pages as PNG (pdftoppm, 60 dpi), in order."""
+    subprocess.run([poppler("pdftoppm"), "-r", "60", "-png", str(pdf), str(folder / "page")], check=True, timeout=120)
+    return sorted(folder.glob("page-*.png"))
+
+
+def ink_share(png: Path) -> float:
+    """The share of the page's pixels that are not white."""
+    from matplotlib import image
+
+    pixels = image.imread(str(png))
+    return float((pixels[..., :3].mean(axis=2) < 0.9).mean())
+
+
+def test_the_vendor_report_shows_the_combined_assessment_page_by_page_with_its_fonts_embedded(
+    store: InfluxStore, example_site: Site, stack_env: dict[str, str], workorder_db: str, tmp_path: Path
+) -> None:
+    from facmon.workorders import surveys
+
+    measured(store, "property", "2026-11", 80.0)
+    measured(store, "hvac", "2026-11", 55.0)
+    inspect(example_site, date(2026, 11, 5), {"toilets": 20, "records": 14})
+    _, tokens = surveys.issue_survey(example_site, officer(), vendor="property", building="341122A001", period="2026-11", links=20)
+    for n, token in enumerate(tokens[:12]):
+        surveys.answer_survey(token, {"overall": 5 - n % 3, "response": "良"}, today=date(2026, 11, 20))
+    env = _cli_env(stack_env, workorder_db)
+
+    pdf = tmp_path / "vendors-2026-11.pdf"
+    made = subprocess.run(
+        [FACMON, "report", "vendors", "--period", "2026-11", "--out", str(pdf)], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert made.returncode == 0, made.stderr[-2000:]
+    assert "open: not final" in made.stdout
+    printed = json.loads(
+        subprocess.run(
+            [FACMON, "score", "vendors", "--combined", "--period", "2026-11", "--format", "json"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        ).stdout
+    )
+
+    text = subprocess.run([poppler("pdftotext"), "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    pages = text.split("\f")[:-1]
+    # the results, then at least one page per vendor (hvac's measured part alone, 0.40 of the weights, is ungraded)
+    assert len(pages) >= 1 + len(printed["vendors"])
+    assert all("来安县机关办公区 · 服务商综合考核报告" in page and "2026-11" in page for page in pages)
+    assert all(f"第 {n} 页，共 {len(pages)} 页" in page for n, page in enumerate(pages, start=1))
+    assert "未关账：数据仍可能变化，非最终结果" in pages[0]
+    for vendor in printed["vendors"]:
+        own = [page for page in pages if vendor["name"] in page and ("得分" in page)]
+        assert own, vendor["vendor"]
+        shown = "不评级" if vendor["score"] is None else f"{vendor['score']:.1f}"
+        assert any(shown in page for page in own), (vendor["vendor"], shown)
+    property_result = next(v for v in printed["vendors"] if v["vendor"] == "property")
+    assert property_result["score"] is not None
+    property_page = next(page for page in pages if re.search(r"安和物业服务有限公司\s*\n", page) and "扣分明细" in page)
+    for part in property_result["parts"]:
+        for loss in part["losses"]:
+            assert f"−{loss['combined_points']:.2f}" in property_page  # every point lost, as the JSON has it
+
+    fonts = subprocess.run([poppler("pdffonts"), str(pdf)], capture_output=True, text=True, check=True).stdout
+    cjk = [line for line in fonts.splitlines() if "Noto-Sans-CJK-SC" in line]
+    assert cjk and all(re.search(r"Identity-H\s+yes", line) for line in cjk), fonts  # the column "emb": embedded
+
+    images = page_images(pdf, tmp_path)
+    assert len(images) == len(pages)
+    assert all(0.005 < ink_share(png) < 0.5 for png in images)  # text on every page, none black
+    for n, png in enumerate(images[:2], start=1):
+        shutil.copy(png, screenshot_folder() / f"report-vendors-{n}.png")
+
+    english = tmp_path / "vendors-2026-11-en.pdf"
+    assert (
+        subprocess.run(
+            [FACMON, "report", "vendors", "--period", "2026-11", "--lang", "en", "--out", str(english)],
+            env=env,
+            capture_output=True,
+            timeout=300,
+        ).returncode
+        == 0
+    )
+    english_text = subprocess.run([poppler("pdftotext"), str(english), "-"], capture_output=True, text=True, check=True).stdout
+    assert "Vendor assessment report" in english_text and "open: figures may still change" in english_text
+
+    workbook = tmp_path / "vendors.xlsx"
+    assert (
+        subprocess.run(
+            [FACMON, "report", "vendors", "--period", "2026-11", "--format", "xlsx", "--out", str(workbook)],
+            env=env,
+            capture_output=True,
+            timeout=300,
+        ).returncode
+        == 0
+    )
+    from openpyxl import load_workbook
+
+    header, *rows = [list(r) for r in load_workbook(workbook)["results"].iter_rows(values_only=True)]
+    assert sorted((r[header.index("vendor")], r[header.index("score")]) for r in rows) == sorted(
+        (v["vendor"], v["score"]) for v in printed["vendors"]
+    )
+
+
+def test_a_period_without_evidence_gives_a_report_that_says_so_not_zeros(
+    store: InfluxStore, stack_env: dict[str, str], workorder_db: str, tmp_path: Path
+) -> None:
+    html = tmp_path / "empty.html"
+    env = _cli_env(stack_env, workorder_db)
+    made = subprocess.run(
+        [FACMON, "report", "vendors", "--period", "2026-10", "--format", "html", "--out", str(html)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert made.returncode == 0, made.stderr[-2000:]
+    page = html.read_text(encoding="utf-8")
+    # no inspection, survey or third-party score: every vendor ungraded, each part's reason given, no 0.0 points
+    assert page.count("不评级") >= 2 * 3 and "0.0" not in page
+    assert "no inspection in the period" in page and "no survey in the period" in page and "no third-party score imported" in page
