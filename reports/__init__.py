@@ -6,6 +6,8 @@ report shows exactly the figures of `facmon score ... --format json`, the pages 
 - :mod:`.charts`: matplotlib charts as SVG, legible in print and in grayscale.
 - :mod:`.vendor_report`: the vendor assessment report (one page per vendor that can be handed to it) and
   its workbook.
+- :mod:`.energy_report`: the energy report's first part (consumption, intensities, sub-items, GB/T 51161,
+  the score and ranking, with the days each figure rests on).
 
 Imports only the core: the command line computes the figures and passes their JSON.
 """

@@ -149,3 +149,46 @@ def test_a_period_without_evidence_gives_a_report_that_says_so_not_zeros(
     # no inspection, survey or third-party score: every vendor ungraded, each part's reason given, no 0.0 points
     assert page.count("不评级") >= 2 * 3 and "0.0" not in page
     assert "no inspection in the period" in page and "no survey in the period" in page and "no third-party score imported" in page
+
+
+def test_the_energy_report_shows_the_scorecard_s_figures_and_what_it_does_not_show_yet(
+    store: InfluxStore, example_site: Site, stack_env: dict[str, str], tmp_path: Path
+) -> None:
+    from datetime import UTC, datetime
+
+    from facmon.analytics.analyze import analyze
+    from facmon.simulators import SiteSimulator, backfill
+
+    start, end = datetime(2026, 11, 9, 16, tzinfo=UTC), datetime(2026, 11, 12, 16, tzinfo=UTC)  # three local days
+    backfill(SiteSimulator(example_site, seed=5), store, start, end)
+    analyze(example_site, store, start, end)
+    pdf = tmp_path / "energy-2026-11.pdf"
+    made = subprocess.run(
+        [FACMON, "report", "energy", "--period", "2026-11", "--out", str(pdf)], env=stack_env, capture_output=True, text=True, timeout=300
+    )
+    assert made.returncode == 0, made.stderr[-2000:]
+    card = json.loads(
+        subprocess.run(
+            [FACMON, "score", "energy", "--period", "2026-11", "--format", "json"],
+            env=stack_env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        ).stdout
+    )
+    text = subprocess.run([poppler("pdftotext"), "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    pages = text.split("\f")[:-1]
+    assert all("公共机构能源消费报告" in page and "2026-11" in page for page in pages)
+    assert "本报告尚未包括" in pages[0] and "与去年同期对比" in pages[0]  # what is missing is said, not zeros
+    flat = " ".join(text.split())
+    for building in card["buildings"]:
+        totals = building["indicators"]["totals"]
+        assert f"{totals['kgce']:,.0f}" in flat, building["building"]  # kgce as the scorecard has it
+        assert f"{totals['days_with_data']} / 30 ⚠" in flat  # three days of thirty: annual figures flagged
+        shown = "–" if building["score"] is None else f"{building['score']:.1f}"
+        assert shown in flat
+    site_total = card["site_indicators"]["totals"]
+    assert "全部建筑合计" in flat and f"{site_total['co2_kg'] / 1000:,.2f}" in flat
+    images = page_images(pdf, tmp_path)
+    assert images and all(0.005 < ink_share(png) < 0.5 for png in images)
+    shutil.copy(images[0], screenshot_folder() / "report-energy-1.png")
