@@ -119,7 +119,7 @@ def write_vendor_report(card: dict[str, Any], out: Path, fmt: str, lang: str, ge
         "grades": ", ".join(f"{g['label']} ≥ {g['min_score']:g}" for g in card["grades"]),
         "weights": [(text(f"part.{name}", lang), weight) for name, weight in card["weights"].items()],
         "part_headings": [text(f"short.{name}", lang) for name in card["weights"]],
-        "min_weight": card.get("min_scored_weight", 0.5),
+        "min_weight": card["min_scored_weight"],
         "ranking": [
             {
                 "vendor": v["vendor"],

@@ -222,6 +222,7 @@ class AssessmentCard:
     history: dict[str, list[HistoryEntry]] = field(default_factory=dict)
     closed: dict | None = None  # who closed the period and when, or None while open
     amendments: list[dict] = field(default_factory=list)
+    min_scored_weight: float = 0.5  # the rules' least share of the weights with evidence to be graded
 
     def vendor(self, vendor_id: str) -> cs.VendorAssessmentResult | None:
         return next((v for v in self.vendors if v.vendor == vendor_id), None)
@@ -235,6 +236,7 @@ class AssessmentCard:
             "period_start": self.period.start.isoformat(),
             "period_end": self.period.end.isoformat(),
             "weights": self.weights,
+            "min_scored_weight": self.min_scored_weight,
             "grades": self.grades,
             "closed": self.closed,
             "vendors": [v.as_dict() for v in shown],
@@ -315,6 +317,7 @@ def assess(site: Site, store: InfluxStore, period: Period) -> AssessmentCard:
         history,
         None if closure is None else {"by": closure.closed_by, "at": closure.closed_at.isoformat()},
         amendments,
+        rules.min_scored_weight,
     )
 
 
