@@ -33,6 +33,8 @@ def score_bars_svg(names: Sequence[str], scores: Sequence[float | None], bands: 
     """Horizontal bars of 0-100 scores (None: no bar, "–"), with dashed lines at the grade bands' lower
     limits labelled by grade; returns the SVG document."""
     plt = _pyplot()
+    names = [name.replace("$", "\\$") for name in names]  # matplotlib reads $...$ as mathematics
+    title = title.replace("$", "\\$")
     figure, axes = plt.subplots(figsize=(6.3, 0.45 * len(names) + 1.1))
     positions = list(range(len(names)))[::-1]
     for position, score, n in zip(positions, scores, range(len(names)), strict=True):

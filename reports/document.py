@@ -45,7 +45,8 @@ class Masthead:
 def _css_string(value: object) -> Markup:
     """Text for a CSS string literal ("..."): backslashes, quotes and line breaks escaped."""
     # A Markup: inside <style> HTML escapes are not decoded; "<" is escaped the CSS way so no "</style>" ends it.
-    escaped = str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ").replace("<", "\\3c ")
+    escaped = str(value).replace("\\", "\\\\").replace('"', '\\"').replace("<", "\\3c ")
+    escaped = "".join(" " if ord(ch) < 0x20 else ch for ch in escaped)  # CSS newlines (\n, \r, \f) would end the string
     return Markup(escaped)
 
 

@@ -64,10 +64,11 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "energy_chart_title": ("节能评分（0–100）", "Energy-saving score (0-100)"),
     "basis_note": (
         "数据来源：各建筑计量表的日用能（energy_daily），{days} 天的期间；折标煤与碳排放系数见登记表 energy_factors。"
-        "单位面积、人均年值由有数据的天数折算到全年；有数据天数少于 {min_days} 天的年值为粗略估计，以 ≈ 和 ⚠ 标出。",
+        "本期的单位面积、人均值按有数据的天数计；年电耗由有数据的天数折算到全年，少于 {min_days} 天时为粗略估计，以 ≈ 和 ⚠ 标出。",
         "Source: each building's daily energy from its meters (energy_daily), a period of {days} days; kgce and CO₂ "
-        "factors from the registry's energy_factors. Annual per-m² and per-person values are annualised from the days "
-        "with data; from fewer than {min_days} days they are poor estimates, marked ≈ and ⚠.",
+        "factors from the registry's energy_factors. Per-m² and per-person values of the period are over the days with "
+        "data; the annual electricity intensity is annualised from them, a poor estimate from fewer than {min_days} days, "
+        "marked ≈ and ⚠.",
     ),
     "consumption": ("用能量与强度", "Consumption and intensity"),
     "days": ("有数据天数", "Days with data"),
@@ -89,6 +90,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "component": ("分项得分", "Components"),
     "not_yet": ("本报告尚未包括", "Not in this report yet"),
     "missing.last_year": ("与去年同期对比（含气候修正）", "the same month last year (weather-normalised)"),
+    "missing.plan_path": ("节能规划进度", "the plan path"),
     "missing.waste": ("故障造成的浪费（kWh、m³、元）", "the waste faults caused (kWh, m³, CNY)"),
     "missing.trend": ("逐月趋势图", "the monthly trend chart"),
     "missing.heat_map": ("逐时负荷热力图", "the heat map of hourly load"),
@@ -105,6 +107,17 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "energy.11": ("煤油", "kerosene"),
     "energy.12": ("柴油", "diesel"),
     "energy.13": ("可再生能源", "renewables"),
+    "scaled_note": (
+        "合计中，有数据天数较少的建筑按其日均值折算到 {days} 天（非实测合计）",
+        "buildings with fewer days of data are scaled to {days} days in this total (not a measured sum)",
+    ),
+    "component.intensity": ("能耗强度", "intensity"),
+    "component.plan": ("规划进度", "plan"),
+    "component.savings": ("节能量", "savings"),
+    "component.after_hours": ("非工作时间用电", "after hours"),
+    "component.completeness": ("数据完整率", "completeness"),
+    "not_graded_losses": ("不评级：无综合扣分；各部分情况见上表", "not graded: no combined points; the parts are above"),
+    "at": ("时间", "At"),
     "short.measured": ("测量", "Measured"),
     "short.inspections": ("检查", "Inspections"),
     "short.satisfaction": ("满意度", "Satisfaction"),

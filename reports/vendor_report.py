@@ -6,7 +6,7 @@ assessment card), so the report shows exactly its figures; and a workbook of the
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -36,8 +36,24 @@ def _number(value: float | None, digits: int = 1) -> str:
     return "–" if value is None else f"{value:,.{digits}f}"
 
 
-def vendor_pages(card: dict[str, Any], lang: str) -> list[dict[str, Any]]:
-    """Per vendor what its page shows, with the labels of ``lang``."""
+def local_time(iso: str, zone: tzinfo | None, minutes: bool = True) -> str:
+    """An ISO time from the card (UTC from the database) in the site's time zone, as people read it."""
+    moment = datetime.fromisoformat(iso)
+    if zone is not None:
+        moment = moment.astimezone(zone)
+    return moment.strftime("%Y-%m-%d %H:%M" if minutes else "%Y-%m-%d")
+
+
+def standing_of(card: dict[str, Any], vendor: dict[str, Any]) -> str | None:
+    """The vendor's standing: its consequence's, else (ungraded) the one the dynamic list carries over."""
+    if vendor["consequence"] is not None:
+        return str(vendor["consequence"]["standing"])
+    history = card["history"].get(vendor["vendor"]) or []
+    return str(history[-1]["standing"]) if history else None
+
+
+def vendor_pages(card: dict[str, Any], lang: str, zone: tzinfo | None = None) -> list[dict[str, Any]]:
+    """Per vendor what its page shows, with the labels of ``lang`` and times in ``zone``."""
     pages = []
     for v in card["vendors"]:
         c = v["consequence"]
@@ -51,7 +67,7 @@ def vendor_pages(card: dict[str, Any], lang: str) -> list[dict[str, Any]]:
                     lang,
                     amount=f"{c['deduction_cny']:,.2f}",
                     percent=f"{c['deduction_percent']:g}",
-                    fee=f"{c['fee_cny']:,.0f}",
+                    fee=f"{c['fee_cny']:,.2f}",
                     period=card["period"],
                 )
             flags = [text("warning", lang)] if c["warning"] else []
@@ -96,7 +112,8 @@ def vendor_pages(card: dict[str, Any], lang: str) -> list[dict[str, Any]]:
                     }
                     for e in card["history"].get(v["vendor"], [])
                 ],
-                "amendments": [a for a in card["amendments"] if a["vendor"] == v["vendor"]],
+                "standing": None if standing_of(card, v) is None else text(f"standing.{standing_of(card, v)}", lang),
+                "amendments": [{**a, "at": local_time(a["at"], zone)} for a in card["amendments"] if a["vendor"] == v["vendor"]],
             }
         )
     return pages
@@ -107,6 +124,7 @@ def write_vendor_report(card: dict[str, Any], out: Path, fmt: str, lang: str, ge
     if fmt == "xlsx":
         return write_workbook(card, out)
     closed = card["closed"]
+    zone = generated_at.tzinfo
     masthead = Masthead(card["site"], text("vendor_report", lang), card["period"], generated_at, lang)
     bands = [(g["min_score"], g["label"]) for g in card["grades"]]
     vendors = card["vendors"]
@@ -114,7 +132,8 @@ def write_vendor_report(card: dict[str, Any], out: Path, fmt: str, lang: str, ge
     context = {
         "t": lambda key, **fields: text(key, lang, **fields),
         "card": card,
-        "state": text("closed", lang, by=closed["by"], at=closed["at"][:10]) if closed else text("open", lang),
+        "state": text("closed", lang, by=closed["by"], at=local_time(closed["at"], zone)) if closed else text("open", lang),
+        "separator": "；" if lang == "zh" else "; ",
         "chart": chart,
         "grades": ", ".join(f"{g['label']} ≥ {g['min_score']:g}" for g in card["grades"]),
         "weights": [(text(f"part.{name}", lang), weight) for name, weight in card["weights"].items()],
@@ -134,7 +153,7 @@ def write_vendor_report(card: dict[str, Any], out: Path, fmt: str, lang: str, ge
             }
             for v in card["vendors"]
         ],
-        "pages": vendor_pages(card, lang),
+        "pages": vendor_pages(card, lang, zone),
     }
     return write_document("vendors.html", masthead, context, out, fmt)
 
@@ -155,7 +174,7 @@ def publication_rows(card: dict[str, Any]) -> list[dict[str, Any]]:
                 "grade": v["grade_label"] or "ungraded",
                 **{p["part"]: (round(p["score"], 1) if p["available"] and p["score"] is not None else "n/a") for p in v["parts"]},
                 "deduction_cny": None if c is None else c["deduction_cny"],
-                "standing": None if c is None else c["standing"],
+                "standing": standing_of(card, v),
                 "basis": v["explanation"],
             }
         )

@@ -79,11 +79,13 @@ def test_the_vendor_report_shows_the_combined_assessment_page_by_page_with_its_f
     assert all("来安县机关办公区 · 服务商综合考核报告" in page and "2026-11" in page for page in pages)
     assert all(f"第 {n} 页，共 {len(pages)} 页" in page for n, page in enumerate(pages, start=1))
     assert "未关账：数据仍可能变化，非最终结果" in pages[0]
-    for vendor in printed["vendors"]:
-        own = [page for page in pages if vendor["name"] in page and ("得分" in page)]
+    for vendor in printed["vendors"]:  # each vendor's own page (the one with its 扣分明细) shows its score or 不评级
+        own = [page for page in pages[1:] if re.search(rf"^\s*{re.escape(vendor['name'])}\s*$", page, re.M) and "扣分明细" in page]
         assert own, vendor["vendor"]
         shown = "不评级" if vendor["score"] is None else f"{vendor['score']:.1f}"
-        assert any(shown in page for page in own), (vendor["vendor"], shown)
+        assert shown in own[0], (vendor["vendor"], shown)
+        if vendor["score"] is None:
+            assert "不评级：无综合扣分" in own[0]
     property_result = next(v for v in printed["vendors"] if v["vendor"] == "property")
     assert property_result["score"] is not None
     property_page = next(page for page in pages if re.search(r"安和物业服务有限公司\s*\n", page) and "扣分明细" in page)
@@ -181,12 +183,15 @@ def test_the_energy_report_shows_the_scorecard_s_figures_and_what_it_does_not_sh
     assert all("公共机构能源消费报告" in page and "2026-11" in page for page in pages)
     assert "本报告尚未包括" in pages[0] and "与去年同期对比" in pages[0]  # what is missing is said, not zeros
     flat = " ".join(text.split())
-    for building in card["buildings"]:
+    lines = text.splitlines()
+    for building in card["buildings"]:  # in the building's own rows of the tables
         totals = building["indicators"]["totals"]
-        assert f"{totals['kgce']:,.0f}" in flat, building["building"]  # kgce as the scorecard has it
-        assert f"{totals['days_with_data']} / 30 ⚠" in flat  # three days of thirty: annual figures flagged
-        shown = "–" if building["score"] is None else f"{building['score']:.1f}"
-        assert shown in flat
+        row = next(line for line in lines if line.strip().startswith(building["name"]) and "/ 30" in line)
+        assert f"{totals['kgce']:,.0f}" in row.split("/ 30")[1], (building["building"], row)  # kgce as the scorecard has it
+        assert f"{totals['days_with_data']} / 30 ⚠" in row  # three days of thirty: annual figures flagged
+        ranked = [line for line in lines if building["name"] in line and re.match(r"\s*(\d+|–)\s+\S", line)]  # the score table's row
+        shown = "–" if building["score"] is None else f"{building['score']:.2f}"
+        assert ranked and shown in ranked[0], (building["building"], ranked)
     site_total = card["site_indicators"]["totals"]
     assert "全部建筑合计" in flat and f"{site_total['co2_kg'] / 1000:,.2f}" in flat
     images = page_images(pdf, tmp_path)

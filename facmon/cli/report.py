@@ -66,12 +66,13 @@ def energy(
     """The energy report (first part): consumption by energy type with kgce and CO₂, intensities, after-hours and
     sub-item shares, GB/T 51161, the score and ranking, with the days each rests on; the figures of `facmon score energy`."""
     from facmon.cli.score import energy_scorecard
-    from facmon.reports.energy_report import write_energy_report
+    from facmon.reports.energy_report import check_format, write_energy_report
     from facmon.reports.labels import LANGS
     from facmon.settings import open_store, resolve_endpoints
 
     if lang not in LANGS:
         raise InputError(f"--lang {lang!r}: zh or en")
+    check_format(fmt)
     site = load_site_option(site_path)
     card = energy_scorecard(open_store(resolve_endpoints()), site, period)
     written = write_energy_report(card.as_dict(), out_path, fmt, lang, datetime.now(site.site.tz))
