@@ -115,7 +115,7 @@ def score_rows(card: dict[str, Any], lang: str) -> list[dict[str, Any]]:
                 "rank": b["rank"] or "–",
                 "code": b["building"],
                 "name": b["name"],
-                "score": "–" if b["score"] is None else f"{b['score']:.2f}",  # ranks are decided to 0.01
+                "score": "–" if b["score"] is None else f"{b['score']:.1f}",  # as `facmon score energy` and the dashboard show it
                 "explanation": b["explanation"],
                 "components": components,
             }

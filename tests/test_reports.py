@@ -190,7 +190,7 @@ def test_the_energy_report_shows_the_scorecard_s_figures_and_what_it_does_not_sh
         assert f"{totals['kgce']:,.0f}" in row.split("/ 30")[1], (building["building"], row)  # kgce as the scorecard has it
         assert f"{totals['days_with_data']} / 30 ⚠" in row  # three days of thirty: annual figures flagged
         ranked = [line for line in lines if building["name"] in line and re.match(r"\s*(\d+|–)\s+\S", line)]  # the score table's row
-        shown = "–" if building["score"] is None else f"{building['score']:.2f}"
+        shown = "–" if building["score"] is None else f"{building['score']:.1f}"
         assert ranked and shown in ranked[0], (building["building"], ranked)
     site_total = card["site_indicators"]["totals"]
     assert "全部建筑合计" in flat and f"{site_total['co2_kg'] / 1000:,.2f}" in flat
