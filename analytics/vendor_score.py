@@ -57,6 +57,7 @@ import numpy as np
 from facmon.analytics.indicators import IndicatorError, Period
 from facmon.analytics.scorecard import ComponentScore, competition_rank, linear_points, weigh_components
 from facmon.registry import (
+    VENDOR_COMPONENT_LABELS,
     VENDOR_SCORE_COMPONENTS,
     ContractTerms,
     Site,
@@ -83,17 +84,7 @@ from facmon.standards import (
 from facmon.store import InfluxStore
 from facmon.workdays import is_working_day
 
-COMPONENT_LABELS = {
-    "sla_compliance": "SLA compliance",
-    "restore_time": "time to restore vs SLA",
-    "onsite_timeliness": "on site within SLA (work orders)",
-    "fault_rate": "faults per device",
-    "repeat_faults": "repeat faults",
-    "availability": "equipment availability",
-    "ieq": "IEQ in occupied hours",
-    "completeness": "data completeness",
-    "satisfaction": "return-visit satisfaction",
-}
+COMPONENT_LABELS = VENDOR_COMPONENT_LABELS
 SECONDS_PER_30_DAYS = 30 * 86400
 
 

@@ -17,7 +17,7 @@ from django.db import transaction
 from django.db.models import Count
 
 from facmon.periods import Period, PeriodError, current_month, last_complete_month, month_period, parse_period, quarter_period
-from facmon.registry import ASSESSMENT_PARTS, ContractTerms, Site, VendorAssessment
+from facmon.registry import ASSESSMENT_PARTS, VENDOR_COMPONENT_LABELS, ContractTerms, Site, VendorAssessment
 from facmon.schema.assessment import AssessmentPoint, vendor_assessment_line
 from facmon.schema.names import SCORE_VENDOR, VENDOR_ASSESSMENT
 from facmon.schema.scores import stored_vendor_score
@@ -28,18 +28,6 @@ from facmon.workorders.models import Amendment, Inspection, PeriodClosure, Surve
 
 # The dynamic list looks back to the first period with a record, but never before this (a mistyped date).
 EARLIEST = date(2000, 1, 1)
-
-MEASURED_LABELS = {
-    "sla_compliance": "SLA compliance",
-    "restore_time": "time to restore vs SLA",
-    "onsite_timeliness": "on site within SLA (work orders)",
-    "fault_rate": "faults per device",
-    "repeat_faults": "repeat faults",
-    "availability": "equipment availability",
-    "ieq": "IEQ in occupied hours",
-    "completeness": "data completeness",
-    "satisfaction": "return-visit satisfaction",
-}
 
 
 class AssessmentRefused(ValueError):
@@ -189,7 +177,7 @@ def assess_vendor(basis: PeriodBasis, vendor: str, period: Period) -> cs.VendorA
     w = rules.weights
     name = basis.vendors[vendor][0] if vendor in basis.vendors else vendor
     parts = [
-        cs.measured_part(basis.measured.get(vendor), w.measured, period.label, MEASURED_LABELS),
+        cs.measured_part(basis.measured.get(vendor), w.measured, period.label, VENDOR_COMPONENT_LABELS),
         cs.inspections_part(inspection_records(vendor, period), w.inspections),
         cs.satisfaction_part(survey_records(vendor, period), w.satisfaction, rules),
         cs.third_party_part(third_party_record(vendor, period), w.third_party),

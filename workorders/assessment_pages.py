@@ -227,7 +227,7 @@ def survey_page(request: HttpRequest, token: str) -> HttpResponse:
     return render(request, "workorders/survey.html", context)
 
 
-def assessment_json(actor: Actor, period: str, at: datetime | None = None) -> dict:
+def assessment_json(actor: Actor, period: str) -> dict:
     """The card of ``period`` as the API gives it (only the actor's own vendor for vendor staff)."""
     try:
         assessed = parse_period(period)

@@ -53,10 +53,7 @@ def _database(site_path: Path | None) -> Site:
 
 
 def _period(text: str) -> Period:
-    period = parse_period(text)
-    if period.kind == "twelve_months":
-        raise InputError(f"--period {text!r}: a month, a quarter or a year")
-    return period
+    return parse_period(text)  # a month, a quarter or a year; PeriodError (an InputError) names the text
 
 
 # ---------------------------------------------------------------------------------------------

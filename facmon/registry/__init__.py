@@ -83,6 +83,7 @@ from facmon.registry.mqtt import (
 from facmon.registry.responsibility import responsible_system, responsible_vendor
 from facmon.registry.scoring import (
     SCORE_COMPONENTS,
+    VENDOR_COMPONENT_LABELS,
     VENDOR_SCORE_COMPONENTS,
     ScoreWeights,
     Scoring,
@@ -108,6 +109,7 @@ __all__ = [
     "NATIVE_NAME_PATTERNS",
     "SCORE_COMPONENTS",
     "SHELLY_CHANNEL_TYPES",
+    "VENDOR_COMPONENT_LABELS",
     "VENDOR_SCORE_COMPONENTS",
     "Alerting",
     "AnomalyReview",

@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from facmon.registry.common import Entry, Identifier
+from facmon.registry.common import Entry, Identifier, check_weights_sum_to_one
 from facmon.registry.vendors import Service
 
 # The parts of the combined assessment, in display order (workorders/assessment.py).
@@ -32,10 +32,7 @@ class AssessmentWeights(Entry):
 
     @model_validator(mode="after")
     def _sum_to_one(self) -> AssessmentWeights:
-        total = sum(getattr(self, name) for name in ASSESSMENT_PARTS)
-        if abs(total - 1.0) > 1e-6:
-            terms = " + ".join(f"{name} {getattr(self, name):g}" for name in ASSESSMENT_PARTS)
-            raise ValueError(f"assessment weights must sum to 1; {terms} = {total:g}")
+        check_weights_sum_to_one(self, ASSESSMENT_PARTS, "assessment")
         return self
 
 

@@ -18,6 +18,14 @@ class Entry(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def check_weights_sum_to_one(entry: BaseModel, names: tuple[str, ...], what: str) -> None:
+    """Raise ValueError naming every weight when the fields ``names`` of ``entry`` do not sum to 1 (to 1e-6)."""
+    total = sum(getattr(entry, name) for name in names)
+    if abs(total - 1.0) > 1e-6:
+        terms = " + ".join(f"{name} {getattr(entry, name):g}" for name in names)
+        raise ValueError(f"{what} weights must sum to 1; {terms} = {total:g}")
+
+
 def require_quoted_code(value: Any) -> Any:
     """Before-validator for code fields (energy category, sub-item, building and division codes).
 

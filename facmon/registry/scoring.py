@@ -11,7 +11,7 @@ from typing import Annotated
 
 from pydantic import Field, model_validator
 
-from facmon.registry.common import Entry
+from facmon.registry.common import Entry, check_weights_sum_to_one
 from facmon.standards import EQUIPMENT_GOOD_ORDER_MIN_SHARE, REPAIR_TIMELINESS_MIN_SHARE, SATISFACTION_MIN_SHARE, Severity
 
 # The energy-score components, in display order (analytics/energy_score.py).
@@ -29,10 +29,7 @@ class ScoreWeights(Entry):
 
     @model_validator(mode="after")
     def _sum_to_one(self) -> ScoreWeights:
-        total = sum(getattr(self, name) for name in SCORE_COMPONENTS)
-        if abs(total - 1.0) > 1e-6:
-            terms = " + ".join(f"{name} {getattr(self, name):g}" for name in SCORE_COMPONENTS)
-            raise ValueError(f"score weights must sum to 1; {terms} = {total:g}")
+        check_weights_sum_to_one(self, SCORE_COMPONENTS, "score")
         return self
 
 
@@ -84,18 +81,19 @@ class Scoring(Entry):
 # engineering choices otherwise; all configurable.
 
 
-# The vendor-score components, in display order.
-VENDOR_SCORE_COMPONENTS = (
-    "sla_compliance",
-    "restore_time",
-    "onsite_timeliness",
-    "fault_rate",
-    "repeat_faults",
-    "availability",
-    "ieq",
-    "completeness",
-    "satisfaction",
-)
+# The vendor-score components, in display order, and how tables and pages call them.
+VENDOR_COMPONENT_LABELS = {
+    "sla_compliance": "SLA compliance",
+    "restore_time": "time to restore vs SLA",
+    "onsite_timeliness": "on site within SLA (work orders)",
+    "fault_rate": "faults per device",
+    "repeat_faults": "repeat faults",
+    "availability": "equipment availability",
+    "ieq": "IEQ in occupied hours",
+    "completeness": "data completeness",
+    "satisfaction": "return-visit satisfaction",
+}
+VENDOR_SCORE_COMPONENTS = tuple(VENDOR_COMPONENT_LABELS)
 
 
 class VendorScoreWeights(Entry):
@@ -115,10 +113,7 @@ class VendorScoreWeights(Entry):
 
     @model_validator(mode="after")
     def _sum_to_one(self) -> VendorScoreWeights:
-        total = sum(getattr(self, name) for name in VENDOR_SCORE_COMPONENTS)
-        if abs(total - 1.0) > 1e-6:
-            terms = " + ".join(f"{name} {getattr(self, name):g}" for name in VENDOR_SCORE_COMPONENTS)
-            raise ValueError(f"vendor score weights must sum to 1; {terms} = {total:g}")
+        check_weights_sum_to_one(self, VENDOR_SCORE_COMPONENTS, "vendor score")
         return self
 
 
