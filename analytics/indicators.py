@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -62,35 +62,32 @@ class IndicatorError(FacmonError):
 
 
 # ---------------------------------------------------------------------------------------------
-# Periods: the core's (facmon.periods); energy indicators are given per month, year or twelve months.
+# Periods: the core's (facmon.periods); energy indicators are given per month, quarter, year or twelve months.
 
 
-def twelve_months_ending(month: Period) -> Period:
-    """The twelve calendar months ending with ``month`` (``2025-12..2026-11`` for ``2026-11``)."""
-    if month.kind != "month":
-        raise IndicatorError(f"twelve months end with a month, not with {month.label!r}")
-    first_year, first_month = (month.year, 1) if month.start.month == 12 else (month.year - 1, month.start.month + 1)
+def twelve_months_ending(period: Period) -> Period:
+    """The twelve calendar months ending with a month's or a quarter's last month (``2025-12..2026-11`` for
+    ``2026-11``, ``2025-10..2026-09`` for ``2026-Q3``)."""
+    if period.kind not in ("month", "quarter"):
+        raise IndicatorError(f"twelve months end with a month or a quarter, not with {period.label!r}")
+    last = (period.end - timedelta(days=1)).replace(day=1)  # the first day of the period's last month
+    first_year, first_month = (last.year, 1) if last.month == 12 else (last.year - 1, last.month + 1)
     start = date(first_year, first_month, 1)
-    return Period(f"{first_year:04d}-{first_month:02d}..{month.label}", "twelve_months", start, month.end)
+    return Period(f"{first_year:04d}-{first_month:02d}..{last:%Y-%m}", "twelve_months", start, period.end)
 
 
 def parse_period(text: str) -> Period:
-    """``2025`` → the year 2025; ``2025-06`` → June 2025. Raises IndicatorError on anything else
-    (energy indicators are annualised per month or year; a quarter is for vendor assessments)."""
+    """``2025`` → the year 2025; ``2025-Q3`` → its third quarter; ``2025-06`` → June 2025. Raises
+    IndicatorError on anything else."""
     try:
-        period = core_parse_period(text)
+        return core_parse_period(text)
     except PeriodError as error:
         raise IndicatorError(str(error)) from None
-    if period.kind == "quarter":
-        raise IndicatorError(f"period {text!r} must be a year (2025) or a month (2025-06)")
-    return period
 
 
-def resolve_period(text: str | None, today: date, *, quarters: bool = False) -> Period:
+def resolve_period(text: str | None, today: date) -> Period:
     """The period a command scores: ``None`` → the last complete month before ``today`` (local date);
-    ``current`` → the month holding ``today``; otherwise :func:`parse_period` (a quarter too when ``quarters``)."""
-    if text is not None and text.strip() != "current" and not quarters:
-        return parse_period(text)
+    ``current`` → the month holding ``today``; otherwise :func:`parse_period`."""
     try:
         return core_resolve_period(text, today)
     except PeriodError as error:

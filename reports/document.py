@@ -5,6 +5,7 @@ header repeats and whose rows do not split) is CSS in templates/report.css."""
 from __future__ import annotations
 
 import base64
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from importlib.metadata import PackageNotFoundError, version
@@ -73,8 +74,25 @@ def render_html(template: str, masthead: Masthead, context: dict[str, Any]) -> s
     return environment().get_template(template).render(masthead=masthead, css=css, **context)
 
 
+def _quiet_pdf_libraries() -> None:
+    """WeasyPrint logs each layout step and fontTools each font subset at INFO, and WeasyPrint warns on every
+    PDF that Debian's HarfBuzz lacks the subsetter (fontTools does the job): noise in a command's or a
+    service's log, kept at WARNING without that one warning."""
+    logging.getLogger("fontTools").setLevel(logging.WARNING)
+    logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
+    weasyprint = logging.getLogger("weasyprint")
+    if not any(isinstance(f, _NoSubsetterWarning) for f in weasyprint.filters):
+        weasyprint.addFilter(_NoSubsetterWarning())
+
+
+class _NoSubsetterWarning(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "HarfBuzz-Subset" not in record.getMessage()
+
+
 def html_to_pdf(html: str) -> bytes:
     """The HTML as an A4 PDF with its fonts embedded (WeasyPrint; Debian's fonts-noto-cjk for Chinese)."""
+    _quiet_pdf_libraries()  # before the import: it parses WeasyPrint's own stylesheets
     from weasyprint import HTML
 
     pdf: bytes = HTML(string=html, base_url=str(TEMPLATES)).write_pdf()

@@ -6,6 +6,7 @@ command's. What the report does not show yet is listed on its first page, never 
 
 from __future__ import annotations
 
+import calendar
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ from typing import Any
 from facmon.errors import InputError
 from facmon.reports import charts
 from facmon.reports.document import Masthead, write_document
-from facmon.reports.labels import text
+from facmon.reports.labels import CATALOGUE, text
 from facmon.standards import ENERGY_CATEGORIES
 
 SUBITEM_GROUPS = ("01A00", "01B00", "01C00", "01D00")
@@ -26,6 +27,11 @@ def _number(value: float | None, digits: int = 1, flagged: bool = False) -> str:
     if flagged:
         return f"≈{float(f'{value:.2g}'):g}"
     return f"{value:,.{digits}f}"
+
+
+def two_significant(value: float) -> float:
+    """A sum of upper bounds as it is stated: two significant digits, as each bound is."""
+    return float(f"{value:.2g}")
 
 
 def _amount(value: float) -> str:
@@ -123,6 +129,167 @@ def score_rows(card: dict[str, Any], lang: str) -> list[dict[str, Any]]:
     return rows
 
 
+def savings_rows(card: dict[str, Any], lang: str) -> list[dict[str, Any]]:
+    """Per building: the weather-normalised savings against the baseline year with their ± band and the days
+    they rest on, or why there are none (the savings component's own note)."""
+    rows = []
+    for b in card["buildings"]:
+        found = card.get("savings", {}).get(b["building"])
+        if found is None:
+            component = next((c for c in b["components"] if c["component"] == "savings"), None)
+            why = component["note"] if component is not None and component["note"] else ""
+            rows.append({"name": b["name"], "available": False, "why": f"{text('no_savings', lang)}" + (f": {why}" if why else "")})
+            continue
+        band = found["uncertainty_kwh"] / found["predicted_kwh"] if found["predicted_kwh"] > 0 else None
+        rows.append(
+            {
+                "name": b["name"],
+                "available": True,
+                "saved": f"{100 * found['fraction']:.1f} %" + ("" if band is None else f" ± {100 * band:.1f} %"),
+                "confidence": f"{100 * found['confidence']:.0f} %",
+                "avoided": f"{found['avoided_kwh']:,.0f} ± {found['uncertainty_kwh']:,.0f}",
+                "predicted": f"{found['predicted_kwh']:,.0f}",
+                "observed": f"{found['observed_kwh']:,.0f}",
+                "days": found["m"],
+                "fsu": "–" if found["fsu"] is None else f"{100 * found['fsu']:.0f} %",
+                "inconclusive": found["inconclusive"],
+            }
+        )
+    return rows
+
+
+def plan_rows(card: dict[str, Any], lang: str) -> list[dict[str, Any]]:
+    """Per building and indicator: base, actual (annual), target, required and achieved reduction, progress;
+    or why the plan is not compared (the plan's own reasons)."""
+    rows = []
+    for b in card["buildings"]:
+        plan = b.get("plan")
+        if plan is None:
+            rows.append({"name": b["name"], "available": False, "why": text("no_savings", lang)})
+            continue
+        window = plan["window"]
+        base = plan["base"]
+        note = ""
+        if window is not None and base is not None:
+            note = text(
+                "plan_note",
+                lang,
+                window=window["label"],
+                days_with_data=window["days_with_data"],
+                days=window["days"],
+                base_kind=text(f"base.{base['kind']}", lang),
+                source=base["source"],
+            )
+        for p in plan["progress"]:
+            label = f"indicator.{p['indicator']}"
+            rows.append(
+                {
+                    "name": b["name"],
+                    "available": True,
+                    "indicator": text(label, lang) if label in CATALOGUE else p["indicator"],
+                    "base": f"{p['base_value']:,.2f}",
+                    "actual": f"{p['actual_value']:,.2f}",
+                    "target": f"{p['target_value']:,.2f}",
+                    "required": f"{100 * p['required_reduction']:.1f} %",
+                    "achieved": f"{100 * p['achieved_reduction']:.1f} %",
+                    "progress": f"{100 * p['progress']:.0f} %",
+                    "note": note,
+                }
+            )
+        if not plan["progress"]:
+            # the headline indicator's reason; the others' are mostly the same words (the whole table has them in the JSON)
+            reasons = plan["unavailable"].get("kgce_per_m2") or next(iter(plan["unavailable"].values()), "")
+            rows.append({"name": b["name"], "available": False, "why": f"{text('no_savings', lang)}" + (f": {reasons}" if reasons else "")})
+    return rows
+
+
+def trend_chart(card: dict[str, Any], lang: str) -> str | None:
+    """The site's monthly kgce beside the same months a year before, or None without a trend in the figures."""
+    site = next((t for t in card.get("trend", []) if t["building"] == ""), None)
+    if site is None:
+        return None
+    months = [m["month"] for m in site["months"]]
+    in_month = [calendar.monthrange(int(m[:4]), int(m[5:]))[1] for m in months]
+    return charts.trend_svg(
+        months,
+        [m["kgce"] for m in site["months"]],
+        [m["kgce"] for m in site["last_year"]],
+        [m["kgce"] is not None and m["days"] < days for m, days in zip(site["months"], in_month, strict=True)],
+        (text("this_year", lang), text("a_year_before", lang)),
+        text("trend_title", lang),
+        "kgce",
+    )
+
+
+def subitem_chart(card: dict[str, Any], lang: str) -> str:
+    """Each building's electricity by sub-item group A/B/C/D and the unmetered remainder (shares of the main meter)."""
+    names, shares = [], []
+    for b in card["buildings"]:
+        found = b["indicators"].get("shares")
+        names.append(b["name"])
+        shares.append([] if not found else [found["by_group"].get(g) or 0.0 for g in SUBITEM_GROUPS] + [found["unmetered"]])
+    parts = [g[2] for g in SUBITEM_GROUPS] + [text("unmetered", lang)]
+    return charts.share_bars_svg(names, shares, parts, text("subitem_chart", lang))
+
+
+def heat_map(card: dict[str, Any], lang: str) -> tuple[str, str] | None:
+    """The heat map of hourly load and its note (hours with data, incomplete hours), or None without it."""
+    load = card.get("load_profile")
+    if load is None:
+        return None
+    hours = sum(v is not None for row in load["kwh"] for v in row)
+    partial = sum(bool(p) for row in load["partial"] for p in row)
+    chart = charts.heat_map_svg(
+        load["days"], load["kwh"], load["partial"], text("heat_map_title", lang), "kWh", text("heat_map_missing", lang)
+    )
+    return chart, text("heat_map_note", lang, hours=hours, of=24 * len(load["days"]), partial=partial)
+
+
+def waste_rows(card: dict[str, Any], lang: str) -> tuple[list[dict[str, Any]], list[str], str] | None:
+    """The waste each fault caused (upper bounds), the totals per energy category, and the prices' line; None
+    without it in the figures."""
+    waste = card.get("fault_waste")
+    if waste is None:
+        return None
+    names = {b["building"]: b["name"] for b in card["buildings"]}
+    rows: list[dict[str, Any]] = []
+    totals: dict[str, float] = {}
+    money: dict[str, float] = {}
+    for w in waste["faults"]:
+        unit = ENERGY_CATEGORIES[w["energy"]][1]
+        rows.append(
+            {
+                "building": names.get(w["building"], w["building"]),
+                "fault": text(f"kind.{w['kind']}", lang),
+                "target": w["target"],
+                "hours": f"{w['hours']:.1f}",
+                "at_most": "–" if w["at_most"] is None else f"{w['at_most']:,.6g} {unit}",
+                "at_most_cny": "–" if w["at_most_cny"] is None else f"{w['at_most_cny']:,.6g}",
+                "how": text(f"method.{w['method']}", lang),
+            }
+        )
+        if w["at_most"] is not None:
+            totals[w["energy"]] = totals.get(w["energy"], 0.0) + w["at_most"]
+        if w["at_most_cny"] is not None:
+            money[w["energy"]] = money.get(w["energy"], 0.0) + w["at_most_cny"]
+    summary = []
+    for code, amount in sorted(totals.items()):
+        line = f"{text(f'energy.{code}', lang)} ≤ {two_significant(amount):,.6g} {ENERGY_CATEGORIES[code][1]}"
+        if code in money:
+            line += f", ≤ {two_significant(money[code]):,.6g} {text('cny', lang)}"
+        summary.append(line)
+    tariffs = waste["tariffs"]
+    if tariffs["cny_per_unit"]:
+        prices = ", ".join(
+            f"{text(f'energy.{code}', lang)} {price:g} CNY/{ENERGY_CATEGORIES[code][1]}"
+            for code, price in sorted(tariffs["cny_per_unit"].items())
+        )
+        priced = text("tariff_source", lang, prices=prices, source=tariffs["source"])
+    else:
+        priced = text("no_tariff", lang)
+    return rows, summary, priced
+
+
 def check_format(fmt: str) -> None:
     """Refuse a format the energy report has not got (before anything is computed)."""
     if fmt not in ("pdf", "html"):
@@ -142,7 +309,12 @@ def write_energy_report(card: dict[str, Any], out: Path, fmt: str, lang: str, ge
         "scores": score_rows(card, lang),
         "weights": card["weights"],
         "chart": chart,
-        "missing": [text(f"missing.{key}", lang) for key in ("last_year", "plan_path", "waste", "trend", "heat_map")],
+        "savings": savings_rows(card, lang),
+        "plans": plan_rows(card, lang),
+        "trend_chart": trend_chart(card, lang),
+        "subitem_chart": subitem_chart(card, lang),
+        "heat_map": heat_map(card, lang),
+        "waste": waste_rows(card, lang),
         "separator": "；" if lang == "zh" else "; ",
     }
     return write_document("energy.html", masthead, context, out, fmt)

@@ -86,6 +86,12 @@ def test_the_plan_window_of_a_month_is_the_twelve_months_ending_with_it():
     assert twelve_months_ending(parse_period("2024-03")).days == 366  # holds 29 February 2024
 
 
+def test_the_plan_window_of_a_quarter_is_the_twelve_months_ending_with_its_last_month():
+    window = twelve_months_ending(parse_period("2026-Q3"))
+    assert (window.label, window.start, window.end) == ("2025-10..2026-09", date(2025, 10, 1), date(2026, 10, 1))
+    assert twelve_months_ending(parse_period("2026-Q4")).label == "2026-01..2026-12"
+
+
 @pytest.mark.parametrize("text", ["25", "2025-6", "2025-13", "2025/06", "June", "1999"])
 def test_a_malformed_period_is_refused_by_name(text):
     with pytest.raises(IndicatorError, match="period"):

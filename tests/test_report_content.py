@@ -92,3 +92,66 @@ def test_names_cannot_break_the_page_header_or_the_chart():
     assert str(_css_string('A"B\\C</style>\r\nD\f')) == 'A\\"B\\\\C\\3c /style>  D '
     svg = charts.score_bars_svg(["Cool $x$ Co", "a$\\foo$b"], [80.0, None], [(60.0, "合格")], "得分 $")
     assert svg.startswith("<?xml")
+
+
+def test_savings_against_the_baseline_year_carry_their_band_and_days_or_say_why_there_are_none():
+    from facmon.reports.energy_report import savings_rows
+
+    measured = building("A001", 30, 1000.0, shares=None)
+    measured["components"] = []
+    unmeasured = building("A002", 30, 1000.0)
+    unmeasured["components"] = [{"component": "savings", "note": "fewer than 60 complete baseline days (12)"}]
+    savings = {"A001": {"fraction": 0.082, "predicted_kwh": 50_000.0, "observed_kwh": 45_900.0, "avoided_kwh": 4_100.0,
+                        "uncertainty_kwh": 1_500.0, "confidence": 0.68, "fsu": 0.366, "m": 30, "inconclusive": False}}  # fmt: skip
+    shown, missing = savings_rows({"buildings": [measured, unmeasured], "savings": savings}, "zh")
+    assert (shown["saved"], shown["confidence"], shown["avoided"], shown["days"], shown["fsu"]) == (
+        "8.2 % ± 3.0 %",
+        "68 %",
+        "4,100 ± 1,500",
+        30,
+        "37 %",
+    )
+    assert missing == {"name": "楼 A002", "available": False, "why": "无法计算: fewer than 60 complete baseline days (12)"}
+
+
+def test_the_waste_table_states_upper_bounds_their_totals_and_the_prices_source():
+    from facmon.reports.energy_report import waste_rows
+
+    faults = [
+        {"building": "A001", "kind": "lights_after_hours", "target": "E-LS-1F", "energy": "01", "hours": 3.0, "at_most": 6.0,
+         "at_most_cny": 3.9, "method": "peak_excess_kw"},
+        {"building": "A001", "kind": "lights_after_hours", "target": "E-LS-2F", "energy": "01", "hours": 2.0, "at_most": 4.4,
+         "at_most_cny": 2.9, "method": "peak_excess_kw"},
+        {"building": "A001", "kind": "hvac_weekend", "target": "X", "energy": "01", "hours": 9.0, "at_most": None,
+         "at_most_cny": None, "method": "no_rating"},
+    ]  # fmt: skip
+    card = {
+        "buildings": [building("A001", 30, 10.0)],
+        "fault_waste": {"faults": faults, "tariffs": {"cny_per_unit": {"01": 0.65}, "source": "2026 bills"}},
+    }
+    rows, totals, prices = waste_rows(card, "zh")
+    assert [r["at_most"] for r in rows] == ["6 kWh", "4.4 kWh", "–"] and rows[2]["how"] == "无估计：登记表无该设备额定功率"
+    assert totals == ["电 ≤ 10 kWh, ≤ 6.8 元"]  # 10.4 → 10 and 6.8: sums stated to two significant digits, as each bound
+    assert prices == "单价：电 0.65 CNY/kWh；来源：2026 bills"
+    assert waste_rows({"buildings": [], "fault_waste": {"faults": [], "tariffs": {"cny_per_unit": {}, "source": ""}}}, "en") == (
+        [],
+        [],
+        "no price in the registry (tariffs): no CNY figure",
+    )
+
+
+def test_a_building_s_change_is_explained_by_its_sub_items_after_hours_share_and_faults():
+    from facmon.reports.annual_report import change_rows
+
+    def year(kgce: float, days: int, hvac_share: float, after: float, faults: list[dict]) -> dict:
+        record = building("A001", days, kgce, shares={"by_group": {"01A00": 0.5, "01B00": hvac_share}, "unmetered": 0.1},
+                          after_hours={"after_hours_share": after})  # fmt: skip
+        record["indicators"]["totals"]["electricity_kwh"] = 10_000.0 * days
+        return {"buildings": [record], "fault_waste": {"faults": faults}}
+
+    lights = {"building": "A001", "energy": "01", "at_most": 440.0}
+    annual = {"year": year(3000.0, 20, 0.40, 0.30, [lights, lights]), "previous": year(2000.0, 10, 0.30, 0.25, [])}
+    [row] = change_rows(annual, "zh")
+    # 150 kgce/day against 200: −25 %; HVAC 0.40 × 10,000 − 0.30 × 10,000 = +1,000 kWh/day; after hours +5 points
+    assert (row["now"], row["then"], row["change"], row["verdict"], row["days"]) == ("150.0", "200.0", "-25.0 %", "改善", "20 / 10")
+    assert row["reasons"] == ["空调 +1,000 kWh/天", "非工作时间用电占比 +5.0 个百分点", "2 次故障浪费电至多 880 kWh"]

@@ -6,7 +6,7 @@ from django.contrib.auth import views as auth_views
 from django.shortcuts import redirect
 from django.urls import include, path
 
-from facmon.workorders import assessment_pages, pages
+from facmon.workorders import assessment_pages, pages, published_reports
 from facmon.workorders.api import api
 
 urlpatterns = [
@@ -24,5 +24,6 @@ urlpatterns = [
     path("assessment/<str:period>/", assessment_pages.assessment_page, name="assessment-period"),
     path("inspections/new/", assessment_pages.new_inspection, name="new-inspection"),
     path("s/<str:token>/", assessment_pages.survey_page, name="survey"),
+    path("r/<str:token>/<str:filename>", published_reports.published_report, name="published-report"),
     path("api/", api.urls),
 ]

@@ -15,7 +15,23 @@ import sys
 import typer
 from rich.markup import escape
 
-from facmon.cli import analyze, assess, baseline, demo, faults, grafana, ingest, mqtt, report, score, simulate, site, stack, workorders
+from facmon.cli import (  # report_schedule adds `facmon report schedule|deliver|follow` to report_app
+    analyze,
+    assess,
+    baseline,
+    demo,
+    faults,
+    grafana,
+    ingest,
+    mqtt,
+    report,
+    report_schedule,  # noqa: F401
+    score,
+    simulate,
+    site,
+    stack,
+    workorders,
+)
 from facmon.cli.output import err
 from facmon.errors import FacmonError
 

@@ -198,8 +198,7 @@ def print_energy_scorecard(card: EnergyScorecard, console: Console | None = None
         (console or out).print(table)
 
 
-PERIOD_HELP = "A year (2025), a month (2025-06) or current (this month so far), local time. Default: the last complete month."
-VENDOR_PERIOD_HELP = (
+PERIOD_HELP = (
     "A year (2025), a quarter (2025-Q3), a month (2025-06) or current (this month so far), local time. Default: the last complete month."
 )
 
@@ -339,7 +338,7 @@ def vendor_scorecard(store: InfluxStore, site: Site, period: str | None = None, 
     from facmon.analytics.indicators import resolve_period
     from facmon.analytics.vendor_score import score_vendors, write_vendor_scores
 
-    card = score_vendors(store, site, resolve_period(period, local_today(site), quarters=True))
+    card = score_vendors(store, site, resolve_period(period, local_today(site)))
     if write:
         write_vendor_scores(store, card, site.site.timezone)
     return card
@@ -349,7 +348,7 @@ def vendor_scorecard(store: InfluxStore, site: Site, period: str | None = None, 
 def score_vendors_command(
     period: Annotated[
         str | None,
-        typer.Option("--period", help=VENDOR_PERIOD_HELP, show_default=False),
+        typer.Option("--period", help=PERIOD_HELP, show_default=False),
     ] = None,
     site_path: SiteOption = None,
     output: FormatOption = OutputFormat.TABLE,
@@ -370,7 +369,7 @@ def score_vendors_command(
         from facmon.analytics.indicators import resolve_period
         from facmon.cli.assess import assessment_tables, combined_assessment
 
-        assessed = combined_assessment(site, resolve_period(period, local_today(site), quarters=True))
+        assessed = combined_assessment(site, resolve_period(period, local_today(site)))
         emit(output, assessed.as_dict(), lambda: assessment_tables(assessed, explain))
         return
     store = open_store(resolve_endpoints())

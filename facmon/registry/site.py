@@ -23,7 +23,9 @@ from facmon.registry.detection import Detection
 from facmon.registry.energy_factors import EnergyFactors
 from facmon.registry.energy_targets import EnergyTargets
 from facmon.registry.mqtt import NATIVE_NAME_PATTERNS, MqttTopics, filters_overlap
+from facmon.registry.report_delivery import ReportDelivery
 from facmon.registry.scoring import VendorScoring
+from facmon.registry.tariffs import Tariffs
 from facmon.registry.vendors import Coverage, Vendor
 from facmon.registry.work_orders import WorkOrders
 from facmon.standards import ClimateZone
@@ -78,6 +80,7 @@ class Site(Entry):
         default_factory=EnergyTargets, description="conservation plan, GB/T 51161 comparison and energy-score rules"
     )
     energy_factors: EnergyFactors = Field(default_factory=EnergyFactors, description="kgce and CO₂ conversion factors")
+    tariffs: Tariffs = Field(default_factory=Tariffs, description="the prices that put a CNY figure on energy faults wasted")
     alerting: Alerting = Field(default_factory=Alerting, description="the energy office's contacts and maintenance windows")
     vendor_scoring: VendorScoring = Field(default_factory=VendorScoring, description="vendor maintenance-quality score rules")
     detection: Detection = Field(default_factory=Detection, description="fault detector thresholds and fault severities")
@@ -87,6 +90,7 @@ class Site(Entry):
         description="the combined vendor assessment (综合考核): weights, grades, inspection checklists, survey questions",
     )
     work_orders: WorkOrders = Field(default_factory=WorkOrders, description="the work-order service: address, deep links, repair requests")
+    report_delivery: ReportDelivery = Field(default_factory=ReportDelivery, description="reports sent on a set day: mail, WeCom, DingTalk")
 
     _buildings: dict[str, Building] = PrivateAttr(default_factory=dict)
     _vendors: dict[str, Vendor] = PrivateAttr(default_factory=dict)
