@@ -306,4 +306,5 @@ def test_the_annual_report_compares_each_building_per_day_with_the_year_before_a
     assert "2025-01-01 – 2025-11-09" in text
     images = page_images(pdf, tmp_path)
     assert images and all(0.005 < ink_share(png) < 0.5 for png in images)
-    shutil.copy(images[0], screenshot_folder() / "report-annual-1.png")
+    for n, png in enumerate(images, start=1):
+        shutil.copy(png, screenshot_folder() / f"report-annual-{n}.png")
