@@ -3,8 +3,9 @@ wastes energy, an upper bound of the energy (kWh, m³) and, at the site's tariff
 
 The detectors store a fault's peak, not its energy: lighting after hours its peak excess over the
 unoccupied baseline (kW), a water leak its peak night flow above the night baseline (m³/h). So the
-estimate is that peak × the hours the fault was active in the period: an upper bound, stated as "at
-most", to two significant digits. HVAC running on a day off stores no power: its bound is the unit's
+estimate is that peak × the hours the fault was active in the period (up to ``now`` for a period not over):
+an upper bound, stated as "at most", rounded up to two significant digits; its cost is worked from the
+unrounded product and rounded up the same way. HVAC running on a day off stores no power: its bound is the unit's
 rated power × hours when the registry knows the rating, else the fault is listed without an estimate.
 Simultaneous heating and cooling is listed without an estimate (its waste is the overlap of two units'
 loads, which no single figure bounds)."""
@@ -17,6 +18,7 @@ from dataclasses import asdict, dataclass
 from facmon.fault_kinds import FaultKind
 from facmon.periods import Period
 from facmon.registry import Site
+from facmon.rounding import up_to_two_significant
 from facmon.schema.faults import Fault
 
 WASTEFUL_KINDS = (
@@ -64,14 +66,12 @@ class WasteEstimate:
         return asdict(self)
 
 
-def two_significant(value: float) -> float:
-    """A bound as it is stated: two significant digits (it is no more precise than that)."""
-    return float(f"{value:.2g}")
-
-
-def fault_waste(site: Site, faults: Sequence[Fault], period: Period) -> list[WasteEstimate]:
-    """The waste of every fault of a wasteful kind active in the period, in onset order."""
+def fault_waste(site: Site, faults: Sequence[Fault], period: Period, now_s: int | None = None) -> list[WasteEstimate]:
+    """The waste of every fault of a wasteful kind active in the period, in onset order; a fault still active
+    counts until ``now_s`` (epoch s) when the period is not over, never into the future."""
     start_s, end_s = period.bounds_utc_s(site.site.timezone)
+    if now_s is not None:
+        end_s = min(end_s, now_s)
     estimates = []
     for fault in sorted(faults, key=lambda f: (f.onset_s, f.building, f.target)):
         if fault.kind not in WASTEFUL_KINDS:
@@ -95,9 +95,9 @@ def fault_waste(site: Site, faults: Sequence[Fault], period: Period) -> list[Was
                 method = "no_rating"
         elif fault.kind == FaultKind.SIMULTANEOUS_HEATING_COOLING:
             method = "overlap_unmeasured"
-        at_most = None if rate is None else two_significant(rate * hours)
+        at_most = None if rate is None else up_to_two_significant(rate * hours)
         price = site.tariffs.cny_per_unit.get(energy)
-        cny = None if at_most is None or price is None else two_significant(at_most * price)
+        cny = None if rate is None or price is None else up_to_two_significant(rate * hours * price)
         estimates.append(
             WasteEstimate(
                 fault.building, str(fault.kind), fault.target, energy, fault.onset_s, fault.cleared_s, hours, at_most, cny, method

@@ -15,7 +15,7 @@ import numpy as np
 from facmon.periods import Period
 from facmon.registry import Site
 from facmon.schema.names import ENERGY_INTERVAL
-from facmon.store import InfluxStore, quote_identifier
+from facmon.store import InfluxStore, quote_identifier, quote_string
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,8 @@ def hourly_load(store: InfluxStore, site: Site, period: Period) -> HourlyLoad:
     start_s, end_s = period.bounds_utc_s(site.site.timezone)
     rows = store.rows(
         f'SELECT sum("consumption") AS kwh, count("consumption") AS n FROM {quote_identifier(ENERGY_INTERVAL)} '
-        f"WHERE \"energy\"='01' AND \"subitem\"='01000' AND time >= {start_s}s AND time < {end_s}s GROUP BY time(1h)"
+        f"WHERE \"energy\"='01' AND \"subitem\"='01000' AND time >= {start_s}s AND time < {end_s}s GROUP BY time(1h) "
+        f"tz({quote_string(site.site.timezone)})"  # local hours, also in a zone with a half-hour offset
     )
     mains = sum(1 for b in site.buildings for m in b.meters if m.energy == "01" and m.subitem == "01000")
     expected = mains * max(1, round(3600 / site.collection.meter_interval_s))

@@ -21,7 +21,8 @@ from facmon.store import InfluxStore, quote_identifier
 @dataclass(frozen=True)
 class MonthPoint:
     """One month of one building (or the site): ``kgce`` (kg standard coal, None without a point) and
-    ``days`` (the most days with data of any of its energy categories)."""
+    ``days``: the days with data of its kgce-bearing energy (the most of its categories); for the site, the
+    fewest of any building's (0 when one has none), so a month some building missed never looks whole."""
 
     month: str  # YYYY-MM
     kgce: float | None
@@ -69,8 +70,8 @@ def monthly_trend(store: InfluxStore, site: Site, period: Period) -> list[Monthl
     for row in rows:
         month = datetime.fromtimestamp(int(row["time"]), zone).strftime("%Y-%m")
         key = (row.get("building", ""), month)
-        days[key] = max(days.get(key, 0), int(row.get("days") or 0))
-        if row.get("kgce") is not None:
+        if row.get("kgce") is not None:  # water has no kgce: its days say nothing of the kgce's coverage
+            days[key] = max(days.get(key, 0), int(row.get("days") or 0))
             kgce[key] = kgce.get(key, 0.0) + float(row["kgce"])
     codes = [b.code for b in site.buildings]
 
@@ -80,9 +81,7 @@ def monthly_trend(store: InfluxStore, site: Site, period: Period) -> list[Monthl
             label = first.strftime("%Y-%m")
             members = codes if building == "" else [building]
             values = [kgce[(code, label)] for code in members if (code, label) in kgce]
-            found.append(
-                MonthPoint(label, sum(values) if values else None, max((days.get((code, label), 0) for code in members), default=0))
-            )
+            found.append(MonthPoint(label, sum(values) if values else None, min(days.get((code, label), 0) for code in members)))
         return found
 
     return [MonthlyTrend(code, points(code, months), points(code, earlier)) for code in [*codes, ""]]

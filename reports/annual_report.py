@@ -14,8 +14,9 @@ from typing import Any
 
 from facmon.reports import charts
 from facmon.reports.document import Masthead, write_document
-from facmon.reports.energy_report import SUBITEM_GROUPS, check_format, plan_rows, savings_rows, score_rows, two_significant
+from facmon.reports.energy_report import SUBITEM_GROUPS, check_format, period_not_over, plan_rows, savings_rows, scaled, score_rows
 from facmon.reports.labels import text
+from facmon.rounding import up_to_two_significant
 
 GROUP_KEYS = {"01A00": "group.lighting", "01B00": "group.hvac", "01C00": "group.power", "01D00": "group.special"}
 
@@ -36,10 +37,12 @@ def _group_kwh_per_day(indicators: dict[str, Any]) -> dict[str, float]:
     return {g: shares["by_group"][g] * main / days for g in SUBITEM_GROUPS if shares["by_group"].get(g) is not None}
 
 
-def _waste_kwh(figures: dict[str, Any], building: str) -> tuple[int, float]:
-    """(faults that wasted electricity, their upper bound kWh) of a building in the figures' period."""
+def _waste_kwh(figures: dict[str, Any], building: str) -> tuple[int, float, int]:
+    """(faults that wasted electricity with an estimate, the sum of their upper bounds in kWh, faults without
+    an estimate) of a building in the figures' period."""
     found = [w for w in figures["fault_waste"]["faults"] if w["building"] == building and w["energy"] == "01"]
-    return len(found), sum(w["at_most"] or 0.0 for w in found)
+    estimated = [w["at_most"] for w in found if w["at_most"] is not None]
+    return len(estimated), sum(estimated), len(found) - len(estimated)
 
 
 def change_rows(annual: dict[str, Any], lang: str) -> list[dict[str, Any]]:
@@ -63,9 +66,11 @@ def change_rows(annual: dict[str, Any], lang: str) -> list[dict[str, Any]]:
             after_then = ((then_ind or {}).get("after_hours") or {}).get("after_hours_share")
             if after_now is not None and after_then is not None:
                 reasons.append(text("why.after_hours", lang, change=f"{100 * (after_now - after_then):+.1f}"))
-        count, wasted = _waste_kwh(year, b["building"])
+        count, wasted, unestimated = _waste_kwh(year, b["building"])
         if count:
-            reasons.append(text("why.faults", lang, count=count, kwh=f"{two_significant(wasted):,.6g}"))
+            reasons.append(text("why.faults", lang, count=count, kwh=f"{up_to_two_significant(wasted):,.6g}"))
+        if unestimated:
+            reasons.append(text("why.faults_unestimated", lang, count=unestimated))
         change = None if now is None or then is None or then == 0 else (now - then) / then
         rows.append(
             {
@@ -106,8 +111,10 @@ def write_annual_report(annual: dict[str, Any], out: Path, fmt: str, lang: str, 
             days_now=site_now["totals"]["days_with_data"],
             then="–" if per_day_then is None else f"{per_day_then:,.1f}",
             days_then=site_then["totals"]["days_with_data"],
-            total=f"{site_now['totals']['kgce'] / 1000:,.2f}",
+            total="–" if per_day_now is None else f"{site_now['totals']['kgce'] / 1000:,.2f}",
         ),
+        "site_scaled": text("scaled_note", lang, days=site_now["totals"]["days_with_data"]) if scaled(year, site_now) else None,
+        "not_over": period_not_over(year, lang),
         "savings": savings_rows(year, lang),
         "plans": plan_rows(year, lang),
         "changes": change_rows(annual, lang),

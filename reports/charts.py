@@ -72,12 +72,13 @@ def trend_svg(
     values: Sequence[float | None],
     last_year: Sequence[float | None],
     partial: Sequence[bool],
+    partial_last_year: Sequence[bool],
     labels: tuple[str, str],
     title: str,
     unit: str,
 ) -> str:
     """Monthly bars (plain: the months, hatched: the same months a year before); a month without data has no
-    bar, a month with fewer days than it has is marked * above its bar."""
+    bar, a month with fewer days of data than it has is marked * above its bar (in either series)."""
     plt = _pyplot()
     figure, axes = plt.subplots(figsize=(6.3, 2.6))
     x = list(range(len(months)))
@@ -86,9 +87,10 @@ def trend_svg(
         shown = [(i, v) for i, v in zip(x, series, strict=True) if v is not None]
         axes.bar([i + offset for i, _ in shown], [v for _, v in shown], width, color=color, edgecolor="black", hatch=hatch)
     top = max([v for v in (*values, *last_year) if v is not None], default=1.0)
-    for i, (v, short) in enumerate(zip(values, partial, strict=True)):
-        if v is not None and short:
-            axes.text(i + width / 2, v + 0.02 * top, "*", ha="center", fontsize=9)
+    for offset, series, shorts in ((-width / 2, last_year, partial_last_year), (width / 2, values, partial)):
+        for i, (v, short) in enumerate(zip(series, shorts, strict=True)):
+            if v is not None and short:
+                axes.text(i + offset, v + 0.02 * top, "*", ha="center", fontsize=9)
     axes.set_xticks(x, [m[2:] for m in months], fontsize=7)
     axes.set_ylabel(unit, fontsize=8)
     axes.tick_params(axis="y", labelsize=7)

@@ -15,6 +15,7 @@ from facmon.errors import InputError
 from facmon.reports import charts
 from facmon.reports.document import Masthead, write_document
 from facmon.reports.labels import CATALOGUE, text
+from facmon.rounding import up_to_two_significant
 from facmon.standards import ENERGY_CATEGORIES
 
 SUBITEM_GROUPS = ("01A00", "01B00", "01C00", "01D00")
@@ -29,14 +30,15 @@ def _number(value: float | None, digits: int = 1, flagged: bool = False) -> str:
     return f"{value:,.{digits}f}"
 
 
-def two_significant(value: float) -> float:
-    """A sum of upper bounds as it is stated: two significant digits, as each bound is."""
-    return float(f"{value:.2g}")
-
-
 def _amount(value: float) -> str:
     """A consumption as printed: whole units from 100 up, three significant digits below (0.3 GJ is not 0)."""
     return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
+
+
+def scaled(card: dict[str, Any], total: dict[str, Any]) -> bool:
+    """Whether a total (the site's, or the offices') scales a building of its own measured on fewer days."""
+    members = [b for b in card["buildings"] if total is card["site_indicators"] or b["use"] == "office"]
+    return any(0 < b["indicators"]["totals"]["days_with_data"] < total["totals"]["days_with_data"] for b in members)
 
 
 def building_rows(card: dict[str, Any], lang: str) -> list[dict[str, Any]]:
@@ -52,9 +54,7 @@ def building_rows(card: dict[str, Any], lang: str) -> list[dict[str, Any]]:
         totals = indicators["totals"]
         has_data = totals["days_with_data"] > 0
         flagged = indicators.get("few_days") is not None
-        scaled = scored is None and any(
-            0 < b["indicators"]["totals"]["days_with_data"] < totals["days_with_data"] for b in card["buildings"]
-        )
+        is_scaled = scored is None and scaled(card, indicators)
         consumption = [
             f"{text(f'energy.{code}', lang)} {_amount(value)} {ENERGY_CATEGORIES[code][1]}"
             if code in ENERGY_CATEGORIES
@@ -81,14 +81,14 @@ def building_rows(card: dict[str, Any], lang: str) -> list[dict[str, Any]]:
         )
         share = None if not after else after.get("after_hours_share")
         notes = [indicators["few_days"]] if flagged else []
-        if scaled:
+        if is_scaled:
             notes.append(text("scaled_note", lang, days=totals["days_with_data"]))
         period_values = indicators["period_values"] if has_data else {}
         rows.append(
             {
                 "code": indicators["building"] if scored is not None else "",
                 "name": label,
-                "days": f"{totals['days_with_data']} / {indicators['days_in_period']}" + (" ⚠" if flagged or scaled else ""),
+                "days": f"{totals['days_with_data']} / {indicators['days_in_period']}" + (" ⚠" if flagged or is_scaled else ""),
                 "consumption": consumption or ["–"],
                 "kgce": _number(totals["kgce"], 0) if has_data else "–",
                 "co2_t": _number(totals["co2_kg"] / 1000, 2) if has_data else "–",
@@ -209,12 +209,16 @@ def trend_chart(card: dict[str, Any], lang: str) -> str | None:
     if site is None:
         return None
     months = [m["month"] for m in site["months"]]
-    in_month = [calendar.monthrange(int(m[:4]), int(m[5:]))[1] for m in months]
+
+    def short(points: list[dict[str, Any]]) -> list[bool]:
+        return [p["kgce"] is not None and p["days"] < calendar.monthrange(int(p["month"][:4]), int(p["month"][5:]))[1] for p in points]
+
     return charts.trend_svg(
         months,
         [m["kgce"] for m in site["months"]],
         [m["kgce"] for m in site["last_year"]],
-        [m["kgce"] is not None and m["days"] < days for m, days in zip(site["months"], in_month, strict=True)],
+        short(site["months"]),
+        short(site["last_year"]),
         (text("this_year", lang), text("a_year_before", lang)),
         text("trend_title", lang),
         "kgce",
@@ -239,10 +243,11 @@ def heat_map(card: dict[str, Any], lang: str) -> tuple[str, str] | None:
         return None
     hours = sum(v is not None for row in load["kwh"] for v in row)
     partial = sum(bool(p) for row in load["partial"] for p in row)
+    elapsed_days = min(len(load["days"]), card.get("period_elapsed_days", len(load["days"])))
     chart = charts.heat_map_svg(
         load["days"], load["kwh"], load["partial"], text("heat_map_title", lang), "kWh", text("heat_map_missing", lang)
     )
-    return chart, text("heat_map_note", lang, hours=hours, of=24 * len(load["days"]), partial=partial)
+    return chart, text("heat_map_note", lang, hours=hours, of=24 * elapsed_days, partial=partial)
 
 
 def waste_rows(card: dict[str, Any], lang: str) -> tuple[list[dict[str, Any]], list[str], str] | None:
@@ -274,9 +279,9 @@ def waste_rows(card: dict[str, Any], lang: str) -> tuple[list[dict[str, Any]], l
             money[w["energy"]] = money.get(w["energy"], 0.0) + w["at_most_cny"]
     summary = []
     for code, amount in sorted(totals.items()):
-        line = f"{text(f'energy.{code}', lang)} ≤ {two_significant(amount):,.6g} {ENERGY_CATEGORIES[code][1]}"
+        line = f"{text(f'energy.{code}', lang)} ≤ {up_to_two_significant(amount):,.6g} {ENERGY_CATEGORIES[code][1]}"
         if code in money:
-            line += f", ≤ {two_significant(money[code]):,.6g} {text('cny', lang)}"
+            line += f", ≤ {up_to_two_significant(money[code]):,.6g} {text('cny', lang)}"
         summary.append(line)
     tariffs = waste["tariffs"]
     if tariffs["cny_per_unit"]:
@@ -288,6 +293,12 @@ def waste_rows(card: dict[str, Any], lang: str) -> tuple[list[dict[str, Any]], l
     else:
         priced = text("no_tariff", lang)
     return rows, summary, priced
+
+
+def period_not_over(card: dict[str, Any], lang: str) -> str | None:
+    """ "The period is not over (N of M days)" for a period that runs into today or later, else None."""
+    elapsed = card.get("period_elapsed_days", card["period_days"])
+    return None if elapsed >= card["period_days"] else text("not_over", lang, elapsed=elapsed, days=card["period_days"])
 
 
 def check_format(fmt: str) -> None:
@@ -305,6 +316,7 @@ def write_energy_report(card: dict[str, Any], out: Path, fmt: str, lang: str, ge
     context = {
         "t": lambda key, **fields: text(key, lang, **fields),
         "card": card,
+        "not_over": period_not_over(card, lang),
         "rows": building_rows(card, lang),
         "scores": score_rows(card, lang),
         "weights": card["weights"],

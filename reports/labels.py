@@ -89,6 +89,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "why.group": ("{group} {change} kWh/天", "{group} {change} kWh/day"),
     "why.after_hours": ("非工作时间用电占比 {change} 个百分点", "after-hours share {change} points"),
     "why.faults": ("{count} 次故障浪费电至多 {kwh} kWh", "{count} faults wasted at most {kwh} kWh"),
+    "why.faults_unestimated": ("{count} 次故障无法估计浪费", "{count} faults without an estimate"),
     "group.lighting": ("照明插座", "lighting and sockets"),
     "group.hvac": ("空调", "HVAC"),
     "group.power": ("动力", "power"),
@@ -126,6 +127,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "rank": ("排名", "Rank"),
     "building": ("建筑", "Building"),
     "component": ("分项得分", "Components"),
+    "not_over": (
+        "报告期尚未结束：已过 {elapsed} 天，共 {days} 天；数据仍会增加",
+        "the period is not over: {elapsed} of {days} days; figures will change",
+    ),
     "vs_last_year": ("与上年对比（气候修正后的节能量）", "Against last year (weather-normalised savings)"),
     "vs_last_year_note": (
         "基线：报告期之前一年（至少 60 个完整天）主电表日用电与室外日均温度的变点回归，区分工作日与休息日（含调休），"

@@ -21,6 +21,7 @@ import yaml
 
 from facmon.errors import InputError
 from facmon.reports.document import Masthead, facmon_version, write_document
+from facmon.reports.energy_report import scaled
 from facmon.reports.labels import text
 from facmon.standards import ENERGY_CATEGORIES
 
@@ -52,6 +53,11 @@ class ReturnRow:
     note: str
 
     @property
+    def marked_note(self) -> str:
+        """The note, led by 待填报 on a row the officer fills (the value cell stays empty for them)."""
+        return "待填报" + (f"：{self.note}" if self.note else "") if self.by_officer else self.note
+
+    @property
     def numeric(self) -> bool:
         return isinstance(self.value, (int, float))
 
@@ -73,7 +79,7 @@ def _coverage_note(figures: dict[str, Any]) -> str:
         notes.append(f"报告期尚未结束（已过 {figures['period_elapsed_days']} 天）")
     if site < days:
         notes.append(f"数据覆盖 {site}/{days} 天，请与账单核对")
-    if any(0 < b["indicators"]["totals"]["days_with_data"] < site for b in figures["buildings"]):
+    if scaled(figures, figures["site_indicators"]):
         notes.append(f"有数据天数较少的建筑按日均值折算到 {site} 天（非实测合计）")
     return "；".join(notes)
 
@@ -90,11 +96,11 @@ def form_rows(figures: dict[str, Any], form: str, indicators: dict[str, Any] | N
         unit, value, note, officer = entry.get("unit", ""), None, entry.get("note", ""), fill == OFFICER
         if fill.startswith("registry:"):
             key = fill.split(":", 1)[1]
-            value = {
+            value = {  # the registry's: every building's area and users, not only those with data in the period
                 "site.name": found["name"] if indicators is not None else figures["site"],
                 "site.division_code": institution["division_code"],
-                "floor_area_m2": found["floor_area_m2"],
-                "energy_users": found["energy_users"],
+                "floor_area_m2": found["floor_area_m2"] if indicators is not None else institution["floor_area_m2"],
+                "energy_users": found["energy_users"] if indicators is not None else institution["energy_users"],
             }[key]
             if isinstance(value, float) and value.is_integer():
                 value = int(value)  # an area or a head count from the registry, as entered
@@ -102,16 +108,16 @@ def form_rows(figures: dict[str, Any], form: str, indicators: dict[str, Any] | N
         elif fill.startswith("metered:"):
             category = fill.split(":", 1)[1]
             unit = UNITS_ZH.get(ENERGY_CATEGORIES[category][1], ENERGY_CATEGORIES[category][1])
-            if category in institution["metered_energy"]:
-                value = totals["consumption_by_energy"].get(category) if totals["days_with_data"] else None
-                note = (
-                    "facmon 计量"
-                    + (f"（{totals['days_with_data']} 天）" if totals["days_with_data"] else "：本期无数据")
-                    + (f"；{coverage}" if coverage else "")
-                )
+            metered = institution["metered_energy"] if indicators is None else institution["metered_energy_by_building"][found["building"]]
+            if category in metered:
+                value = totals["consumption_by_energy"].get(category)
+                if value is None:  # a meter, but no data of this energy in the period: blank, never 0
+                    note = "facmon 计量：本期无该品种数据"
+                else:
+                    note = f"facmon 计量（{totals['days_with_data']} 天）" + (f"；{coverage}" if coverage else "")
             else:
                 officer = True
-                note = "facmon 无此类计量表；如有消费，由填报人填写"
+                note = "facmon 无此类计量表"
         code = entry.get("code", "")
         if isinstance(value, float):
             value = round(value, 2)  # the return's precision: the workbook, the PDF and the JSON say the same
@@ -124,6 +130,8 @@ def indicator_rows(figures: dict[str, Any]) -> list[ReturnRow]:
     site = figures["site_indicators"]
     has_data = site["totals"]["days_with_data"] > 0
     values = {"tce": site["totals"]["kgce"] / 1000 if has_data else None, **(site["period_values"] if has_data else {})}
+    if "02" not in site["totals"]["consumption_by_energy"]:
+        values["water_m3_per_person"] = None  # no water measured: not 0 m³ per person
     basis = f"本期 {site['totals']['days_with_data']}/{figures['period_days']} 天；折标系数 {figures['energy_factors']}（当量值）"
     rows = []
     for e in forms()["indicators"]:
@@ -188,7 +196,7 @@ def write_return_workbook(figures: dict[str, Any], sheets: dict[str, list[Return
         for cell in ws[3]:
             cell.font = bold
         for row in rows:
-            ws.append([row.field, row.code, row.unit, row.value, "由填报人填写" if row.by_officer and not row.note else row.note])
+            ws.append([row.field, row.code, row.unit, row.value, row.marked_note])
             if row.by_officer:
                 ws.cell(ws.max_row, 4).fill = officer_fill
             if isinstance(row.value, float):

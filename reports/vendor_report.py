@@ -122,7 +122,7 @@ def vendor_pages(card: dict[str, Any], lang: str, zone: tzinfo | None = None) ->
 def write_vendor_report(card: dict[str, Any], out: Path, fmt: str, lang: str, generated_at: datetime) -> Path:
     """The report of ``card`` (the assessment card's JSON) to ``out``: pdf, html or xlsx."""
     if fmt == "xlsx":
-        return write_workbook(card, out)
+        return write_workbook(card, out, generated_at.tzinfo)
     closed = card["closed"]
     zone = generated_at.tzinfo
     masthead = Masthead(card["site"], text("vendor_report", lang), card["period"], generated_at, lang)
@@ -158,15 +158,16 @@ def write_vendor_report(card: dict[str, Any], out: Path, fmt: str, lang: str, ge
     return write_document("vendors.html", masthead, context, out, fmt)
 
 
-def publication_rows(card: dict[str, Any]) -> list[dict[str, Any]]:
-    """One row per vendor for publication (考核结果公示): score, grade, parts, deduction, standing, basis."""
+def publication_rows(card: dict[str, Any], zone: tzinfo | None = None) -> list[dict[str, Any]]:
+    """One row per vendor for publication (考核结果公示): score, grade, parts, deduction, standing, basis; the
+    closing date in ``zone`` (the site's; the database's times are UTC)."""
     closed = card["closed"]
     rows = []
     for v in card["vendors"]:
         c = v["consequence"]
         rows.append(
             {
-                "state": f"closed {closed['at'][:10]}" if closed else "open: not final",
+                "state": f"closed {local_time(closed['at'], zone, minutes=False)}" if closed else "open: not final",
                 "vendor": v["vendor"],
                 "name": v["name"],
                 "period": card["period"],
@@ -181,7 +182,7 @@ def publication_rows(card: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def write_workbook(card: dict[str, Any], out: Path) -> Path:
+def write_workbook(card: dict[str, Any], out: Path, zone: tzinfo | None = None) -> Path:
     """The results (one row per vendor) and every deduction (one row per loss) as an XLSX workbook."""
     from openpyxl import Workbook
 
@@ -191,7 +192,7 @@ def write_workbook(card: dict[str, Any], out: Path) -> Path:
     results = workbook.active
     results.title = "results"
     results.append(list(PUBLICATION_COLUMNS))
-    for row in publication_rows(card):
+    for row in publication_rows(card, zone):
         results.append([row[c] for c in PUBLICATION_COLUMNS])
     losses = workbook.create_sheet("deductions")
     losses.append(["vendor", "part", "evidence", "detail", "part points", "combined points"])

@@ -208,6 +208,30 @@ def test_make_demo_runs_end_to_end_and_loses_nothing(tmp_path):
         assert answered["vendors"] == printed["vendors"]
         points = store.rows(f'SELECT "score", "grade" FROM "vendor_assessment" WHERE "period" = \'{month}\' GROUP BY "vendor"')
         assert sorted((r["vendor"], r["score"]) for r in points) == sorted((v["vendor"], v["score"]) for v in printed["vendors"])
+
+        # the reports an officer hands in show the same figures: the energy report's figures hold `score energy`'s
+        # JSON key for key, the vendor workbook the combined scores, the statistics return the quarter's site totals
+        def report(*args: str) -> Path:
+            out = tmp_path / f"{args[0]}-{args[2]}.{args[-1]}"  # e.g. energy-2026-11.json
+            made = subprocess.run([FACMON, "report", *args, "--out", str(out)], env=env, capture_output=True, text=True, timeout=300)
+            assert made.returncode == 0, made.stderr[-2000:]
+            return out
+
+        figures = json.loads(report("energy", "--period", month, "--format", "json").read_text(encoding="utf-8"))
+        assert {key: figures[key] for key in card} == card
+        from openpyxl import load_workbook
+
+        header, *rows = [
+            list(r) for r in load_workbook(report("vendors", "--period", month, "--format", "xlsx"))["results"].iter_rows(values_only=True)
+        ]
+        assert sorted((r[header.index("vendor")], r[header.index("score")]) for r in rows) == sorted(
+            (v["vendor"], v["score"]) for v in printed["vendors"]
+        )
+        quarter = f"{month[:4]}-Q{(int(month[5:]) - 1) // 3 + 1}"
+        quarter_figures = json.loads(report("energy", "--period", quarter, "--format", "json").read_text(encoding="utf-8"))
+        consumption = load_workbook(report("statistics", "--period", quarter, "--format", "xlsx"))["能源资源消费"]
+        electricity = next(row for row in consumption.iter_rows(min_row=4, values_only=True) if row[0] == "电")
+        assert electricity[3] == round(quarter_figures["site_indicators"]["totals"]["consumption_by_energy"]["01"], 2)
     finally:
         subprocess.run([FACMON, "stack", "down"], env=env, capture_output=True, text=True, timeout=120)
 

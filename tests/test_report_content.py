@@ -131,7 +131,7 @@ def test_the_waste_table_states_upper_bounds_their_totals_and_the_prices_source(
     }
     rows, totals, prices = waste_rows(card, "zh")
     assert [r["at_most"] for r in rows] == ["6 kWh", "4.4 kWh", "–"] and rows[2]["how"] == "无估计：登记表无该设备额定功率"
-    assert totals == ["电 ≤ 10 kWh, ≤ 6.8 元"]  # 10.4 → 10 and 6.8: sums stated to two significant digits, as each bound
+    assert totals == ["电 ≤ 11 kWh, ≤ 6.8 元"]  # 10.4 → 11 and 6.8: sums rounded up to two significant digits, as each bound
     assert prices == "单价：电 0.65 CNY/kWh；来源：2026 bills"
     assert waste_rows({"buildings": [], "fault_waste": {"faults": [], "tariffs": {"cny_per_unit": {}, "source": ""}}}, "en") == (
         [],
@@ -155,3 +155,40 @@ def test_a_building_s_change_is_explained_by_its_sub_items_after_hours_share_and
     # 150 kgce/day against 200: −25 %; HVAC 0.40 × 10,000 − 0.30 × 10,000 = +1,000 kWh/day; after hours +5 points
     assert (row["now"], row["then"], row["change"], row["verdict"], row["days"]) == ("150.0", "200.0", "-25.0 %", "改善", "20 / 10")
     assert row["reasons"] == ["空调 +1,000 kWh/天", "非工作时间用电占比 +5.0 个百分点", "2 次故障浪费电至多 880 kWh"]
+
+
+def test_a_period_not_over_says_so_and_an_offices_total_is_not_flagged_for_a_canteen_s_days():
+    from facmon.reports.energy_report import period_not_over
+
+    assert (
+        period_not_over({"period_elapsed_days": 3, "period_days": 31}, "en") == "the period is not over: 3 of 31 days; figures will change"
+    )
+    assert period_not_over({"period_elapsed_days": 31, "period_days": 31}, "en") is None
+    offices = [building("A001", 20, 100.0), building("A002", 20, 100.0)]
+    canteen = building("A005", 10, 50.0)
+    canteen["use"] = "canteen"
+    card = {"buildings": [*offices, canteen], "site_indicators": indicators("site", 20, 250.0),
+            "office_indicators": indicators("offices", 20, 200.0)}  # fmt: skip
+    site_row, offices_row = building_rows(card, "en")[-2:]
+    assert site_row["days"] == "20 / 30 ⚠" and offices_row["days"] == "20 / 30" and offices_row["notes"] == []
+
+
+def test_the_trend_stars_a_month_some_building_missed_in_either_year():
+    from facmon.reports.energy_report import trend_chart
+
+    def month(label: str, kgce: float | None, days: int) -> dict:
+        return {"month": label, "kgce": kgce, "days": days}
+
+    trend = {"building": "", "months": [month("2026-10", 900.0, 31), month("2026-11", 1000.0, 12)],
+             "last_year": [month("2025-10", 800.0, 2), month("2025-11", None, 0)]}  # fmt: skip
+    svg = trend_chart({"trend": [trend]}, "en")
+    assert svg is not None and svg.count('<g id="text_') > 0
+    from facmon.reports import charts
+
+    starred = charts.trend_svg(
+        ["2026-10", "2026-11"], [900.0, 1000.0], [800.0, None], [False, True], [True, False], ("a", "b"), "t", "kgce"
+    )
+    plain = charts.trend_svg(
+        ["2026-10", "2026-11"], [900.0, 1000.0], [800.0, None], [False, False], [False, False], ("a", "b"), "t", "kgce"
+    )
+    assert starred.count('<g id="text_') == plain.count('<g id="text_') + 2  # one * over 2026-11, one over 2025-10

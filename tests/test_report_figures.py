@@ -30,8 +30,21 @@ def test_only_the_hours_inside_the_period_count_and_a_bound_has_two_significant_
     leak = Fault("341122A001", "water_leak", "W-MAIN", at(30, 12, month=10), at(31, 0, month=10), None, value=0.37)
     [found] = fault_waste(example_site, [leak], NOVEMBER)
     assert found.hours == 30 * 24  # active all of November, still active at its end
-    # 0.37 m³/h × 720 h = 266.4 m³ → at most 270 m³; 270 m³ × 4.1 CNY/m³ = 1,107 → at most 1,100 CNY
+    # 0.37 m³/h × 720 h = 266.4 m³ → at most 270 m³; 266.4 m³ × 4.1 CNY/m³ = 1,092 → at most 1,100 CNY (rounded up: still bounds)
     assert (found.energy, found.at_most, found.at_most_cny) == ("02", 270.0, 1100.0)
+
+
+def test_a_bound_is_rounded_up_so_it_still_bounds_and_its_cost_comes_from_the_unrounded_energy(example_site: Site):
+    lights = Fault("341122A001", "lights_after_hours", "E-LS-1F", at(10, 19), at(10, 19), at(10, 19) + 7 * 3600 + 720, value=2.0)
+    [found] = fault_waste(example_site, [lights], NOVEMBER)
+    # 2 kW × 7.2 h = 14.4 kWh: at most 15 kWh (not 14); 14.4 × 0.65 = 9.36 CNY: at most 9.4 (not 15 × 0.65 = 9.75 → 9.8)
+    assert (found.at_most, found.at_most_cny) == (15.0, 9.4)
+
+
+def test_a_fault_still_active_in_a_period_not_over_counts_until_now_not_the_period_s_end(example_site: Site):
+    lights = Fault("341122A001", "lights_after_hours", "E-LS-1F", at(2, 19, month=12), at(2, 19, month=12), None, value=2.0)
+    [found] = fault_waste(example_site, [lights], parse_period("2026-12"), now_s=at(3, 9, month=12))
+    assert (found.hours, found.at_most) == (14.0, 28.0)  # 19:00 to 09:00 the next morning, not to 31 December
 
 
 def test_hvac_on_a_day_off_is_bounded_by_the_unit_s_rated_power_or_left_without_an_estimate(example_site: Site):

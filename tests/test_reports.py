@@ -250,14 +250,20 @@ def test_the_statistics_return_fills_what_facmon_measures_and_leaves_the_rest_to
     assert "数据覆盖 2/92 天" in rows["电"][4]  # the days it rests on, on the row
     for officer_row in ("电 费用", "其中：车辆用油量", "其他能源", "热力"):  # not measured here: blank and marked, never guessed
         assert rows[officer_row][3] is None, officer_row
-    assert "由填报人填写" in rows["电 费用"][4] and "facmon 无此类计量表" in rows["热力"][4]
+    assert rows["电 费用"][4] == "待填报" and rows["热力"][4] == "待填报：facmon 无此类计量表"
     indicators = {row[0]: row for row in load_workbook(workbook)["指标"].iter_rows(min_row=4, values_only=True) if row[0]}
     assert indicators["综合能耗"][3] == round(totals["kgce"] / 1000, 2)
 
     text = subprocess.run([poppler("pdftotext"), "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
     assert "公共机构能源资源消费状况" in text and f"{round(totals['consumption_by_energy']['01'], 2):,.2f}" in text
-    officer_rows = sum(1 for row in rows.values() if row[3] is None)
-    assert text.count("由填报人填写") >= officer_rows  # every cell left to the officer says so
+    basic = {row[0]: row for row in load_workbook(workbook)["基本信息"].iter_rows(min_row=4, values_only=True) if row[0]}
+    assert basic["建筑面积"][3] == sum(b.floor_area_m2 for b in example_site.buildings)  # the registry's, every building
+    every_row = [
+        row for name in ("基本信息", "能源资源消费") for row in load_workbook(workbook)[name].iter_rows(min_row=4, values_only=True)
+    ]
+    officer_rows = [row for row in every_row if row[4] and row[4].startswith("待填报")]  # (names repeat: 其中：车辆用油量 twice)
+    assert all(row[3] is None for row in officer_rows)
+    assert text.count("待填报") == len(officer_rows) + 1  # every row left to the officer says so (+1: the note on page 1)
     images = page_images(pdf, tmp_path)
     assert images and all(0.005 < ink_share(png) < 0.5 for png in images)
     shutil.copy(images[0], screenshot_folder() / "report-statistics-1.png")

@@ -294,7 +294,7 @@ def publish(
 
     card = assessment.assess(site, open_store(resolve_endpoints()), _period(period))
     document = card.as_dict()
-    rows = publication_rows(document)
+    rows = publication_rows(document, site.site.tz)
     suffix = out_path.suffix.lower()
     if suffix == ".json":
         out_path.write_text(json.dumps(document, ensure_ascii=False, indent=2), encoding="utf-8")
@@ -304,7 +304,7 @@ def publish(
             writer.writeheader()
             writer.writerows(rows)
     elif suffix == ".xlsx":
-        write_workbook(document, out_path)
+        write_workbook(document, out_path, site.site.tz)
     else:
         raise InputError(f"--out {out_path}: write a .csv, .xlsx or .json file")
     state = "closed" if card.closed else "open, not yet closed: figures may still change"

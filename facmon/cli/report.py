@@ -5,6 +5,7 @@ through one function, :func:`render_report`."""
 from __future__ import annotations
 
 import json
+import time
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, NamedTuple
@@ -180,16 +181,21 @@ def energy_report_figures(store: InfluxStore, site: Site, period: str | None, *,
     start_s, end_s = card.period.bounds_utc_s(site.site.timezone)
     return {
         **card.as_dict(),
-        "institution": {
+        "institution": {  # the registry's facts the statistics return states (all buildings, with data or not)
             "division_code": site.site.division_code,
+            "floor_area_m2": sum(b.floor_area_m2 for b in site.buildings),
+            "energy_users": sum(b.energy_users for b in site.buildings),
             "metered_energy": sorted({m.energy for b in site.buildings for m in b.meters if m.subitem.endswith("000")}),
+            "metered_energy_by_building": {
+                b.code: sorted({m.energy for m in b.meters if m.subitem.endswith("000")}) for b in site.buildings
+            },
         },
         "energy_factors": site.energy_factors.version,
         "period_elapsed_days": card.period.elapsed_days(local_today(site)),
         "trend": [t.as_dict() for t in monthly_trend(store, site, card.period)],
         "load_profile": hourly_load(store, site, card.period).as_dict(),
         "fault_waste": {
-            "faults": [w.as_dict() for w in fault_waste(site, read_faults(store, start_s, end_s), card.period)],
+            "faults": [w.as_dict() for w in fault_waste(site, read_faults(store, start_s, end_s), card.period, now_s=int(time.time()))],
             "tariffs": site.tariffs.model_dump(mode="json"),
         },
     }

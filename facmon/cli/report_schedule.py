@@ -155,6 +155,11 @@ def deliver_now(
     each outcome goes into the ledger. Exits non-zero when a channel failed."""
     site = load_site_option(site_path)
     schedule = _schedule(site, schedule_id)
+    if period is not None:  # the label the ledger, the file and the message carry: "current" resolved, "2026-q3" spelled out
+        from facmon.analytics.indicators import resolve_period
+        from facmon.cli.score import local_today
+
+        period = resolve_period(period, local_today(site)).label
     chosen = period or covered_period(schedule.period, last_run(schedule, datetime.now(site.site.tz)).date())
     results = run_delivery(site, schedule, chosen)
     for result in results:

@@ -165,6 +165,8 @@ class Schedule(Entry):
         if self.period not in REPORT_PERIODS[self.report]:
             allowed = ", ".join(p.value for p in REPORT_PERIODS[self.report])
             raise ValueError(f"schedule {self.id!r}: the {self.report.value} report is made for {allowed}, not {self.period.value}")
+        if self.report == ReportKind.STATISTICS and self.lang != "zh":
+            raise ValueError(f"schedule {self.id!r}: the statistics return is in Chinese, as the forms are (lang: zh)")
         if self.format not in REPORT_FORMATS[self.report]:
             allowed = ", ".join(REPORT_FORMATS[self.report])
             raise ValueError(f"schedule {self.id!r}: the {self.report.value} report is {allowed}, not {self.format}")
@@ -202,7 +204,7 @@ class ReportDelivery(Entry):
     )
     catch_up_hours: int = Field(
         72,
-        ge=0,
+        ge=1,  # 0 would never send: the follower wakes a little after the minute
         le=24 * 31,
         description="`facmon report follow` still sends a delivery missed while it was stopped up to this many hours late; "
         "older ones only by `facmon report deliver`",
