@@ -102,10 +102,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "statistics_return": ("公共机构能源资源消费统计", "Energy statistics return"),
     "energy_chart_title": ("节能评分（0–100）", "Energy-saving score (0-100)"),
     "basis_note": (
-        "数据来源：各建筑计量表的日用能（energy_daily），{days} 天的期间；折标煤与碳排放系数见登记表 energy_factors。"
+        "数据来源：各建筑计量表的日用能（energy_daily），{days} 天的期间；折标煤与碳排放系数 {factors}（登记表 energy_factors）。"
         "本期的单位面积、人均值按有数据的天数计；年电耗由有数据的天数折算到全年，少于 {min_days} 天时为粗略估计，以 ≈ 和 ⚠ 标出。",
         "Source: each building's daily energy from its meters (energy_daily), a period of {days} days; kgce and CO₂ "
-        "factors from the registry's energy_factors. Per-m² and per-person values of the period are over the days with "
+        "factors {factors} (the registry's energy_factors). Per-m² and per-person values of the period are over the days with "
         "data; the annual electricity intensity is annualised from them, a poor estimate from fewer than {min_days} days, "
         "marked ≈ and ⚠.",
     ),

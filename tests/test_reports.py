@@ -217,6 +217,22 @@ def test_the_energy_report_shows_the_scorecard_s_figures_with_the_days_they_rest
         b["indicators"]["totals"]["kgce"] for b in card["buildings"]), rel=1e-6), "days": 3}  # fmt: skip
     assert all(m["kgce"] is None for m in site_trend["last_year"])  # no data a year before: no bar, not 0
 
+    # a month without data gives a report that says so: every building 0 of 31 days, "–" for its figures, no score
+    empty = tmp_path / "energy-2026-10.html"
+    assert (
+        subprocess.run(
+            [FACMON, "report", "energy", "--period", "2026-10", "--format", "html", "--out", str(empty)], env=stack_env, timeout=300
+        ).returncode
+        == 0
+    )
+    page = empty.read_text(encoding="utf-8")
+    for building in card["buildings"]:
+        row = re.search(rf"{re.escape(building['name'])}<br>.*?</tr>", page, re.S)
+        assert row and re.search(r'>0 / 31( ⚠)?</td>\s*<td>–</td><td class="number">–</td><td class="number">–</td>', row.group(0)), building[
+            "name"
+        ]
+    assert "0.0 %" not in page and "0 kWh" not in page
+
 
 def test_the_statistics_return_fills_what_facmon_measures_and_leaves_the_rest_to_the_officer(
     store: InfluxStore, example_site: Site, stack_env: dict[str, str], tmp_path: Path
