@@ -356,9 +356,9 @@ def analyze(
     )
 
 
-def last_analysed(store: InfluxStore) -> datetime | None:
-    """Start of the newest energy_interval point, or None when nothing has been analysed."""
-    last_s = last_interval_start_s(store)
+def last_analysed(store: InfluxStore, buildings: list[str] | None = None) -> datetime | None:
+    """Start of the newest energy_interval point (of ``buildings``, codes, when given), or None when nothing has been analysed."""
+    last_s = last_interval_start_s(store, buildings)
     return None if last_s is None else datetime.fromtimestamp(last_s, UTC)
 
 
@@ -369,9 +369,10 @@ def default_until(site: Site, now: datetime | None = None) -> datetime:
     return datetime.fromtimestamp((int(now.timestamp()) - SETTLE_S) // interval_s * interval_s, UTC)
 
 
-def default_since(site: Site, store: InfluxStore, until: datetime) -> datetime:
-    """From the last analysed interval (less the longest interpolated gap, so a closing gap gets its estimate), else the last 2 days."""
-    last = last_analysed(store)
+def default_since(site: Site, store: InfluxStore, until: datetime, buildings: list[str] | None = None) -> datetime:
+    """From the last analysed interval of ``buildings`` (default all; less the longest interpolated gap, so a closing gap
+    gets its estimate), else the last 2 days. A shard's worker catches up from its own buildings' progress."""
+    last = last_analysed(store, buildings)
     if last is None or last >= until:
         return until - timedelta(days=DEFAULT_DAYS)
     return last - timedelta(seconds=MAX_GAP_S + site.collection.meter_interval_s)
@@ -385,6 +386,7 @@ def follow(
     stop: threading.Event,
     on_cycle: Callable[[AnalysisSummary | None, BaseException | None], None] | None = None,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    buildings: list[str] | None = None,
 ) -> None:
     """Analyse the recent past every ``every_s`` seconds until ``stop`` is set; never raises for a failed cycle.
 
@@ -392,6 +394,7 @@ def follow(
     later ones cover the local days from the last complete interval less ``MAX_GAP_S`` + one
     interval (so estimates of gaps that just closed are rewritten). A cycle that fails (InfluxDB
     away, ...) is logged and the next one retries. ``on_cycle(summary, error)`` reports each cycle.
+    ``buildings``: the codes this worker analyses (its shard), default all.
     """
     caught_up = False
     while not stop.is_set():
@@ -402,8 +405,8 @@ def follow(
             if caught_up:
                 since = until - timedelta(seconds=MAX_GAP_S + site.collection.meter_interval_s)
             else:
-                since = default_since(site, store, until)
-            summary = analyze(site, store, since, until)
+                since = default_since(site, store, until, buildings)
+            summary = analyze(site, store, since, until, buildings=buildings)
             caught_up = True
             missing = sum(m.missing for b in summary.buildings for m in b.meters)
             log.info(

@@ -451,4 +451,5 @@ def detect_faults_after(
     if summary is None:
         return None
     end_s = int(summary.end.timestamp()) if until_s is None else max(until_s, int(summary.end.timestamp()))
-    return detect_faults(site, store, int(summary.start.timestamp()), end_s)
+    # the buildings the analysis covered: a shard's worker detects only its own
+    return detect_faults(site, store, int(summary.start.timestamp()), end_s, buildings=[b.building for b in summary.buildings])

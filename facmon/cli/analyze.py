@@ -13,6 +13,7 @@ from rich.table import Table
 
 from facmon.errors import FacmonError
 from facmon.settings import open_store, resolve_endpoints
+from facmon.shards import parse_shard
 from facmon.stop import stop_on_signals
 
 if TYPE_CHECKING:
@@ -141,6 +142,15 @@ def analyze(
             min=0.1,
         ),
     ] = 1.0,
+    shard: Annotated[
+        str | None,
+        typer.Option(
+            "--shard",
+            help="K/N: analyse only this worker's share of the buildings (a stable hash of each code), so N workers on N "
+            "machines cover the site without overlap; each is idempotent.",
+            show_default=False,
+        ),
+    ] = None,
     output: FormatOption = OutputFormat.TABLE,
 ) -> None:
     """Validated consumption: meter registers to energy_interval, meter_daily and energy_daily (kgce, CO₂).
@@ -153,8 +163,11 @@ def analyze(
     from facmon.analytics.analyze import follow as follow_analysis
 
     site = load_site_option(site_path)
+    buildings = None if shard is None else parse_shard(shard).of([b.code for b in site.buildings])
     store = open_store(resolve_endpoints())
     tz = site.site.tz
+    if buildings == []:
+        err.print(f"shard {shard} holds none of the site's {len(site.buildings)} buildings: nothing to analyse")
     if follow:
         if since is not None or until is not None:
             raise FacmonError("--follow analyses the recent past by itself; leave out --since and --until")
@@ -166,16 +179,21 @@ def analyze(
             detect_faults_after(site, store, summary, until_s=int(time.time()))
 
         with stop_on_signals() as stop:
-            follow_analysis(site, store, every_s=interval_min * 60, stop=stop, on_cycle=detect_after_cycle)  # logs each cycle
+            follow_analysis(site, store, every_s=interval_min * 60, stop=stop, on_cycle=detect_after_cycle, buildings=buildings)
         return
     end = _analysis_time(until, "--until", tz, end_of_day=True) if until else default_until(site)
-    start = _analysis_time(since, "--since", tz, end_of_day=False) if since else default_since(site, store, end)
+    start = _analysis_time(since, "--since", tz, end_of_day=False) if since else default_since(site, store, end, buildings)
     with Progress(
         TextColumn("analyse {task.description}"), BarColumn(), TaskProgressColumn(), TimeRemainingColumn(), console=err, transient=True
     ) as progress:
-        task = progress.add_task("", total=len(site.buildings))
+        task = progress.add_task("", total=len(site.buildings) if buildings is None else len(buildings))
         summary = run_analysis(
-            site, store, start, end, progress=lambda code, done, total: progress.update(task, completed=done, description=code)
+            site,
+            store,
+            start,
+            end,
+            buildings=buildings,
+            progress=lambda code, done, total: progress.update(task, completed=done, description=code),
         )
     _print_analysis(summary, output)
     found = detect_faults_after(site, store, summary)

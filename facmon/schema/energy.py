@@ -105,9 +105,15 @@ def estimated_interval_starts(store: InfluxStore, building: str, meter: str, sta
     return store.times_where_true(ENERGY_INTERVAL, "estimated", {"building": building, "meter": meter}, start_s, end_s)
 
 
-def last_interval_start_s(store: InfluxStore) -> int | None:
-    """Start (epoch s) of the newest ``energy_interval`` point of any meter, or None when there is none."""
-    series = store.query(f'SELECT last("consumption") FROM {quote_identifier(ENERGY_INTERVAL)}')
+def last_interval_start_s(store: InfluxStore, buildings: Sequence[str] | None = None) -> int | None:
+    """Start (epoch s) of the newest ``energy_interval`` point of any meter (of ``buildings`` when given, codes),
+    or None when there is none."""
+    where = ""
+    if buildings is not None:
+        if not buildings:
+            return None
+        where = " WHERE " + " OR ".join(f'"building" = {quote_string(code)}' for code in buildings)
+    series = store.query(f'SELECT last("consumption") FROM {quote_identifier(ENERGY_INTERVAL)}{where}')
     if not series or not series[0].get("values"):
         return None
     return int(series[0]["values"][0][0])
