@@ -173,9 +173,17 @@ class InfluxStore:
             return False
         return True
 
-    def create_database(self) -> None:
-        """Create the database if it does not exist (harmless when it does)."""
-        self.query(f'CREATE DATABASE "{self.database}"', method="POST")
+    def create_database(self) -> bool:
+        """Create the database if it does not exist (harmless when it does); False when the server manages its
+        databases itself: InfluxDB 2.x answers the v1 API's ``CREATE DATABASE`` with "not implemented" (there the
+        database is a DBRP mapping to a bucket, made when the server is set up: docs/deploy.md), as 3.x may."""
+        try:
+            self.query(f'CREATE DATABASE "{self.database}"', method="POST")
+        except StoreRejected as exc:
+            if "not implemented" in str(exc).lower() or "not supported" in str(exc).lower():
+                return False
+            raise
+        return True
 
     def write(self, lines: Sequence[str] | Iterable[str], precision: str = "ns") -> None:
         """Write line-protocol lines in one request; raises StoreUnavailable or StoreRejected."""

@@ -93,9 +93,12 @@ class StoreSink:
     def _create_database(self) -> bool:
         """Create the missing database; False when InfluxDB refuses (then the write stays refused)."""
         try:
-            self.store.create_database()
+            created = self.store.create_database()
         except StoreRejected as exc:
             log.error("InfluxDB has no database %r and refuses to create it: %s", self.store.database, exc)
+            return False
+        if not created:  # InfluxDB 2.x: the database is a DBRP mapping the operator makes (docs/deploy.md)
+            log.error("InfluxDB has no database %r and makes none: map it to a bucket (influx v1 dbrp create)", self.store.database)
             return False
         log.warning("InfluxDB had no database %r: created it", self.store.database)
         return True
