@@ -10,7 +10,7 @@ PYTHON      ?= python3
 APT_PACKAGES = mosquitto mosquitto-clients influxdb postgresql gettext golang-go golang-github-prometheus-alertmanager-dev golang-gopkg-yaml.v3-dev libpango-1.0-0 libpangoft2-1.0-0 fonts-noto-cjk
 # The tests also drive the work-order pages in Debian's headless Chromium (chromium-driver), and read the
 # reports' PDFs back with poppler-utils (pdftotext, pdftoppm).
-TEST_APT_PACKAGES = chromium chromium-driver poppler-utils
+TEST_APT_PACKAGES = chromium chromium-driver poppler-utils systemd
 SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 STAMP        = $(VENV)/.facmon-installed
 

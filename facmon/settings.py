@@ -8,6 +8,7 @@ or from files named by it, never from the command line, so they stay out of shel
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,17 +66,23 @@ def resolve_endpoints(home: Path | None = None) -> Endpoints:
 
 
 def read_secret(name: str) -> str | None:
-    """A secret from ``NAME`` or from the file named by ``NAME_FILE``."""
+    """A secret from ``NAME``, from the file named by ``NAME_FILE``, or from the systemd credential ``NAME``
+    (``$CREDENTIALS_DIRECTORY/NAME``, which a unit's ``LoadCredential=NAME`` provides: deploy/systemd); None
+    when none is set. A ``NAME_FILE`` that cannot be read is an error; a credential the unit was not given is
+    simply absent."""
     value = os.environ.get(name)
     if value:
         return value
     path = os.environ.get(f"{name}_FILE")
-    if not path:
-        return None
-    try:
-        return Path(path).read_text().strip()
-    except OSError as exc:
-        raise FacmonError(f"{name}_FILE names {path}, which cannot be read: {exc.strerror}") from None
+    if path:
+        try:
+            return Path(path).read_text().strip()
+        except OSError as exc:
+            raise FacmonError(f"{name}_FILE names {path}, which cannot be read: {exc.strerror}") from None
+    folder = os.environ.get("CREDENTIALS_DIRECTORY")
+    if folder and re.fullmatch(r"[A-Za-z0-9_]+", name) and (Path(folder) / name).is_file():
+        return (Path(folder) / name).read_text().strip() or None
+    return None
 
 
 def open_store(endpoints: Endpoints) -> InfluxStore:

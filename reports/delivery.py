@@ -15,7 +15,6 @@ import hashlib
 import hmac
 import logging
 import mimetypes
-import os
 import smtplib
 import ssl
 import time
@@ -68,20 +67,8 @@ class DeliveryError(Exception):
         self.retry = retry
 
 
-def read_credential(name: str) -> str | None:
-    """A secret from ``$NAME``, from the file named by ``$NAME_FILE``, or from the systemd credential ``NAME``
-    (``$CREDENTIALS_DIRECTORY/NAME``, which ``LoadCredential=NAME:/path`` provides); None when none is set."""
-    value = read_secret(name)
-    if value:
-        return value
-    folder = os.environ.get("CREDENTIALS_DIRECTORY")
-    if folder and (Path(folder) / name).is_file():
-        return (Path(folder) / name).read_text().strip() or None
-    return None
-
-
 def _required(name: str, what: str) -> str:
-    value = read_credential(name)
+    value = read_secret(name)
     if not value:
         raise DeliveryError(f"{what}: set {name} or {name}_FILE (or the systemd credential {name})", retry=False)
     return value
@@ -147,7 +134,7 @@ class EmailChannel:
     name: str = "email"
 
     def send(self, report: Report) -> str:
-        password = read_credential(SMTP_PASSWORD) if self.server.username else None
+        password = read_secret(SMTP_PASSWORD) if self.server.username else None
         if self.server.username and not password:
             _required(SMTP_PASSWORD, f"the SMTP login {self.server.username}")
         message = EmailMessage()

@@ -190,8 +190,10 @@ def follow_once(site: Site, now: datetime, home: Path, stop: StopRequest | None 
             results += run_delivery(site, item.schedule, item.period, only=item.channels, home=home, now=now, sleep=sleep)
         except Exception as exc:  # one schedule's failure (no data, a full disk) must not stop the others
             log.error("%s %s: the report could not be made: %s: %s", item.schedule.id, item.period, type(exc).__name__, exc)
+            why = f"not rendered: {type(exc).__name__}: {exc}"[:300]
             for channel in item.channels:
-                ledger.record(item.schedule.id, item.period, channel, False, 0, f"not rendered: {type(exc).__name__}: {exc}"[:300], at=now)
+                ledger.record(item.schedule.id, item.period, channel, False, 0, why, at=now)
+                results.append(DeliveryResult(channel, False, 0, why))
     return results
 
 
@@ -208,12 +210,30 @@ def follow_loop(site: Site, stop: StopRequest, home: Path, *, every_s: float = 6
 
 
 @report_app.command("follow")
-def follow(site_path: SiteOption = None) -> None:
+def follow(
+    once: Annotated[
+        bool,
+        typer.Option(
+            "--once",
+            help="Send what is due now, then exit (for a timer: deploy/systemd's facmon-reports.timer); exit status 1 "
+            "when a delivery failed.",
+        ),
+    ] = False,
+    site_path: SiteOption = None,
+) -> None:
     """Keep running: every minute, render and send the reports that are due (registry report_delivery), retry a
     failed channel later, and never send twice what the ledger says was delivered. Stops on SIGTERM or Ctrl-C."""
     site = load_site_option(site_path)
     if not site.report_delivery.schedules:
         raise InputError("the registry has no report_delivery schedules; nothing to follow")
+    if once:
+        with stop_on_signals() as stop:
+            results = follow_once(site, datetime.now(site.site.tz), facmon_home(), stop)
+        failed = [f"{r.channel}" for r in results if not r.ok]
+        err.print(f"{len(results)} delivery(ies) tried, {len(failed)} failed", highlight=False)
+        if failed:
+            raise typer.Exit(1)
+        return
     err.print(f"following {len(site.report_delivery.schedules)} delivery schedule(s); Ctrl-C stops", highlight=False)
     with stop_on_signals() as stop:
         follow_loop(site, stop, facmon_home())

@@ -109,6 +109,16 @@ def account(
     out.print(f"account {username} ({role}{' of ' + vendor if vendor else ''}) saved")
 
 
+@workorders_app.command("migrate")
+def migrate() -> None:
+    """Bring the work-order database's tables up to this version (Django migrations), then exit: run once per upgrade,
+    before the web service starts (deploy/systemd's facmon-migrate.service); `facmon serve` also does it at start."""
+    from facmon.workorders import server
+
+    server.migrate()
+    out.print("work-order database migrated")
+
+
 @workorders_app.command("sync")
 def sync(
     simulated_vendors: Annotated[
