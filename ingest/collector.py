@@ -194,6 +194,8 @@ class Collector:
         self.receive_maximum = receive_maximum
         self.decoders = DecoderSet(decoders) if decoders else DecoderSet.for_site(site)
         self.shared_group = shared_group
+        self.retire_on_stop = False  # `facmon ingest retire`: end the broker session at the stop (see _retire)
+        self.retired = False
         self.spool: Spool | None = None
         if sink is None and spool_dir is not None:
             self.spool = Spool(Path(spool_dir), spool_max_bytes)
@@ -692,6 +694,24 @@ class Collector:
     def _spool_pending(self) -> bool:
         return isinstance(self.sink, SpoolingSink) and self.sink.pending
 
+    def _retire(self, subscriber: Subscriber) -> None:
+        """End the broker's session at this stop, so it routes no more of a shared stream to this client id; only
+        when nothing is held or spooled (else the session is kept and the collector must run once more)."""
+        with self._counters_lock:
+            held = self._counters.unflushed
+        spooled = 0 if self.spool is None else self.spool.readings
+        if held == 0 and spooled == 0:
+            subscriber.end_session_on_close = True
+            self.retired = True
+            log.info("collector %s retired: its broker session ends with this disconnect", self.client_id)
+        else:
+            log.error(
+                "collector %s not retired: %d message(s) held and %d reading(s) spooled; its session is kept, run it again",
+                self.client_id,
+                held,
+                spooled,
+            )
+
     def _shutdown(self, batch: _Batch, reason: str) -> None:
         with self._closing_lock:
             self._closing = True
@@ -707,6 +727,8 @@ class Collector:
         finally:
             subscriber = self._subscriber
             if subscriber is not None:
+                if self.retire_on_stop:
+                    self._retire(subscriber)
                 subscriber.stop(GOODBYE_S)
             self._connected.clear()
             if self.spool is not None:

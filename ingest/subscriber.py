@@ -48,6 +48,9 @@ CLOSE_TIMEOUT_S = 2.0  # waiting for the broker to close after our DISCONNECT
 _CONNACK, _PUBLISH, _PUBACK, _SUBACK, _PINGRESP, _DISCONNECT, _AUTH = 2, 3, 4, 9, 13, 14, 15
 _PINGREQ = b"\xc0\x00"
 _DISCONNECT_NORMAL = b"\xe0\x00"  # reason 0x00, no properties: the session is kept for its expiry interval
+# reason 0x00 with Session Expiry Interval (0x11) = 0: the broker deletes the session, and with it the client's
+# membership of a shared subscription group (MQTT 5, 3.14.2.2.2: allowed when CONNECT set a non-zero expiry)
+_DISCONNECT_END_SESSION = b"\xe0\x07\x00\x05\x11\x00\x00\x00\x00"
 _PUBACK_HEADER = 0x40020000  # PUBACK fixed header and remaining length 2, followed by the 16-bit packet id
 
 # Reason codes a broker answers CONNECT and SUBSCRIBE with (MQTT 5.0 §3.2.2.2, §3.9.3), for log lines.
@@ -268,6 +271,7 @@ class Subscriber:
         self._woken = False
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.end_session_on_close = False  # set before stop(): the last DISCONNECT deletes the broker's session
 
     # -- called from other threads ---------------------------------------------------------------
 
@@ -517,7 +521,7 @@ class Subscriber:
         """DISCONNECT, then wait for the broker to close: Mosquitto drops PUBACKs still unread when a
         client resets the connection, so a hard close could lose the last acknowledgements."""
         try:
-            self._send(sock, _DISCONNECT_NORMAL)
+            self._send(sock, _DISCONNECT_END_SESSION if self.end_session_on_close else _DISCONNECT_NORMAL)
             if self._tls is None:
                 sock.shutdown(socket.SHUT_WR)
             deadline = time.monotonic() + CLOSE_TIMEOUT_S

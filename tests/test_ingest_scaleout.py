@@ -122,3 +122,29 @@ def test_facmon_ingest_shared_processes_share_and_ingest_status_reports_each(sta
                 process.process.wait()
         for client_id in ids:
             purge_session(stack, client_id)
+
+
+def test_a_retired_member_s_backlog_is_stored_and_the_broker_routes_it_no_more_of_the_stream(
+    stack, store, stack_env, example_site, publisher, group
+):
+    ids = [f"test-retire-{uuid.uuid4().hex[:8]}" for _ in range(2)]
+    try:
+        with running(example_site, store, stack, ids[0], shared_group=group):
+            with running(example_site, store, stack, ids[1], shared_group=group):
+                pass  # the second member joins the group, then stops: its session (and its share) stays
+            expected = publish_rounds(publisher, example_site, range(3))
+            retired = subprocess.run(
+                [FACMON, "ingest", "retire", "--client-id", ids[1], "--shared", group, "--idle-s", "2"],
+                env=stack_env,
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+            assert retired.returncode == 0 and "retired" in retired.stdout, retired.stdout + retired.stderr
+            wait_for(lambda: series_counts(store) == expected, 30, "the backlog of the retired member stored too")
+            # from now on the whole stream goes to the member that is left: nothing waits in a dead session
+            more = publish_rounds(publisher, example_site, range(3, 5))
+            wait_for(lambda: series_counts(store) == expected + more, 30, "every new reading stored by the remaining member")
+    finally:
+        for client_id in ids:
+            purge_session(stack, client_id)

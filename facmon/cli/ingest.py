@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -17,6 +19,7 @@ from facmon.errors import FacmonError
 from facmon.ingest.collector import DEFAULT_RECEIVE_MAXIMUM, SHUTDOWN_TIMEOUT_S
 from facmon.schema.ingest import latest_ingest_stats
 from facmon.settings import facmon_home, login_expected, mqtt_auth, open_store, resolve_endpoints
+from facmon.stop import StopRequest, stop_on_signals
 from facmon.store import InfluxStore, StoreUnavailable
 
 ingest_app = typer.Typer(help="Collect readings from MQTT into InfluxDB; `facmon ingest status` shows how collectors fare.")
@@ -103,6 +106,63 @@ def ingest(
         shutdown_timeout_s=stop_timeout,
     )
     raise typer.Exit(run_until_signalled(collector))
+
+
+@ingest_app.command("retire")
+def retire(
+    client_id: Annotated[str, typer.Option(help="The client id of the collector to take out of service for good.")],
+    shared: Annotated[
+        str | None, typer.Option("--shared", metavar="GROUP", help="The shared group it was a member of.", show_default=False)
+    ] = None,
+    idle_s: Annotated[float, typer.Option(help="Stop after this many seconds without a message (its backlog stored).", min=1.0)] = 10.0,
+    site_path: SiteOption = None,
+) -> None:
+    """Take a collector out of service for good: collect its session's backlog, store it, then end its broker session.
+
+    A stopped member of a shared group keeps its session, and Mosquitto goes on routing its share of the stream
+    there (held until the session expires after 7 days, then lost). Run this with the collector's own client id
+    and group after stopping it: the backlog is stored, and the session (and its share) ends only when nothing is
+    held or spooled; otherwise it says so and exits 1, and can be run again."""
+    from facmon.ingest import Collector
+
+    site = load_site_option(site_path)
+    endpoints = resolve_endpoints()
+    store = open_store(endpoints)
+    auth = mqtt_auth()
+    spool_folder = facmon_home() / "spool" / client_id
+    collector = Collector(
+        site,
+        store,
+        mqtt_host=endpoints.mqtt_host,
+        mqtt_port=endpoints.mqtt_port,
+        client_id=client_id,
+        auth=auth,
+        login_expected=login_expected(auth),
+        shared_group=shared,
+        spool_dir=spool_folder if spool_folder.exists() else None,  # its spool, when it left one: replayed first
+    )
+    collector.retire_on_stop = True
+
+    def stop_when_idle(stop: StopRequest) -> None:
+        if not collector.connected.wait(60):
+            err.print(f"{client_id}: no subscription confirmed by the broker within 60 s", highlight=False)
+            stop.request("no subscription")
+            return
+        last, since = -1, time.monotonic()
+        while not stop.wait(0.5):
+            counters = collector.counters
+            if counters.received != last:
+                last, since = counters.received, time.monotonic()
+            elif time.monotonic() - since >= idle_s and counters.spooled == 0:
+                stop.request(f"no message for {idle_s:g} s: the backlog is stored")
+
+    with stop_on_signals() as stop:
+        watcher = threading.Thread(target=stop_when_idle, args=(stop,), name="retire-idle", daemon=True)
+        watcher.start()
+        collector.run(stop)
+    counters = collector.counters
+    out.print(f"{client_id}: {counters.received} backlog message(s) stored; " + ("retired" if collector.retired else "NOT retired"))
+    raise typer.Exit(0 if collector.retired else 1)
 
 
 def _security(row: dict) -> str:
