@@ -11,6 +11,8 @@ APT_PACKAGES = mosquitto mosquitto-clients influxdb postgresql gettext golang-go
 # The tests also drive the work-order pages in Debian's headless Chromium (chromium-driver), and read the
 # reports' PDFs back with poppler-utils (pdftotext, pdftoppm).
 TEST_APT_PACKAGES = chromium chromium-driver poppler-utils systemd
+# Installed without their recommended packages: docker-compose (the Compose file check) would pull in the Docker daemon.
+TEST_APT_PACKAGES_BARE = docker-compose
 SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 STAMP        = $(VENV)/.facmon-installed
 
@@ -43,6 +45,7 @@ system-packages:
 
 test-packages:
 	@$(MAKE) --no-print-directory apt-install PACKAGES="$(TEST_APT_PACKAGES)"
+	@$(MAKE) --no-print-directory apt-install PACKAGES="$(TEST_APT_PACKAGES_BARE)" APT_FLAGS=--no-install-recommends
 
 apt-install:
 	@missing=""; \
@@ -51,7 +54,7 @@ apt-install:
 	done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
-	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(APT_FLAGS) $$missing; \
 	fi
 
 # Rebuilt when pyproject.toml changes; the package is installed in editable mode.
