@@ -49,13 +49,16 @@ END = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def bench_site(template: Site, buildings: int) -> Site:
-    """``buildings`` copies of the template's first building (codes <division>A101, A102, ...), meters only."""
+    """``buildings`` copies of the template's first building (codes <division>A101, A102, ..., A999, B000, ...: up
+    to 7,899 copies), meters only."""
     first = template.buildings[0]
+
+    def code(i: int) -> str:
+        n = 101 + i
+        return f"{template.site.division_code}{'ABCDEFGH'[n // 1000]}{n % 1000:03d}"
+
     copies = [
-        first.model_copy(
-            update={"code": f"{template.site.division_code}A{101 + i:03d}", "ieq_sensors": [], "weather_sensors": [], "equipment": []}
-        )
-        for i in range(buildings)
+        first.model_copy(update={"code": code(i), "ieq_sensors": [], "weather_sensors": [], "equipment": []}) for i in range(buildings)
     ]
     raw = template.model_dump(mode="json")
     raw["buildings"] = [c.model_dump(mode="json") for c in copies]

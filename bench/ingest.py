@@ -24,6 +24,10 @@ drain     the collector is stopped (SIGTERM: it flushes and acks what it has), `
           rate = readings / (time all stored - process start); ``drain_steady`` excludes start-up
           (first stored point .. all stored).
 batch     the same as drain with ``--batch-messages`` gateway batches of 50 readings each.
+shared_N  one, then two collectors in one shared group (``--shared``: the broker deals each message to one
+          member) on a live stream of ``--shared-messages`` messages; rate = stored readings / (time all were
+          stored - first publish), polled by count() alike for both, so the two rates compare (the live
+          phase's rate is timed by the collector's own stats and does not compare with these).
 outage    collector running, InfluxDB stopped, ``--messages`` messages published; the collector spools
           what it receives to disk (its default); after ``--outage-hold`` s InfluxDB starts again and
           the bench waits until everything is stored. Shows the peak RSS of a collector while the
@@ -71,6 +75,8 @@ PHASE_BASE_MS = {
     "batch": _NOW_MS - 4 * _DAY_MS,
     "outage": _NOW_MS - 2 * _DAY_MS,
     "outage_nospool": _NOW_MS - 1 * _DAY_MS,
+    "shared_1": _NOW_MS - 10 * _DAY_MS,
+    "shared_2": _NOW_MS - 12 * _DAY_MS,
 }
 IEQ_VALUES = {"temperature": 24.5, "humidity": 50.0, "co2": 650.0, "pm25": 20.0, "pm10": 30.0, "tvoc": 0.2, "hcho": 0.05}
 
@@ -539,6 +545,12 @@ class Bench:
         # (d) drain of gateway batches
         result.update(self.drain("batch", "batch", args.batch_messages, BATCH_SIZE))
 
+        # (f) one and two collectors in a shared group, on the same live stream, timed the same way
+        if args.shared_messages:
+            self.stop_collector()
+            for collectors in (1, 2):
+                result.update(self.shared(collectors, args.shared_messages))
+
         # (e) InfluxDB down: the collector spools what it receives (default), or with the spool off
         # holds it in memory unacknowledged (at most its receive maximum): the worst case for RSS
         result.update(self.outage("outage", args.messages))
@@ -572,6 +584,43 @@ class Bench:
             f"{name}_steady_readings_per_s": round(stored / (done - first), 1) if done > first else None,
             f"{name}_startup_s": round(first - started, 2),
         }
+
+    def shared(self, collectors: int, messages: int) -> dict[str, Any]:
+        """``collectors`` collectors in one shared group (``--shared``) receive a live stream of ``messages``
+        single-reading messages; rate = stored readings / (time all were stored - first publish), polled by
+        count() for every run alike; every collector is stopped (SIGTERM, it drains) before the next run."""
+        name = f"shared_{collectors}"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("FACMON_")}
+        env.update(FACMON_HOME=str(self.stack.home), FACMON_INFLUX_DATABASE=self.database, FACMON_SITE=self.args.site)
+        facmon = Path(sys.executable).parent / "facmon"
+        group = []
+        for i in range(collectors):
+            log = self.home / f"{name}-{i}.log"
+            argv = [str(facmon), "ingest", "--shared", "bench", "--client-id", f"bench-{name}-{i}"]
+            group.append((self._spawn(argv, env=env, stdout=open(log, "w"), stderr=subprocess.STDOUT, cwd=ROOT), log))
+        deadline = time.time() + 60
+        while not all("subscribed to" in log.read_text(errors="replace") for _, log in group):
+            if time.time() > deadline:
+                raise RuntimeError(f"{name}: a collector did not subscribe; see {self.home}")
+            time.sleep(0.05)
+        base = PHASE_BASE_MS[name]
+        progress(f"{name}: {collectors} collector(s) in shared group 'bench'; {messages} live messages")
+        pubs = self.publish("single", messages, base, workers=self.args.publishers)
+        published = self.collect(pubs)
+        acked = sum(p["acked"] for p in published)
+        start = min(p["start"] for p in published)
+        stored, done = self.wait_stored(base, base + _DAY_MS, acked, stall_s=30, poll_s=self.args.poll)
+        for process, _ in group:
+            process.send_signal(signal.SIGTERM)
+        for process, _ in group:
+            process.wait(60)
+        # out of the group for good, as an operator would: else their sessions go on taking a share of the next run
+        for i in range(collectors):
+            retire = [str(facmon), "ingest", "retire", "--client-id", f"bench-{name}-{i}", "--shared", "bench", "--idle-s", "2"]
+            if subprocess.run(retire, env=env, capture_output=True, cwd=ROOT, timeout=120).returncode != 0:
+                raise RuntimeError(f"{name}: bench-{name}-{i} could not be retired")
+        progress(f"{name}: {stored}/{acked} stored at {stored / (done - start):.0f}/s")
+        return {f"{name}_lost": acked - stored, f"{name}_readings_per_s": round(stored / (done - start), 1)}
 
     def outage(self, name: str, messages: int, extra: Sequence[str] = ()) -> dict[str, Any]:
         self.stop_collector()
@@ -618,6 +667,9 @@ def main() -> None:
         help="the collector's --stats-interval: its ingest_stats points time the phases and the latency",
     )
     parser.add_argument("--outage-hold", type=float, default=10.0, help="seconds InfluxDB stays down after the outage publish")
+    parser.add_argument(
+        "--shared-messages", type=int, default=100_000, help="live messages for one, then two, collectors in a shared group (0: skip)"
+    )
     parser.add_argument("--collector-args", default="", help="extra options for `facmon ingest`, e.g. '--batch-lines 10000'")
     parser.add_argument("--site", default=str(DEFAULT_SITE))
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs) after the run")
@@ -643,6 +695,7 @@ def main() -> None:
         return worker_subscribe(args)
     if args.quick:
         args.messages, args.live_messages, args.batch_messages, args.outage_hold = 5_000, 5_000, 200, 2.0
+        args.shared_messages = min(args.shared_messages, 5_000)
 
     home = Path(tempfile.mkdtemp(prefix="facmon-bench-"))
     bench = Bench(args, home)
