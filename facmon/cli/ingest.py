@@ -7,7 +7,7 @@ import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -20,6 +20,9 @@ from facmon.ingest.collector import DEFAULT_RECEIVE_MAXIMUM, SHUTDOWN_TIMEOUT_S
 from facmon.schema.ingest import latest_ingest_stats
 from facmon.settings import facmon_home, login_expected, mqtt_auth, open_store, resolve_endpoints
 from facmon.stop import StopRequest, stop_on_signals
+
+if TYPE_CHECKING:
+    from facmon.ingest import Collector
 from facmon.store import InfluxStore, StoreUnavailable
 
 ingest_app = typer.Typer(help="Collect readings from MQTT into InfluxDB; `facmon ingest status` shows how collectors fare.")
@@ -70,42 +73,54 @@ def ingest(
     request timeout plus 12 s (72 s with the defaults), usually in well under a second."""
     if ctx.invoked_subcommand is not None:
         return
-    from facmon.ingest import Collector, run_until_signalled
+    from facmon.ingest import run_until_signalled
 
-    if shared is not None and (not shared or any(ch in shared for ch in "/+#")):
-        raise FacmonError(f"--shared {shared!r}: a group name must not be empty or contain '/', '+' or '#'")
-    site = load_site_option(site_path)
-    endpoints = resolve_endpoints()
-    store = open_store(endpoints)
     spool_folder = None
     if spool_max_mb > 0:
         spool_folder = spool_dir or facmon_home() / "spool" / client_id
+    collector = _collector(
+        site_path,
+        client_id,
+        shared,
+        spool_folder,
+        batch_lines=batch_lines,
+        flush_interval_s=flush_interval,
+        stats_interval_s=stats_interval,
+        spool_max_bytes=max(1, int(spool_max_mb * 1024 * 1024)),
+        receive_maximum=receive_maximum,
+        shutdown_timeout_s=stop_timeout,
+    )
     try:
-        store.create_database()
+        collector.store.create_database()
     except StoreUnavailable as exc:
         # A collector must be able to start during an outage: it spools (or, without a spool, leaves the
         # backlog with the broker) and creates the database when InfluxDB answers.
         where = f"spooling to {spool_folder}" if spool_folder else "holding acknowledgements, so the broker keeps the backlog"
         err.print(f"warning: {exc}; starting anyway, {where} until it answers", highlight=False)
+    raise typer.Exit(run_until_signalled(collector))
+
+
+def _collector(site_path: Path | None, client_id: str, shared: str | None, spool_folder: Path | None, **options: Any) -> Collector:
+    """A collector of the site, broker and database the environment names, with the login it expects."""
+    from facmon.ingest import Collector
+
+    if shared is not None and (not shared or any(ch in shared for ch in "/+#")):
+        raise FacmonError(f"--shared {shared!r}: a group name must not be empty or contain '/', '+' or '#'")
+    site = load_site_option(site_path)
+    endpoints = resolve_endpoints()
     auth = mqtt_auth()
-    collector = Collector(
+    return Collector(
         site,
-        store,
+        open_store(endpoints),
         mqtt_host=endpoints.mqtt_host,
         mqtt_port=endpoints.mqtt_port,
         client_id=client_id,
-        batch_lines=batch_lines,
-        flush_interval_s=flush_interval,
-        stats_interval_s=stats_interval,
         auth=auth,
         login_expected=login_expected(auth),
         shared_group=shared,
         spool_dir=spool_folder,
-        spool_max_bytes=max(1, int(spool_max_mb * 1024 * 1024)),
-        receive_maximum=receive_maximum,
-        shutdown_timeout_s=stop_timeout,
+        **options,
     )
-    raise typer.Exit(run_until_signalled(collector))
 
 
 @ingest_app.command("retire")
@@ -123,24 +138,9 @@ def retire(
     there (held until the session expires after 7 days, then lost). Run this with the collector's own client id
     and group after stopping it: the backlog is stored, and the session (and its share) ends only when nothing is
     held or spooled; otherwise it says so and exits 1, and can be run again."""
-    from facmon.ingest import Collector
-
-    site = load_site_option(site_path)
-    endpoints = resolve_endpoints()
-    store = open_store(endpoints)
-    auth = mqtt_auth()
     spool_folder = facmon_home() / "spool" / client_id
-    collector = Collector(
-        site,
-        store,
-        mqtt_host=endpoints.mqtt_host,
-        mqtt_port=endpoints.mqtt_port,
-        client_id=client_id,
-        auth=auth,
-        login_expected=login_expected(auth),
-        shared_group=shared,
-        spool_dir=spool_folder if spool_folder.exists() else None,  # its spool, when it left one: replayed first
-    )
+    # its spool, when it left one, is replayed first
+    collector = _collector(site_path, client_id, shared, spool_folder if spool_folder.exists() else None)
     collector.retire_on_stop = True
 
     def stop_when_idle(stop: StopRequest) -> None:
