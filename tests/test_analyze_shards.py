@@ -42,6 +42,12 @@ def test_two_shards_cover_the_site_once_and_write_what_one_worker_writes(
     assert not set(first) & set(second) and sorted(first + second) == sorted(b.code for b in example_site.buildings)
     assert first and second  # the example's five buildings are spread over both workers
     by_shards = daily_points(store)
+    # a worker catches up from its own buildings' progress: the last interval analysed of them, not of the site
+    # (15:30 UTC: the 15:45 interval would need the 16:00 reading, after the backfill's end)
+    from facmon.schema.energy import last_interval_start_s
+
+    assert last_interval_start_s(store, first) == last_interval_start_s(store) == int(datetime(2026, 3, 2, 15, 30, tzinfo=UTC).timestamp())
+    assert last_interval_start_s(store, ["341122B999"]) is None  # a building with nothing analysed
     assert {p[0] for p in by_shards} == set(first + second)
     assert analyse() == [b.code for b in example_site.buildings]
     assert daily_points(store) == by_shards  # one worker over the whole site rewrites the same points
