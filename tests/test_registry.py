@@ -239,7 +239,7 @@ def test_a_broken_entry_is_refused_naming_line_entry_and_field(case, old, new, e
             "building outside the site's division",
             "code: '320125A001'",
             "code: '320126A001'",
-            "does not start with the site's division_code '320125'",
+            "is not in the site's division '320125'",
             "code: '320126A001'",
         ),
     ],

@@ -15,7 +15,8 @@ SiteOption = Annotated[
     typer.Option(
         "--site",
         envvar="FACMON_SITE",
-        help="Site registry YAML (default: $FACMON_SITE, else examples/county-offices.yaml).",
+        help="Site registry: a YAML file, or a folder of site.yaml and buildings/*.yaml "
+        "(default: $FACMON_SITE, else examples/county-offices.yaml).",
         show_default=False,
     ),
 ]

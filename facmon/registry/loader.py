@@ -1,17 +1,29 @@
-"""Loading the registry file: YAML that keeps line numbers, and errors that name file, line, entry and field.
+"""Loading the registry: one YAML file or a folder of them, fast, with errors that name file, line, entry and field.
 
-Everything in facmon reads the site through :func:`load_site`. The YAML helpers here are public so that
-other YAML files validated against the site (the simulator's fault scenarios) report problems the
-same way: :class:`RegistryYamlLoader` to parse, :func:`yaml_node_at` for the line of a pydantic error
-location, :func:`duplicate_key_problems` and :func:`validation_error_message` for the messages."""
+Everything in facmon reads the site through :func:`load_site`. A site is either one file or a folder
+(``site.yaml`` plus ``buildings/**/*.yaml``, one building or a list of buildings per file; see
+docs/registry.md#a-site-in-a-folder).
+
+Speed: a city's registry is tens of MB. It is parsed by yaml-rs (Rust; PyYAML's pure-Python parser
+took 72 s for 1,000 buildings, its libyaml binding 5 s) and line numbers are found only for the entries
+that fail: the failing top-level section or list item is cut out of the text by its indentation and
+composed alone with PyYAML, which keeps marks (:func:`_Source.line_of`).
+
+The PyYAML helpers here are public so that other YAML files validated against the site (the
+simulator's fault scenarios) report problems the same way: :class:`RegistryYamlLoader` to parse,
+:func:`yaml_node_at` for the line of a pydantic error location, :func:`duplicate_key_problems` and
+:func:`validation_error_message` for the messages."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
+import yaml_rs
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
@@ -122,42 +134,225 @@ def validation_error_message(error: ErrorDetails) -> str:
     return message
 
 
-def parse_site(text: str, path: Path) -> Site:
-    """Validate registry YAML text; ``path`` is used in messages only."""
-    try:
-        root = yaml.compose(text, Loader=RegistryYamlLoader)
-        raw = yaml.load(text, Loader=RegistryYamlLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark is not None else ""
-        raise SiteFileError(path, [f"{path}{where}: not valid YAML: {getattr(exc, 'problem', None) or exc}"]) from None
-    if not isinstance(raw, dict) or root is None:
-        raise SiteFileError(path, [f"{path}:1: expected a mapping with site, vendors, coverage and buildings"])
+# libyaml's composer when PyYAML was built with it (Debian's and the wheels are): 10× the pure-Python one.
+_COMPOSER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_TOP_LEVEL_KEY = re.compile(r"^([A-Za-z_][\w-]*)[ \t]*:(?:[ \t]|$)")
+_ERROR_LINE = re.compile(r"at line (\d+)")
 
-    problems = duplicate_key_problems(root, path)
+
+def _fast_parse(text: str, path: Path) -> tuple[Any, list[str]]:
+    """(data, problems) of one YAML file. yaml-rs reads YAML 1.2 (``yes`` is text, ``17:30`` too); a key
+    written twice is not an error of the parse but a problem listed with its line, as before."""
+    try:
+        return yaml_rs.loads(text), []
+    except yaml_rs.YAMLDecodeError as exc:
+        message = str(exc)
+        if not message.startswith("duplicate mapping key"):
+            found = _ERROR_LINE.search(message)
+            where = f":{found.group(1)}" if found else ""
+            problem = message.splitlines()[0] if message else "not valid YAML"
+            detail = message.splitlines()[-1] if "\n" in message else ""
+            return None, [f"{path}{where}: not valid YAML: {problem}{'; ' + detail if detail else ''}"]
+    # rare: find every repeated key with its line, then read the data as YAML would (the last one wins)
+    root = yaml.compose(text, Loader=_COMPOSER)
+    problems = duplicate_key_problems(root, path) if root is not None else []
+    return yaml_rs.loads(text, duplicate_key_policy=yaml_rs.DuplicateKeyPolicy.LastWins), problems
+
+
+@dataclass
+class _Source:
+    """One registry file: its text and data. Line numbers are looked up only for a location that has a problem."""
+
+    path: Path
+    text: str
+    value: Any
+    _lines: list[str] | None = field(default=None, repr=False)
+    _root: yaml.Node | None = field(default=None, repr=False)
+
+    def line_of(self, loc: tuple[str | int, ...]) -> int:
+        """1-based line of the deepest node along ``loc`` in this file."""
+        found = self._line_in_block(loc)
+        if found is not None:
+            return found
+        if self._root is None:  # the whole file, once: slow for a big file, and needed only when cutting failed
+            self._root = yaml.compose(self.text, Loader=_COMPOSER)
+        return 1 if self._root is None else yaml_node_at(self._root, loc).start_mark.line + 1
+
+    def _line_in_block(self, loc: tuple[str | int, ...]) -> int | None:
+        """The line found by composing only the block of text ``loc`` falls in: a top-level key's section,
+        or one item of a block sequence (top-level, or under a top-level key). None when the text is not
+        laid out so (flow style, anchors across blocks): the caller composes the whole file."""
+        if self._lines is None:
+            self._lines = self.text.splitlines(keepends=True)
+        lines = self._lines
+        if isinstance(self.value, list) and loc and isinstance(loc[0], int):
+            block = _sequence_item(lines, 0, len(lines), loc[0])
+            if block is None:
+                return None
+            return self._compose_block(lines, block, self.value[loc[0]], (0, *loc[1:]), wrap="list")
+        if not isinstance(self.value, dict) or not loc or not isinstance(loc[0], str) or loc[0] not in self.value:
+            return None
+        section = _top_level_section(lines, loc[0])
+        if section is None:
+            return None
+        if len(loc) > 1 and isinstance(loc[1], int) and isinstance(self.value[loc[0]], list):
+            item = _sequence_item(lines, section[0] + 1, section[1], loc[1])
+            if item is not None and loc[1] < len(self.value[loc[0]]):
+                return self._compose_block(lines, item, self.value[loc[0]][loc[1]], (0, *loc[2:]), wrap="list")
+        return self._compose_block(lines, section, self.value[loc[0]], loc, wrap=loc[0])
+
+    @staticmethod
+    def _compose_block(lines: list[str], block: tuple[int, int], expected: Any, loc: tuple[str | int, ...], wrap: str) -> int | None:
+        start, end = block
+        chunk = "".join(lines[start:end])
+        try:
+            check = yaml_rs.loads(chunk, duplicate_key_policy=yaml_rs.DuplicateKeyPolicy.LastWins)
+            root = yaml.compose(chunk, Loader=_COMPOSER)
+        except (yaml_rs.YAMLDecodeError, yaml.YAMLError):
+            return None
+        # the cut is right only if the block alone reads as the same data
+        if root is None or check != ([expected] if wrap == "list" else {wrap: expected}):
+            return None
+        return start + yaml_node_at(root, loc).start_mark.line + 1
+
+
+def _top_level_section(lines: list[str], key: str) -> tuple[int, int] | None:
+    """(first, end) line indices of the top-level ``key:`` and everything indented under it."""
+    start = None
+    for i, text in enumerate(lines):
+        if not text[:1].isspace() and text[:1] not in ("#", "-", "") or text.startswith("---"):
+            if start is not None:
+                return start, i
+            found = _TOP_LEVEL_KEY.match(text)
+            if found and found.group(1) == key:
+                start = i
+    return None if start is None else (start, len(lines))
+
+
+def _sequence_item(lines: list[str], first: int, end: int, index: int) -> tuple[int, int] | None:
+    """(first, end) line indices of item ``index`` of the block sequence in ``lines[first:end]``: items
+    start with ``-`` at the indentation of the first one."""
+    starts: list[int] = []
+    indent: int | None = None
+    for i in range(first, end):
+        text = lines[i]
+        stripped = text.lstrip(" ")
+        if not stripped.strip() or stripped.startswith("#"):
+            continue
+        depth = len(text) - len(stripped)
+        if indent is None:
+            if not stripped.startswith("-"):
+                return None  # not a block sequence
+            indent = depth
+        if depth == indent and (stripped.startswith("- ") or stripped.rstrip("\r\n") == "-"):
+            starts.append(i)
+        elif depth < indent:
+            end = i
+            break
+    if index >= len(starts):
+        return None
+    return starts[index], starts[index + 1] if index + 1 < len(starts) else end
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SiteFileError(path, [f"{path}: no such file"]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SiteFileError(path, [f"{path}: cannot be read: {exc}"]) from None
+
+
+def _validate(
+    site_source: _Source, building_sources: Sequence[tuple[_Source, tuple[str | int, ...]]], raw: dict[str, Any], problems: list[str]
+) -> Site:
+    """Validate the assembled registry; every problem names the file and line of its entry.
+    ``building_sources[i]``: the file building ``i`` of ``raw["buildings"]`` came from and its place there."""
+
+    def where(loc: tuple[str | int, ...]) -> str:
+        if len(loc) >= 2 and loc[0] == "buildings" and isinstance(loc[1], int) and loc[1] < len(building_sources):
+            source, place = building_sources[loc[1]]
+            return f"{source.path}:{source.line_of((*place, *loc[2:]))}"
+        return f"{site_source.path}:{site_source.line_of(loc)}"
+
     try:
         site = Site.model_validate(raw)
     except ValidationError as exc:
         for error in exc.errors():
             loc = tuple(step for step in error["loc"] if not (isinstance(step, str) and step.startswith(("function-", "literal["))))
-            line = yaml_node_at(root, loc).start_mark.line + 1
-            problems.append(f"{path}:{line}: {_describe(raw, loc)}: {validation_error_message(error)}")
-        raise SiteFileError(path, problems) from None
+            problems.append(f"{where(loc)}: {_describe(raw, loc)}: {validation_error_message(error)}")
+        raise SiteFileError(site_source.path, problems) from None
     for loc, message in site.reference_problems():
-        line = yaml_node_at(root, loc).start_mark.line + 1
-        problems.append(f"{path}:{line}: {_describe(raw, loc)}: {message}")
+        problems.append(f"{where(loc)}: {_describe(raw, loc)}: {message}")
     if problems:
-        raise SiteFileError(path, problems)
+        raise SiteFileError(site_source.path, problems)
     return site
 
 
+def parse_site(text: str, path: Path) -> Site:
+    """Validate registry YAML text; ``path`` is used in messages only."""
+    value, problems = _fast_parse(text, path)
+    if value is None and problems:
+        raise SiteFileError(path, problems)
+    if not isinstance(value, dict):
+        raise SiteFileError(path, [*problems, f"{path}:1: expected a mapping with site, vendors, coverage and buildings"])
+    source = _Source(path, text, value)
+    buildings = value.get("buildings")
+    places = [(source, ("buildings", i)) for i in range(len(buildings))] if isinstance(buildings, list) else []
+    return _validate(source, places, value, problems)
+
+
+SITE_FILE = "site.yaml"
+BUILDINGS_FOLDER = "buildings"
+
+
+def site_folder_files(folder: Path) -> tuple[Path, list[Path]]:
+    """The files of a site kept in a folder: ``site.yaml`` and ``buildings/**/*.yaml`` (also ``*.yml``) in
+    name order, so buildings keep a stable order (the order of dashboards and reports)."""
+    found = [p for pattern in ("*.yaml", "*.yml") for p in (folder / BUILDINGS_FOLDER).rglob(pattern) if p.is_file()]
+    return folder / SITE_FILE, sorted(found, key=lambda p: p.relative_to(folder).as_posix())
+
+
+def _load_folder(folder: Path) -> Site:
+    site_path, building_paths = site_folder_files(folder)
+    if not site_path.exists():
+        raise SiteFileError(folder, [f"{site_path}: no such file (a site folder holds site.yaml and {BUILDINGS_FOLDER}/*.yaml)"])
+    text = _read(site_path)
+    value, problems = _fast_parse(text, site_path)
+    if value is None and problems:
+        raise SiteFileError(site_path, problems)
+    if not isinstance(value, dict):
+        raise SiteFileError(site_path, [*problems, f"{site_path}:1: expected a mapping with site, vendors and coverage"])
+    site_source = _Source(site_path, text, value)
+    listed = value.get("buildings") or []
+    if not isinstance(listed, list):
+        listed = []  # validation names it
+    buildings: list[Any] = list(listed)
+    places: list[tuple[_Source, tuple[str | int, ...]]] = [(site_source, ("buildings", i)) for i in range(len(listed))]
+    for path in building_paths:
+        file_text = _read(path)
+        file_value, file_problems = _fast_parse(file_text, path)
+        problems += file_problems
+        source = _Source(path, file_text, file_value)
+        if isinstance(file_value, dict):
+            places.append((source, ()))
+            buildings.append(file_value)
+        elif isinstance(file_value, list):
+            places += [(source, (i,)) for i in range(len(file_value))]
+            buildings += file_value
+        elif file_value is None and not file_problems:
+            problems.append(f"{path}:1: empty: a building file holds one building (a mapping) or a list of them")
+        elif file_value is not None:
+            problems.append(f"{path}:1: expected one building (a mapping) or a list of buildings")
+    if not buildings and not problems:
+        problems.append(f"{folder}: no buildings: add {BUILDINGS_FOLDER}/<code>.yaml files or a buildings list to {SITE_FILE}")
+    return _validate(site_source, places, {**value, "buildings": buildings}, problems)
+
+
 def load_site(path: str | Path) -> Site:
-    """Read and validate a site registry file; raises :class:`SiteFileError` naming every problem."""
+    """Read and validate a site registry: one YAML file, or a folder holding ``site.yaml`` and
+    ``buildings/**/*.yaml``. Raises :class:`SiteFileError` naming every problem with file and line."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SiteFileError(path, [f"{path}: no such file"]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SiteFileError(path, [f"{path}: cannot be read: {exc}"]) from None
-    return parse_site(text, path)
+    if path.is_dir():
+        return _load_folder(path)
+    return parse_site(_read(path), path)

@@ -38,7 +38,10 @@ class SiteInfo(Entry):
     timezone: str = Field(
         "Asia/Shanghai", description="IANA time zone of the site: working hours, days, months and local times in the registry are in it"
     )
-    division_code: str = Field(description="6-digit administrative division code, GB/T 2260")
+    division_code: str = Field(
+        description="6-digit administrative division code, GB/T 2260, of the county, city (ending 00) or province (ending 0000) "
+        "the site covers; every building code starts with a county code inside it"
+    )
     climate_zone: ClimateZone = Field(
         description="GB 50176 building climate zone: selects the GB/T 51161 benchmark values and the simulator's climate"
     )
@@ -65,6 +68,15 @@ class SiteInfo(Entry):
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    def contains_division(self, code: str) -> bool:
+        """Whether the 6-digit division ``code`` lies within the site's division (GB/T 2260: a province's
+        code ends in 0000 and a city's in 00, so a province site holds all its counties' buildings)."""
+        if self.division_code.endswith("0000"):
+            return code[:2] == self.division_code[:2]
+        if self.division_code.endswith("00"):
+            return code[:4] == self.division_code[:4]
+        return code == self.division_code
 
 
 class Site(Entry):
@@ -131,11 +143,12 @@ class Site(Entry):
             if building.code in seen_buildings:
                 problems.append(((*where, "code"), f"building code {building.code!r} is used twice"))
             seen_buildings.add(building.code)
-            if building.division_code != self.site.division_code:
+            if not self.site.contains_division(building.division_code):
                 problems.append(
                     (
                         (*where, "code"),
-                        f"building code {building.code!r} does not start with the site's division_code {self.site.division_code!r}",
+                        f"building code {building.code!r} is not in the site's division {self.site.division_code!r}: "
+                        "it must start with that county's code (or a county's of that city or province)",
                     )
                 )
             seen_devices: dict[str, str] = {}
