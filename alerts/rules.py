@@ -2,7 +2,7 @@
 
 Each rule asks InfluxDB (InfluxQL, through the datasource with the fixed uid) for the last ``active``
 value of every fault series of its kind, grouped by the tags ``building, vendor, severity, kind,
-target``; Grafana turns each series into an alert instance whose labels are those tags, reduces it
+target`` and ``building_name``; Grafana turns each series into an alert instance whose labels are those tags, reduces it
 to its last value and fires when that is above 0.5 (a fault writes ``active=1`` when it starts and
 ``active=0`` when it clears, and nothing in between).
 
@@ -12,7 +12,10 @@ is still active. The ``fault`` measurement holds two points per fault, so readin
 
 Labels come from the data (not from the rule), so one rule serves every building and vendor; the
 vendor label routes the notification (alerts.notifications). Annotations are in Chinese and name the
-building, the fault, the vendor and its SLA from the registry, plus a link to the building dashboard.
+building, the fault, the vendor and its SLA, plus a link to the building dashboard. The building's name
+comes from the data too (the ``building_name`` tag the analysis writes on every ``fault`` point), so
+the rules are the same size for 5 buildings or 10,000; vendors and severities, few, are chosen by
+template branches from the registry.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from typing import Any
 
 from facmon.registry import Site
 from facmon.schema import FAULT
-from facmon.schema.faults import NO_VENDOR
+from facmon.schema.faults import NAME_TAG, NO_VENDOR
 from facmon.standards import Severity
 from facmon.store import quote_identifier, quote_string
 
@@ -44,7 +47,7 @@ FAULT_KINDS: dict[str, str] = {
     "simultaneous_heating_cooling": "冷热同时运行",
 }
 SEVERITY_ZH: dict[Severity, str] = {Severity.CRITICAL: "紧急", Severity.MAJOR: "重要", Severity.MINOR: "一般"}
-LABELS = ("building", "vendor", "severity", "kind", "target")  # the fault tags every alert carries
+LABELS = ("building", "vendor", "severity", "kind", "target", NAME_TAG)  # the fault tags every alert carries
 
 RULE_GROUP = "facmon-faults"
 EVALUATE_EVERY_S = 60
@@ -97,6 +100,13 @@ def _choice(label: str, names: dict[str, str]) -> str:
     return f"{branches}{{{{ else }}}}{{{{ $labels.{label} }}}}{{{{ end }}}}"
 
 
+def _label_or(label: str, fallback: str) -> str:
+    """A Go template printing ``$labels.<label>``, or ``$labels.<fallback>`` when it is empty or missing (a
+    point written before the label existed). A label's value is data to the template, never parsed: a name
+    holding ``{{`` or ``$`` is printed as written."""
+    return f"{{{{ if $labels.{label} }}}}{{{{ $labels.{label} }}}}{{{{ else }}}}{{{{ $labels.{fallback} }}}}{{{{ end }}}}"
+
+
 def _sla_text(site: Site) -> str:
     """A Go template stating the responsible vendor's SLA for the alert's severity (empty when none)."""
     branches = []
@@ -116,11 +126,12 @@ def _sla_text(site: Site) -> str:
 
 def rule_annotations(site: Site, kind: str) -> dict[str, str]:
     """The rule's annotations (Go templates Grafana expands per alert, with ``$labels`` predefined): a
-    Chinese summary, a description naming the vendor and its SLA, the building dashboard's path with
+    Chinese summary naming the building (its ``building_name`` label, else its code), a description naming
+    the vendor and its SLA, the building dashboard's path with
     the building chosen, and the address of the fault's work order in the work-order service (registry
     ``work_orders.public_url``; sign-in required). Grafana stores annotations raw (no environment
     expansion), so ``$`` stays ``$``."""
-    building = _choice("building", {b.code: b.name for b in site.buildings})
+    building = _label_or(NAME_TAG, "building")
     vendor = _choice("vendor", {v.id: v.name for v in site.vendors} | {NO_VENDOR: "无（未指定服务商）"})
     severity = _choice("severity", {s.value: name for s, name in SEVERITY_ZH.items()})
     return {

@@ -23,6 +23,9 @@ Written (records, writers and readers in facmon.schema.energy):
   ``estimated_share``, ``meters``, ``factor_version``, at local midnight (analytics.daily: which rows are totals).
 - ``energy_monthly`` (building, energy, subitem): every local calendar month the period touches, summed
   from that month's stored energy_daily points (analytics.monthly), at the month's local start.
+- ``site_building`` (building): the registry's facts about each building analysed (name, use, floor area,
+  registered devices, GB/T 51161 benchmark; analytics.reference), at the local midnight of the last day
+  analysed, so Grafana's dashboards show names without the files growing per building.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ import numpy as np
 from facmon.analytics.consumption import ESTIMATED, MAX_GAP_S, MISSING, IntervalConsumption, interval_amounts, interval_consumption
 from facmon.analytics.daily import Factors, daily_energy, local_day, local_midnights_s, meter_days
 from facmon.analytics.monthly import write_monthly
+from facmon.analytics.reference import write_building_references
 from facmon.errors import FacmonError
 from facmon.registry import Building, Meter, Site
 from facmon.schema.energy import (
@@ -319,7 +323,7 @@ def analyze(
     progress: Callable[[str, int, int], None] | None = None,
 ) -> AnalysisSummary:
     """Validated consumption for the local days covering [since, until): energy_interval, meter_daily, energy_daily
-    (and energy_monthly of the months they touch).
+    (and energy_monthly of the months they touch), and the buildings' site_building points.
 
     ``buildings``: codes to analyse (default all). ``progress(building, done, total)`` is called after
     each building. Raises StoreUnavailable / StoreRejected when InfluxDB fails; points of buildings
@@ -344,6 +348,8 @@ def analyze(
         writer.close()
     # After the day points are written: each month touched is summed from all its stored days.
     write_monthly(store, [b.code for b in chosen], period.start_s, period.end_s - 1, site.site.tz)
+    # The registry's facts for Grafana, one point per building at the last local day's midnight (a rerun overwrites it).
+    write_building_references(store, site, chosen, int(period.day_edges_s[-2]))
     energies = sorted({m.energy for b in chosen for m in b.meters})
     return AnalysisSummary(
         start=datetime.fromtimestamp(period.start_s, UTC),

@@ -58,6 +58,7 @@ from facmon.analytics.scorecard import (
     weigh_components,
 )
 from facmon.registry import SCORE_COMPONENTS, ScoreWeights, Scoring, Site
+from facmon.schema.reference import benchmark_group
 from facmon.schema.scores import ComponentBasis, SavingsPoint, ScoreComponent, ScoreEnergy, savings_line, score_energy_line
 from facmon.standards import GBT51161_SOURCE
 from facmon.store import InfluxStore
@@ -334,6 +335,7 @@ class BuildingScore:
     plan: PlanAssessment | None = None
     rank: int | None = None
     use: str = "office"
+    benchmark_group: str | None = None  # GB/T 51161 group (facmon.schema.reference.benchmark_group) when compared
 
     def component(self, name: str) -> ComponentScore:
         return next(c for c in self.components if c.component == name)
@@ -463,8 +465,21 @@ def score_building(
         ),
     ]
     weighed, score, explanation = weigh(components, scoring.weights, scoring.min_scored_weight)
+    group = None
+    if comparison is not None and building.office_use is not None:
+        group = benchmark_group(building.office_class.value, building.office_use.value)
     return BuildingScore(
-        building.code, building.name, period.label, score, weighed, explanation, indicators, comparison, plan, use=building.use.value
+        building.code,
+        building.name,
+        period.label,
+        score,
+        weighed,
+        explanation,
+        indicators,
+        comparison,
+        plan,
+        use=building.use.value,
+        benchmark_group=group,
     )
 
 
@@ -521,7 +536,8 @@ def score_energy(
 def score_energy_lines(card: EnergyScorecard, timezone: str) -> list[str]:
     """score_energy points: tags building, period; time = the period's local start (so a rerun
     overwrites the same points); fields score, rank and per component _points, _value, _weight,
-    _available and its basis (_days, _period_days, _source, _target_source, _uncertainty, _flagged).
+    _available and its basis (_days, _period_days, _source, _target_source, _uncertainty, _flagged), and
+    intensity_benchmark (the GB/T 51161 group the intensity was compared with).
     And the savings behind the savings component, one `savings` point per building that has them:
     avoided_kwh, uncertainty_kwh (± at 68 %), predicted_kwh, observed_kwh, fraction, fsu, conclusive, reporting_days."""
     start_s = int(datetime.combine(card.period.start, time(0), ZoneInfo(timezone)).timestamp())
@@ -549,7 +565,11 @@ def score_energy_lines(card: EnergyScorecard, timezone: str) -> list[str]:
             )
             for c in entry.components
         ]
-        lines.append(score_energy_line(ScoreEnergy(entry.building, card.period.label, start_s, entry.score, entry.rank, components)))
+        lines.append(
+            score_energy_line(
+                ScoreEnergy(entry.building, card.period.label, start_s, entry.score, entry.rank, components, entry.benchmark_group)
+            )
+        )
     for building, found in sorted(card.measured_savings.items()):
         point = SavingsPoint(
             building=building,

@@ -21,7 +21,6 @@ from facmon.analytics.consumption import MAX_GAP_S
 from facmon.analytics.daily import is_category_submeter
 from facmon.analytics.fault_state import (
     FaultSeries,
-    active_before,
     fault_lines,
     replace_faults,
 )
@@ -38,7 +37,7 @@ from facmon.schema import (
     device_kind,
 )
 from facmon.schema.energy import interval_consumption
-from facmon.schema.faults import NO_VENDOR, Fault, noticed_in
+from facmon.schema.faults import NO_VENDOR, Fault, building_name_tag, last_points, noticed_in
 from facmon.schema.ingest import rejected_details
 from facmon.schema.readings import MEASUREMENT_OF_KIND, reading_series, readings_outside
 from facmon.store import InfluxStore
@@ -390,7 +389,8 @@ def _dt(ts_s: int):
 
 
 def series_tags(site: Site, building: Building, kind: str, target: str) -> FaultSeries:
-    """Severity (registry detection.severity, else the kind's default) and responsible vendor of a fault series."""
+    """Severity (registry detection.severity, else the kind's default), responsible vendor and the building's
+    name (the ``building_name`` tag Grafana's alert messages show) of a fault series."""
     fault_kind = FaultKind(kind)
     severity = site.detection.severity.get(kind, DEFAULT_SEVERITY[fault_kind])
     device = building.device(target)
@@ -400,7 +400,7 @@ def series_tags(site: Site, building: Building, kind: str, target: str) -> Fault
         vendor = responsible_vendor(site, fault_kind, building, device)
     else:  # the data gateway, a building-wide finding
         vendor = site.covering_vendor(building.code, System.ELECTRICAL)
-    return FaultSeries(kind, target, str(getattr(severity, "value", severity)), vendor or NO_VENDOR)
+    return FaultSeries(kind, target, str(getattr(severity, "value", severity)), vendor or NO_VENDOR, building_name_tag(building.name))
 
 
 def detect_faults(
@@ -426,11 +426,13 @@ def detect_faults(
     noticed = noticed_in(store, [b.code for b in chosen], min(earliest_s, from_s), until_s)
     for building in chosen:
         episodes = found[building.code]
-        previous = active_before(store, building.code, from_s)
+        last = last_points(store, building.code, from_s)
+        previous = {key: (point.time_s, point.active) for key, point in last.items()}
+        names = {key: point.building_name for key, point in last.items()}
         keys = {e.series for e in episodes} | {k for k in previous if k[0] in _KINDS}
         series_of = {key: series_tags(site, building, *key) for key in keys}
         known = {(kind, target, ts): value for (code, kind, target, ts), value in noticed.items() if code == building.code}
-        lines = fault_lines(building.code, episodes, series_of, previous, from_s, until_s, now_s=now_s, noticed=known)
+        lines = fault_lines(building.code, episodes, series_of, previous, from_s, until_s, now_s=now_s, noticed=known, previous_names=names)
         all_lines += lines
         attributed = [f.attributed(building.code, series_of[f.series].severity, series_of[f.series].vendor) for f in episodes]
         results.append(BuildingFaults(building.code, attributed, len(lines)))

@@ -13,6 +13,10 @@ What was active before ``from_s`` (the last point of each series) is read back: 
 running at ``from_s`` continues that fault instead of opening a new one, and a fault active before
 ``from_s`` that no episode continues is cleared at ``from_s``.
 
+A clear point carries the ``building_name`` tag of the start it closes (``previous_names``, read back
+with the last points), so the start and its clear stay one series, and one alert in Grafana, when the
+registry renamed the building in between or the start was written before points carried the name.
+
 Each start point carries ``noticed``, the wall-clock time facmon first wrote it: a rerun that writes the
 same start again keeps the earlier value (``noticed``), a new one gets ``now_s``.
 """
@@ -37,11 +41,20 @@ def fault_lines(
     *,
     now_s: int | None = None,
     noticed: Mapping[tuple[str, str, int], int] | None = None,
+    previous_names: Mapping[tuple[str, str], str] | None = None,
 ) -> list[str]:
     """``fault`` lines of [from_s, until_s) for a building's faults found by the detectors (see the module
     docstring). ``noticed``: (kind, target, onset s) -> wall-clock epoch s of start points already stored;
-    ``now_s``: the wall-clock time of this run, for the others (None: no ``noticed`` field)."""
+    ``now_s``: the wall-clock time of this run, for the others (None: no ``noticed`` field).
+    ``previous_names``: (kind, target) -> the ``building_name`` tag of the series' last point before the run
+    (``LastPoint.building_name``); a fault open before the run is cleared under it. None: under ``series_of``'s."""
     noticed = noticed or {}
+
+    def as_opened(key: tuple[str, str]) -> FaultSeries:
+        """The series a fault open before this run was started in (its name as stored then)."""
+        series = series_of[key]
+        return series if previous_names is None or key not in previous_names else series.named(previous_names[key])
+
     lines = []
     continued: set[tuple[str, str]] = set()
     # The time of each series' latest point so far: a start point goes after it, or it would overwrite
@@ -57,6 +70,7 @@ def fault_lines(
         # Already open: raised before this run, or opened at its onset by an earlier run of this period.
         if previous_active == 1.0 and (raised_s < from_s or previous_s >= fault.onset_s):
             continued.add(key)  # the fault an earlier run opened goes on: no new start
+            series = as_opened(key)
         elif raised_s < until_s:
             onset_s = min(raised_s, max(fault.onset_s, latest_s.get(key, fault.onset_s - 1) + 1))
             first_known = noticed.get((key[0], key[1], onset_s), now_s)
@@ -69,7 +83,7 @@ def fault_lines(
             latest_s[key] = fault.cleared_s
     for key, (_, active) in previous.items():
         if active == 1.0 and key not in continued and key in series_of:
-            lines.append(clear_line(building, series_of[key], from_s))
+            lines.append(clear_line(building, as_opened(key), from_s))
     return lines
 
 

@@ -4,7 +4,7 @@
   alert rule references.
 - ``influxql``: the raw InfluxQL panel target (grafana-foundation-sdk has none).
 - ``titles``: every title in Chinese and English.
-- ``blocks``: template variables from the registry, panels, the dashboard skeleton.
+- ``blocks``: template variables (``$building`` from the data, ``$vendor`` from the registry), panels, the dashboard skeleton.
 - ``data_health`` (and, to come, one module per dashboard): a function ``(site, lang) -> dashboard JSON``.
 - ``catalog``: the registry of dashboards; adding one is one entry there.
 - ``provisioning``: ``facmon grafana export`` (file provisioning); ``push``: ``facmon grafana push`` (HTTP API).

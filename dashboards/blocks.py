@@ -1,5 +1,9 @@
-"""Building blocks every facmon dashboard is made of: template variables from the registry, panels
-with InfluxQL targets on the fixed datasource, and the dashboard skeleton with its JSON rendering.
+"""Building blocks every facmon dashboard is made of: template variables, panels with InfluxQL targets
+on the fixed datasource, and the dashboard skeleton with its JSON rendering.
+
+Nothing here grows with the number of buildings: ``$building`` lists the buildings from the data (the
+``site_building`` points the analysis writes from the registry), and per-building facts are shown by
+table panels querying those points (:func:`reference_table`), never written into the dashboard.
 
 InfluxQL conventions used by every query (Grafana expands them; tests expand them the same way):
 ``$timeFilter`` is the dashboard time range, ``$__interval`` the panel's bucket width, and a
@@ -32,6 +36,8 @@ from facmon.dashboards.datasource import DATASOURCE_UID
 from facmon.dashboards.influxql import INFLUXDB_PLUGIN, InfluxQL
 from facmon.dashboards.titles import Lang, title
 from facmon.registry import Site
+from facmon.schema.names import SITE_BUILDING
+from facmon.schema.reference import LABEL_VARIABLE_REGEX
 
 ALL = ".*"  # the value of a variable's "All" option: a regex matching any tag value, and none
 SITE_TAG = "facmon"  # every dashboard carries this tag; the folder holds nothing else
@@ -71,9 +77,33 @@ def registry_variable(name: str, label: str, choices: Sequence[tuple[str, str]])
     )
 
 
-def building_variable(site: Site, lang: Lang) -> dashboard_builder.CustomVariable:
-    """``$building``: the registry's buildings by code, shown by name."""
-    return registry_variable("building", title("var.building", lang), [(b.code, f"{b.name} ({b.code})") for b in site.buildings])
+# The buildings' labels, "<name> (<code>)", one per building: the latest site_building point of each.
+BUILDING_VARIABLE_QUERY = f'SELECT "label" FROM (SELECT last("label") AS "label" FROM "{SITE_BUILDING}" GROUP BY "building")'
+
+
+def building_variable(lang: Lang) -> dashboard_builder.QueryVariable:
+    """``$building``: the buildings by code, shown as "<name> (<code>)", listed from the ``site_building``
+    points ``facmon analyze`` writes from the registry (so the dashboard does not grow per building).
+
+    Grafana 11's InfluxDB datasource turns a variable query's answer into one text per row (the first
+    string field of each frame, ``toMetricFindValue`` in public/app/plugins/datasource/influxdb/datasource.ts),
+    so the label carries name and code, and the variable regex's named groups ``text`` and ``value``
+    (``metricNamesToVariableValues``) show the whole label and use the code as the value, as the panels'
+    ``"building" =~ /^$building$/`` and the alerts' ``var-building=<code>`` links need. Before the first
+    analysis the list is empty and All (``.*``) still shows every building's data."""
+    return (
+        dashboard_builder.QueryVariable("building")
+        .label(title("var.building", lang))
+        .datasource(datasource_ref())
+        .query(BUILDING_VARIABLE_QUERY)
+        .regex(LABEL_VARIABLE_REGEX)
+        .refresh(dashboard_model.VariableRefresh.ON_DASHBOARD_LOAD)
+        .sort(dashboard_model.VariableSort.DISABLED)
+        .multi(True)
+        .include_all(True)
+        .all_value(ALL)
+        .current(dashboard_model.VariableOption(selected=True, text=["All"], value=["$__all"]))
+    )
 
 
 def vendor_variable(site: Site, lang: Lang) -> dashboard_builder.CustomVariable:
@@ -220,6 +250,56 @@ def piechart_panel(
     for target in targets:
         panel = panel.with_target(target)
     return panel
+
+
+def reference_query(fields: Sequence[str], where: str = "") -> str:
+    """InfluxQL: ``fields`` of each building's latest ``site_building`` point (one row per building, the
+    building's code as the ``building`` tag); ``where`` a further condition, e.g. on ``$building``."""
+    columns = ", ".join(f'"{field}"' for field in fields)
+    condition = f" WHERE {where}" if where else ""
+    return f'SELECT {columns} FROM "{SITE_BUILDING}"{condition} GROUP BY "building" ORDER BY time DESC LIMIT 1'
+
+
+def reference_table(
+    panel_title: str,
+    query: str,
+    columns: dict[str, str],
+    *,
+    mappings: dict[str, str] | None = None,
+    missing: str | None = None,
+    footer_sum: bool = False,
+    description: str = "",
+    width: int = 12,
+    height: int = 8,
+) -> table.Panel:
+    """A table of registry facts read from the data: ``columns`` (field or tag -> its shown title, in
+    order; the time column hidden); ``mappings`` value -> shown text (codes of a fixed list, e.g. uses),
+    ``missing`` shown in an empty cell, ``footer_sum``: a footer with each numeric column's sum."""
+    panel = table_panel(panel_title, [influxql("A", query)], description=description, width=width, height=height)
+    value_maps: list[dashboard_model.ValueMapping] = []
+    if mappings:
+        value_maps.append(
+            dashboard_model.ValueMap(
+                options={key: dashboard_model.ValueMappingResult(text=shown, index=i) for i, (key, shown) in enumerate(mappings.items())}
+            )
+        )
+    if missing is not None:
+        shown = dashboard_model.ValueMappingResult(text=missing, index=len(value_maps))
+        value_maps.append(
+            dashboard_model.SpecialValueMap(
+                options=dashboard_model.DashboardSpecialValueMapOptions(match=dashboard_model.SpecialValueMatch.NULL, result=shown)
+            )
+        )
+    if value_maps:
+        panel = panel.mappings(value_maps)
+    if footer_sum:
+        panel = panel.footer(common_builder.TableFooterOptions().show(True).reducer(["sum"]))
+    organize = {
+        "excludeByName": {"Time": True},
+        "indexByName": {name: i for i, name in enumerate(columns)},
+        "renameByName": dict(columns),
+    }
+    return panel.with_transformation(dashboard_model.DataTransformerConfig(id_val="organize", options=organize))
 
 
 def merged_table(panel: table.Panel) -> table.Panel:

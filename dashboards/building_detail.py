@@ -232,9 +232,10 @@ def active_faults_query(extra_filter: str) -> str:
 
 
 def recent_faults_query(extra_filter: str) -> str:
-    """Fault starts and clears in the time range, newest first."""
+    """Fault starts and clears in the time range, newest first, with the building's name (the ``building_name``
+    tag; empty on points written before it existed)."""
     return (
-        f'SELECT "building", "kind", "severity", "vendor", "target", "active", "value", "detail" FROM "{FAULT}" '
+        f'SELECT "building", "building_name", "kind", "severity", "vendor", "target", "active", "value", "detail" FROM "{FAULT}" '
         f"WHERE $timeFilter AND {extra_filter} ORDER BY time DESC LIMIT 200"
     )
 
@@ -261,7 +262,7 @@ def building_detail_dashboard(site: Site, lang: Lang) -> dict[str, Any]:
     """Dashboard (b), building detail, as Grafana's dashboard JSON."""
     board = (
         new_dashboard(site, UID, title("building", lang), title("building.description", lang), tags=["building"])
-        .with_variable(building_variable(site, lang))
+        .with_variable(building_variable(lang))
         .with_variable(vendor_variable(site, lang))
     )
     for row_key, panels in (

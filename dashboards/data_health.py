@@ -2,8 +2,9 @@
 
 Ingest rates per collector, rejected input by reason, the collectors' spool, broker drops and lag
 (all from ``ingest_stats`` and ``ingest_rejected``, written by ingest), and the registry's devices
-that stopped reporting (from the raw measurements). Measurement, tag and field names are those of
-facmon.schema and the README's schema table.
+that stopped reporting (from the raw measurements), next to the devices registered per building (from
+the ``site_building`` points the analysis writes from the registry). Measurement, tag and field names
+are those of facmon.schema and docs/architecture.md's schema.
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ from facmon.dashboards.blocks import (
     building_variable,
     dashboard_json,
     influxql,
-    markdown_panel,
-    markdown_table,
     new_dashboard,
+    reference_query,
+    reference_table,
     stat_panel,
     table_panel,
     tag_values_variable,
@@ -54,6 +55,7 @@ class DeviceKind:
     interval_s: int  # the registry's collection interval
     registered: int  # devices of this kind in the registry
     extra_filter: str = ""  # further InfluxQL condition (e.g. the vendor variable)
+    reference_field: str = ""  # the site_building field counting a building's registered devices of the kind
 
 
 def _common_quantity(quantity_lists: list[list[str]], preferred: str) -> str:
@@ -72,10 +74,22 @@ def device_kinds(site: Site) -> list[DeviceKind]:
     weather_lists = [[q.value for q in s.quantities] for b in site.buildings for s in b.weather_sensors]
     kinds = [
         DeviceKind(
-            "meter", METER, ("building", "meter"), "register", collection.meter_interval_s, sum(len(b.meters) for b in site.buildings)
+            "meter",
+            METER,
+            ("building", "meter"),
+            "register",
+            collection.meter_interval_s,
+            sum(len(b.meters) for b in site.buildings),
+            reference_field="meters",
         ),
         DeviceKind(
-            "ieq", IEQ, ("building", "sensor"), _common_quantity(ieq_lists, "temperature"), collection.ieq_interval_s, len(ieq_lists)
+            "ieq",
+            IEQ,
+            ("building", "sensor"),
+            _common_quantity(ieq_lists, "temperature"),
+            collection.ieq_interval_s,
+            len(ieq_lists),
+            reference_field="ieq_sensors",
         ),
         DeviceKind(
             "equipment",
@@ -85,6 +99,7 @@ def device_kinds(site: Site) -> list[DeviceKind]:
             collection.equipment_interval_s,
             sum(len(b.equipment) for b in site.buildings),
             extra_filter=' AND "vendor" =~ /^$vendor$/',
+            reference_field="equipment",
         ),
         DeviceKind(
             "weather",
@@ -93,6 +108,7 @@ def device_kinds(site: Site) -> list[DeviceKind]:
             _common_quantity(weather_lists, "temperature"),
             collection.weather_interval_s,
             len(weather_lists),
+            reference_field="weather_sensors",
         ),
     ]
     return [kind for kind in kinds if kind.registered > 0]
@@ -130,17 +146,21 @@ def reporting_query(kind: DeviceKind) -> str:
     return f'SELECT count("v") AS "devices" FROM ({per_device}) GROUP BY time($__interval)'
 
 
-def _registered_devices_markdown(site: Site, kinds: list[DeviceKind], lang: Lang) -> str:
-    per_building = {
-        "meter": lambda b: len(b.meters),
-        "ieq": lambda b: len(b.ieq_sensors),
-        "equipment": lambda b: len(b.equipment),
-        "weather": lambda b: len(b.weather_sensors),
-    }
-    header = [title("column.building", lang), title("column.name", lang)] + [title(f"kind.{k.key}", lang) for k in kinds]
-    rows = [[b.code, b.name] + [per_building[k.key](b) for k in kinds] for b in site.buildings]
-    rows.append(["", "Σ"] + [k.registered for k in kinds])
-    return markdown_table(header, rows)
+def registered_query(kinds: list[DeviceKind]) -> str:
+    """InfluxQL: each building's name and registered devices of ``kinds``, from its latest ``site_building`` point."""
+    return reference_query(["name", *(k.reference_field for k in kinds)], BUILDING_FILTER)
+
+
+def _registered_panel(kinds: list[DeviceKind], lang: Lang) -> Any:
+    columns = {"building": title("column.building", lang), "name": title("column.name", lang)}
+    columns |= {k.reference_field: title(f"kind.{k.key}", lang) for k in kinds}
+    return reference_table(
+        title("panel.registered", lang),
+        registered_query(kinds),
+        columns,
+        footer_sum=True,
+        description=title("panel.registered.description", lang),
+    )
 
 
 def _collector_panels(lang: Lang) -> list[Any]:
@@ -272,7 +292,7 @@ def _device_panels(site: Site, lang: Lang) -> list[Any]:
         description=title("panel.reporting.description", lang),
     ).interval(f"{max(kind.interval_s for kind in kinds)}s")
     panels.append(reporting)
-    panels.append(markdown_panel(title("panel.registered", lang), _registered_devices_markdown(site, kinds, lang)))
+    panels.append(_registered_panel(kinds, lang))
     return panels
 
 
@@ -280,7 +300,7 @@ def data_health_dashboard(site: Site, lang: Lang) -> dict[str, Any]:
     """Dashboard (d), data health, as Grafana's dashboard JSON."""
     board = (
         new_dashboard(site, UID, title("data_health", lang), title("data_health.description", lang), tags=["data-health"])
-        .with_variable(building_variable(site, lang))
+        .with_variable(building_variable(lang))
         .with_variable(vendor_variable(site, lang))
         .with_variable(tag_values_variable("collector", title("var.collector", lang), INGEST_STATS, "collector"))
     )

@@ -1,18 +1,20 @@
 """Dashboard (a), site energy overview for the officers.
 
 Each building's intensity against the GB/T 51161 constraint and guide values (thresholds computed
-from the registry at build time, one panel per benchmark), progress against the conservation plan of
+from the registry at build time, one panel per benchmark, each selecting its buildings by the
+``intensity_benchmark`` field of ``score_energy``, not by a list of codes), the buildings' benchmarks
+(a table of the ``site_building`` points, not a table written into the dashboard), progress against the conservation plan of
 ``energy_targets.plan``, the energy trend per calendar month, the electricity sub-item breakdown, the energy-saving score
 ranking and the savings with their uncertainty. Scores and savings are per period (``$period``, the
 ``period`` tag of ``score_energy``); everything else follows the dashboard's time range.
 
 Measurements (docs/architecture.md#the-measurement-schema): ``energy_monthly`` (trend), ``energy_daily``
-(sub-items), ``score_energy`` and ``savings`` (written by ``facmon score energy`` next to ``score_energy``).
+(sub-items), ``score_energy`` and ``savings`` (written by ``facmon score energy`` next to ``score_energy``),
+``site_building`` (the registry's facts, written by ``facmon analyze``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,18 +32,21 @@ from facmon.dashboards.blocks import (
     new_dashboard,
     period_variable,
     piechart_panel,
+    reference_query,
+    reference_table,
     table_panel,
     thresholds,
     timeseries_panel,
 )
 from facmon.dashboards.titles import Lang, title
-from facmon.registry import SCORE_COMPONENTS, Building, EnergyPlan, Site
-from facmon.schema import ENERGY_DAILY, ENERGY_MONTHLY, SAVINGS, SCORE_ENERGY
+from facmon.registry import SCORE_COMPONENTS, Building, BuildingUse, EnergyPlan, Site
+from facmon.schema import ENERGY_DAILY, ENERGY_MONTHLY, SAVINGS, SCORE_ENERGY, benchmark_group
 from facmon.standards import (
     ClimateZone,
     OfficeHvacClass,
     OfficeUse,
 )
+from facmon.store import quote_string
 
 UID = "facmon-energy"
 
@@ -75,7 +80,12 @@ class BenchmarkGroup:
     constraint_kwh_m2: float
     guide_kwh_m2: float
     source: str
-    buildings: tuple[str, ...]  # building codes
+    buildings: tuple[str, ...]  # building codes (for checks; the dashboard selects them from the data)
+
+    @property
+    def key(self) -> str:
+        """The group as the data name it (``score_energy``'s ``intensity_benchmark``, e.g. ``B/government``)."""
+        return benchmark_group(self.office_class.value, self.office_use.value)
 
 
 def gbt51161_benchmark(site: Site, building: Building) -> tuple[float, float, str] | None:
@@ -115,13 +125,35 @@ def _percent(fraction: float | None) -> str:
     return "—" if fraction is None else f"{fraction * 100:.1f} %"
 
 
-def intensity_query(codes: Sequence[str]) -> str:
-    """Latest corrected EUI (kWh/(m²·a)) of the period per building, for the buildings ``codes``."""
-    group = "|".join(codes)
+def intensity_query(group: str) -> str:
+    """Latest corrected EUI (kWh/(m²·a)) of the period per building, for the buildings of benchmark ``group``
+    (``score_energy``'s ``intensity_benchmark`` field, written by ``facmon score energy``)."""
     return (
         f'SELECT last("intensity_value") AS "eui_kwh_m2" FROM "{SCORE_ENERGY}" '
-        f'WHERE {PERIOD_FILTER} AND "building" =~ /^({group})$/ AND {BUILDING_FILTER} GROUP BY "building"'
+        f'WHERE {PERIOD_FILTER} AND "intensity_benchmark" = {quote_string(group)} AND {BUILDING_FILTER} GROUP BY "building"'
     )
+
+
+# The buildings' benchmarks, one row per building from its latest site_building point (the registry's facts).
+BENCHMARK_COLUMNS = (
+    ("building", "column.building"),
+    ("name", "column.name"),
+    ("use", "column.use"),
+    ("office_use", "column.office_use"),
+    ("hvac_class", "column.class"),
+    ("climate_zone", "column.climate_zone"),
+    ("floor_area_m2", "column.floor_area"),
+    ("gbt51161_guide_kwh_m2", "column.guide"),
+    ("gbt51161_constraint_kwh_m2", "column.constraint"),
+)
+BENCHMARK_TABLE_QUERY = reference_query([field for field, _ in BENCHMARK_COLUMNS if field != "building"], BUILDING_FILTER)
+
+
+def _use_names(lang: Lang) -> dict[str, str]:
+    """How the table shows the registry's use codes (a fixed list, not per building)."""
+    names = {use.value: title(f"use.{use.value}", lang) for use in OfficeUse}
+    names |= {use.value: title(f"building_use.{use.value}", lang) for use in BuildingUse}
+    return names
 
 
 def _intensity_panels(site: Site, lang: Lang) -> list[Any]:
@@ -138,7 +170,7 @@ def _intensity_panels(site: Site, lang: Lang) -> list[Any]:
                     constraint=_number(group.constraint_kwh_m2),
                     guide=_number(group.guide_kwh_m2),
                 ),
-                [influxql("A", intensity_query(group.buildings)).alias("$tag_building")],
+                [influxql("A", intensity_query(group.key)).alias("$tag_building")],
                 unit="suffix: kWh/m²",
                 config=config,
                 min_value=0,
@@ -147,42 +179,17 @@ def _intensity_panels(site: Site, lang: Lang) -> list[Any]:
                 width=12,
             )
         )
-    header = [
-        title(k, lang)
-        for k in (
-            "column.building",
-            "column.name",
-            "column.class",
-            "column.use",
-            "column.climate_zone",
-            "column.floor_area",
-            "column.guide",
-            "column.constraint",
+    panels.append(
+        reference_table(
+            title("panel.benchmarks", lang),
+            BENCHMARK_TABLE_QUERY,
+            {field: title(key, lang) for field, key in BENCHMARK_COLUMNS},
+            mappings=_use_names(lang),
+            missing=title("not_applicable", lang),
+            description=title("panel.benchmarks.description", lang),
+            width=24 if len(panels) % 2 == 0 else 12,
         )
-    ]
-    rows = []
-    for building in site.buildings:
-        benchmark = gbt51161_benchmark(site, building)
-        if benchmark is None or building.office_use is None:
-            not_applicable = title("not_applicable", lang)
-            use = title(f"building_use.{building.use.value}", lang)
-            rows.append([building.code, building.name, "—", use, site.site.climate_zone.value, _number(building.floor_area_m2)])
-            rows[-1] += [not_applicable, not_applicable]
-            continue
-        constraint, guide, _ = benchmark
-        rows.append(
-            [
-                building.code,
-                building.name,
-                building.office_class.value,
-                title(f"use.{building.office_use.value}", lang),
-                site.site.climate_zone.value,
-                _number(building.floor_area_m2),
-                _number(guide),
-                _number(constraint),
-            ]
-        )
-    panels.append(markdown_panel(title("panel.benchmarks", lang), markdown_table(header, rows), width=24 if len(panels) % 2 == 0 else 12))
+    )
     return panels
 
 
@@ -325,7 +332,7 @@ def energy_overview_dashboard(site: Site, lang: Lang) -> dict[str, Any]:
         new_dashboard(site, UID, title("energy", lang), title("energy.description", lang), tags=["energy"])
         .time("now/y", "now")
         .refresh("1h")
-        .with_variable(building_variable(site, lang))
+        .with_variable(building_variable(lang))
         .with_variable(period_variable("period", title("var.period", lang), SCORE_ENERGY))
     )
     for row_key, panels in (

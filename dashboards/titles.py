@@ -105,6 +105,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     ),
     "use.government": ("党政机关", "government"),
     "use.commercial": ("商业办公", "commercial"),
+    "building_use.office": ("办公", "office"),
     "building_use.canteen": ("食堂", "canteen"),
     "building_use.data_centre": ("数据中心", "data centre"),
     "building_use.conference": ("会议中心", "conference centre"),
@@ -114,6 +115,16 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "panel.benchmarks": ("各建筑的 GB/T 51161 指标", "GB/T 51161 values per building"),
     "column.class": ("类别", "class"),
     "column.use": ("用途", "use"),
+    "column.office_use": ("办公类型", "office type"),
+    "panel.benchmarks.description": (
+        "各建筑的登记信息与 GB/T 51161 指标，取自 facmon analyze 按登记表写入的 site_building 数据（最近一次分析）。",
+        "Each building's registry facts and GB/T 51161 values, from the site_building points facmon analyze writes from the registry "
+        "(the latest analysis).",
+    ),
+    "panel.registered.description": (
+        "各建筑登记的设备数，取自 facmon analyze 按登记表写入的 site_building 数据；表尾为合计。",
+        "Devices registered per building, from the site_building points facmon analyze writes from the registry; the footer sums them.",
+    ),
     "column.climate_zone": ("气候区", "climate zone"),
     "column.floor_area": ("建筑面积 m²", "floor area m²"),
     "column.guide": ("引导值 kWh/(m²·a)", "guide kWh/(m²·a)"),

@@ -279,7 +279,7 @@ def vendor_scorecard_dashboard(site: Site, lang: Lang) -> dict[str, Any]:
         .time("now-30d", "now")
         .refresh("5m")
         .with_variable(vendor_variable(site, lang))
-        .with_variable(building_variable(site, lang))
+        .with_variable(building_variable(lang))
         .with_variable(period_variable("period", title("var.period", lang), SCORE_VENDOR))
     )
     for row_key, panels in (

@@ -46,6 +46,7 @@ from facmon.fault_kinds import FaultKind
 from facmon.grafana.push import Action, DesiredState, apply, connect, plan
 from facmon.registry import Contact, Site, load_site
 from facmon.schema import FAULT
+from facmon.schema.faults import NAME_TAG, building_name_tag
 from facmon.store import InfluxStore, line
 from tests.clock import Calendar
 from tests.conftest import EXAMPLE_SITE
@@ -99,14 +100,16 @@ def test_the_linked_building_dashboard_exists_with_a_building_variable(example_s
 
 
 def test_annotations_are_chinese_and_link_the_building_dashboard(example_site: Site) -> None:
-    """Summary in Chinese naming the fault kind and (through a template choice) every building's name; a
-    link to the building dashboard with the alert's building chosen; the vendor's SLA for each severity."""
+    """Summary in Chinese naming the fault kind and the building by its building_name label (its code when a
+    point carries none), with no building of the registry written into the rule; a link to the building
+    dashboard with the alert's building chosen; the vendor's SLA for each severity."""
     group = _objects(example_site).rule_group
     for rule in group["rules"]:
         kind = re.search(r"\"kind\" = '(\w+)'", rule["data"][0]["model"]["query"]).group(1)
         notes = rule["annotations"]
         assert FAULT_KINDS[kind] in notes["summary"] and FAULT_KINDS[kind] in rule["title"]
-        assert all(f'eq $labels.building "{b.code}" }}}}{b.name}' in notes["summary"] for b in example_site.buildings)
+        assert "{{ if $labels.building_name }}{{ $labels.building_name }}{{ else }}{{ $labels.building }}{{ end }}" in notes["summary"]
+        assert not any(b.code in text or b.name in text for b in example_site.buildings for text in notes.values())
         assert notes["building_dashboard"] == f"d/{BUILDING_DASHBOARD_UID}?var-building={{{{ $labels.building }}}}"
         hvac = example_site.vendor("hvac")
         assert hvac is not None
@@ -141,9 +144,10 @@ def test_message_templates_define_title_and_message_used_by_every_contact() -> N
 DAY_S = 86400
 
 
-def _fault_lines(now_s: int) -> tuple[list[str], set[tuple[str, ...]]]:
-    """Fault points as the detectors write them (start active=1, clear active=0), and by construction
-    the (building, vendor, severity, kind, target) of the faults still active."""
+def _fault_lines(site: Site, now_s: int) -> tuple[list[str], set[tuple[str, ...]]]:
+    """Fault points as the detectors write them (start active=1, clear active=0, the building's name as
+    the building_name tag; the oldest fault from before points carried it has none), and by construction
+    the (building, vendor, severity, kind, target, building_name) of the faults still active."""
     faults = [
         # kind, building, vendor, severity, target, [(seconds before now, active)], active now
         ("water_leak", A002, "property", "major", "W-TOILET", [(7200, 1.0)], True),
@@ -155,11 +159,14 @@ def _fault_lines(now_s: int) -> tuple[list[str], set[tuple[str, ...]]]:
     ]
     lines, active = [], set()
     for kind, building, vendor, severity, target, points, is_active in faults:
-        tags = {"building": building, "vendor": vendor, "severity": severity, "kind": kind, "target": target}
+        registered = site.building(building)
+        assert registered is not None
+        name = "" if kind == "hvac_weekend" else building_name_tag(registered.name)
+        tags = {"building": building, "vendor": vendor, "severity": severity, "kind": kind, "target": target, NAME_TAG: name}
         for seconds_before, value in points:
             lines.append(line(FAULT, tags, {"active": value, "value": 1.5, "detail": "测试故障"}, (now_s - seconds_before) * 10**9))
         if is_active:
-            active.add((building, vendor, severity, kind, target))
+            active.add((building, vendor, severity, kind, target, name))
     return lines, active
 
 
@@ -192,11 +199,12 @@ def _firing(rule: dict[str, Any], store: InfluxStore, now_s: int) -> tuple[list[
 
 def test_each_rule_fires_exactly_for_the_active_faults_of_its_kind(example_site: Site, store: InfluxStore, calendar: Calendar) -> None:
     """With faults written as the detectors write them, a kind's rule has one firing instance per active
-    fault of that kind, labelled with its building, vendor, severity, kind and target; cleared faults
+    fault of that kind, labelled with its building, vendor, severity, kind, target and building name (empty
+    for a point written before the name was; the message then shows the code); cleared faults
     (same kind, other building) and other kinds do not fire, a fault active for 20 days still fires,
     a fault that cleared and reopened fires, and kinds without faults return nothing (no data = OK)."""
     now_s = int(time.time())
-    lines, active = _fault_lines(now_s)
+    lines, active = _fault_lines(example_site, now_s)
     store.write(lines)
     rules = _objects(example_site).rule_group["rules"]
     fired: set[tuple[str, ...]] = set()
@@ -215,7 +223,7 @@ def test_firing_faults_reach_their_vendor_and_critical_ones_the_office(example_s
     """End to end: the labels of each firing instance, walked through the policy tree, reach the vendor
     in the vendor label (a fault of no vendor reaches the energy office)."""
     now_s = int(time.time())
-    lines, _ = _fault_lines(now_s)
+    lines, _ = _fault_lines(example_site, now_s)
     store.write(lines)
     objects = _objects(example_site)
     reached = {}
@@ -253,7 +261,7 @@ def test_rules_fire_for_exactly_the_faults_the_simulator_injected(
     """Through the real pipeline: the example site backfilled with the faults of INJECTED (a fault scenario
     file), `facmon analyze` (fault detection runs after it), then every rule's InfluxQL as Grafana sends it.
     Each injected kind's rule fires for exactly its (building, target), labelled with the responsible
-    vendor; the rules of the kinds not injected return no firing row."""
+    vendor and the building's registry name; the rules of the kinds not injected return no firing row."""
     from facmon.simulators import SiteSimulator, backfill
     from facmon.simulators.faults import load_faults
 
@@ -293,6 +301,8 @@ def test_rules_fire_for_exactly_the_faults_the_simulator_injected(
         firing, _ = _firing(rule, store, now_s)
         if firing:
             fired[kind] = {(labels["building"], labels["target"], labels["vendor"]) for labels in firing}
+        names = {b.code: building_name_tag(b.name) for b in example_site.buildings}
+        assert all(labels[NAME_TAG] == names[labels["building"]] for labels in firing), firing  # the analysis wrote the names
     assert fired == expected
 
 

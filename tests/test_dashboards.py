@@ -43,7 +43,7 @@ from facmon.standards import (
 )
 from facmon.store import InfluxStore, line
 from tests.grafana_contract import dashboard_problems
-from tests.test_grafana import _run_panel_queries, _values, _variable
+from tests.test_grafana import _run_panel_queries, _values, _variable, variable_options
 
 A001, A002, A003, A004, A005 = "341122A001", "341122A002", "341122A003", "341122A004", "341122A005"
 OFFICERS_UIDS = (energy_overview.UID, building_detail.UID, vendor_scorecard.UID)
@@ -59,6 +59,8 @@ HOUR_S = 3600
 # chosen around the registry's benchmarks: B/government 65 (guide) / 90 (constraint), A/government 55 / 70.
 # A005 is the canteen: GB/T 51161's office table does not apply, so it has no intensity value.
 EUI_2026_03 = {A001: 60.0, A002: 62.0, A003: 95.0, A004: 50.0}
+# The GB/T 51161 group each office's intensity was compared with (score_energy's intensity_benchmark).
+BENCHMARK_GROUP = {A001: "B/government", A002: "A/government", A003: "B/government", A004: "A/government"}
 # What each component rests on: 31 of 31 days, except A004's March intensity, annualised from 3 days (flagged).
 FLAGGED_INTENSITY = {A004: 3.0}
 SCORE = {
@@ -160,6 +162,7 @@ def _score_lines() -> list[str]:
             fields["savings_uncertainty"] = 0.012
             if code in EUI_2026_03:
                 fields["intensity_value"] = EUI_2026_03[code] + (0.0 if period == "2026-03" else 1.0)
+                fields["intensity_benchmark"] = BENCHMARK_GROUP[code]
                 if code in FLAGGED_INTENSITY and period == "2026-03":
                     fields["intensity_days"], fields["intensity_flagged"] = FLAGGED_INTENSITY[code], 1.0
             else:
@@ -261,11 +264,12 @@ def test_titles_are_chinese_by_default_and_english_with_lang_en(example_site: Si
     assert not any(chinese(p["title"]) for p in en["panels"])
 
 
-def test_building_and_vendor_variables_follow_the_registry(example_site: Site) -> None:
+def test_building_and_vendor_variables_follow_the_registry(example_site: Site, site_data: dict[str, Any]) -> None:
     """The building dashboard has $building (alert links set var-building=<code>) and $vendor; the vendor
-    scorecard $vendor and $building; the overview $building. Each lists the registry, with All = any value."""
-    codes = ["$__all"] + [b.code for b in example_site.buildings]
+    scorecard $vendor and $building; the overview $building. $vendor lists the registry; $building the
+    site_building points the analysis wrote ("<name> (<code>)", the code as value). All = any value."""
     vendors = ["$__all"] + [v.id for v in example_site.vendors]
+    buildings = [(f"{b.name} ({b.code})", b.code) for b in example_site.buildings]
     for uid, names in (
         (building_detail.UID, ("building", "vendor")),
         (vendor_scorecard.UID, ("vendor", "building")),
@@ -274,7 +278,10 @@ def test_building_and_vendor_variables_follow_the_registry(example_site: Site) -
         model = _board(example_site, uid)
         for name in names:
             variable = _variable(model, name)
-            assert [o["value"] for o in variable["options"]] == (codes if name == "building" else vendors), (uid, name)
+            if name == "building":
+                assert variable_options(variable, site_data["store"]) == buildings, uid
+            else:
+                assert [o["value"] for o in variable["options"]] == vendors, (uid, name)
             assert variable["allValue"] == ALL
 
 
@@ -319,12 +326,16 @@ def _expected_shapes(site: Site) -> dict[str, dict[str, tuple[set[str], Any]]]:
                 ["avoided_low_kwh", "avoided_kwh", "avoided_high_kwh", "fraction", "fsu", "conclusive"],
             ),
             title("panel.score_basis", en): ({"building"}, [column.strip('"') for column in energy_overview.BASIS_COLUMNS]),
+            title("panel.benchmarks", en): ({"building"}, [field for field, _ in energy_overview.BENCHMARK_COLUMNS if field != "building"]),
         }
     )
     fault_tags = {"building", "kind", "severity", "vendor", "target"}
     detail = {
         title("panel.faults_active", en): (fault_tags, ["active", "value", "detail"]),
-        title("panel.faults_recent", en): (set(), ["building", "kind", "severity", "vendor", "target", "active", "value", "detail"]),
+        title("panel.faults_recent", en): (
+            set(),
+            ["building", "building_name", "kind", "severity", "vendor", "target", "active", "value", "detail"],
+        ),
         title("panel.subitem_consumption", en): ({"building", "subitem"}, ["kwh"]),
         title("panel.meters_latest", en): ({"building", "meter", "energy", "subitem"}, ["register", "power_kw"]),
         title("panel.meter_quality", en): ({"building", "meter"}, ["completeness", "missing_intervals", "spike_intervals", "resets"]),
@@ -373,6 +384,7 @@ NON_EMPTY = {
         "panel.score_table",
         "panel.savings",
         "panel.score_basis",
+        "panel.benchmarks",
     ),
     building_detail.UID: (
         "panel.faults_active",
@@ -479,14 +491,38 @@ def test_intensity_panels_draw_each_benchmark_and_list_its_buildings(example_sit
         assert set(_by_tag(narrowed[panel_title]["A"], "building", "eui_kwh_m2")) == ({A001} if A001 in codes else set())
 
 
-def test_the_canteen_is_listed_as_not_applicable_and_in_no_intensity_panel(example_site: Site) -> None:
-    """GB/T 51161's office table does not cover 机关食堂: its row says not applicable, and no intensity panel queries it."""
+def test_the_benchmark_table_shows_each_buildings_registry_facts_from_the_data(example_site: Site, site_data: dict[str, Any]) -> None:
+    """The GB/T 51161 table is a query of the site_building points `facmon analyze` wrote: each building's
+    name, use, class, floor area and benchmark (the registry's, B/government 90/65, A/government 70/55);
+    the canteen A005 has no office use nor benchmark, shown as not applicable, and no intensity panel
+    queries it (its score has no intensity_benchmark)."""
     model = _board(example_site, energy_overview.UID)
-    table = next(p for p in model["panels"] if p["title"] == title("panel.benchmarks", "en"))["options"]["content"]
-    canteen = next(row for row in table.splitlines() if A005 in row)
-    assert "canteen" in canteen and canteen.count(title("not_applicable", "en")) == 2
+    panel = next(p for p in model["panels"] if p["title"] == title("panel.benchmarks", "en"))
+    assert panel["type"] == "table" and "targets" in panel
+    mappings = panel["fieldConfig"]["defaults"]["mappings"]
+    assert {"type": "special", "options": {"match": "null", "result": {"text": title("not_applicable", "en"), "index": 1}}} in mappings
+    assert mappings[0]["options"]["canteen"]["text"] == title("building_use.canteen", "en")
+    rows = {
+        s["tags"]["building"]: dict(zip(s["columns"], s["values"][0], strict=True))
+        for s in _answers(example_site, site_data, energy_overview.UID)[panel["title"]]["A"]
+    }
+    assert set(rows) == {b.code for b in example_site.buildings}
+    for building in example_site.buildings:
+        row = rows[building.code]
+        assert (row["name"], row["use"], row["hvac_class"], row["floor_area_m2"]) == (
+            building.name,
+            building.use.value,
+            building.office_class.value,
+            building.floor_area_m2,
+        )
+        benchmark = gbt51161_benchmark(example_site, building)
+        expected = (None, None) if benchmark is None else benchmark[:2]
+        assert (row["gbt51161_constraint_kwh_m2"], row["gbt51161_guide_kwh_m2"]) == expected, building.code
+    assert rows[A005]["use"] == "canteen" and rows[A005]["office_use"] is None
     intensity_panels = [p for p in model["panels"] if p["title"].startswith("EUI, class")]
     assert intensity_panels and not any(A005 in json.dumps(p["targets"]) for p in intensity_panels)
+    narrowed = _answers(example_site, site_data, energy_overview.UID, building=[A002])[panel["title"]]["A"]
+    assert [s["tags"]["building"] for s in narrowed] == [A002]
 
 
 def test_the_basis_table_shows_days_sources_and_flags(example_site: Site, site_data: dict[str, Any]) -> None:

@@ -289,6 +289,10 @@ def test_score_energy_points_are_written_once_per_building_and_period(store, tmp
     assert row["intensity_value"] == pytest.approx(73.0)
     assert row["after_hours_points"] == pytest.approx(100 * 0.15 * AFTER_HOURS, abs=1e-3)
     assert row["savings_available"] == 1.0 and row["rank"] == 1.0
+    office = site.building("341122A001")
+    assert office is not None and office.office_use is not None
+    # the GB/T 51161 group the intensity was compared with: the dashboard's panel per benchmark selects by it
+    assert row["intensity_benchmark"] == f"{office.office_class.value}/{office.office_use.value}"
 
 
 def test_the_command_prints_json_and_a_table(store, stack_env, tmp_path, monkeypatch):

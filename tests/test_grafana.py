@@ -10,6 +10,7 @@ readings and collector statistics with known answers.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -26,8 +27,9 @@ import yaml
 from grafana_client.client import GrafanaBadInputError
 from typer.testing import CliRunner
 
+from facmon.analytics.reference import write_building_references
 from facmon.cli import app
-from facmon.dashboards.blocks import ALL, panel_targets
+from facmon.dashboards.blocks import ALL, BUILDING_VARIABLE_QUERY, panel_targets
 from facmon.dashboards.catalog import DASHBOARDS, FOLDER_UID, build_dashboards, folder_title
 from facmon.dashboards.data_health import OFFLINE_INTERVALS, device_kinds
 from facmon.dashboards.data_health import UID as DATA_HEALTH_UID
@@ -47,6 +49,7 @@ from facmon.ingest import Collector
 from facmon.ingest.model import Reason, Rejection
 from facmon.ingest.rejections import rejection_line
 from facmon.registry import Site
+from facmon.schema import LABEL_VARIABLE_REGEX
 from facmon.settings import Endpoints
 from facmon.simulators import SiteSimulator
 from facmon.simulators.backfill import backfill
@@ -135,26 +138,58 @@ def _variable(model: dict[str, Any], name: str) -> dict[str, Any]:
 
 
 def test_building_and_vendor_variables_list_the_registry(example_site: Site) -> None:
-    """$building offers every building code of the registry and $vendor every vendor id, plus All (= any value)."""
+    """$vendor offers every vendor id of the registry; $building is a query of the site_building points
+    (the dashboard holds no building of the registry); both with All (= any value)."""
     model = build_dashboards(example_site, "zh")[DATA_HEALTH_UID]
     building, vendor = _variable(model, "building"), _variable(model, "vendor")
-    assert [o["value"] for o in building["options"]] == ["$__all"] + [b.code for b in example_site.buildings]
     assert [o["value"] for o in vendor["options"]] == ["$__all"] + [v.id for v in example_site.vendors]
     assert building["allValue"] == vendor["allValue"] == ALL
-    # Grafana reads a custom variable's values from its query as "text : value" pairs.
-    assert [pair.rsplit(" : ", 1)[1] for pair in building["query"].split(",")] == [b.code for b in example_site.buildings]
+    assert building["type"] == "query" and building["datasource"] == {"type": "influxdb", "uid": DATASOURCE_UID}
+    assert building["query"] == BUILDING_VARIABLE_QUERY and building["regex"] == LABEL_VARIABLE_REGEX
+    assert not any(b.code in json.dumps(model, ensure_ascii=False) for b in example_site.buildings)
 
 
-def test_a_building_added_to_the_registry_appears_in_the_dashboard(example_site: Site) -> None:
-    """Adding a building is one registry edit: the variable and the registered-device table follow."""
+def variable_options(variable: dict[str, Any], store: InfluxStore) -> list[tuple[str, str]]:
+    """(text, value) of a query variable's options, as Grafana 11 makes them: the variable's query on the
+    datasource, each frame's first string field as one text (InfluxDB datasource ``toMetricFindValue``),
+    then the variable's regex with its named groups ``text`` and ``value`` applied to each
+    (``metricNamesToVariableValues``), options unique by value, in the query's order (sort 0)."""
+    pattern = variable["regex"]
+    assert pattern.startswith("/") and pattern.endswith("/"), pattern
+    regex = re.compile(pattern[1:-1].replace("(?<", "(?P<"))  # JavaScript's named groups in Python's spelling
+    texts: list[str] = []
+    for series in store.query(variable["query"]):
+        string_column = next(
+            i for i, column in enumerate(series["columns"]) if column != "time" and any(isinstance(row[i], str) for row in series["values"])
+        )
+        texts += [row[string_column] for row in series["values"] if row[string_column] not in texts]
+    options: dict[str, str] = {}
+    for text in texts:
+        match = regex.search(text)
+        if match:
+            options.setdefault(match.group("value"), match.group("text"))
+    assert variable["sort"] == 0
+    return [(text, value) for value, text in options.items()]
+
+
+def test_the_building_variable_lists_the_names_the_analysis_wrote(example_site: Site, store: InfluxStore) -> None:
+    """$building lists "<name> (<code>)" with the code as the value, from the site_building points; a
+    building added to the registry appears once they are written again, a renamed one under its new name."""
+    model = build_dashboards(example_site, "zh")[DATA_HEALTH_UID]
+    variable = _variable(model, "building")
+    assert variable_options(variable, store) == []
+    write_building_references(store, example_site, example_site.buildings, 1_780_000_000)
+    assert variable_options(variable, store) == [(f"{b.name} ({b.code})", b.code) for b in example_site.buildings]
     registry = example_site.model_dump(mode="json")
-    registry["buildings"].append({**registry["buildings"][0], "code": "341122A099", "name": "新建办公楼"})
+    registry["buildings"].append({**registry["buildings"][0], "code": "341122A099", "name": "新建办公楼（东区）"})
+    registry["buildings"][1]["name"] = "改名后的办公楼"
     grown = Site.model_validate(registry)
     assert grown.reference_problems() == []
-    model = build_dashboards(grown, "zh")[DATA_HEALTH_UID]
-    assert "341122A099" in [o["value"] for o in _variable(model, "building")["options"]]
-    registered = next(p for p in model["panels"] if p["type"] == "text")
-    assert "341122A099" in registered["options"]["content"]
+    assert build_dashboards(grown, "zh")[DATA_HEALTH_UID] == model  # the registry edit changes no dashboard
+    write_building_references(store, grown, grown.buildings, 1_780_086_400)
+    options = variable_options(variable, store)
+    assert ("新建办公楼（东区） (341122A099)", "341122A099") in options
+    assert (f"改名后的办公楼 ({grown.buildings[1].code})", grown.buildings[1].code) in options and len(options) == len(grown.buildings)
 
 
 def test_every_target_uses_the_fixed_datasource_uid(example_site: Site) -> None:
@@ -501,6 +536,7 @@ def health_data(stack: Stack, example_site: Site) -> Iterator[dict[str, Any]]:
                 rejection_line(example_site, rejection, f"facmon/{building or 'x'}/dev", "{bad", (now_s - 600 + 60 * index + k) * 10**9)
             )
     store.write(rejected)
+    write_building_references(store, example_site, example_site.buildings, int(end.timestamp()) - 86400)  # as `facmon analyze` does
     yield {
         "store": store,
         "silent_meter": silent_meter,
@@ -565,6 +601,7 @@ def test_every_panel_query_runs_and_answers_in_the_expected_shape(example_site: 
         title("panel.rejects_cumulative", "en"): ({"collector"}, ["last_rejected_bad_json", "last_rejected_unknown_device"]),
         title("panel.rejects_recent", "en"): (set(), ["reason", "building", "topic", "detail", "payload"]),
         title("panel.reporting", "en"): (set(), ["devices"]),
+        title("panel.registered", "en"): ({"building"}, ["name", *(kind.reference_field for kind in device_kinds(example_site))]),
     }
     for kind in device_kinds(example_site):
         expected[title("panel.offline", "en", kind=title(f"kind.{kind.key}", "en"))] = (set(kind.device_tags), ["readings_per_interval"])
@@ -587,6 +624,7 @@ def test_every_panel_query_runs_and_answers_in_the_expected_shape(example_site: 
             "panel.rejects_by_reason",
             "panel.rejects_recent",
             "panel.reporting",
+            "panel.registered",
         ):
             assert all(answers[title(key, "en")][ref] for ref in answers[title(key, "en")]), (key, variables)
 
@@ -680,3 +718,27 @@ def test_an_unreachable_grafana_is_a_clear_error(example_site: Site) -> None:
     api = connect(f"http://127.0.0.1:{free_port()}", TOKEN)
     with pytest.raises(FacmonError, match="no answer from Grafana"):
         plan(api, _desired(example_site))
+
+
+def test_the_registered_devices_table_counts_each_buildings_devices(example_site: Site, health_data: dict[str, Any]) -> None:
+    """Registered devices per building come from the site_building points: each building's name and counts,
+    one row per building ($building narrows it), summed in the table's footer."""
+    model = build_dashboards(example_site, "en")[DATA_HEALTH_UID]
+    panel = next(p for p in model["panels"] if p["title"] == title("panel.registered", "en"))
+    assert panel["type"] == "table" and panel["options"]["footer"] == {"show": True, "reducer": ["sum"]}
+    kinds = device_kinds(example_site)
+    rows = {
+        s["tags"]["building"]: dict(zip(s["columns"], s["values"][0], strict=True))
+        for s in _run_panel_queries(model, health_data, ALL_CHOSEN)[panel["title"]]["A"]
+    }
+    assert set(rows) == {b.code for b in example_site.buildings}
+    for building in example_site.buildings:
+        counts = {"meters": building.meters, "ieq_sensors": building.ieq_sensors, "equipment": building.equipment}
+        counts["weather_sensors"] = building.weather_sensors
+        assert rows[building.code]["name"] == building.name
+        assert {k.reference_field: rows[building.code][k.reference_field] for k in kinds} == {
+            k.reference_field: len(counts[k.reference_field]) for k in kinds
+        }
+    assert [sum(row[k.reference_field] for row in rows.values()) for k in kinds] == [k.registered for k in kinds]
+    narrowed = _run_panel_queries(model, health_data, {**ALL_CHOSEN, "building": [A002]})[panel["title"]]["A"]
+    assert [s["tags"]["building"] for s in narrowed] == [A002]

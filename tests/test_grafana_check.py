@@ -18,6 +18,7 @@ from facmon.dashboards.datasource import datasource_settings
 from facmon.grafana.check import CheckReport, ProvisioningRefused, SampleAlert, check_files
 from facmon.grafana.provisioning import provisioning_files
 from facmon.registry import Site
+from facmon.schema.faults import NAME_TAG, building_name_tag
 from facmon.settings import Endpoints
 from facmon.standards import Severity
 from tests.conftest import EXAMPLE_SITE
@@ -39,9 +40,14 @@ def _edit(files: dict[str, str], name: str, change) -> dict[str, str]:  # noqa: 
 
 
 def _sample(
-    site: Site, kind: str, building: str, vendor: str, severity: Severity, target: str, ends: datetime | None = None
+    site: Site, kind: str, building: str, vendor: str, severity: Severity, target: str, ends: datetime | None = None, *, named: bool = True
 ) -> SampleAlert:
+    """An alert as the rule's query labels it: the fault's tags, with the building's name as the analysis
+    writes it on the points (``named``; False: a point written before the name was)."""
     labels = {"building": building, "vendor": vendor, "severity": severity.value, "kind": kind, "target": target}
+    registered = next((b for b in site.buildings if b.code == building), None)
+    if named and registered is not None:
+        labels[NAME_TAG] = building_name_tag(registered.name)
     # The contact point the policy tree routes the alert to first (the vendor's; a critical one also goes
     # to the energy office).
     receiver = deliveries(_objects_tree(site), labels)[-1].receiver
@@ -158,6 +164,13 @@ def test_a_vendor_reads_the_whole_alert_in_chinese_with_local_time_a_dashboard_l
     )
 
 
+def test_a_fault_point_without_the_name_shows_the_building_code(example_site: Site, exported: dict[str, str]) -> None:
+    """A fault started before the analysis wrote building_name has no name label: the message shows the code."""
+    sample = _sample(example_site, "equipment_fault_code", "341122A003", "hvac", Severity.MAJOR, "CH-1", named=False)
+    (message,) = _expand(example_site, exported, [sample]).messages
+    assert message.message.startswith("正在发生：\n● 【重要】341122A003：设备故障代码（CH-1）\n")
+
+
 def test_a_fault_no_vendor_covers_links_to_no_work_order(example_site: Site, exported: dict[str, str]) -> None:
     sample = _sample(example_site, "meter_stuck", "341122A003", "none", Severity.MINOR, "E-MAIN")
     (message,) = _expand(example_site, exported, [sample]).messages
@@ -200,6 +213,7 @@ def test_a_resolved_alert_says_when_it_was_restored(example_site: Site, exported
 
 
 def test_registry_names_that_look_like_templates_are_shown_as_written(example_site: Site) -> None:
+    """A name reaches the message as the value of the building_name label: Go's template prints it, never parses it."""
     odd_building = 'A{{ .Status }}楼 $HOME "x" {'
     odd_vendor = "物业{{ end }}$$公司}}"
     buildings = [example_site.buildings[0].model_copy(update={"name": odd_building}), *example_site.buildings[1:]]

@@ -30,6 +30,9 @@ def test_an_energy_score_stores_its_components_rounded() -> None:
         score_energy_line(ScoreEnergy("341122A001", "2025", START_S, 50.0, None))
         == f"score_energy,building=341122A001,period=2025 score=50.0,rank=0.0 {NS}"
     )
+    assert score_energy_line(ScoreEnergy("341122A001", "2025", START_S, 50.0, 1, benchmark="B/government")) == (
+        f'score_energy,building=341122A001,period=2025 score=50.0,rank=1.0,intensity_benchmark="B/government" {NS}'
+    )
 
 
 def test_savings_store_fsu_only_when_there_is_one() -> None:

@@ -10,6 +10,7 @@
   ``energy_daily`` and ``energy_monthly`` (columnar records, writers and readers for the bulk ones).
 - :mod:`facmon.schema.scores`: ``score_energy``, ``savings`` and ``score_vendor``.
 - :mod:`facmon.schema.anomalies`: the weekly review's ``anomaly``.
+- :mod:`facmon.schema.reference`: ``site_building``, the registry's facts per building for Grafana.
 
 Every part reads and writes these shapes through this package, never by hand-written InfluxQL or
 line building; InfluxQL quoting lives in :mod:`facmon.store` (``quote_identifier``, ``quote_string``).
@@ -66,6 +67,7 @@ from facmon.schema.names import (
     SCORE_ENERGY,
     SCORE_VENDOR,
     SIM_TRUTH,
+    SITE_BUILDING,
     WEATHER,
 )
 from facmon.schema.readings import (
@@ -82,6 +84,15 @@ from facmon.schema.readings import (
     reading_line,
     stored_fields,
 )
+from facmon.schema.reference import (
+    LABEL_VARIABLE_REGEX,
+    BuildingReference,
+    Gbt51161Values,
+    benchmark_group,
+    building_label,
+    building_reference_line,
+    read_building_references,
+)
 from facmon.schema.scores import (
     SavingsPoint,
     ScoreComponent,
@@ -96,7 +107,7 @@ from facmon.schema.truth import SimTruth, sim_truth_line
 # fmt: off
 __all__ = [
     "ANOMALY", "ENERGY_DAILY", "ENERGY_INTERVAL", "ENERGY_MONTHLY", "EQUIPMENT", "FAULT", "IEQ", "INGEST_REJECTED", "INGEST_STATS",
-    "METER", "METER_DAILY", "SAVINGS", "SCORE_ENERGY", "SCORE_VENDOR", "SIM_TRUTH", "WEATHER",
+    "METER", "METER_DAILY", "SAVINGS", "SCORE_ENERGY", "SCORE_VENDOR", "SIM_TRUTH", "SITE_BUILDING", "WEATHER",
     "EQUIPMENT_COMMON_FIELDS", "EQUIPMENT_TYPE_FIELDS", "FIELD_RANGES", "MEASUREMENT_OF_KIND", "Device", "DeviceKind",
     "allowed_fields", "device_kind", "device_line_prefix", "device_tags", "reading_line", "stored_fields",
     # ingest_stats, ingest_rejected
@@ -113,5 +124,8 @@ __all__ = [
     "SavingsPoint", "ScoreComponent", "ScoreEnergy", "ScoreVendor", "savings_line", "score_energy_line", "score_vendor_line",
     # anomaly
     "AnomalyPoint", "anomaly_line", "delete_anomalies",
+    # site_building
+    "LABEL_VARIABLE_REGEX", "BuildingReference", "Gbt51161Values", "benchmark_group", "building_label", "building_reference_line",
+    "read_building_references",
 ]
 # fmt: on

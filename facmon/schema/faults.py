@@ -1,11 +1,13 @@
 """The ``fault`` measurement: the one :class:`Fault` record, its one writer and its readers.
 
 Stored shape (docs/architecture.md#the-measurement-schema): tags ``building, kind, severity, vendor,
-target``; one point when a fault starts, stamped at its **onset** (when it began as far as the data
-tell) with ``active`` 1.0, ``value``, ``detail`` and ``raised`` (epoch s: when detection raised it), and
-one point when it **clears**, with ``active`` 0.0. An active fault gets no repeated points, so "active
-now" is ``last(active) == 1`` per series. Time to restore and availability run from the onset, time to
-detect runs to the raise.
+target`` (a fault series) and ``building_name`` (the building's name from the registry, one line, so
+Grafana's alert rules carry it as a label and their messages name the building without a per-building
+template; absent on points written before it existed); one point when a fault starts, stamped at its
+**onset** (when it began as far as the data tell) with ``active`` 1.0, ``value``, ``detail`` and
+``raised`` (epoch s: when detection raised it), and one point when it **clears**, with ``active`` 0.0.
+An active fault gets no repeated points, so "active now" is ``last(active) == 1`` per series. Time to
+restore and availability run from the onset, time to detect runs to the raise.
 
 The detectors (analytics.fault_detectors), fault state across runs (analytics.fault_state), the vendor
 score and the evaluation against the simulator's labels all use :class:`Fault`; nothing else builds
@@ -20,11 +22,20 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from facmon.schema.names import FAULT
+from facmon.schema.reference import single_line
 from facmon.store import InfluxStore, line, quote_identifier, quote_string
 
 NS_PER_S = 1_000_000_000
 FAULT_TAGS = ("building", "kind", "severity", "vendor", "target")  # the tags of every fault series
 NO_VENDOR = "none"  # the vendor tag of a fault no vendor maintains
+NAME_TAG = "building_name"  # the building's name on every point; not part of what identifies a fault
+
+
+def building_name_tag(name: str) -> str:
+    """A building's name as the ``building_name`` tag holds it: one line, trimmed, and a backslash written as
+    the full-width ＼ (InfluxDB 1.x keeps a tag's backslash escaped, doubled, and refuses a tag value
+    ending in one); commas, equals signs and spaces are escaped by line protocol and read back as written."""
+    return single_line(name).replace("\\", "\uff3c")
 
 
 @dataclass(frozen=True)
@@ -86,12 +97,18 @@ class Fault:
 
 @dataclass(frozen=True)
 class FaultSeries:
-    """The tags of one fault series besides its building (not a fault: the series faults are stored in)."""
+    """The tags of one fault series besides its building (not a fault: the series faults are stored in),
+    and the building's name its points carry (``building_name``; empty: no such tag)."""
 
     kind: str
     target: str
     severity: str
     vendor: str
+    building_name: str = ""
+
+    def named(self, building_name: str) -> FaultSeries:
+        """The same series with its points carrying ``building_name``."""
+        return replace(self, building_name=building_name)
 
 
 # -- the writer ------------------------------------------------------------------------------------
@@ -114,7 +131,14 @@ def clear_line(building: str, series: FaultSeries, at_s: int, value: float | Non
 
 
 def _tags(building: str, series: FaultSeries) -> dict[str, str]:
-    return {"building": building, "kind": series.kind, "severity": series.severity, "vendor": series.vendor, "target": series.target}
+    return {
+        "building": building,
+        "kind": series.kind,
+        "severity": series.severity,
+        "vendor": series.vendor,
+        "target": series.target,
+        NAME_TAG: building_name_tag(series.building_name),
+    }
 
 
 def _of_buildings(buildings: Sequence[str]) -> str:
@@ -137,18 +161,37 @@ _GROUP_BY = "GROUP BY " + ", ".join(quote_identifier(tag) for tag in FAULT_TAGS)
 _FIELDS = '"active", "value", "detail", "raised", "noticed"'
 
 
-def active_before(store: InfluxStore, building: str, before_s: int) -> dict[tuple[str, str], tuple[int, float]]:
-    """(kind, target) -> (time s, active) of the last ``fault`` point of each series of ``building`` before ``before_s``."""
+@dataclass(frozen=True)
+class LastPoint:
+    """The last ``fault`` point of a (kind, target) series of a building: its time (epoch s), ``active``
+    and the ``building_name`` tag it carries ("" when none)."""
+
+    time_s: int
+    active: float
+    building_name: str = ""
+
+
+def last_points(store: InfluxStore, building: str, before_s: int) -> dict[tuple[str, str], LastPoint]:
+    """(kind, target) -> the last ``fault`` point of each series of ``building`` before ``before_s``, with the
+    name it carries: a clear continues the start it closes under that name, so the two stay one series
+    (and one alert) even when the registry renamed the building in between, or the start predates the tag."""
     rows = store.query(
         f'SELECT last("active") FROM {quote_identifier(FAULT)} WHERE "building" = {quote_string(building)} '
-        f'AND time < {int(before_s)}s GROUP BY "kind", "target"'
+        f'AND time < {int(before_s)}s GROUP BY "kind", "target", {quote_identifier(NAME_TAG)}'
     )
-    state = {}
+    state: dict[tuple[str, str], LastPoint] = {}
     for series in rows:
         tags = series.get("tags", {})
         ts, active = series["values"][0][0], series["values"][0][1]
-        state[(tags["kind"], tags["target"])] = (int(ts), float(active))
+        key = (tags["kind"], tags["target"])
+        if key not in state or int(ts) >= state[key].time_s:
+            state[key] = LastPoint(int(ts), float(active), tags.get(NAME_TAG, ""))
     return state
+
+
+def active_before(store: InfluxStore, building: str, before_s: int) -> dict[tuple[str, str], tuple[int, float]]:
+    """(kind, target) -> (time s, active) of the last ``fault`` point of each series of ``building`` before ``before_s``."""
+    return {key: (point.time_s, point.active) for key, point in last_points(store, building, before_s).items()}
 
 
 def _points(rows: Iterable[dict[str, Any]]) -> dict[tuple[str, ...], tuple[dict[str, str], list[dict[str, Any]]]]:

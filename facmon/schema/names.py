@@ -16,6 +16,7 @@ ENERGY_DAILY = "energy_daily"  # analytics: building × energy category × sub-i
 ENERGY_MONTHLY = "energy_monthly"  # analytics: energy_daily summed per local calendar month
 SCORE_ENERGY = "score_energy"  # analytics: the energy-saving score per building and period
 SAVINGS = "savings"  # analytics: weather-normalised savings per building and score period
+SITE_BUILDING = "site_building"  # analytics: the registry's facts per building, for Grafana (facmon.schema.reference)
 FAULT = "fault"  # analytics: a fault's start and clear points (facmon.schema.faults)
 ANOMALY = "anomaly"  # analytics: the weekly anomaly review list; never paged
 SCORE_VENDOR = "score_vendor"  # analytics: the maintenance-quality score per vendor and period

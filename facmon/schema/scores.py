@@ -10,7 +10,9 @@ the energy score's intensity, fractions 0..1 otherwise), all floats; with its ba
 ``<c>_days`` and ``<c>_period_days`` (days with data of the days it covers), ``<c>_flagged`` (1.0 when
 the value is a poor estimate, e.g. annualised from too few days), ``<c>_uncertainty`` (± at 68 %, the
 value's unit, when known), and the strings ``<c>_source`` and ``<c>_target_source`` (measured,
-configured, national default, facmon default).
+configured, national default, facmon default). ``score_energy`` also carries ``intensity_benchmark``
+(string, e.g. ``B/government``: the office's GB/T 51161 benchmark group, facmon.schema.reference, when its
+intensity was compared), so a dashboard panel per benchmark selects its buildings from the data.
 
 Written by ``facmon score energy`` (analytics.energy_score) and ``facmon score vendors``
 (analytics.vendor_score). The dashboards have their own InfluxQL; the combined vendor assessment
@@ -88,12 +90,15 @@ class ScoreEnergy:
     score: float
     rank: int | None
     components: Sequence[ScoreComponent] = ()
+    benchmark: str | None = None  # GB/T 51161 benchmark group of the intensity comparison (field intensity_benchmark)
 
 
 def score_energy_line(point: ScoreEnergy) -> str:
     """The ``score_energy`` point of ``point`` as line protocol (score and points to 4 decimals, weights to 6)."""
     fields: dict[str, float | str] = {"score": round(point.score, 4), "rank": float(point.rank or 0)}
     fields.update(_component_fields(point.components))
+    if point.benchmark is not None:
+        fields["intensity_benchmark"] = point.benchmark
     return line(SCORE_ENERGY, {"building": point.building, "period": point.period}, fields, int(point.start_s) * NS_PER_S)
 
 
