@@ -206,9 +206,11 @@ def detect_building(site: Site, building: Building, store: InfluxStore, from_s: 
     # A leak behind a sub-meter also runs through its MAIN meter: the main is flagged only for what its sub-meters do not explain.
     water = [m for m in building.meters if m.energy == "02"]
     for meter in water:
+        if meter.id not in water_nights:  # no readings in the window: nothing to judge (its silence is found as offline above)
+            continue
         days, ends, leaking, excess = water_nights[meter.id]
         if not is_category_submeter(meter, water):
-            subs = [water_nights[m.id] for m in water if is_category_submeter(m, water)]
+            subs = [water_nights[m.id] for m in water if m.id in water_nights and is_category_submeter(m, water)]
             for i, day in enumerate(days):
                 explained = 0.0
                 for sdays, _, sleak, sexcess in subs:
