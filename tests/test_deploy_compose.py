@@ -4,22 +4,37 @@ A real Compose implementation reads the files: Debian's `docker-compose` (1.29, 
 Compose Specification's JSON schema and resolves `.env`, anchors, secrets and volumes) runs `config` on a copy
 of the project with the example `.env` and dummy secret files, and refuses deliberately broken copies. The
 rest is checked on what `config` resolved: pinned images, health checks and restart policies, secrets only
-as files, volumes, and that each facmon service runs a real facmon command line. Nothing is started.
+as files, volumes, and that each facmon service runs a real facmon command line.
+
+The last part runs them: each facmon service's command and health check, exactly as `config` resolved them
+for a copy of the project whose secrets make-secrets.sh made, against the local test stack (compose's own
+Mosquitto configuration, the session's InfluxDB and PostgreSQL). Only what differs between a container on
+the compose network and a process on this machine is translated, in one place (`Here`).
 """
 
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import re
 import secrets
 import shlex
 import shutil
+import signal
+import socket
 import stat
 import subprocess
 import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import yaml
@@ -518,3 +533,600 @@ def test_helper_scripts_are_executable_shell() -> None:
     assert subprocess.run(["sh", "-n", str(COMPOSE_DIR / "make-secrets.sh")]).returncode == 0
     text = (COMPOSE_DIR / "make-secrets.sh").read_text()
     assert "openssl rand" in text and "mqtt credentials" in text
+
+
+# -- each facmon service's command line, run against the local stack ------------------------------------------
+#
+# Issue 18: "run each facmon service's exact command line against the local stack in a test". Each service's
+# `command` and health check `test` are taken from `docker-compose config` of a copy of the project (secrets/
+# made by make-secrets.sh) and run unchanged; argv[0] is found on PATH, as in the image. `Here` translates what
+# cannot be the same outside a container, and only that:
+#
+#   in the container                                  here
+#   /run/secrets/NAME                                 the file compose.yaml's top-level `secrets: NAME: file:` names
+#   a bind mount's target (/etc/facmon/site.yaml)     its source (.env's SITE_REGISTRY)
+#   a named volume's target (/var/lib/facmon)         one folder per volume, shared by the services mounting it
+#   /usr/local/bin/facmon-healthcheck                 deploy/compose/healthcheck.py (the Dockerfile copies it there)
+#   /usr/local/bin/facmon, python3                    .venv/bin (PATH: that folder, then .venv/bin, then the system's)
+#   the image's ENV, WORKDIR and its user's HOME      read from the Dockerfile, paths translated as above
+#   addresses on the compose network, database names  local_values(): the test stack's hosts, ports, fresh databases
+#   secrets/postgres_password                         the test stack's PostgreSQL password (its server has its own)
+#   Mosquitto's listener 8883, its user               a free loopback port; this machine's user (see compose_broker)
+#
+# Left as they are: every other variable (TZ, FACMON_MQTT_USERNAME, FACMON_INFLUX_VERSION ...), every other secret
+# (the test stack's InfluxDB 1.x runs without authentication: the token is sent and not checked). The processes
+# run as this machine's user, not the image's facmon (uid 10001).
+
+RUN_HERE = ("ingest-1", "ingest-2", "analyze", "web", "reports")
+WECOM_KEY_ENV = "FACMON_WECOM_OFFICERS_KEY"
+# The registry with a delivery schedule (examples/county-offices.yaml has none): one that is due whenever the
+# follower starts (its run on the 1st at 00:00 is always within catch_up_hours), sent to a WeCom robot here.
+SCHEDULE = """
+report_delivery:
+  wecom_api: {api}
+  catch_up_hours: 744
+  schedules:
+    - id: vendors-monthly
+      report: vendors
+      day_of_month: 1
+      time: '00:00'
+      format: xlsx
+      wecom: [{{name: officers, key_env: {key_env}}}]
+"""
+# As docs/deploy-compose.md says for a robot's key: a secret per name, NAME_FILE in the reports service, in a
+# compose.override.yaml that keeps it out of the shipped file.
+OVERRIDE = f"""\
+services:
+  reports:
+    environment:
+      {WECOM_KEY_ENV}_FILE: /run/secrets/wecom_officers_key
+    secrets:
+      - wecom_officers_key
+secrets:
+  wecom_officers_key:
+    file: ./secrets/wecom_officers_key
+"""
+
+
+def local_values(stack: Any, broker_port: int, influx_db: str, postgres_db: str) -> dict[tuple[str, str], str]:
+    """(variable, the value compose.yaml gives it) -> its value here: the servers' addresses on the compose network,
+    and the databases (compose's are both `facmon`; each run here gets fresh ones)."""
+    return {
+        ("FACMON_MQTT_HOST", "mosquitto"): "localhost",  # a name the broker's certificate holds (make-secrets.sh)
+        ("FACMON_MQTT_PORT", "8883"): str(broker_port),
+        ("FACMON_INFLUX_URL", "http://influxdb:8086"): stack.influx_url,
+        ("FACMON_INFLUX_DATABASE", "facmon"): influx_db,
+        ("FACMON_POSTGRES_HOST", "postgres"): stack.host,
+        ("FACMON_POSTGRES_PORT", "5432"): str(stack.postgres_port),
+        ("FACMON_POSTGRES_DB", "facmon"): postgres_db,
+    }
+
+
+def image_settings() -> dict[str, Any]:
+    """What the facmon image adds to each container, from the Dockerfile: ENV, the last WORKDIR, the facmon user's
+    home and where facmon-healthcheck is copied to."""
+    text = (COMPOSE_DIR / "Dockerfile").read_text().replace("\\\n", " ")
+    env: dict[str, str] = {}
+    for rest in re.findall(r"^ENV\s+(.*)$", text, re.MULTILINE):
+        env.update(word.split("=", 1) for word in shlex.split(rest))
+    healthcheck = re.search(r"^COPY deploy/compose/healthcheck\.py (\S+)$", text, re.MULTILINE)
+    home = re.search(r"useradd .*--home-dir (\S+)", text)
+    assert healthcheck and home, "the Dockerfile no longer installs facmon-healthcheck or makes the facmon user as expected"
+    return {
+        "env": env,
+        "workdir": re.findall(r"^WORKDIR\s+(\S+)$", text, re.MULTILINE)[-1],
+        "home": home.group(1),
+        "healthcheck": healthcheck.group(1),
+    }
+
+
+def seconds(duration: str) -> float:
+    """A compose duration (`20s`, `1m`, `1m30s`) in seconds."""
+    parts = re.fullmatch(r"(?:(\d+)m)?(?:(\d+)s)?", duration)
+    assert parts and duration, duration
+    return int(parts.group(1) or 0) * 60 + int(parts.group(2) or 0)
+
+
+class Running:
+    """A process in a session of its own (its PID is its process group's id): stopped with killpg, exactly it."""
+
+    def __init__(self, name: str, argv: list[str], env: dict[str, str], cwd: str, log: Path):
+        self.name, self.log_path = name, log
+        with open(log, "wb") as out:
+            self.process = subprocess.Popen(
+                argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            )
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def running(self) -> bool:
+        return self.process.poll() is None
+
+    def stop(self, timeout_s: float = 60.0) -> int:
+        """SIGTERM (as `docker stop`), SIGKILL after ``timeout_s``; the exit status. Signals only while the process is
+        not reaped, so its PID (and group) cannot be another program's."""
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout_s)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(10)
+        return self.process.returncode
+
+
+@dataclass
+class Here:
+    """The project as `docker-compose config` resolved it, and where its containers' files and servers are here."""
+
+    config: dict[str, Any]
+    root: Path  # the named volumes, /usr/local/bin and the logs
+    values: dict[tuple[str, str], str]
+    translated: set[tuple[str, str, str, str]] = field(default_factory=set)  # (service, variable, compose's value, here)
+
+    def service(self, name: str) -> dict[str, Any]:
+        return self.config["services"][name]
+
+    def mounts(self, name: str) -> dict[str, str]:
+        """Container path -> path here, for service ``name``: its secrets and volumes, and the image's /usr/local/bin."""
+        service = self.service(name)
+        mounts = {"/usr/local/bin": str(self.root / "usr-local-bin")}
+        for entry in service.get("secrets", []):
+            mounts[f"/run/secrets/{entry.get('target') or entry['source']}"] = self.config["secrets"][entry["source"]]["file"]
+        for volume in service.get("volumes", []):
+            source, target = volume.split(":")[:2] if isinstance(volume, str) else (volume["source"], volume["target"])
+            if not source.startswith("/"):  # a named volume
+                (self.root / "volumes" / source).mkdir(parents=True, exist_ok=True)
+                source = str(self.root / "volumes" / source)
+            mounts[target] = source
+        return mounts
+
+    def path(self, name: str, container_path: str) -> str:
+        for target, source in sorted(self.mounts(name).items(), key=lambda item: -len(item[0])):
+            if container_path == target or container_path.startswith(target.rstrip("/") + "/"):
+                return source + container_path[len(target) :]
+        raise AssertionError(f"{name}: {container_path} is on no mount of the service, so nothing here stands for it")
+
+    def translate(self, name: str, variable: str, value: str) -> str:
+        if (variable, value) in self.values:
+            here = self.values[(variable, value)]
+        elif value.startswith("/"):
+            here = self.path(name, value)
+        else:
+            named = [other for other in self.config["services"] if re.search(rf"(^|[/:@]){re.escape(other)}([:/]|$)", value)]
+            assert not named, f"{name}: {variable}={value} names the compose service {named}: give it its local value in local_values()"
+            return value
+        self.translated.add((name, variable, value, here))
+        return here
+
+    def env(self, name: str) -> dict[str, str]:
+        """The environment of service ``name``'s processes: the image's (the python image's PATH and LANG, the facmon
+        user's HOME, the Dockerfile's ENV), then the service's `environment:`, each value translated."""
+        image = image_settings()
+        env = {"PATH": f"{self.path(name, '/usr/local/bin')}:{VENV_BIN}:/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"}
+        env["HOME"] = self.path(name, image["home"])
+        for variable, value in {**image["env"], **self.service(name).get("environment", {})}.items():
+            env[variable] = self.translate(name, variable, str(value))
+        return env
+
+    def workdir(self, name: str) -> str:
+        return self.path(name, image_settings()["workdir"])
+
+    def start(self, name: str, started: list[Running]) -> Running:
+        """Service ``name``'s command, exactly as compose runs it, in its environment and working folder."""
+        command = self.service(name)["command"]
+        argv = command if isinstance(command, list) else shlex.split(command)
+        logs = self.root / "logs"
+        logs.mkdir(exist_ok=True)
+        running = Running(name, argv, self.env(name), self.workdir(name), logs / f"{name}-{len(started)}.log")
+        started.append(running)
+        return running
+
+    def healthcheck(self, name: str) -> subprocess.CompletedProcess:
+        """Service ``name``'s health check, run as Docker runs it in the container (exec form, or `sh -c`), within its timeout."""
+        check = self.service(name)["healthcheck"]
+        argv = check["test"][1:] if check["test"][0] == "CMD" else ["/bin/sh", "-c", check["test"][1]]
+        return subprocess.run(
+            argv, env=self.env(name), cwd=self.workdir(name), capture_output=True, text=True, timeout=seconds(check["timeout"])
+        )
+
+
+def compose_broker(here: Here, port: int) -> Running:
+    """Compose's Mosquitto: deploy/compose/mosquitto/mosquitto.conf with the mosquitto service's paths translated, listening
+    on a free loopback port instead of 8883, and running as this machine's user (in the image it reads the secret files
+    as their owner, uid 1883; make-secrets.sh gives them that owner, which this machine's root may read)."""
+    import getpass
+
+    lines = []
+    for line in Path(here.path("mosquitto", "/mosquitto/config/mosquitto.conf")).read_text().splitlines():
+        key, _, value = line.partition(" ")
+        if key == "listener":
+            assert value == "8883", line
+            line = f"listener {port} 127.0.0.1"
+        elif not key.startswith("#") and value.startswith("/"):
+            line = f"{key} {here.path('mosquitto', value)}"
+        lines.append(line)
+    lines.append(f"user {getpass.getuser()}")
+    config = here.root / "mosquitto.conf"
+    config.write_text("\n".join(lines) + "\n")
+    binary = shutil.which("mosquitto", path=f"{os.defpath}:/usr/sbin")
+    assert binary, "mosquitto is not installed (make install)"
+    (here.root / "logs").mkdir(exist_ok=True)
+    return Running("mosquitto", [binary, "-c", str(config)], {"PATH": os.defpath}, str(here.root), here.root / "logs" / "mosquitto.log")
+
+
+class Robot(BaseHTTPRequestHandler):
+    """WeCom's group-robot API as the reports service meets it (upload the file, then send it); records each request."""
+
+    seen: list[dict[str, Any]]
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_POST(self) -> None:  # noqa: N802 (http.server's hook name)
+        url = urlsplit(self.path)
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.seen.append({"path": url.path, "query": {k: v[0] for k, v in parse_qs(url.query).items()}, "body": body})
+        answer = json.dumps({"errcode": 0, "errmsg": "ok", "type": "file", "media_id": "MEDIA-1"}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(answer)))
+        self.end_headers()
+        self.wfile.write(answer)
+
+
+@dataclass
+class Local:
+    here: Here  # the project with .env.example's registry (examples/county-offices.yaml)
+    scheduled: Here  # the same project, SITE_REGISTRY a registry with a delivery schedule, and compose.override.yaml
+    store: Any  # the InfluxDB database that stands for compose's `facmon`
+    postgres: dict[str, Any]  # connection settings of the PostgreSQL database that stands for compose's `facmon`
+    broker: Running
+    robot: type[Robot]
+    wecom_key: str
+
+
+def _until(predicate: Any, timeout_s: float, what: str, *logs: Running) -> Any:
+    """Poll ``predicate`` until it is true (returned) or ``timeout_s`` passes (the failure shows ``logs``)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            shown = "\n".join(
+                f"--- {r.name} ({'running' if r.running() else f'exited {r.process.returncode}'}):\n{r.log()[-3000:]}" for r in logs
+            )
+            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}\n{shown}")
+        time.sleep(0.1)
+
+
+def stops_on_docker_stop(here: Here, name: str, process: Running) -> bool:
+    """`docker stop` sends SIGTERM to the container's PID 1, and the kernel drops a signal PID 1 has no handler for: the
+    service stops in time only when compose runs an init that passes it on (`init: true`) or its process catches SIGTERM."""
+    status = Path(f"/proc/{process.process.pid}/status").read_text()
+    caught = int(re.search(r"^SigCgt:\s*([0-9a-f]+)$", status, re.MULTILINE).group(1), 16)
+    return here.service(name).get("init") is True or bool(caught >> (signal.SIGTERM - 1) & 1)
+
+
+def _compose_config(project: Path, *files: str, **variables: str) -> dict[str, Any]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("COMPOSE_", "DOCKER_"))} | variables
+    argv = [compose_binary(), *(word for name in files for word in ("-f", name)), "config"]
+    done = subprocess.run(argv, cwd=project, capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 0, done.stderr
+    return yaml.safe_load(done.stdout)
+
+
+@pytest.fixture(scope="module")
+def local(stack: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Local]:
+    """The project with real secrets (make-secrets.sh), resolved by docker-compose, its broker running, fresh databases."""
+    import psycopg
+
+    from facmon.stack import free_port, port_is_open
+    from facmon.store import InfluxStore
+
+    tmp = tmp_path_factory.mktemp("compose-here")
+    robot = type("Robot", (Robot,), {"seen": []})
+    robot_server = ThreadingHTTPServer(("127.0.0.1", 0), robot)
+    threading.Thread(target=robot_server.serve_forever, daemon=True).start()
+    store = InfluxStore(stack.influx_url, f"compose_{uuid.uuid4().hex[:10]}")
+    store.create_database()
+    postgres = {**stack.postgres_dsn(), "dbname": f"compose_{uuid.uuid4().hex[:10]}"}
+    admin = {**stack.postgres_dsn(), "dbname": "postgres"}
+    with psycopg.connect(**admin, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{postgres["dbname"]}"')
+    broker = None
+    try:
+        # the project, .env from the example (its SITE_REGISTRY, relative to deploy/compose, made absolute for the copy)
+        project = tmp / "deploy" / "compose"
+        shutil.copytree(COMPOSE_DIR, project, ignore=shutil.ignore_patterns("secrets", "grafana-provisioning", ".env"))
+        env = env_example()
+        registry = (COMPOSE_DIR / env["SITE_REGISTRY"]).resolve()
+        (project / ".env").write_text("".join(f"{k}={v}\n" for k, v in (env | {"SITE_REGISTRY": str(registry)}).items()))
+        made = subprocess.run(
+            ["./make-secrets.sh"],
+            cwd=project,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env={**os.environ, "FACMON": str(VENV_BIN / "facmon")},
+        )
+        assert made.returncode == 0, made.stderr + made.stdout
+        # the secrets whose values differ here: the test stack's PostgreSQL password, the robot's key (the override's)
+        assert stack.postgres_dsn()["user"] == "facmon"  # FACMON_POSTGRES_USER stays as compose.yaml has it
+        (project / "secrets" / "postgres_password").write_text(stack.postgres_dsn()["password"] + "\n")
+        wecom_key = f"robot-key-{secrets.token_hex(8)}"
+        (project / "secrets" / "wecom_officers_key").write_text(wecom_key + "\n")
+        (project / "compose.override.yaml").write_text(OVERRIDE)
+        scheduled_registry = tmp / "site-with-schedules.yaml"
+        api = f"http://127.0.0.1:{robot_server.server_address[1]}/cgi-bin/webhook"
+        scheduled_registry.write_text(registry.read_text() + SCHEDULE.format(api=api, key_env=WECOM_KEY_ENV))
+        broker_port = free_port()
+        values = local_values(stack, broker_port, store.database, postgres["dbname"])
+        here = Here(_compose_config(project, "compose.yaml"), tmp / "root", values)
+        scheduled = Here(
+            _compose_config(project, "compose.yaml", "compose.override.yaml", SITE_REGISTRY=str(scheduled_registry)), tmp / "root", values
+        )
+        link = here.path("web", image_settings()["healthcheck"])
+        Path(link).parent.mkdir(parents=True, exist_ok=True)
+        Path(link).symlink_to(COMPOSE_DIR / "healthcheck.py")
+        broker = compose_broker(here, broker_port)
+        _until(lambda: port_is_open("127.0.0.1", broker_port) or not broker.running(), 20, "the broker to listen", broker)
+        assert broker.running(), broker.log()
+        yield Local(here, scheduled, store, postgres, broker, robot, wecom_key)
+    finally:
+        if broker is not None:
+            broker.stop()
+        robot_server.shutdown()
+        robot_server.server_close()
+        store.query(f'DROP DATABASE "{store.database}"', method="POST")
+        store.close()
+        with psycopg.connect(**admin, autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{postgres["dbname"]}" WITH (FORCE)')
+
+
+@pytest.fixture
+def processes() -> Iterator[list[Running]]:
+    """The services a test starts; whatever still runs is stopped afterwards, also when the test failed."""
+    started: list[Running] = []
+    yield started
+    for running in reversed(started):
+        running.stop(timeout_s=30)
+
+
+def test_every_facmon_service_is_run_here_and_only_addresses_and_paths_are_translated(local: Local) -> None:
+    services = local.here.config["services"]
+    # every service of the facmon image (one-shot ones, e.g. a migration, included: web migrates when it starts)
+    assert {name for name, service in services.items() if service["image"].startswith("facmon:")} == set(RUN_HERE)
+    for name in RUN_HERE:
+        compose_env = services[name]["environment"]
+        env = local.here.env(name)
+        for variable, value in compose_env.items():
+            if env[variable] != str(value):  # each change is an address, a database or a path of the container
+                assert (variable, str(value)) in local.here.values or str(value).startswith("/"), (name, variable, value)
+        # paths: a secret's file, the registry, the shared volume, nothing else
+        for variable, value in compose_env.items():
+            if str(value).startswith("/run/secrets/"):
+                secret = Path(env[variable])
+                assert secret.is_file() and secret.is_relative_to(local.here.root.parent / "deploy" / "compose" / "secrets"), secret
+        assert env["FACMON_SITE"] == str((COMPOSE_DIR / env_example()["SITE_REGISTRY"]).resolve())
+        assert env["FACMON_HOME"] == env["HOME"] == local.here.workdir(name) == str(local.here.root / "volumes" / "facmon-home")
+        assert env["TZ"] == compose_env["TZ"] and env["FACMON_INFLUX_VERSION"] == "2"
+        assert not [v for v in env if v.startswith("FACMON_") and v not in compose_env and v not in image_settings()["env"]]
+
+
+def _gateway(local: Local, building: str) -> Any:
+    """An MQTT client logged in as the building's gateway over TLS (its login from make-secrets.sh's credentials.json)."""
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    from facmon.broker_auth import MqttAuth, gateway_user
+
+    secrets_files = local.here.config["secrets"]
+    user = gateway_user(building)
+    credentials = Path(secrets_files["mosquitto_passwd"]["file"]).with_name("credentials.json")
+    password = json.loads(credentials.read_text())["users"][user]["password"]
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"{user}-{uuid.uuid4().hex[:6]}", protocol=mqtt.MQTTv5)
+    MqttAuth(user, password, secrets_files["mqtt_ca"]["file"]).apply(client)
+    client.connect("localhost", int(local.here.values[("FACMON_MQTT_PORT", "8883")]))
+    client.loop_start()
+    return client
+
+
+@dataclass
+class Stream:
+    collectors: dict[str, Running]
+    before: dict[str, subprocess.CompletedProcess]  # each collector's health check before it ran
+    building: Any
+    meter: Any  # published every 15 minutes over the last two hours
+    chiller: Any  # published every 5 minutes until an hour ago, then silent
+    readings: list[tuple[str, dict[str, Any]]]
+
+
+def stored(store: Any, building: str, device: Any) -> int:
+    """Readings of ``device`` in InfluxDB."""
+    from facmon.schema import device_kind
+
+    measurement, field_name, tag = {"meter": ("meter", "register", "meter"), "equipment": ("equipment", "running", "equipment")}[
+        device_kind(device)
+    ]
+    query = f'SELECT count("{field_name}") FROM "{measurement}" WHERE "building" = \'{building}\' AND "{tag}" = \'{device.id}\''
+    return sum(int(row["count"]) for row in store.rows(query))
+
+
+@pytest.fixture(scope="module")
+def stream(local: Local) -> Iterator[Stream]:
+    """ingest-1 and ingest-2 running, and what a building's gateway published through them stored: its main meter's
+    readings of the last two hours, and a chiller's until it stopped reporting an hour ago."""
+    from facmon.registry import load_site
+    from tests.test_ingest import good_fields
+
+    here, started = local.here, []
+    try:
+        collectors = ("ingest-1", "ingest-2")
+        before = {name: here.healthcheck(name) for name in collectors}
+        running = {name: here.start(name, started) for name in collectors}
+        for name, process in running.items():
+            _until(lambda p=process: "subscribed to" in p.log() or not p.running(), 30, f"{name} to subscribe", process)
+            assert process.running(), process.log()
+        site = load_site(here.env("ingest-1")["FACMON_SITE"])
+        building = site.buildings[0]
+        meter = next(device for device in building.meters if device.energy == "01")
+        chiller = building.device("CH-1")
+        step, now = site.collection.meter_interval_s, int(time.time())
+        last = now // step * step - step
+        # the register grows by a quarter of the meter's unit (x its multiplier, 400: 100 kWh) per interval, below its rated power
+        readings = [
+            (f"facmon/{building.code}/{meter.id}", {"ts": last - step * (7 - i), **good_fields(meter, i), "register": 1000 + 0.25 * i})
+            for i in range(8)
+        ]
+        every = site.collection.equipment_interval_s
+        readings += [
+            (
+                f"facmon/{building.code}/{chiller.id}",
+                {"ts": now // every * every - 7200 + every * i, **good_fields(chiller, i), "fault_code": 0},
+            )
+            for i in range(13)
+        ]
+        gateway = _gateway(local, building.code)
+        try:
+            for info in [gateway.publish(topic, json.dumps(body).encode(), qos=1) for topic, body in readings]:
+                info.wait_for_publish(30)
+        finally:
+            gateway.disconnect()
+            gateway.loop_stop()
+        _until(
+            lambda: stored(local.store, building.code, meter) + stored(local.store, building.code, chiller) == len(readings),
+            30,
+            "the readings stored",
+            *running.values(),
+        )
+        yield Stream(running, before, building, meter, chiller, readings)
+    finally:
+        for process in reversed(started):
+            process.stop(timeout_s=30)
+
+
+def test_two_collectors_in_one_shared_group_store_each_reading_once(local: Local, stream: Stream) -> None:
+    from facmon.schema.ingest import latest_ingest_stats
+
+    here, store = local.here, local.store
+    for check in stream.before.values():  # not running yet: its collector had not reported, so its check failed
+        assert check.returncode == 1 and "no collector has reported" in check.stdout, check
+    for process in stream.collectors.values():
+        assert "(user facmon-ingest, TLS)" in process.log() and "$share/facmon/facmon/#" in process.log(), process.log()
+    # each collector's own ingest_stats point (every 10 s) makes its check pass
+    for name, process in stream.collectors.items():
+        _until(lambda n=name: here.healthcheck(n).returncode == 0, 40, f"{name}'s health check to pass", process)
+        argv = process.process.args
+        assert f"collector {argv[argv.index('--client-id') + 1]} reported" in here.healthcheck(name).stdout
+    for name, process in stream.collectors.items():
+        assert stops_on_docker_stop(here, name, process)
+        assert process.stop() == 0, f"{name} did not stop cleanly:\n{process.log()[-3000:]}"
+    # the members of the shared group each took a share, and together received every reading once
+    stats = {s.collector: s for s in latest_ingest_stats(store)}
+    assert set(stats) == {"facmon-ingest-1", "facmon-ingest-2"}
+    assert all(s.received > 0 for s in stats.values()) and sum(s.received for s in stats.values()) == len(stream.readings), stats
+    assert all(s.fields()["mqtt_login"] == 1.0 and s.fields()["mqtt_tls"] == 1.0 for s in stats.values())
+    assert stored(store, stream.building.code, stream.meter) == 8 and stored(store, stream.building.code, stream.chiller) == 13
+    # Stopped, a collector's check passes until its last point is --max-age (60 s) old, too long to wait for here;
+    # test_collector_health_verdict covers that verdict. (Docker does not run the check of an exited container.)
+
+
+def test_analyze_follow_computes_energy_and_raises_faults_that_its_health_check_reads(
+    local: Local, stream: Stream, processes: list[Running]
+) -> None:
+    here, store, code = local.here, local.store, stream.building.code
+    analyze = here.start("analyze", processes)  # its first cycle runs at once (the next one a minute later)
+    # the cycle logs "analysed ..." once its points are written
+    _until(lambda: "analysed" in analyze.log() or not analyze.running(), 60, "analyze --follow to complete a cycle", analyze)
+    assert "analysed" in analyze.log(), analyze.log()
+    energy = f'SELECT count("consumption") FROM "energy_interval" WHERE "building" = \'{code}\' AND "meter" = \'{stream.meter.id}\''
+    # one per interval between the 8 readings, each 0.25 x the multiplier
+    assert [row["count"] for row in store.rows(energy)] == [7], analyze.log()
+    total = energy.replace('count("consumption")', 'sum("consumption")')
+    assert [row["sum"] for row in store.rows(total)] == [pytest.approx(7 * 0.25 * stream.meter.multiplier)]
+    # then fault detection: the chiller silent for an hour is offline; and the follower waits for its next cycle
+    faults = f'SELECT count("active") FROM "fault" WHERE "building" = \'{code}\''
+    _until(lambda: store.rows(faults) or not analyze.running(), 60, "analyze --follow to write fault points", analyze)
+    assert analyze.running() and stops_on_docker_stop(here, "analyze", analyze), analyze.log()
+    check = here.healthcheck("analyze")
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert [(f["kind"], f["target"]) for f in json.loads(check.stdout)] == [("device_offline", stream.chiller.id)], check.stdout
+    assert analyze.stop() == 0, analyze.log()
+    # Stopped, its check still passes: it reads the fault data in InfluxDB, not whether analyze runs.
+    assert here.healthcheck("analyze").returncode == 0
+
+
+def _port_taken(port: int) -> bool:
+    with socket.socket() as probe:  # as waitress binds: SO_REUSEADDR, so a closed connection's TIME_WAIT does not count
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("0.0.0.0", port))
+        except OSError:
+            return True
+    return False
+
+
+def test_web_serves_on_its_port_and_reports_follow_delivers_what_web_then_serves(local: Local, processes: list[Running]) -> None:
+    import psycopg
+    import requests
+
+    here, scheduled = local.here, local.scheduled
+    command = here.service("web")["command"]
+    port = int(command[command.index("--port") + 1])
+    if _port_taken(port):  # the command line is run as it is, so its port must be free
+        pytest.skip(f"port {port}, which `facmon serve` is given in compose.yaml, is in use by another program on this machine")
+    check = here.healthcheck("web")
+    assert check.returncode == 1 and "Connection refused" in check.stdout, check.stdout
+
+    web = here.start("web", processes)
+    _until(lambda: here.healthcheck("web").returncode == 0 or not web.running(), 60, "web's health check to pass", web)
+    assert web.running(), web.log()
+    page = requests.get(f"http://127.0.0.1:{port}/", timeout=10)
+    assert page.status_code == 200 and urlsplit(page.url).path.startswith("/login") and 'type="password"' in page.text
+    with psycopg.connect(**local.postgres) as connection:  # `facmon serve` migrated the empty database when it started
+        assert connection.execute("SELECT count(*) FROM django_migrations WHERE app = 'workorders'").fetchone()[0] > 0
+
+    # the reports service (profile `reports`), with a registry that schedules a report, starts once web is healthy
+    assert scheduled.service("reports")["command"] == here.service("reports")["command"]
+    assert scheduled.env("reports")[f"{WECOM_KEY_ENV}_FILE"].endswith("secrets/wecom_officers_key")
+    reports = scheduled.start("reports", processes)
+    ledger = Path(scheduled.env("reports")["FACMON_HOME"]) / "reports" / "ledger.jsonl"
+    _until(lambda: ledger.is_file() and ledger.read_text().strip(), 60, "a delivery in the ledger", reports)
+    (entry,) = [json.loads(line) for line in ledger.read_text().splitlines()]
+    assert entry["ok"] and entry["schedule"] == "vendors-monthly" and entry["channel"] == "wecom:officers", entry
+    upload, send = local.robot.seen
+    assert upload["path"].endswith("/upload_media") and upload["query"] == {"key": local.wecom_key, "type": "file"}
+    assert send["path"].endswith("/send") and send["query"] == {"key": local.wecom_key} and b"MEDIA-1" in send["body"]
+    published = Path(entry["file"])
+    assert published.name.endswith(".xlsx") and published.read_bytes()[:2] == b"PK" and published.read_bytes() in upload["body"]
+    check = scheduled.healthcheck("reports")
+    assert check.returncode == 0, check.stdout + check.stderr
+    shown = json.loads(check.stdout)
+    assert [s["id"] for s in shown["schedules"]] == ["vendors-monthly"] and shown["ledger"][-1]["ok"]
+    # the file is published in the shared volume, where web serves it by its link
+    served = requests.get(f"http://127.0.0.1:{port}/r/{published.parent.name}/{published.name}", timeout=10)
+    assert served.status_code == 200 and served.content == published.read_bytes()
+
+    assert stops_on_docker_stop(here, "web", web) and stops_on_docker_stop(scheduled, "reports", reports)
+    assert reports.stop() == 0, reports.log()
+    assert web.stop() in (0, -signal.SIGTERM), web.log()  # `facmon serve` has no SIGTERM handler: the signal ends it
+    check = here.healthcheck("web")
+    assert check.returncode == 1 and "Connection refused" in check.stdout, check.stdout
+    # Stopped, reports' check still passes: it reads the registry and the ledger, not whether the follower runs.
+    assert scheduled.healthcheck("reports").returncode == 0
+
+
+def test_reports_exits_without_schedules_which_is_why_it_is_only_in_a_profile(local: Local, processes: list[Running]) -> None:
+    """With .env.example's registry (no report_delivery), the service's command exits at once: compose.yaml keeps it
+    out of `docker compose up` (profile `reports`), else it would restart for ever."""
+    here = local.here
+    assert here.service("reports")["profiles"] == ["reports"]
+    assert not any("profiles" in here.service(name) for name in RUN_HERE if name != "reports")
+    reports = here.start("reports", processes)
+    _until(lambda: not reports.running(), 30, "facmon report follow to exit", reports)
+    assert reports.process.returncode == 2 and "the registry has no report_delivery schedules" in reports.log(), reports.log()
+    # its health check passes all the same (Docker does not run it for an exited container)
+    assert here.healthcheck("reports").returncode == 0
