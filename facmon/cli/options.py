@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from facmon.registry import Site, load_site
+from facmon.registry.loader import BuildingFilter
 from facmon.settings import default_site_path
 
 SiteOption = Annotated[
@@ -22,6 +23,6 @@ SiteOption = Annotated[
 ]
 
 
-def load_site_option(site_path: Path | None) -> Site:
-    """The site of ``--site`` / $FACMON_SITE, else the example."""
-    return load_site(site_path or default_site_path())
+def load_site_option(site_path: Path | None, *, buildings: BuildingFilter | None = None) -> Site:
+    """The site of ``--site`` / $FACMON_SITE, else the example; ``buildings`` as in ``load_site``."""
+    return load_site(site_path or default_site_path(), buildings=buildings)

@@ -17,7 +17,7 @@ simulator's fault scenarios) report problems the same way: :class:`RegistryYamlL
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -263,11 +263,36 @@ def _read(path: Path) -> str:
         raise SiteFileError(path, [f"{path}: cannot be read: {exc}"]) from None
 
 
+BuildingFilter = Callable[[str], bool]
+
+
+def _left_out(raw: dict[str, Any], keep: BuildingFilter | None) -> list[int]:
+    """Indices of the buildings ``keep`` refuses by code; none when it would leave no building (a shard
+    holding none: the whole site is validated, and the caller finds nothing of its own in it)."""
+    listed = raw.get("buildings")
+    if keep is None or not isinstance(listed, list):
+        return []
+    out = [i for i, b in enumerate(listed) if isinstance(b, dict) and isinstance(b.get("code"), str) and not keep(b["code"])]
+    return [] if len(out) == len(listed) else out
+
+
 def _validate(
-    site_source: _Source, building_sources: Sequence[tuple[_Source, tuple[str | int, ...]]], raw: dict[str, Any], problems: list[str]
+    site_source: _Source,
+    building_sources: Sequence[tuple[_Source, tuple[str | int, ...]]],
+    raw: dict[str, Any],
+    problems: list[str],
+    keep: BuildingFilter | None = None,
 ) -> Site:
     """Validate the assembled registry; every problem names the file and line of its entry.
-    ``building_sources[i]``: the file building ``i`` of ``raw["buildings"]`` came from and its place there."""
+    ``building_sources[i]``: the file building ``i`` of ``raw["buildings"]`` came from and its place there.
+    ``keep``: validate only the buildings whose code it accepts (see :func:`load_site`)."""
+    left_out = _left_out(raw, keep)
+    elsewhere: frozenset[str] = frozenset()
+    if left_out:
+        dropped = set(left_out)
+        elsewhere = frozenset(raw["buildings"][i]["code"] for i in left_out)
+        building_sources = [source for i, source in enumerate(building_sources) if i not in dropped]
+        raw = {**raw, "buildings": [b for i, b in enumerate(raw["buildings"]) if i not in dropped]}
 
     def where(loc: tuple[str | int, ...]) -> str:
         if len(loc) >= 2 and loc[0] == "buildings" and isinstance(loc[1], int) and loc[1] < len(building_sources):
@@ -282,6 +307,7 @@ def _validate(
             loc = tuple(step for step in error["loc"] if not (isinstance(step, str) and step.startswith(("function-", "literal["))))
             problems.append(f"{where(loc)}: {_describe(raw, loc)}: {validation_error_message(error)}")
         raise SiteFileError(site_source.path, problems) from None
+    site._elsewhere = elsewhere
     for loc, message in site.reference_problems():
         problems.append(f"{where(loc)}: {_describe(raw, loc)}: {message}")
     if problems:
@@ -289,17 +315,17 @@ def _validate(
     return site
 
 
-def parse_site(text: str, path: Path) -> Site:
-    """Validate registry YAML text; ``path`` is used in messages only."""
+def parse_site(text: str, path: Path, *, buildings: BuildingFilter | None = None) -> Site:
+    """Validate registry YAML text; ``path`` is used in messages only; ``buildings`` as in :func:`load_site`."""
     value, problems = _fast_parse(text, path)
     if value is None and problems:
         raise SiteFileError(path, problems)
     if not isinstance(value, dict):
         raise SiteFileError(path, [*problems, f"{path}:1: expected a mapping with site, vendors, coverage and buildings"])
     source = _Source(path, text, value)
-    buildings = value.get("buildings")
-    places = [(source, ("buildings", i)) for i in range(len(buildings))] if isinstance(buildings, list) else []
-    return _validate(source, places, value, problems)
+    listed = value.get("buildings")
+    places = [(source, ("buildings", i)) for i in range(len(listed))] if isinstance(listed, list) else []
+    return _validate(source, places, value, problems, buildings)
 
 
 SITE_FILE = "site.yaml"
@@ -313,7 +339,7 @@ def site_folder_files(folder: Path) -> tuple[Path, list[Path]]:
     return folder / SITE_FILE, sorted(found, key=lambda p: p.relative_to(folder).as_posix())
 
 
-def _load_folder(folder: Path) -> Site:
+def _load_folder(folder: Path, keep: BuildingFilter | None) -> Site:
     site_path, building_paths = site_folder_files(folder)
     if not site_path.exists():
         raise SiteFileError(folder, [f"{site_path}: no such file (a site folder holds site.yaml and {BUILDINGS_FOLDER}/*.yaml)"])
@@ -346,13 +372,18 @@ def _load_folder(folder: Path) -> Site:
             problems.append(f"{path}:1: expected one building (a mapping) or a list of buildings")
     if not buildings and not problems:
         problems.append(f"{folder}: no buildings: add {BUILDINGS_FOLDER}/<code>.yaml files or a buildings list to {SITE_FILE}")
-    return _validate(site_source, places, {**value, "buildings": buildings}, problems)
+    return _validate(site_source, places, {**value, "buildings": buildings}, problems, keep)
 
 
-def load_site(path: str | Path) -> Site:
+def load_site(path: str | Path, *, buildings: BuildingFilter | None = None) -> Site:
     """Read and validate a site registry: one YAML file, or a folder holding ``site.yaml`` and
-    ``buildings/**/*.yaml``. Raises :class:`SiteFileError` naming every problem with file and line."""
+    ``buildings/**/*.yaml``. Raises :class:`SiteFileError` naming every problem with file and line.
+
+    ``buildings`` (a predicate on building codes, e.g. ``Shard.holds``): keep only those buildings. The
+    others are parsed but not validated, which is most of the cost at city scale, and the registry's
+    references to them (coverage, targets, decoders) stand: an analysis worker of one shard loads its
+    share. ``Site.buildings_elsewhere`` names them; ``facmon site check`` validates every building."""
     path = Path(path)
     if path.is_dir():
-        return _load_folder(path)
-    return parse_site(_read(path), path)
+        return _load_folder(path, buildings)
+    return parse_site(_read(path), path, buildings=buildings)

@@ -106,6 +106,8 @@ class Site(Entry):
 
     _buildings: dict[str, Building] = PrivateAttr(default_factory=dict)
     _vendors: dict[str, Vendor] = PrivateAttr(default_factory=dict)
+    # codes of the registry's buildings left out of this load (another shard's): references to them stand
+    _elsewhere: frozenset[str] = PrivateAttr(default_factory=frozenset)
 
     def model_post_init(self, __context: Any) -> None:
         self._buildings = {b.code: b for b in self.buildings}
@@ -113,6 +115,15 @@ class Site(Entry):
 
     def building(self, code: str) -> Building | None:
         return self._buildings.get(code)
+
+    @property
+    def buildings_elsewhere(self) -> frozenset[str]:
+        """Codes of the registry's buildings this load left out (``load_site(path, buildings=...)``, a shard
+        worker's site): read, not validated; ``buildings`` holds the rest."""
+        return self._elsewhere
+
+    def _registered(self, code: str) -> bool:
+        return code in self._buildings or code in self._elsewhere
 
     def vendor(self, vendor_id: str) -> Vendor | None:
         return self._vendors.get(vendor_id)
@@ -185,7 +196,8 @@ class Site(Entry):
             codes = list(self._buildings) if entry.buildings == "all" else entry.buildings
             for code in codes:
                 if code not in self._buildings:
-                    problems.append((("coverage", c, "buildings"), f"building {code!r} is not in buildings"))
+                    if not self._registered(code):
+                        problems.append((("coverage", c, "buildings"), f"building {code!r} is not in buildings"))
                     continue
                 for system in entry.systems:
                     other = claimed.get((code, system))
@@ -231,7 +243,7 @@ class Site(Entry):
                 if vendor not in self._vendors:
                     problems.append(((*where, "vendors"), f"vendor {vendor!r} is not in vendors"))
             for code in [] if window.buildings == "all" else window.buildings:
-                if code not in self._buildings:
+                if not self._registered(code):
                     problems.append(((*where, "buildings"), f"building {code!r} is not in buildings"))
         return problems
 
@@ -243,7 +255,7 @@ class Site(Entry):
             (("energy_targets", "gbt51161", "use_hours_h"), self.energy_targets.gbt51161.use_hours_h),
         ):
             for code in codes:
-                if code not in self._buildings:
+                if not self._registered(code):
                     problems.append(((*where, code), f"building {code!r} is not in buildings"))
         return problems
 
@@ -271,7 +283,7 @@ class Site(Entry):
                         )
                     )
             building = self._buildings.get(entry.building)
-            if building is None:
+            if building is None and entry.building not in self._elsewhere:
                 problems.append(((*where, "building"), f"building {entry.building!r} is not in buildings"))
             pattern, expected = NATIVE_NAME_PATTERNS[entry.format]
             for native, meter_id in entry.devices.items():
