@@ -173,3 +173,19 @@ def test_a_shard_holding_no_building_gets_the_whole_site_to_find_none_of_its_own
     empty = next(Shard(k, 64) for k in range(1, 65) if not Shard(k, 64).of(codes))
     site = load_site(path, buildings=empty.holds)
     assert [b.code for b in site.buildings] == codes and empty.of(codes) == [] and not site.buildings_elsewhere
+
+
+def test_site_check_of_a_city_sums_its_buildings_by_county_and_json_lists_each(tmp_path: Path) -> None:
+    from tests.test_cli import run
+
+    folder = generate_site(210, tmp_path / "city", "districts")  # buildings/341122.yaml
+    site_file, county_file = folder / "site.yaml", folder / "buildings" / "341122.yaml"
+    site_file.write_text(site_file.read_text(encoding="utf-8").replace("division_code: '341122'", "division_code: '341100'", 1), "utf-8")
+    county_file.write_text(county_file.read_text(encoding="utf-8").replace("- code: '341122A210'", "- code: '341102A001'"), "utf-8")
+    table = run("site", "check", "--site", str(folder))
+    assert table.returncode == 0, table.stdout + table.stderr
+    rows = {line.split("│")[1].strip(): line.split("│")[2].strip() for line in table.stdout.splitlines() if line.startswith("│ 34")}
+    assert rows == {"341102": "1", "341122": "209"}
+    assert "210 buildings, summed by county" in table.stdout
+    listed = json.loads(run("site", "check", "--site", str(folder), "--format", "json").stdout)
+    assert len(listed["buildings"]) == 210 and listed["buildings"][-1]["code"] == "341102A001"

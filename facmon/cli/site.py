@@ -52,6 +52,65 @@ def _site_summary(site: Site) -> dict:
     return {"site": site.site.name, "climate_zone": site.site.climate_zone.value, "buildings": buildings, "vendors": vendors}
 
 
+# A city's registry lists thousands of buildings: the table sums them by county (rendering 10,000 rows
+# took longer than loading the registry); --format json still lists each one.
+BUILDINGS_LISTED = 200
+
+
+def _building_table(site: Site, summary: dict, path: Path) -> Table:
+    table = Table(title=f"{site.site.name} ({site.site.climate_zone.value}, {site.site.timezone}) — {path}")
+    for column in ("building", "name", "use", "area m²", "users", "class", "meters (by energy code)", "IEQ", "weather", "equipment"):
+        table.add_column(column, justify="right" if column in ("area m²", "users", "IEQ", "weather", "equipment") else "left")
+    for b in summary["buildings"]:
+        by_energy = ", ".join(f"{code}×{n}" for code, n in b["meters_by_energy"].items())
+        table.add_row(
+            b["code"],
+            b["name"],
+            b["use"],
+            f"{b['floor_area_m2']:,.0f}",
+            str(b["energy_users"]),
+            b["class"],
+            f"{b['meters']} ({by_energy})",
+            str(b["ieq_sensors"]),
+            str(b["weather_sensors"]),
+            str(b["equipment"]),
+        )
+    return table
+
+
+def _by_county(site: Site, summary: dict, path: Path) -> Table:
+    table = Table(
+        title=f"{site.site.name} ({site.site.climate_zone.value}, {site.site.timezone}) — {path}",
+        caption=f"{len(summary['buildings']):,} buildings, summed by county (GB/T 2260); --format json lists each building",
+    )
+    for column in ("county", "buildings", "area m²", "users", "meters", "IEQ", "weather", "equipment"):
+        table.add_column(column, justify="left" if column == "county" else "right")
+    counties: dict[str, Counter[str]] = {}
+    for b in summary["buildings"]:
+        county = counties.setdefault(b["code"][:6], Counter())
+        county.update(
+            buildings=1,
+            area=b["floor_area_m2"],
+            users=b["energy_users"],
+            meters=b["meters"],
+            ieq=b["ieq_sensors"],
+            weather=b["weather_sensors"],
+            equipment=b["equipment"],
+        )
+    for code, n in sorted(counties.items()):
+        table.add_row(
+            code,
+            f"{n['buildings']:,}",
+            f"{n['area']:,.0f}",
+            f"{n['users']:,}",
+            f"{n['meters']:,}",
+            f"{n['ieq']:,}",
+            f"{n['weather']:,}",
+            f"{n['equipment']:,}",
+        )
+    return table
+
+
 @site_app.command("check")
 def site_check(
     file: Annotated[
@@ -66,24 +125,10 @@ def site_check(
     summary = _site_summary(site)
 
     def show() -> Iterator[RenderableType]:
-        table = Table(title=f"{site.site.name} ({site.site.climate_zone.value}, {site.site.timezone}) — {path}")
-        for column in ("building", "name", "use", "area m²", "users", "class", "meters (by energy code)", "IEQ", "weather", "equipment"):
-            table.add_column(column, justify="right" if column in ("area m²", "users", "IEQ", "weather", "equipment") else "left")
-        for b in summary["buildings"]:
-            by_energy = ", ".join(f"{code}×{n}" for code, n in b["meters_by_energy"].items())
-            table.add_row(
-                b["code"],
-                b["name"],
-                b["use"],
-                f"{b['floor_area_m2']:,.0f}",
-                str(b["energy_users"]),
-                b["class"],
-                f"{b['meters']} ({by_energy})",
-                str(b["ieq_sensors"]),
-                str(b["weather_sensors"]),
-                str(b["equipment"]),
-            )
-        yield table
+        if len(summary["buildings"]) > BUILDINGS_LISTED:
+            yield _by_county(site, summary, path)
+        else:
+            yield _building_table(site, summary, path)
         vendors = Table(title="Vendors")
         for column in ("vendor", "name", "systems covered", "equipment", "critical restore min"):
             vendors.add_column(column)

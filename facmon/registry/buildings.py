@@ -254,8 +254,12 @@ class Building(Entry):
         return code
 
     def model_post_init(self, __context: Any) -> None:
+        # built locally and set once: each access to a private attribute goes through pydantic's __getattr__,
+        # which for a province's registry (hundreds of thousands of devices) cost seconds
+        devices: dict[str, Meter | IeqSensor | WeatherSensor | Equipment] = {}
         for device in self.all_devices():
-            self._devices.setdefault(device.id, device)
+            devices.setdefault(device.id, device)
+        self._devices = devices
 
     def all_devices(self) -> Iterator[Meter | IeqSensor | WeatherSensor | Equipment]:
         yield from self.meters
