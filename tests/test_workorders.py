@@ -397,3 +397,241 @@ def test_events_written_after_a_reassignment_stay_with_the_vendor_who_had_the_or
     timeline.flush(store, example_site)
     arrivals = store.rows(f'SELECT "onsite_breached" FROM "{WORK_ORDER}" WHERE "action" = \'arrive\' GROUP BY "vendor"')
     assert [(row["vendor"], row["onsite_breached"]) for row in arrivals] == [("hvac", 1.0)]
+
+
+# -- episodes the data take back: late readings, a rewritten period -----------------------------------
+
+OFFLINE = FaultSeries(kind="device_offline", target="CH-1", severity="major", vendor="hvac")
+
+
+def _rewrite_without(store: InfluxStore, building: str, start: datetime, end: datetime) -> None:
+    """What `facmon analyze` does to a period once its late readings arrived: the points go, and the period
+    is written again without the episode their delay made."""
+    from facmon.schema.faults import delete_faults
+
+    delete_faults(store, [building], s(start), s(end))
+
+
+def _history(order) -> list[tuple[str, str, str, str]]:  # type: ignore[no-untyped-def]
+    return [(e.action, e.from_state, e.to_state, e.role) for e in order.events.order_by("id")]
+
+
+def test_an_order_whose_episode_the_data_no_longer_show_is_withdrawn_and_charged_to_nobody(
+    store: InfluxStore, example_site: Site, workorder_db: str
+) -> None:
+    from facmon.schema.work_orders import work_order_states
+    from facmon.workorders import orders, timeline
+    from facmon.workorders.models import Event, WorkOrder
+
+    # the collector restarted: the chiller's readings stopped arriving, the analysis found it offline
+    store.write([start_line("341122A001", OFFLINE, s(T0), 12, "no readings since the last one (minutes)", raised_s=s(T0) + 60)])
+    first = sync(store, example_site, T0 + timedelta(minutes=5))
+    phantom = WorkOrder.objects.get()
+    assert first.opened == [phantom.number] and phantom.state == "open"
+    # its spool drained: the readings were there all along, and the rewritten period has no such episode
+    _rewrite_without(store, "341122A001", T0 - timedelta(hours=1), T0 + timedelta(hours=1))
+    report = sync(store, example_site, T0 + timedelta(minutes=20))
+    phantom.refresh_from_db()
+    assert report.withdrawn == [phantom.number]
+    assert report.opened == report.reopened == report.reinstated == report.restored == []
+    assert (phantom.state, phantom.closed_at) == ("cancelled", T0 + timedelta(minutes=20))
+    withdrawal = phantom.events.order_by("id").last()
+    assert withdrawal is not None
+    assert (withdrawal.action, withdrawal.actor, withdrawal.role, withdrawal.channel) == ("cancel", "facmon", "system", "system")
+    assert "the data no longer show this fault" in withdrawal.note and "arrived late" in withdrawal.note
+    assert withdrawal.detail["withdrawn"] == "opened" and withdrawal.detail["onset_s"] == s(T0)
+
+    # the vendor owes nothing for it: no open order on the timeline, no SLA limit passes on it
+    timeline.flush(store, example_site)
+    current = work_order_states(store)[phantom.number]
+    assert (current["state"], current["open"]) == ("cancelled", 0.0)
+    rows = store.rows(f'SELECT last("open") AS "open" FROM "{WORK_ORDER}" GROUP BY "order", "vendor"')
+    assert [(row["vendor"], row["open"]) for row in rows] == [("hvac", 0.0)]
+    assert orders.mark_breaches(example_site, T0 + timedelta(days=3)) == []  # hvac major: 120 / 1440 min, long past
+    status = orders.sla_status(phantom, example_site, T0 + timedelta(days=3))
+    assert not (status.onsite_breached or status.restore_breached)
+
+    # once more: nothing changes
+    events = Event.objects.count()
+    again = sync(store, example_site, T0 + timedelta(minutes=30))
+    assert again.withdrawn == again.opened == again.reinstated == [] and Event.objects.count() == events
+
+    # the next real episode of the same fault gets an order of its own: the withdrawn one does not absorb it
+    real = T0 + timedelta(hours=3)
+    store.write([start_line("341122A001", OFFLINE, s(real), 30, "no readings since the last one (minutes)", raised_s=s(real) + 60)])
+    later = sync(store, example_site, real + timedelta(minutes=5))
+    assert len(later.opened) == 1 and later.opened != [phantom.number]
+    assert WorkOrder.objects.get(fault_onset_at=real).state == "open"
+    phantom.refresh_from_db()
+    assert phantom.state == "cancelled" and phantom.events.count() == 2
+
+
+def test_a_withdrawn_episode_back_in_the_data_reinstates_its_order_as_it_was(
+    store: InfluxStore, example_site: Site, workorder_db: str
+) -> None:
+    """The analysis deletes a period's points before it writes them again: a sync in between sees the
+    episode gone, the next one sees it back with the same onset."""
+    from facmon.workorders import orders
+    from facmon.workorders.lifecycle import Action, Channel
+    from facmon.workorders.models import Event, WorkOrder
+
+    episode = start_line("341122A001", CHILLER, s(T0), 101, "fault code 101", raised_s=s(T0))
+    store.write([episode])
+    sync(store, example_site, T0 + timedelta(minutes=1))
+    order = WorkOrder.objects.get()
+    orders.act(example_site, order.pk, Action.ACKNOWLEDGE, actor("hvac-staff"), Channel.API, T0 + timedelta(minutes=4))
+    _rewrite_without(store, "341122A001", T0 - timedelta(hours=1), T0 + timedelta(hours=1))
+    assert sync(store, example_site, T0 + timedelta(minutes=5)).withdrawn == [order.number]
+    store.write([episode])  # the rewrite puts it back
+
+    report = sync(store, example_site, T0 + timedelta(minutes=6))
+    assert report.reinstated == [order.number]
+    assert report.opened == report.reopened == report.withdrawn == []
+    assert WorkOrder.objects.count() == 1 and Event.objects.filter(action="open").count() == 1
+    order.refresh_from_db()
+    assert (order.state, order.acknowledged_at, order.closed_at) == ("acknowledged", T0 + timedelta(minutes=4), None)
+    assert order.fault_onset_at == T0
+    assert _history(order)[-2:] == [("cancel", "acknowledged", "cancelled", "system"), ("reopen", "cancelled", "acknowledged", "system")]
+    assert "the data show this fault again" in order.events.order_by("id").last().note  # type: ignore[union-attr]
+
+    events = Event.objects.count()
+    again = sync(store, example_site, T0 + timedelta(minutes=7))
+    assert again.reinstated == again.withdrawn == again.opened == [] and Event.objects.count() == events
+
+    # it goes on as if never withdrawn: the data's clear restores the service
+    store.write([clear_line("341122A001", CHILLER, s(T0 + timedelta(hours=2)))])
+    assert sync(store, example_site, T0 + timedelta(hours=2, minutes=1)).restored == [order.number]
+    order.refresh_from_db()
+    assert order.restored_at == T0 + timedelta(hours=2)
+
+    # withdrawn and back again, twice: still the one order
+    _rewrite_without(store, "341122A001", T0 - timedelta(hours=1), T0 + timedelta(hours=3))
+    assert sync(store, example_site, T0 + timedelta(hours=3)).withdrawn == [order.number]
+    store.write([episode, clear_line("341122A001", CHILLER, s(T0 + timedelta(hours=2)))])
+    assert sync(store, example_site, T0 + timedelta(hours=3, minutes=1)).reinstated == [order.number]
+    order.refresh_from_db()
+    assert (order.state, order.restored_at, order.fault_cleared_at) == ("acknowledged", T0 + timedelta(hours=2), T0 + timedelta(hours=2))
+    assert WorkOrder.objects.count() == 1
+
+
+def test_an_order_an_officer_cancelled_is_neither_withdrawn_nor_reinstated_by_the_data(
+    store: InfluxStore, example_site: Site, workorder_db: str
+) -> None:
+    from facmon.workorders import orders
+    from facmon.workorders.lifecycle import Action, Channel
+    from facmon.workorders.models import Event, WorkOrder
+
+    episode = start_line("341122A001", CHILLER, s(T0), 101, "fault code 101", raised_s=s(T0))
+    store.write([episode])
+    sync(store, example_site, T0 + timedelta(minutes=1))
+    order = WorkOrder.objects.get()
+    orders.act(example_site, order.pk, Action.CANCEL, actor("officer"), Channel.WEB, T0 + timedelta(minutes=3), note="duplicate of a call")
+    _rewrite_without(store, "341122A001", T0 - timedelta(hours=1), T0 + timedelta(hours=1))
+    gone = sync(store, example_site, T0 + timedelta(minutes=5))
+    store.write([episode])
+    back = sync(store, example_site, T0 + timedelta(minutes=6))
+    assert gone.withdrawn == back.reinstated == back.opened == []
+    order.refresh_from_db()
+    assert order.state == "cancelled" and WorkOrder.objects.count() == 1
+    assert [(e.action, e.role) for e in Event.objects.order_by("id")] == [("open", "system"), ("cancel", "officer")]
+
+
+def test_an_order_is_judged_only_when_the_synced_period_holds_its_onset(store: InfluxStore, example_site: Site, workorder_db: str) -> None:
+    """An episode over before the synced period is not read back, which does not mean it is gone."""
+    from facmon.workorders.fault_sync import sync_faults
+    from facmon.workorders.models import WorkOrder
+
+    store.write(
+        [
+            start_line("341122A001", CHILLER, s(T0), 101, "code 101", raised_s=s(T0)),
+            clear_line("341122A001", CHILLER, s(T0 + timedelta(hours=1))),
+        ]
+    )
+    sync(store, example_site, T0 + timedelta(hours=2))
+    order = WorkOrder.objects.get()
+    assert order.state == "open"  # cleared in the data; the vendor has not been yet
+    later = sync_faults(store, example_site, T0 + timedelta(hours=2), T0 + timedelta(hours=3))
+    assert later.withdrawn == []
+    order.refresh_from_db()
+    assert order.state == "open"
+
+
+def test_a_repeat_the_data_take_back_leaves_the_order_as_its_first_episode_did(
+    store: InfluxStore, example_site: Site, workorder_db: str
+) -> None:
+    from facmon.workorders import orders
+    from facmon.workorders.lifecycle import Action, Channel
+    from facmon.workorders.models import WorkOrder
+
+    cleared = T0 + timedelta(hours=2)
+    store.write([start_line("341122A003", LEAK, s(T0), 0.8, "leak", raised_s=s(T0)), clear_line("341122A003", LEAK, s(cleared))])
+    sync(store, example_site, cleared + timedelta(minutes=1))
+    order = WorkOrder.objects.get()
+    staff = actor("property-staff")
+    for step, minutes in ((Action.ACKNOWLEDGE, 5), (Action.ARRIVE, 30), (Action.RESOLVE, 100)):
+        orders.act(example_site, order.pk, step, staff, Channel.WEB, T0 + timedelta(minutes=minutes))
+    order.refresh_from_db()
+    kept = ("state", "episodes", "reported_at", "acknowledged_at", "on_site_at", "verified_at", "restored_at")
+    first = {f: getattr(order, f) for f in kept}
+    assert first["state"] == "verified"
+
+    back = cleared + timedelta(days=1)
+    repeat = start_line("341122A003", LEAK, s(back), 0.9, "leak again", raised_s=s(back))
+    store.write([repeat])
+    assert sync(store, example_site, back + timedelta(minutes=1)).reopened == [order.number]
+    orders.act(example_site, order.pk, Action.ACKNOWLEDGE, staff, Channel.WEB, back + timedelta(minutes=3))
+
+    _rewrite_without(store, "341122A003", back - timedelta(minutes=1), back + timedelta(hours=1))
+    report = sync(store, example_site, back + timedelta(minutes=10))
+    assert report.withdrawn == [order.number]
+    order.refresh_from_db()
+    # only the repeat is taken back: the order is as its first episode left it, not cancelled
+    assert {f: getattr(order, f) for f in first} == first
+    assert (order.fault_onset_at, order.fault_cleared_at) == (T0, cleared)
+    assert sync(store, example_site, back + timedelta(minutes=11)).withdrawn == []
+
+    store.write([repeat])
+    report = sync(store, example_site, back + timedelta(minutes=12))
+    assert report.reinstated == [order.number] and report.reopened == report.opened == []
+    order.refresh_from_db()
+    assert (order.state, order.episodes, order.fault_onset_at) == ("acknowledged", 2, back)
+    assert order.acknowledged_at == back + timedelta(minutes=3)
+    assert WorkOrder.objects.count() == 1
+
+
+def test_a_return_the_data_take_back_gives_the_order_its_earlier_clear_again(
+    store: InfluxStore, example_site: Site, workorder_db: str
+) -> None:
+    from facmon.workorders.models import WorkOrder
+
+    cleared = T0 + timedelta(minutes=30)
+    store.write([start_line("341122A001", CHILLER, s(T0), 101, "code 101", raised_s=s(T0)), clear_line("341122A001", CHILLER, s(cleared))])
+    sync(store, example_site, cleared + timedelta(minutes=1))
+    came_back = T0 + timedelta(hours=1)
+    store.write([start_line("341122A001", CHILLER, s(came_back), 101, "code 101", raised_s=s(came_back))])
+    sync(store, example_site, came_back + timedelta(minutes=1))
+    order = WorkOrder.objects.get()
+    assert (order.state, order.fault_onset_at, order.restored_at) == ("open", came_back, None)  # returned while still open
+
+    _rewrite_without(store, "341122A001", came_back - timedelta(minutes=1), came_back + timedelta(hours=1))
+    assert sync(store, example_site, came_back + timedelta(minutes=10)).withdrawn == [order.number]
+    order.refresh_from_db()
+    assert (order.state, order.fault_onset_at, order.fault_cleared_at, order.restored_at) == ("open", T0, cleared, cleared)
+    assert sync(store, example_site, came_back + timedelta(minutes=11)).withdrawn == []
+    assert WorkOrder.objects.count() == 1
+
+
+def test_an_episode_the_rewrite_moved_is_one_order_after_one_sync(store: InfluxStore, example_site: Site, workorder_db: str) -> None:
+    """Late readings move an onset: the order of the old onset is withdrawn and the new one opened in the same pass."""
+    from facmon.workorders.models import WorkOrder
+
+    store.write([start_line("341122A001", CHILLER, s(T0 + timedelta(minutes=5)), 101, "code 101", raised_s=s(T0) + 300)])
+    sync(store, example_site, T0 + timedelta(minutes=6))
+    old = WorkOrder.objects.get()
+    _rewrite_without(store, "341122A001", T0 - timedelta(hours=1), T0 + timedelta(hours=1))
+    store.write([start_line("341122A001", CHILLER, s(T0), 101, "code 101", raised_s=s(T0) + 300)])
+    report = sync(store, example_site, T0 + timedelta(minutes=10))
+    assert report.withdrawn == [old.number] and len(report.opened) == 1
+    assert sync(store, example_site, T0 + timedelta(minutes=11)).opened == []
+    live = WorkOrder.objects.exclude(state="cancelled")
+    assert [(o.fault_onset_at, o.state) for o in live] == [(T0, "open")]

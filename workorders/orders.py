@@ -18,7 +18,7 @@ from django.db.models import QuerySet
 
 from facmon.registry import Severity, Site, System
 from facmon.workdays import is_working_day
-from facmon.workorders.lifecycle import ACTIVE, FINAL, Action, Channel, Role, State, TransitionRefused, next_state
+from facmon.workorders.lifecycle import ACTIVE, FINAL, WORKING, Action, Channel, Role, State, TransitionRefused, next_state
 from facmon.workorders.models import Account, Event, TimelinePending, WorkOrder
 from facmon.workorders.sla import SlaClock, SlaStatus
 
@@ -421,18 +421,23 @@ def fault_cleared(site: Site, order: WorkOrder, cleared_at: datetime) -> None:
 def fault_reopened(site: Site, order: WorkOrder, reported_at: datetime, onset_at: datetime, detail: dict[str, Any]) -> None:
     """A repeat of the order's fault within the repeat window (order locked): the order reopens with new clocks."""
     before = order.state
+    # what the previous episode left, should the data take this one back (withdraw_episode)
+    previous = _snapshot(order, _EPISODE_FIELDS)
     if State(before) in (State.RESOLVED, State.VERIFIED, State.CLOSED):
         order.state = next_state(State(before), Action.REOPEN, Role.SYSTEM).value
     order.episodes += 1
     _restart_clocks(order, reported_at, onset_at=onset_at)
     order.fault_onset_at = onset_at
     order.save()
-    _record(order, Action.REOPEN, SYSTEM, Channel.SYSTEM, reported_at, before, note="the fault came back", detail=detail)
+    _record(
+        order, Action.REOPEN, SYSTEM, Channel.SYSTEM, reported_at, before, note="the fault came back", detail={**detail, "before": previous}
+    )
 
 
 def fault_returned(site: Site, order: WorkOrder, onset_at: datetime) -> None:
     """The fault came back while the order is still being worked (order locked): the service is not
     restored after all; the restore clock runs on from the first onset."""
+    previous = _snapshot(order, _RETURN_FIELDS)
     order.fault_onset_at = onset_at
     order.fault_cleared_at = None
     order.restored_at = None
@@ -445,8 +450,192 @@ def fault_returned(site: Site, order: WorkOrder, onset_at: datetime) -> None:
         onset_at,
         order.state,
         note="the fault came back",
-        detail={"onset": onset_at.isoformat()},
+        detail={"onset": onset_at.isoformat(), "before": previous},
     )
+
+
+# -- the data take an episode back -------------------------------------------------------------------
+#
+# ``facmon analyze`` rewrites a period when late readings arrive (a collector restarted, a spool drained):
+# an episode the readings' delay alone made (a device "offline" while its readings were on their way) is
+# deleted, and the order its first points opened would wait for a clear that never comes. The fault sync
+# withdraws such an order's current episode (withdraw_episode) and, since the analysis deletes before it
+# writes again, reinstates it when the same episode (same onset) is back in the data (reinstate_episode).
+# Both are facmon's own moves (actor facmon, role system), recorded in the history like any other: an
+# order an officer cancelled has no such event and stays cancelled whatever the data say.
+#
+# What the withdrawal undoes depends on how the episode came onto the order (the system event that set
+# its ``fault_onset_at``): an order opened for it is cancelled; a repeat that reopened an order, or a
+# return while it was worked, is undone, the order back as its previous episode left it (the ``before``
+# recorded with that event). The withdrawal's event records what it changed (``restore``) and how it
+# left the order (``after``): a reinstatement puts the fields back only while the order is still so.
+
+WITHDRAWN_NOTE = "the data no longer show this fault (its readings arrived late and the analysis rewrote the period): withdrawn"
+REINSTATED_NOTE = "the data show this fault again (the analysis rewrote the period): the withdrawal is undone"
+
+# the fields a repeat's reopening sets (fault_reopened), and those a return sets (fault_returned; the restore
+# breach because the return reopened its clock)
+_EPISODE_FIELDS = (
+    "state",
+    "episodes",
+    "flagged",
+    "reported_at",
+    "onset_at",
+    "acknowledged_at",
+    "on_site_at",
+    "resolved_at",
+    "restored_at",
+    "verified_at",
+    "closed_at",
+    "fault_onset_at",
+    "fault_cleared_at",
+    "onsite_breached_at",
+    "restore_breached_at",
+)
+_RETURN_FIELDS = ("fault_onset_at", "fault_cleared_at", "restored_at", "restore_breached_at")
+_CANCEL_FIELDS = ("state", "closed_at")
+_DATETIME_FIELDS = frozenset(name for name in _EPISODE_FIELDS if name.endswith("_at"))
+# how an episode came onto its order: the action of the system event that set fault_onset_at
+_HOW = {Action.OPEN.value: "opened", Action.REOPEN.value: "reopened", Action.NOTE.value: "returned"}
+
+
+def _snapshot(order: WorkOrder, fields: tuple[str, ...]) -> dict[str, Any]:
+    """The order's ``fields`` as JSON (datetimes in ISO 8601)."""
+    values = {name: getattr(order, name) for name in fields}
+    return {name: value.isoformat() if isinstance(value, datetime) else value for name, value in values.items()}
+
+
+def _put_back(order: WorkOrder, snapshot: dict[str, Any]) -> None:
+    for name, value in snapshot.items():
+        setattr(order, name, datetime.fromisoformat(value) if name in _DATETIME_FIELDS and value is not None else value)
+
+
+def _onset_of(event: Event) -> datetime | None:
+    onset = event.detail.get("onset")
+    try:
+        return datetime.fromisoformat(onset) if isinstance(onset, str) else None
+    except ValueError:
+        return None
+
+
+def _episode_event(order: WorkOrder) -> Event | None:
+    """The system event that brought the order's current episode onto it (opened, reopened by a repeat,
+    returned while worked); None when there is none (an order facmon did not open from the data)."""
+    events = order.events.filter(role=Role.SYSTEM.value, action__in=list(_HOW)).order_by("-id")
+    for event in events:
+        if "withdrawn" in event.detail or "reinstated" in event.detail:
+            continue
+        if _onset_of(event) == order.fault_onset_at:
+            return event
+    return None
+
+
+def is_withdrawn(order: WorkOrder) -> bool:
+    """The order is cancelled because the data took its episode back (not by a person)."""
+    if order.state != State.CANCELLED:
+        return False
+    cancel = order.events.filter(action=Action.CANCEL.value).order_by("-id").first()
+    return cancel is not None and cancel.role == Role.SYSTEM.value and "withdrawn" in cancel.detail
+
+
+def _as_withdrawn(order: WorkOrder) -> dict[str, Any]:
+    """What a withdrawal left that a reinstatement checks is still so."""
+    return {"state": order.state, "episodes": order.episodes, "fault_onset_at": _snapshot(order, ("fault_onset_at",))["fault_onset_at"]}
+
+
+def withdraw_episode(site: Site, order: WorkOrder, at: datetime) -> bool:
+    """The data no longer show the order's current fault episode (call inside a transaction, order locked,
+    in a state where the vendor owes work): cancel the order opened for it, or undo the repeat or return
+    that brought it onto an earlier order. False, and nothing changed, when the history does not tell how
+    the episode came (an order from before this was recorded)."""
+    onset = order.fault_onset_at
+    source = _episode_event(order) if onset is not None else None
+    if onset is None or source is None:
+        log.warning("work order %s: the data no longer show its episode; its history does not say how it came: left as it is", order.number)
+        return False
+    how = _HOW[source.action]
+    at = max(at, order.reported_at)
+    before_state = order.state
+    if how == "opened":
+        restore = _snapshot(order, _CANCEL_FIELDS)
+        order.state = State.CANCELLED.value
+        order.closed_at = at
+        action = Action.CANCEL
+    else:
+        previous = source.detail.get("before")
+        if not isinstance(previous, dict):
+            log.warning("work order %s: the data no longer show the episode that %s it; nothing kept to undo", order.number, how)
+            return False
+        restore = _snapshot(order, tuple(previous))
+        _put_back(order, previous)
+        action = Action.NOTE
+    order.save()
+    _record(
+        order,
+        action,
+        SYSTEM,
+        Channel.SYSTEM,
+        at,
+        before_state,
+        note=WITHDRAWN_NOTE,
+        detail={
+            "withdrawn": how,
+            "onset": onset.isoformat(),
+            "onset_s": int(onset.timestamp()),
+            "restore": restore,
+            "after": _as_withdrawn(order),
+        },
+    )
+    if order.state == State.RESOLVED and order.fault_cleared_at is not None:
+        # resolved while the withdrawn return had it: the earlier episode had cleared, so verified by the data
+        _verify_by_data(site, order, max(at, order.resolved_at or at))
+    return True
+
+
+def reinstate_episode(site: Site, building: str, kind: str, target: str, onset_at: datetime, at: datetime) -> WorkOrder | None:
+    """The episode of (building, kind, target) with onset ``onset_at`` is in the data again after its
+    withdrawal (call inside a transaction): put the order back as the withdrawal found it, locked, and
+    return it; None when no withdrawal of it stands (the order moved on since, or there was none)."""
+    withdrawal = (
+        Event.objects.filter(
+            role=Role.SYSTEM.value,
+            detail__has_key="withdrawn",
+            detail__onset_s=int(onset_at.timestamp()),
+            order__source=WorkOrder.SOURCE_FAULT,
+            order__building=building,
+            order__kind=kind,
+            order__target=target,
+        )
+        .order_by("-id")
+        .first()
+    )
+    if withdrawal is None:
+        return None
+    order = WorkOrder.objects.select_for_update().get(pk=withdrawal.order_id)
+    how = withdrawal.detail["withdrawn"]
+    left = withdrawal.detail.get("after", {})
+    now = _as_withdrawn(order)
+    if how == "returned":
+        # the vendor may have moved it on meanwhile: the return applies while the order is still worked
+        still = State(order.state) in WORKING and all(now[k] == left.get(k) for k in ("episodes", "fault_onset_at"))
+    else:
+        still = now == left
+    if not still:
+        return None
+    before_state = order.state
+    _put_back(order, withdrawal.detail["restore"])
+    order.save()
+    _record(
+        order,
+        Action.REOPEN if how == "opened" else Action.NOTE,
+        SYSTEM,
+        Channel.SYSTEM,
+        max(at, order.reported_at),
+        before_state,
+        note=REINSTATED_NOTE,
+        detail={"reinstated": how, "onset": onset_at.isoformat(), "onset_s": int(onset_at.timestamp()), "withdrawal": withdrawal.pk},
+    )
+    return order
 
 
 def mark_breaches(site: Site, now: datetime) -> list[tuple[str, str]]:

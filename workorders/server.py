@@ -134,6 +134,12 @@ class Background:
             except Exception as error:  # noqa: BLE001 - one failed pass must not stop the service
                 log.warning("work orders: %s failed this pass (%s); retrying in %.0f s", name, error, self.interval_s)
                 report[name] = error
+        faults = report.get("faults")
+        if isinstance(faults, fault_sync.SyncReport):
+            if faults.withdrawn:
+                log.info("work orders: withdrawn (the data no longer show their fault): %s", ", ".join(faults.withdrawn))
+            if faults.reinstated:
+                log.info("work orders: reinstated (their withdrawn fault is back in the data): %s", ", ".join(faults.reinstated))
         return report
 
     def _run(self) -> None:

@@ -139,6 +139,8 @@ def sync(
         "opened": report["faults"].opened if "faults" not in failed else [],
         "reopened": report["faults"].reopened if "faults" not in failed else [],
         "restored": report["faults"].restored if "faults" not in failed else [],
+        "withdrawn": report["faults"].withdrawn if "faults" not in failed else [],
+        "reinstated": report["faults"].reinstated if "faults" not in failed else [],
         "unowned_faults": report["faults"].unowned if "faults" not in failed else None,
         "breaches": [f"{n} {w}" for n, w in report["breaches"]] if "breaches" not in failed else [],
         "timeline_written": report["timeline"] if "timeline" not in failed else 0,
