@@ -114,7 +114,7 @@ def _by_county(site: Site, summary: dict, path: Path) -> Table:
 @site_app.command("check")
 def site_check(
     file: Annotated[
-        Path | None, typer.Argument(help="Registry file; else --site / $FACMON_SITE / the example.", show_default=False)
+        Path | None, typer.Argument(help="Registry file or folder; else --site / $FACMON_SITE / the example.", show_default=False)
     ] = None,
     site_path: SiteOption = None,
     output: FormatOption = OutputFormat.TABLE,
