@@ -2,8 +2,10 @@
 on the fixed datasource, and the dashboard skeleton with its JSON rendering.
 
 Nothing here grows with the number of buildings: ``$building`` lists the buildings from the data (the
-``site_building`` points the analysis writes from the registry), and per-building facts are shown by
-table panels querying those points (:func:`reference_table`), never written into the dashboard.
+``site_building`` points the analysis writes from the registry), per-building facts are shown by
+table panels querying those points (:func:`reference_table`), and a panel grouped by building shows
+each building's name through a second query on those points (:func:`show_building_names`), never
+written into the dashboard.
 
 InfluxQL conventions used by every query (Grafana expands them; tests expand them the same way):
 ``$timeFilter`` is the dashboard time range, ``$__interval`` the panel's bucket width, and a
@@ -15,7 +17,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from grafana_foundation_sdk.builders import (
     bargauge,
@@ -195,6 +197,11 @@ def bars(panel: timeseries.Panel) -> timeseries.Panel:
     return panel.draw_style(common_model.GraphDrawStyle.BARS).fill_opacity(80)
 
 
+# Bars a per-row bar gauge draws at most (Grafana draws 25 rows unless told: DEFAULT_FIELD_DISPLAY_VALUES_LIMIT
+# in packages/grafana-data/src/field/fieldDisplay.ts). A constant, so the dashboard does not grow per building.
+BAR_ROWS_LIMIT = 10_000
+
+
 def bargauge_panel(
     panel_title: str,
     targets: Sequence[InfluxQL],
@@ -206,8 +213,15 @@ def bargauge_panel(
     description: str = "",
     width: int = 12,
     height: int = 8,
+    per_row: bool = False,
 ) -> bargauge.Panel:
-    """One horizontal bar per series (its last value), coloured by ``config``'s thresholds."""
+    """One horizontal bar per series (its last value), coloured by ``config``'s thresholds; ``per_row``:
+    the queries answer one table and each row is a bar (up to :data:`BAR_ROWS_LIMIT`), titled by the row's
+    text cells as displayed, so a value mapping on them (:func:`show_building_names`) names the bar."""
+    reduce = common_builder.ReduceDataOptions().calcs(["lastNotNull"]).values(per_row)
+    if per_row:
+        reduce = reduce.limit(BAR_ROWS_LIMIT)
+        targets = [target.table() for target in targets]
     panel = (
         bargauge.Panel()
         .title(panel_title)
@@ -217,7 +231,7 @@ def bargauge_panel(
         .height(height)
         .orientation(common_model.VizOrientation.HORIZONTAL)
         .display_mode(common_model.BarGaugeDisplayMode.GRADIENT)
-        .reduce_options(common_builder.ReduceDataOptions().calcs(["lastNotNull"]).values(False))
+        .reduce_options(reduce)
     )
     if config is not None:
         panel = panel.thresholds(config)
@@ -300,6 +314,49 @@ def reference_table(
         "renameByName": dict(columns),
     }
     return panel.with_transformation(dashboard_model.DataTransformerConfig(id_val="organize", options=organize))
+
+
+# refId of the second query that panels grouped by building carry: the buildings' labels (show_building_names).
+NAMES_REF = "names"
+
+
+def building_names_query(building_filter: str) -> str:
+    """InfluxQL: each building's label ``<name> (<code>)`` from its latest ``site_building`` point, one row per
+    building with its code as the ``building`` tag (a column of the table Grafana builds, like the ``building``
+    column of the panel's own query); ``building_filter`` narrows it as the panel's query is narrowed (``$building``)."""
+    return f'SELECT last("label") AS "label" FROM "{SITE_BUILDING}" WHERE {building_filter} GROUP BY "building"'
+
+
+# Grafana's "Config from query results" (configFromData, public/app/features/transformers/configFromQuery):
+# the names query's rows become one value mapping, code -> label, set on the `building` field of the other
+# answers, so each cell (and each per-row bar's title) shows the label; the code stays the value.
+BUILDING_NAMES_MAPPING = {
+    "configRefId": NAMES_REF,
+    "mappings": [
+        {"fieldName": "building", "handlerKey": "mappings.value", "reducerId": "allValues"},
+        {"fieldName": "label", "handlerKey": "mappings.text", "reducerId": "allValues"},
+    ],
+    "applyTo": {"id": "byName", "options": "building"},
+}
+
+PanelT = TypeVar("PanelT", table.Panel, bargauge.Panel)
+
+
+def show_building_names(panel: PanelT, building_filter: str, *, column_title: str | None = None) -> PanelT:
+    """Show each building of ``panel``'s table answers by name: a second query (:data:`NAMES_REF`,
+    :func:`building_names_query`) and :data:`BUILDING_NAMES_MAPPING` turning its rows into a value mapping
+    of the ``building`` column, code -> ``<name> (<code>)``; then the names' own answer is dropped
+    (``filterByRefId``: when the panel's query answers nothing, Grafana keeps the config answer, which would
+    otherwise list every building). ``column_title``: the ``building`` column's shown title. A building
+    without a ``site_building`` point (before the first analysis) shows its code. Nothing here grows per
+    building: the mapping is built from the data when the panel loads."""
+    panel = panel.with_target(influxql(NAMES_REF, building_names_query(building_filter)).table())
+    panel = panel.with_transformation(dashboard_model.DataTransformerConfig(id_val="configFromData", options=BUILDING_NAMES_MAPPING))
+    panel = panel.with_transformation(dashboard_model.DataTransformerConfig(id_val="filterByRefId", options={"exclude": NAMES_REF}))
+    if column_title is not None:
+        organize = {"excludeByName": {}, "indexByName": {}, "renameByName": {"building": column_title}}
+        panel = panel.with_transformation(dashboard_model.DataTransformerConfig(id_val="organize", options=organize))
+    return panel
 
 
 def merged_table(panel: table.Panel) -> table.Panel:

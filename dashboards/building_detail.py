@@ -19,6 +19,7 @@ from facmon.dashboards.blocks import (
     dashboard_json,
     influxql,
     new_dashboard,
+    show_building_names,
     table_panel,
     thresholds,
     timeseries_panel,
@@ -176,7 +177,7 @@ def _meter_panels(site: Site, lang: Lang) -> list[Any]:
     quality = table_panel(
         title("panel.meter_quality", lang), [influxql("A", METER_QUALITY_QUERY)], description=title("panel.meter_quality.description", lang)
     )
-    return [consumption, latest, quality]
+    return [consumption, named_buildings(latest, lang), named_buildings(quality, lang)]
 
 
 EQUIPMENT_FILTER = f"$timeFilter AND {BUILDING_FILTER} AND {VENDOR_FILTER}"
@@ -195,12 +196,15 @@ EQUIPMENT_POWER_QUERY = (
 
 
 def _equipment_panels(site: Site, lang: Lang) -> list[Any]:
-    status = table_panel(
-        title("panel.equipment_status", lang),
-        [influxql("A", EQUIPMENT_STATUS_QUERY)],
-        description=title("panel.equipment_status.description", lang),
-        width=24,
-        height=10,
+    status = named_buildings(
+        table_panel(
+            title("panel.equipment_status", lang),
+            [influxql("A", EQUIPMENT_STATUS_QUERY)],
+            description=title("panel.equipment_status.description", lang),
+            width=24,
+            height=10,
+        ),
+        lang,
     ).mappings(
         [
             dashboard_model.ValueMap(
@@ -240,13 +244,21 @@ def recent_faults_query(extra_filter: str) -> str:
     )
 
 
+def named_buildings(panel: Any, lang: Lang) -> Any:
+    """``panel``'s ``building`` column shown as "<name> (<code>)" (blocks.show_building_names)."""
+    return show_building_names(panel, BUILDING_FILTER, column_title=title("column.building", lang))
+
+
 def _fault_panels(lang: Lang) -> list[Any]:
     scope = f"{BUILDING_FILTER} AND {VENDOR_FILTER}"
-    active = table_panel(
-        title("panel.faults_active", lang),
-        [influxql("A", active_faults_query(scope))],
-        description=title("panel.faults_active.description", lang),
-        width=24,
+    active = named_buildings(
+        table_panel(
+            title("panel.faults_active", lang),
+            [influxql("A", active_faults_query(scope))],
+            description=title("panel.faults_active.description", lang),
+            width=24,
+        ),
+        lang,
     )
     recent = table_panel(
         title("panel.faults_recent", lang),

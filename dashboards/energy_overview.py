@@ -34,6 +34,7 @@ from facmon.dashboards.blocks import (
     piechart_panel,
     reference_query,
     reference_table,
+    show_building_names,
     table_panel,
     thresholds,
     timeseries_panel,
@@ -160,25 +161,25 @@ def _intensity_panels(site: Site, lang: Lang) -> list[Any]:
     panels: list[Any] = []
     for group in benchmark_groups(site):
         config = thresholds("green", [(group.guide_kwh_m2, "yellow"), (group.constraint_kwh_m2, "red")])
-        panels.append(
-            bargauge_panel(
-                title(
-                    "panel.intensity",
-                    lang,
-                    klass=group.office_class.value,
-                    use=title(f"use.{group.office_use.value}", lang),
-                    constraint=_number(group.constraint_kwh_m2),
-                    guide=_number(group.guide_kwh_m2),
-                ),
-                [influxql("A", intensity_query(group.key)).alias("$tag_building")],
-                unit="suffix: kWh/m²",
-                config=config,
-                min_value=0,
-                max_value=round(group.constraint_kwh_m2 * 1.3, 1),
-                description=title("panel.intensity.description", lang, source=group.source),
-                width=12,
-            )
+        bars_panel = bargauge_panel(
+            title(
+                "panel.intensity",
+                lang,
+                klass=group.office_class.value,
+                use=title(f"use.{group.office_use.value}", lang),
+                constraint=_number(group.constraint_kwh_m2),
+                guide=_number(group.guide_kwh_m2),
+            ),
+            [influxql("A", intensity_query(group.key))],
+            unit="suffix: kWh/m²",
+            config=config,
+            min_value=0,
+            max_value=round(group.constraint_kwh_m2 * 1.3, 1),
+            description=title("panel.intensity.description", lang, source=group.source),
+            width=12,
+            per_row=True,
         )
+        panels.append(show_building_names(bars_panel, BUILDING_FILTER))
     panels.append(
         reference_table(
             title("panel.benchmarks", lang),
@@ -226,15 +227,17 @@ def _plan_panels(site: Site, lang: Lang) -> list[Any]:
     plan = site.energy_targets.plan
     progress = bargauge_panel(
         title("panel.plan_progress", lang),
-        [influxql("A", PLAN_PROGRESS_QUERY).alias("$tag_building")],
+        [influxql("A", PLAN_PROGRESS_QUERY)],
         unit="percentunit",
         config=thresholds("red", [(0.5, "yellow"), (1.0, "green")]),
         min_value=0,
         max_value=1,
         description=title("panel.plan_progress.description", lang),
         width=8,
+        per_row=True,
     )
-    per_building = table_panel(title("panel.plan_table", lang), [influxql("A", PLAN_TABLE_QUERY)], width=8)
+    progress = show_building_names(progress, BUILDING_FILTER)
+    per_building = _named(table_panel(title("panel.plan_table", lang), [influxql("A", PLAN_TABLE_QUERY)], width=8), lang)
     return [progress, per_building, markdown_panel(title("panel.plan", lang), plan_markdown(plan, lang), width=8)]
 
 
@@ -304,16 +307,23 @@ SAVINGS_QUERY = (
 )
 
 
+def _named(panel: Any, lang: Lang) -> Any:
+    """``panel``'s ``building`` column shown as "<name> (<code>)" (blocks.show_building_names)."""
+    return show_building_names(panel, BUILDING_FILTER, column_title=title("column.building", lang))
+
+
 def _score_panels(lang: Lang) -> list[Any]:
     ranking = bargauge_panel(
         title("panel.score_ranking", lang),
-        [influxql("A", SCORE_QUERY).alias("$tag_building")],
+        [influxql("A", SCORE_QUERY)],
         unit="none",
         config=thresholds("red", [(60, "yellow"), (80, "green")]),
         min_value=0,
         max_value=100,
         width=8,
+        per_row=True,
     )
+    ranking = show_building_names(ranking, BUILDING_FILTER)
     components = table_panel(title("panel.score_table", lang), [influxql("A", SCORE_TABLE_QUERY)], width=16).sort_by(
         [common_builder.TableSortByFieldState().display_name("rank")]
     )
@@ -323,7 +333,7 @@ def _score_panels(lang: Lang) -> list[Any]:
     basis = table_panel(
         title("panel.score_basis", lang), [influxql("A", BASIS_QUERY)], description=title("panel.score_basis.description", lang), width=24
     )
-    return [ranking, components, savings, basis]
+    return [ranking, _named(components, lang), _named(savings, lang), _named(basis, lang)]
 
 
 def energy_overview_dashboard(site: Site, lang: Lang) -> dict[str, Any]:

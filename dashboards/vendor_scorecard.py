@@ -36,7 +36,7 @@ from facmon.dashboards.blocks import (
     timeseries_panel,
     vendor_variable,
 )
-from facmon.dashboards.building_detail import FAULT_SERIES, active_faults_query
+from facmon.dashboards.building_detail import FAULT_SERIES, active_faults_query, named_buildings
 from facmon.dashboards.titles import Lang, title
 from facmon.registry import Site
 from facmon.schema import FAULT, SCORE_VENDOR
@@ -192,7 +192,7 @@ def _fault_panels(lang: Lang) -> list[Any]:
     open_count = stat_panel(title("panel.open_faults", lang), [influxql("A", OPEN_FAULTS_QUERY).alias("$tag_vendor")], width=8, height=8)
     by_kind = table_panel(title("panel.faults_by_kind", lang), [influxql("A", FAULTS_BY_KIND_QUERY)], width=16)
     open_list = table_panel(title("panel.open_faults_list", lang), [influxql("A", active_faults_query(FAULT_SCOPE))], width=24, height=10)
-    return [open_count, by_kind, open_list]
+    return [open_count, by_kind, named_buildings(open_list, lang)]
 
 
 def _work_order_panels(lang: Lang) -> list[Any]:
@@ -223,7 +223,7 @@ def _work_order_panels(lang: Lang) -> list[Any]:
         width=24,
         height=10,
     ).unit("dateTimeAsLocal")
-    return [open_count, onsite, breaches, open_list]
+    return [open_count, onsite, breaches, named_buildings(open_list, lang)]
 
 
 ASSESSMENT_SCORE_QUERY = (

@@ -19,7 +19,7 @@ import pytest
 
 from facmon.analytics.analyze import analyze
 from facmon.dashboards import building_detail, energy_overview, vendor_scorecard
-from facmon.dashboards.blocks import ALL
+from facmon.dashboards.blocks import ALL, NAMES_REF
 from facmon.dashboards.building_detail import IEQ_LIMITS, band_steps, ieq_quantities
 from facmon.dashboards.catalog import DASHBOARDS, build_dashboards
 from facmon.dashboards.energy_overview import (
@@ -429,13 +429,15 @@ def test_every_panel_query_runs_and_answers_in_the_expected_shape(example_site: 
             tags, columns = expected[panel_title]
             for ref, series_list in by_ref.items():
                 for series in series_list:
-                    assert set(series.get("tags", {})) == tags, (panel_title, ref, series.get("tags"))
-                    of_ref = columns[ref] if isinstance(columns, dict) else columns
+                    # the buildings' names (blocks.show_building_names): each building's label, by code
+                    of_tags, of_ref = ({"building"}, ["label"]) if ref == NAMES_REF else (tags, columns)
+                    assert set(series.get("tags", {})) == of_tags, (panel_title, ref, series.get("tags"))
+                    of_ref = of_ref[ref] if isinstance(of_ref, dict) else of_ref
                     assert series["columns"] == ["time", *of_ref], (panel_title, ref, series["columns"])
         if not chosen:
             for key in NON_EMPTY[uid]:
                 by_ref = answers[title(key, "en")]
-                assert any(by_ref.values()), key
+                assert any(series for ref, series in by_ref.items() if ref != NAMES_REF), key
     # Every IEQ quantity the registry measures is answered, in every building.
     if uid == building_detail.UID:
         answers = _answers(example_site, site_data, uid)
