@@ -1,9 +1,10 @@
 """Dashboard (d), data health: is the collection chain whole?
 
-Ingest rates per collector, rejected input by reason, the collectors' spool, broker drops and lag
-(all from ``ingest_stats`` and ``ingest_rejected``, written by ingest), and the registry's devices
-that stopped reporting (from the raw measurements), next to the devices registered per building (from
-the ``site_building`` points the analysis writes from the registry). Measurement, tag and field names
+Ingest rates per collector, whether InfluxDB takes each collector's writes (and why not), rejected input
+by reason, the collectors' spool, broker drops and lag (all from ``ingest_stats`` and ``ingest_rejected``,
+written by ingest), and the registry's devices that stopped reporting (from the raw measurements), next
+to the devices registered per building (from the ``site_building`` points the analysis writes from the
+registry). Measurement, tag and field names
 are those of facmon.schema and docs/architecture.md's schema.
 """
 
@@ -14,11 +15,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from grafana_foundation_sdk.builders import dashboard as dashboard_builder
+from grafana_foundation_sdk.builders import statetimeline
+from grafana_foundation_sdk.models import common as common_model
 from grafana_foundation_sdk.models import dashboard as dashboard_model
 
 from facmon.dashboards.blocks import (
     building_variable,
     dashboard_json,
+    datasource_ref,
     influxql,
     new_dashboard,
     reference_query,
@@ -31,7 +35,7 @@ from facmon.dashboards.blocks import (
 )
 from facmon.dashboards.titles import Lang, title
 from facmon.registry import Site
-from facmon.schema import EQUIPMENT, IEQ, INGEST_REJECTED, INGEST_STATS, METER, WEATHER
+from facmon.schema import EQUIPMENT, IEQ, INGEST_REJECTED, INGEST_STATS, METER, WEATHER, StoreProblem
 
 UID = "facmon-data-health"
 # A device is offline when it sent nothing in the current collection interval and the
@@ -163,6 +167,52 @@ def _registered_panel(kinds: list[DeviceKind], lang: Lang) -> Any:
     )
 
 
+# How a store_error value shows: "" (writes succeed) green, a disk full or a refusal (an operator must act) red,
+# the rest (InfluxDB away or failing, often passing) orange.
+_PROBLEM_COLORS = {
+    StoreProblem.DISK_FULL: "red",
+    StoreProblem.REFUSED: "red",
+    StoreProblem.UNREACHABLE: "orange",
+    StoreProblem.SERVER_ERROR: "orange",
+    StoreProblem.OTHER: "orange",
+}
+
+
+def store_state_mappings(lang: Lang) -> list[dashboard_model.ValueMapping]:
+    """Value mappings of ``ingest_stats.store_error``: the empty string is ok, each StoreProblem in words."""
+    ok = dashboard_model.ValueMappingResult(text=title("value.ok", lang), color="green", index=0)
+    return [
+        dashboard_model.SpecialValueMap(
+            options=dashboard_model.DashboardSpecialValueMapOptions(match=dashboard_model.SpecialValueMatch.EMPTY, result=ok)
+        ),
+        dashboard_model.ValueMap(
+            options={
+                problem.value: dashboard_model.ValueMappingResult(
+                    text=title(f"value.store.{problem.value}", lang), color=_PROBLEM_COLORS[problem], index=i
+                )
+                for i, problem in enumerate(StoreProblem, start=1)
+            }
+        ),
+    ]
+
+
+def _store_state_panel(stats: str, lang: Lang) -> statetimeline.Panel:
+    """Each collector's store_error over time: the disk-full (or other) periods, written once InfluxDB takes them."""
+    return (
+        statetimeline.Panel()
+        .title(title("panel.store_state", lang))
+        .description(title("panel.store_state.description", lang))
+        .datasource(datasource_ref())
+        .span(24)
+        .height(6)
+        .with_target(influxql("A", f'SELECT last("store_error") {stats} GROUP BY time($__interval), "collector"').alias("$tag_collector"))
+        .mappings(store_state_mappings(lang))
+        .show_value(common_model.VisibilityMode.AUTO)
+        .merge_values(True)
+        .interval("30s")
+    )
+
+
 def _collector_panels(lang: Lang) -> list[Any]:
     stats = f'FROM "{INGEST_STATS}" WHERE $timeFilter AND {COLLECTOR_FILTER}'
     rate = timeseries_panel(
@@ -231,12 +281,14 @@ def _collector_panels(lang: Lang) -> list[Any]:
             influxql(
                 "A",
                 'SELECT last("received") AS "received", last("written") AS "written", last("rejected") AS "rejected", '
-                f'last("spooled") AS "spooled", last("lag") AS "lag_s" {stats} GROUP BY "collector"',
+                'last("spooled") AS "spooled", last("spool_bytes") AS "spool_bytes", last("lag") AS "lag_s", '
+                f'last("store_error") AS "store_error" {stats} GROUP BY "collector"',
             )
         ],
+        description=title("panel.collectors.description", lang),
         width=12,
-    )
-    return [rate, lag, spooled, spool_bytes, spool_full, dropped, latest]
+    ).mappings(store_state_mappings(lang))
+    return [rate, lag, _store_state_panel(stats, lang), spooled, spool_bytes, spool_full, dropped, latest]
 
 
 def _reject_panels(lang: Lang) -> list[Any]:

@@ -25,8 +25,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "data_health": ("数据健康", "Data health"),
     "data_health.description": (
         "采集链路是否完整：各采集器接收与写入速率、拒收原因、本地缓存、代理丢弃、延迟，以及不再上报的设备。",
-        "Is the collection chain whole: ingest rates per collector, rejects by reason, local spool, broker drops, lag, and devices that "
-        "stopped reporting.",
+        "Is the collection chain whole: ingest rates per collector, whether InfluxDB takes their writes, rejects by reason, local "
+        "spool, broker drops, lag, and devices that stopped reporting.",
     ),
     "row.collectors": ("采集器", "Collectors"),
     "row.rejects": ("拒收", "Rejected input"),
@@ -50,12 +50,33 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "panel.spool_full": ("缓存已满", "Spool full"),
     "value.ok": ("正常", "ok"),
     "value.full": ("已满", "FULL"),
+    "panel.store_state": ("InfluxDB 写入状态", "InfluxDB writes"),
+    "panel.store_state.description": (
+        "各采集器写入 InfluxDB 是否成功，失败时的原因：磁盘已满、拒绝写入（登录、权限、数据库）、无法连接、服务端错误。"
+        "失败期间读数暂存于采集器本地缓存，恢复后按序补写；该期间采集器自身的统计点也在恢复后补写，"
+        "所以这里随后显示完整的故障时段。InfluxDB 不能写入时本面板收不到新数据，"
+        "当前状态请在采集器主机上运行 facmon ingest status 查看。",
+        "Whether InfluxDB takes each collector's writes, and why not: disk full, refused (login, permission, database), unreachable, "
+        "server error. Meanwhile readings wait in the collector's spool and are written in order once InfluxDB takes them; so are the "
+        "collector's own statistics of that time, so the whole period shows here afterwards. While InfluxDB takes no writes nothing new "
+        "reaches this panel: `facmon ingest status` on the collectors' host shows the current state.",
+    ),
+    "value.store.disk_full": ("磁盘已满", "disk full"),
+    "value.store.refused": ("拒绝写入", "refused"),
+    "value.store.unreachable": ("无法连接", "unreachable"),
+    "value.store.server_error": ("服务端错误", "server error"),
+    "value.store.other": ("写入失败", "failing"),
     "panel.broker_dropped": ("代理丢弃消息", "Messages dropped by the broker"),
     "panel.broker_dropped.description": (
         "Mosquitto 自身统计（$SYS）的丢弃消息增量：队列溢出时代理静默丢弃的消息。",
         "Increase of Mosquitto's own dropped-message count ($SYS): messages the broker dropped silently when a queue overflowed.",
     ),
     "panel.collectors": ("采集器最近状态", "Collectors, latest report"),
+    "panel.collectors.description": (
+        "各采集器最近一次写入 InfluxDB 的统计：累计接收、写入、拒收，本地缓存的读数与字节数，延迟，以及 InfluxDB 写入状态。",
+        "Each collector's latest statistics in InfluxDB: received, written and rejected since it started, readings and bytes in its "
+        "spool, lag, and whether InfluxDB takes its writes.",
+    ),
     "panel.rejects_by_reason": ("拒收（按原因）", "Rejected by reason"),
     "panel.rejects_by_reason.description": (
         "每条被拒收的输入都记录于 ingest_rejected，带原因与建筑；未能归属建筑的输入始终显示。",

@@ -43,6 +43,26 @@ class StoreTlsFailed(StoreUnavailable, TlsVerificationFailed):
     """InfluxDB answers, but its certificate does not verify."""
 
 
+# How InfluxDB says that its disk is full: it passes the operating system's error on. InfluxDB 1.6 answers
+# a write it cannot append to its WAL with HTTP 500 and
+# {"error":"engine: error writing WAL entry: write <wal-dir>/<db>/<rp>/<shard>/_00001.wal: no space left on device"}
+# (ENOSPC; a write that creates a shard may name <data-dir>/.../fields.idx.tmp instead); a quota gives EDQUOT's
+# text. It goes on answering so for that shard after space is freed, until it is restarted
+# (tests/test_ingest_disk_full.py).
+_DISK_FULL_TEXTS = ("no space left on device", "disk quota exceeded")
+
+
+class StoreDiskFull(StoreUnavailable):
+    """InfluxDB answers, but cannot store anything: the disk under its data or WAL folder is full. Reads
+    still work. InfluxDB 1.x keeps refusing writes to a shard whose WAL write failed until it is restarted,
+    also once there is space again."""
+
+    default_hint = (
+        "Free space on the InfluxDB host's disk (its data and WAL folders: `df -h` there), then restart InfluxDB "
+        "(1.x refuses writes to a shard whose WAL write failed until it restarts)."
+    )
+
+
 class StoreRejected(StoreError):
     """InfluxDB refused the request itself (bad line, type conflict, unknown database): retrying will not help."""
 
@@ -158,6 +178,10 @@ class InfluxStore:
         except requests.RequestException as exc:
             raise StoreUnreachable(f"InfluxDB at {self.url} cannot be reached: {type(exc).__name__}") from None
         if response.status_code >= 500:
+            if any(text in response.text.lower() for text in _DISK_FULL_TEXTS):
+                raise StoreDiskFull(
+                    f"InfluxDB at {self.url} has no disk space left ({response.status_code}): {response.text[:300].strip()}"
+                )
             raise StoreUnavailable(f"InfluxDB at {self.url} failed ({response.status_code}): {response.text[:300]}")
         if response.status_code >= 400:
             raise StoreRejected(

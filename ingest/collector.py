@@ -22,6 +22,14 @@ with backoff, and while the spool holds anything new batches are appended behind
 is full the writer holds the batch unacknowledged and takes nothing new: the broker stops at the
 collector's Receive Maximum and keeps the rest of the backlog in the session.
 
+What the store's failures mean (:func:`facmon.ingest.status.classify`: InfluxDB's disk full, the write
+refused, InfluxDB unreachable, another server error) is tracked from every write's outcome and logged
+once per change, not per batch; it is the ``store_error`` of ``ingest_stats`` and of the local status
+file (``status_file``, :mod:`facmon.ingest.status`), which `facmon ingest status` reads while InfluxDB
+takes no writes. ``ingest_stats`` points that cannot be written are kept in memory (at most
+STATS_KEPT_MAX, thinned beyond) and written with the next one that can, so InfluxDB's history covers
+the outage.
+
 Scale-out (``shared_group``): the collector subscribes through ``$share/<group>/<filter>``. Mosquitto
 2.0 hands each message of a shared subscription to one member session in turn, whether that member is
 connected or not; an unacknowledged message stays in the session it was sent to and is redelivered
@@ -32,6 +40,7 @@ collector taken out of a group for good should be started once more to drain its
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import re
 import threading
@@ -41,17 +50,19 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from facmon.broker_auth import DROPPED_TOPIC, MqttAuth
+from facmon.errors import FacmonError
 from facmon.ingest.decoders import Decoder, DecoderSet
 from facmon.ingest.model import Reason, Rejection
 from facmon.ingest.rejections import UniqueClock, payload_text, rejection_line
 from facmon.ingest.sink import ReplayResult, Sink, SinkResult, SpoolingSink, StoreSink, is_reading
 from facmon.ingest.spool import Spool, SpoolError, SpoolFull
+from facmon.ingest.status import CollectorStatus, classify, write_status
 from facmon.ingest.subscriber import Message, Subscriber, reason_text
 from facmon.ingest.validation import Validator
 from facmon.registry import Site
-from facmon.schema.ingest import IngestStats, ingest_stats_line
+from facmon.schema.ingest import IngestStats, StoreProblem, ingest_stats_line
 from facmon.stop import stop_on_signals
-from facmon.store import MIN_REQUEST_TIMEOUT_S, InfluxStore, StoreUnavailable
+from facmon.store import MIN_REQUEST_TIMEOUT_S, InfluxStore, StoreRejected, StoreUnavailable
 
 log = logging.getLogger("facmon.ingest")
 
@@ -68,6 +79,9 @@ DEFAULT_SPOOL_MAX_BYTES = 1024 * 1024 * 1024
 # Unacknowledged messages the broker may send us. It bounds memory while a full spool holds batches
 # (5,000 gateway batches of 50 readings is about 75 MB); bench/ingest.py drained faster with more.
 DEFAULT_RECEIVE_MAXIMUM = 5000
+# ingest_stats points kept while InfluxDB takes no writes (5.7 h at the default 10 s); beyond, every other
+# one is dropped (the outage's first point stays), so a long outage is kept whole at a coarser step.
+STATS_KEPT_MAX = 2048
 GOODBYE_S = 10.0  # after the last write: send the last PUBACKs and DISCONNECT, then close the socket
 SHUTDOWN_TIMEOUT_S = 30.0  # how long a stopping collector keeps trying to store what it holds
 
@@ -99,6 +113,9 @@ class Counters:
     unflushed: int = 0  # messages still held (not stored, not acknowledged) when run() returned
     newest_ts_ns: int = 0  # newest reading timestamp stored
     broker_dropped: int | None = None  # the broker's $SYS/broker/publish/messages/dropped, when it publishes it
+    store_error: str = ""  # why writes to InfluxDB fail now (facmon.schema.ingest.StoreProblem), "" while they succeed
+    store_error_detail: str = ""  # the last failed write's error
+    store_error_since: float = 0.0  # epoch s when they started failing for that reason; 0.0 while they succeed
 
     @property
     def rejected_total(self) -> int:
@@ -173,9 +190,11 @@ class Collector:
         spool_max_bytes: int = DEFAULT_SPOOL_MAX_BYTES,
         auth: MqttAuth | None = None,
         login_expected: str | None = None,
+        status_file: Path | None = None,
     ):
         """``login_expected``: why this broker should get a login (e.g. "FACMON_HOME/mqtt holds MQTT
-        credentials"); when set and ``auth`` has no username, every connection logs a WARNING naming it."""
+        credentials"); when set and ``auth`` has no username, every connection logs a WARNING naming it.
+        ``status_file``: where to keep the local status file (:mod:`facmon.ingest.status`), None for none."""
         if batch_lines < 1:
             raise ValueError("batch_lines must be at least 1")
         if not 1 <= receive_maximum <= 65535:
@@ -205,6 +224,10 @@ class Collector:
                 log.error("the spool folder %s cannot be used (%s): batches cannot be spooled until it can", spool_dir, exc)
             sink = SpoolingSink(StoreSink(store), self.spool, self._replay_rejection_line)
         self.sink: Sink = sink or StoreSink(store)
+        store_sink = self.sink.store_sink if isinstance(self.sink, SpoolingSink) else self.sink
+        if isinstance(store_sink, StoreSink) and store_sink.observer is None:
+            store_sink.observer = self._store_outcome  # every write's outcome: the store's state
+        self.status_file = status_file
         self.auth = auth or MqttAuth()  # login and TLS CA; the password never appears in a log line
         self.login_expected = login_expected
         self.validator = Validator(site)
@@ -218,6 +241,9 @@ class Collector:
         self._closing_lock = threading.Lock()
         self._subscriber: Subscriber | None = None
         self._stats_failing = False
+        self._stats_kept: list[str] = []  # ingest_stats points InfluxDB did not take yet, oldest first
+        self._status_failing = False
+        self._holding = False  # a batch is held (not stored, not spooled) and retried
         self._replay_backoff = 0.0
         self._spool_logged_at = -SPOOL_LOG_EVERY_S  # last "spool full" error, monotonic s
         self._refresh_spool_counters()
@@ -424,12 +450,14 @@ class Collector:
         except Exception as exc:  # StoreUnavailable, or a bug: either way hold the batch, never crash
             batch.attempts += 1
             batch.error = exc
+            self._holding = True
             with self._counters_lock:
                 self._counters.write_errors += 1
             if isinstance(exc, SpoolError):
                 self._spool_refused(batch, exc)
                 return False
-            log.warning(
+            # The store's state is logged once per change (_store_outcome); a held batch's retries are not.
+            (log.warning if batch.attempts == 1 else log.debug)(
                 "cannot store %d line(s) of %d message(s) (attempt %d): %s; holding them unacknowledged and retrying",
                 len(batch.lines),
                 len(batch.messages),
@@ -438,6 +466,7 @@ class Collector:
                 exc_info=not isinstance(exc, StoreUnavailable),
             )
             return False
+        self._holding = False
         if batch.attempts:
             log.info("stored the held batch after %d failed attempt(s)", batch.attempts)
         self._account(batch)
@@ -523,7 +552,8 @@ class Collector:
             self._account_replay(result)
         self._refresh_spool_counters()
         if replayed and self._replay_backoff:
-            log.info("InfluxDB takes writes again: replaying the spool")
+            spool = sink.spool
+            log.info("replaying the spool to InfluxDB: %d reading(s), %.1f MB to go", spool.readings, spool.bytes / 1e6)
         self._replay_backoff = 0.0
         if replayed and not sink.pending:
             log.info("the spool is drained: every spooled reading is in InfluxDB")
@@ -607,21 +637,101 @@ class Collector:
             rejected_by_reason={reason: float(count) for reason, count in counters.rejected.items()},
             mqtt_login=self.auth.username is not None,
             mqtt_tls=bool(self.auth.tls_ca),
+            store_error=counters.store_error,
         )
         return ingest_stats_line(stats)
 
     def _write_stats(self) -> None:
+        """Write an ``ingest_stats`` point, with those kept since InfluxDB last took one."""
         try:
-            self.store.write([self.stats_line()])
+            self.store.write([*self._stats_kept, self.stats_line()])
         except Exception as exc:  # self-metrics are best effort: the next ones carry the same cumulative counts
             with self._counters_lock:
                 self._counters.write_errors += 1
-            (log.debug if self._stats_failing else log.warning)("cannot write ingest_stats: %s", exc)
+            refused_points = isinstance(exc, StoreRejected) and exc.status in (400, 413)
+            if refused_points:  # about the points, not the store (a field type conflict): they never will be taken
+                self._stats_kept.clear()
+            else:
+                self._store_outcome(exc)
+                self._keep_stats(self.stats_line())  # made again: it carries the store's state this failure shows
+            (log.debug if self._stats_failing else log.warning)(
+                "cannot write ingest_stats: %s%s", exc, "" if refused_points else "; they are kept and written once InfluxDB takes them"
+            )
             self._stats_failing = True
             return
         if self._stats_failing:
-            log.info("ingest_stats are written again")
+            log.info("ingest_stats are written again (with %d kept since InfluxDB last took one)", len(self._stats_kept))
         self._stats_failing = False
+        self._stats_kept.clear()
+        if not self._holding and not self._spool_pending():
+            self._store_outcome(None)  # InfluxDB takes writes and nothing waits: also an idle collector sees it recover
+
+    def _keep_stats(self, stats: str) -> None:
+        self._stats_kept.append(stats)
+        if len(self._stats_kept) > STATS_KEPT_MAX:
+            del self._stats_kept[1::2]  # every other one: the first stays, the step doubles
+
+    # -- the store's state -----------------------------------------------------------------------
+
+    def _store_outcome(self, exc: BaseException | None) -> None:
+        """The outcome of a write to InfluxDB (None: it took it). Logs and records the store's state when it changes."""
+        problem = "" if exc is None else classify(exc).value
+        now = time.time()
+        with self._counters_lock:
+            counters = self._counters
+            before, since = counters.store_error, counters.store_error_since
+            if exc is not None:
+                counters.store_error_detail = str(exc).strip()
+            if problem == before:
+                return
+            counters.store_error = problem
+            counters.store_error_since = now if problem else 0.0
+            if not problem:
+                counters.store_error_detail = ""
+        if problem:
+            spool = self.spool
+            if spool is not None:
+                where = f"batches go to the spool {spool.folder} and are written once it takes them again"
+            else:
+                where = "the batch is held unacknowledged and retried, and the broker keeps the backlog"
+            level = logging.WARNING if problem in (StoreProblem.UNREACHABLE, StoreProblem.SERVER_ERROR) else logging.ERROR
+            hint = f" ({exc.hint})" if problem == StoreProblem.DISK_FULL and isinstance(exc, FacmonError) and exc.hint else ""
+            log.log(level, "%s: %s; %s%s", StoreProblem(problem).text, str(exc).strip(), where, hint)
+        else:
+            log.info("InfluxDB takes writes again, after %.0f s of %s", now - since, StoreProblem(before).text)
+        self._write_status()
+
+    def _write_status(self, running: bool = True) -> None:
+        """Replace the local status file (when the collector has one); a failure is logged, never raised."""
+        if self.status_file is None:
+            return
+        counters = self.counters
+        status = CollectorStatus(
+            collector=self.client_id,
+            pid=os.getpid(),
+            running=running,
+            updated_at=time.time(),
+            influx_url=self.store.url,
+            database=self.store.database,
+            store_error=counters.store_error,
+            store_error_detail=counters.store_error_detail,
+            store_error_since=counters.store_error_since or None,
+            spooled=counters.spooled,
+            spool_bytes=counters.spool_bytes,
+            spool_full=counters.spool_full,
+            spool_folder=None if self.spool is None else str(self.spool.folder),
+            received=counters.received,
+            written=counters.written,
+        )
+        try:
+            write_status(self.status_file, status)
+        except OSError as exc:
+            (log.debug if self._status_failing else log.warning)("cannot write the status file %s: %s", self.status_file, exc)
+            self._status_failing = True
+            return
+        if self._status_failing:
+            log.info("the status file %s is written again", self.status_file)
+        self._status_failing = False
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -648,11 +758,13 @@ class Collector:
         retry_at = 0.0
         replay_at = 0.0  # when to replay the spool next, monotonic s (while it holds anything)
         next_stats = time.monotonic() + self.stats_interval_s
+        self._write_status()
         try:
             while not stop.is_set():
                 now = time.monotonic()
                 if now >= next_stats:
                     self._write_stats()
+                    self._write_status()
                     next_stats = now + self.stats_interval_s
                 spooling = self._spool_pending()
                 if spooling and now >= replay_at:  # the spool goes first, also while a batch is held
@@ -741,6 +853,7 @@ class Collector:
                         self.spool.folder,
                         self.client_id,
                     )
+            self._write_status(running=False)
             counters = self.counters
             log.info(
                 "collector %s stopped: %d message(s) received, %d reading(s) stored, %d rejected, %d acknowledged",

@@ -10,7 +10,9 @@ safe in the on-disk spool (``SinkResult.spooled``). When none of that is possibl
 because of its points (HTTP 400, e.g. a field type conflict), it splits the batch in halves until it
 has isolated the refused lines, so one bad point never sinks the other 4,999. A refusal of the
 request itself (missing permission, unknown database) is not about any point: it is raised as
-StoreUnavailable, so nothing is acknowledged until an operator fixes the store. The one exception is
+StoreRefusesWrites (a StoreUnavailable), so nothing is acknowledged until an operator fixes the store
+(with a spool, the batch is spooled). Every write's outcome goes to the StoreSink's ``observer``
+(None for a write InfluxDB took, else the error): how the collector knows the store's state. The one exception is
 InfluxDB 1.x's "database not found": the collector creates its database at start-up, and when it
 started during an outage, or somebody dropped the database, it creates it then and writes again.
 
@@ -28,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from facmon.ingest.spool import Record, Spool
+from facmon.ingest.status import StoreRefusesWrites
 from facmon.schema.ingest import is_rejected_line
 from facmon.store import InfluxStore, StoreRejected, StoreUnavailable
 
@@ -60,15 +63,24 @@ def refusal_status(exc: StoreRejected) -> int | None:
 
 
 class StoreSink:
-    """Writes batches to InfluxDB, isolating refused lines by binary split."""
+    """Writes batches to InfluxDB, isolating refused lines by binary split. ``observer`` is told the outcome
+    of every write: None when InfluxDB took it (refused points included: it answers), else the exception."""
 
-    def __init__(self, store: InfluxStore):
+    def __init__(self, store: InfluxStore, observer: Callable[[BaseException | None], None] | None = None):
         self.store = store
+        self.observer = observer
 
     def write(self, lines: Sequence[str]) -> SinkResult:
         result = SinkResult()
         if lines:
-            self._write(lines, 0, result)
+            try:
+                self._write(lines, 0, result)
+            except Exception as exc:
+                if self.observer is not None:
+                    self.observer(exc)
+                raise
+            if self.observer is not None:
+                self.observer(None)
         return result
 
     def _write(self, lines: Sequence[str], offset: int, result: SinkResult, may_create: bool = True) -> None:
@@ -82,7 +94,7 @@ class StoreSink:
                 self._write(lines, offset, result, may_create=False)  # once: a store that still says so is refused below
                 return
             if status is not None and status not in _POINT_STATUSES:
-                raise StoreUnavailable(f"InfluxDB refuses writes to database {self.store.database!r}: {exc}") from None
+                raise StoreRefusesWrites(f"InfluxDB refuses writes to database {self.store.database!r}: {exc}", status) from None
             if len(lines) == 1:
                 result.refused.append((offset, str(exc)))
                 return
@@ -154,7 +166,7 @@ class SpoolingSink:
             try:
                 return self.store_sink.write(lines)
             except StoreUnavailable as exc:
-                log.warning("InfluxDB cannot take a batch (%s); spooling it to %s", exc, self.spool.folder)
+                log.warning("InfluxDB cannot take a batch (%s); spooling to %s until it takes writes again", exc, self.spool.folder)
         return self._spool(list(lines))
 
     def _spool(self, lines: list[str]) -> SinkResult:

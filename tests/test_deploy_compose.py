@@ -436,6 +436,13 @@ def test_collector_health_verdict() -> None:
     assert verdict(status, "facmon-ingest-2", 60)[0] is False
     assert verdict(status, "facmon-ingest-3", 60)[0] is False
     assert verdict({"database": "facmon", "collectors": []}, "facmon-ingest-1", 60)[0] is False
+    # InfluxDB's disk is full: the collector's status file says so (its last ingest_stats point may still be young)
+    full = {"collector": "facmon-ingest-1", "age_s": 12.0, "store_error": "disk_full", "store_error_since": "2026-01-05T08:00:00+00:00"}
+    healthy, why = verdict({"database": "facmon", "collectors": [{**full, "spooled": 12345.0}]}, "facmon-ingest-1", 60)
+    assert healthy is False and "disk_full since 2026-01-05T08:00:00+00:00" in why and "12,345 readings held" in why
+    assert verdict({"database": "facmon", "collectors": [{**full, "store_error": ""}]}, "facmon-ingest-1", 60)[0] is True
+    # a collector known only from its status file (it never reached InfluxDB)
+    assert verdict({"database": "facmon", "collectors": [{"collector": "facmon-ingest-1"}]}, "facmon-ingest-1", 60)[0] is False
 
 
 def test_collector_health_reads_the_fields_ingest_status_prints() -> None:
@@ -443,6 +450,7 @@ def test_collector_health_reads_the_fields_ingest_status_prints() -> None:
     source = (ROOT / "facmon" / "cli" / "ingest.py").read_text()
     assert '{"database": store.database, "collectors": rows}' in source
     assert '"collector": stats.collector' in source and '"age_s":' in source
+    assert 'row["store_error"] = status.store_error' in source and 'row["spooled"] = float(status.spooled)' in source
 
 
 # -- the services' own configuration ---------------------------------------------------------------------

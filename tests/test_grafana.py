@@ -19,6 +19,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from itertools import groupby
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +50,7 @@ from facmon.ingest import Collector
 from facmon.ingest.model import Reason, Rejection
 from facmon.ingest.rejections import rejection_line
 from facmon.registry import Site
-from facmon.schema import LABEL_VARIABLE_REGEX
+from facmon.schema import LABEL_VARIABLE_REGEX, StoreProblem
 from facmon.settings import Endpoints
 from facmon.simulators import SiteSimulator
 from facmon.simulators.backfill import backfill
@@ -470,6 +471,7 @@ def test_push_without_a_token_or_with_a_wrong_one_fails_clearly(grafana: Contrac
 COLLECTORS = ("c-one", "c-two")
 STATS_EVERY_S = 10
 RECEIVED_PER_S, WRITTEN_PER_S = 10, 9
+DISK_FULL_STEPS = range(60, 120)  # c-two's statistics say InfluxDB's disk was full from 10 to 20 min into the 30
 REJECTIONS = {  # (reason, building) -> how many
     (Reason.BAD_JSON, ""): 3,
     (Reason.UNKNOWN_DEVICE, A002): 2,
@@ -506,6 +508,7 @@ def _stats_lines(site: Site, store: InfluxStore, start_s: int, end_s: int) -> li
                 spool_full=collector_id == "c-two",
                 broker_dropped=3 * step if collector_id == "c-one" else None,
                 newest_ts_ns=at_s * 10**9,
+                store_error="disk_full" if collector_id == "c-two" and step in DISK_FULL_STEPS else "",
             )
             collector._counters = counters  # the counters a running collector would hold at this step
             stats = collector.stats_line()
@@ -595,8 +598,12 @@ def test_every_panel_query_runs_and_answers_in_the_expected_shape(example_site: 
         title("panel.spool", "en"): ({"collector"}, ["max"]),
         title("panel.spool_bytes", "en"): ({"collector"}, ["max"]),
         title("panel.spool_full", "en"): ({"collector"}, ["last"]),
+        title("panel.store_state", "en"): ({"collector"}, ["last"]),
         title("panel.broker_dropped", "en"): ({"collector"}, ["non_negative_difference"]),
-        title("panel.collectors", "en"): ({"collector"}, ["received", "written", "rejected", "spooled", "lag_s"]),
+        title("panel.collectors", "en"): (
+            {"collector"},
+            ["received", "written", "rejected", "spooled", "spool_bytes", "lag_s", "store_error"],
+        ),
         title("panel.rejects_by_reason", "en"): ({"reason"}, ["count"]),
         title("panel.rejects_cumulative", "en"): ({"collector"}, ["last_rejected_bad_json", "last_rejected_unknown_device"]),
         title("panel.rejects_recent", "en"): (set(), ["reason", "building", "topic", "detail", "payload"]),
@@ -659,6 +666,37 @@ def test_collector_health_panels_show_spool_drops_and_latest_counts(example_site
     for series in answers[title("panel.collectors", "en")]["A"]:
         row = dict(zip(series["columns"], series["values"][0]))
         assert (row["received"], row["written"], row["rejected"]) == (100 * steps, 90 * steps, 3 * steps)
+
+
+def test_the_store_state_shows_when_influxdb_s_disk_was_full(example_site: Site, health_data: dict[str, Any]) -> None:
+    """InfluxDB writes: each collector's store_error per interval, shown in words. c-two's statistics say the
+    disk was full for 10 minutes, ok before and after; c-one's say ok throughout. The latest-report table
+    shows both ok now, with their spool's readings and bytes."""
+    model = build_dashboards(example_site, "en")[DATA_HEALTH_UID]
+    answers = _run_panel_queries(model, {**health_data, "start_s": health_data["stats_start_s"]}, ALL_CHOSEN)
+    states = {
+        s["tags"]["collector"]: [v for v in _values(s, "last") if v is not None] for s in answers[title("panel.store_state", "en")]["A"]
+    }
+    assert set(states["c-one"]) == {""}
+    assert [state for state, _ in groupby(states["c-two"])] == ["", "disk_full", ""]
+    assert 9 <= states["c-two"].count("disk_full") <= 11  # 10 minutes of one-minute intervals
+
+    panel = next(p for p in model["panels"] if p["title"] == title("panel.store_state", "en"))
+    assert panel["type"] == "state-timeline"
+    mappings = panel["fieldConfig"]["defaults"]["mappings"]
+    (values,) = [m["options"] for m in mappings if m["type"] == "value"]
+    assert {key: (r["text"], r["color"]) for key, r in values.items()}["disk_full"] == ("disk full", "red")
+    assert set(values) == {problem.value for problem in StoreProblem}
+    (empty,) = [m["options"] for m in mappings if m["type"] == "special"]
+    assert empty["match"] == "empty" and empty["result"]["text"] == "ok"
+
+    latest = {}
+    for series in answers[title("panel.collectors", "en")]["A"]:
+        latest[series["tags"]["collector"]] = dict(zip(series["columns"], series["values"][0]))
+    assert {c: (row["store_error"], row["spooled"], row["spool_bytes"]) for c, row in latest.items()} == {
+        "c-one": ("", 0, 0),
+        "c-two": ("", 50, 4096),
+    }
 
 
 def test_rejects_by_reason_count_each_rejected_input(example_site: Site, health_data: dict[str, Any]) -> None:

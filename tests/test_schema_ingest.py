@@ -8,12 +8,14 @@ from facmon.schema.ingest import (
     DETAIL_LIMIT,
     IngestStats,
     RejectedInput,
+    StoreProblem,
     ingest_stats_line,
     is_rejected_line,
     latest_ingest_stats,
     read_rejected,
     rejected_details,
     rejected_line,
+    store_problem_text,
 )
 from facmon.store import InfluxStore
 
@@ -46,6 +48,17 @@ def test_the_newest_stats_point_of_each_collector_reads_back_whole(store: Influx
     assert latest_ingest_stats(store) == [other, newer]
     assert newer.time_s == 1_767_000_010_123 / 1000  # what InfluxDB's epoch=ms answer gives, exactly
     assert latest_ingest_stats(store)[1].fields() == newer.fields()
+
+
+def test_the_store_s_state_is_a_string_field_read_back_and_absent_from_older_points(store: InfluxStore) -> None:
+    full = stats("c1", T0, 3.0, store_error="disk_full")
+    fine = stats("c2", T0, 3.0, store_error="")
+    assert ingest_stats_line(full).endswith(f',store_error="disk_full" {T0}') and ',store_error="" ' in ingest_stats_line(fine)
+    assert "store_error" not in ingest_stats_line(stats("c3", T0, 3.0))  # a collector too old to say
+    store.write([ingest_stats_line(p) for p in (full, fine, stats("c3", T0, 3.0))])
+    assert [(s.collector, s.store_error) for s in latest_ingest_stats(store)] == [("c1", "disk_full"), ("c2", ""), ("c3", None)]
+    assert [store_problem_text(s.store_error) for s in latest_ingest_stats(store)] == ["InfluxDB disk full", "ok", "-"]
+    assert {problem.value for problem in StoreProblem} == {"disk_full", "refused", "unreachable", "server_error", "other"}
 
 
 def test_no_collector_has_reported(store: InfluxStore) -> None:

@@ -3,6 +3,7 @@
 
     facmon-healthcheck collector CLIENT_ID [--max-age S]   this collector's newest ingest_stats point is
                                                             younger than S seconds (it writes one every 10 s)
+                                                            and InfluxDB takes its writes
     facmon-healthcheck http URL                             the URL answers 2xx (redirects followed)
 
 Exit 0 when healthy, 1 otherwise, with one line saying why (Docker keeps it in the container's health log).
@@ -20,11 +21,20 @@ import urllib.request
 
 def collector_verdict(status: dict, client_id: str, max_age_s: float) -> tuple[bool, str]:
     """Healthy when ``status`` (the JSON of `facmon ingest status --format json`) has a point of ``client_id``
-    younger than ``max_age_s``."""
+    younger than ``max_age_s`` and the collector does not say that its writes to InfluxDB fail (``store_error``,
+    from its status file under FACMON_HOME: InfluxDB cannot store the point that would say so)."""
     rows = [row for row in status.get("collectors", []) if row.get("collector") == client_id]
-    if not rows:
+    problem = rows[0].get("store_error") if rows else None
+    if problem:
+        since = rows[0].get("store_error_since") or "?"
+        spooled = float(rows[0].get("spooled") or 0)
+        return (
+            False,
+            f"collector {client_id}: InfluxDB takes no writes ({problem} since {since}); {spooled:,.0f} readings held in its spool",
+        )
+    if not rows or "age_s" not in rows[0]:
         return False, f"collector {client_id} has not reported to database {status.get('database')!r}"
-    age = float(rows[0].get("age_s", float("inf")))
+    age = float(rows[0]["age_s"])
     if age > max_age_s:
         return False, f"collector {client_id} last reported {age:.0f} s ago (limit {max_age_s:.0f} s)"
     return True, f"collector {client_id} reported {age:.0f} s ago"

@@ -44,12 +44,14 @@ from facmon.schema.energy import (
 from facmon.schema.ingest import (
     IngestStats,
     RejectedInput,
+    StoreProblem,
     ingest_stats_line,
     is_rejected_line,
     latest_ingest_stats,
     read_rejected,
     rejected_details,
     rejected_line,
+    store_problem_text,
 )
 from facmon.schema.names import (
     ANOMALY,
@@ -111,8 +113,8 @@ __all__ = [
     "EQUIPMENT_COMMON_FIELDS", "EQUIPMENT_TYPE_FIELDS", "FIELD_RANGES", "MEASUREMENT_OF_KIND", "Device", "DeviceKind",
     "allowed_fields", "device_kind", "device_line_prefix", "device_tags", "reading_line", "stored_fields",
     # ingest_stats, ingest_rejected
-    "IngestStats", "RejectedInput", "ingest_stats_line", "is_rejected_line", "latest_ingest_stats", "read_rejected", "rejected_details",
-    "rejected_line",
+    "IngestStats", "RejectedInput", "StoreProblem", "ingest_stats_line", "is_rejected_line", "latest_ingest_stats", "read_rejected",
+    "rejected_details", "rejected_line", "store_problem_text",
     # sim_truth
     "SimTruth", "sim_truth_line",
     # energy_interval, meter_daily, energy_daily, energy_monthly

@@ -4,7 +4,9 @@ writer each and their readers.
 Stored shapes (docs/architecture.md#the-measurement-schema):
 
 - ``ingest_stats``: one point per collector every ``--stats-interval`` (time: when written, ns). Tag
-  ``collector`` (its MQTT client id). Fields, every one a float: see :class:`IngestStats`.
+  ``collector`` (its MQTT client id). Fields, every one a float but the string ``store_error``: see
+  :class:`IngestStats`. Points the collector could not write while InfluxDB refused writes are written
+  when it takes them again, so the history covers the outage.
 - ``ingest_rejected``: one point per input the collector could not store (time: its arrival, ns, made
   unique per rejection by the collector's clock so that two never overwrite each other). Tags
   ``reason`` (``facmon.ingest.model.Reason``) and ``building`` (only a building of the registry: codes
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from facmon.schema.names import INGEST_REJECTED, INGEST_STATS
@@ -30,6 +33,43 @@ NS_PER_S = 1_000_000_000
 NS_PER_MS = 1_000_000
 
 # -- ingest_stats ----------------------------------------------------------------------------------
+
+
+class StoreProblem(StrEnum):
+    """Why a collector's writes to InfluxDB fail: the ``store_error`` field of ``ingest_stats`` (the empty
+    string while writes succeed). The collector keeps what it cannot write in its spool whatever the cause."""
+
+    DISK_FULL = "disk_full"  # InfluxDB answers that its disk is full (HTTP 5xx, "no space left on device")
+    REFUSED = "refused"  # InfluxDB refuses the write request itself (HTTP 4xx: login, permission, unknown database)
+    UNREACHABLE = "unreachable"  # no answer: connection refused or timed out, TLS failed
+    SERVER_ERROR = "server_error"  # another HTTP 5xx
+    OTHER = "other"  # anything else (a bug in the collector: its log has the traceback)
+
+    @property
+    def text(self) -> str:
+        """What it means, for people: "InfluxDB disk full", ..."""
+        return _PROBLEM_TEXTS[self]
+
+
+_PROBLEM_TEXTS = {
+    StoreProblem.DISK_FULL: "InfluxDB disk full",
+    StoreProblem.REFUSED: "InfluxDB refuses writes",
+    StoreProblem.UNREACHABLE: "InfluxDB unreachable",
+    StoreProblem.SERVER_ERROR: "InfluxDB failing",
+    StoreProblem.OTHER: "writes failing",
+}
+
+
+def store_problem_text(value: str | None) -> str:
+    """People's words for a ``store_error`` value: "ok" for the empty string, "-" for None (not reported)."""
+    if value is None:
+        return "-"
+    if not value:
+        return "ok"
+    try:
+        return StoreProblem(value).text
+    except ValueError:
+        return value
 
 
 @dataclass(frozen=True)
@@ -44,7 +84,9 @@ class IngestStats:
     newest stored reading's timestamp to now; stored as the field ``lag``) and ``broker_dropped`` (the
     broker's own cumulative count of dropped messages; None, and no field, when it does not publish it).
     How it connects: ``mqtt_login`` (with a username; stored as 1.0 / 0.0) and ``mqtt_tls`` (over TLS);
-    None when the point was written by a collector too old to say.
+    None when the point was written by a collector too old to say. ``store_error``: a
+    :class:`StoreProblem` value while the collector's writes to InfluxDB fail, "" while they succeed (a
+    string field); None, and no field, when the point was written by a collector too old to say.
     """
 
     collector: str
@@ -60,15 +102,16 @@ class IngestStats:
     rejected_by_reason: Mapping[str, float] = field(default_factory=dict)
     mqtt_login: bool | None = None
     mqtt_tls: bool | None = None
+    store_error: str | None = None
 
     @property
     def time_s(self) -> float:
         """The point's time, epoch seconds."""
         return self.time_ns / NS_PER_S
 
-    def fields(self) -> dict[str, float]:
-        """The point's fields as stored: names and float values, in the order written."""
-        fields = {
+    def fields(self) -> dict[str, float | str]:
+        """The point's fields as stored: names and values (floats, ``store_error`` a string), in the order written."""
+        fields: dict[str, float | str] = {
             "received": float(self.received),
             "written": float(self.written),
             "rejected": float(self.rejected),
@@ -83,6 +126,8 @@ class IngestStats:
             fields["mqtt_login"] = 1.0 if self.mqtt_login else 0.0
         if self.mqtt_tls is not None:
             fields["mqtt_tls"] = 1.0 if self.mqtt_tls else 0.0
+        if self.store_error is not None:
+            fields["store_error"] = self.store_error
         for reason, count in sorted(self.rejected_by_reason.items()):
             fields[f"{_REJECTED_PREFIX}{reason}"] = float(count)
         return fields
@@ -123,8 +168,9 @@ def latest_ingest_stats(store: InfluxStore) -> list[IngestStats]:
 def _stats(collector: str, time_ns: int, point: Mapping[str, Any]) -> IngestStats:
     values: dict[str, Any] = {"received": 0.0, "written": 0.0, "rejected": 0.0, "spooled": 0.0, "spool_bytes": 0.0, "lag_s": 0.0}
     by_reason: dict[str, float] = {}
+    store_error = point.get("store_error")
     for name, value in point.items():
-        if value is None or name == "collector":
+        if value is None or name in ("collector", "store_error"):
             continue
         attribute = _STATS_ATTRIBUTES.get(name)
         if attribute is not None:
@@ -145,6 +191,7 @@ def _stats(collector: str, time_ns: int, point: Mapping[str, Any]) -> IngestStat
         rejected_by_reason=dict(sorted(by_reason.items())),
         mqtt_login=None if values.get("mqtt_login") is None else bool(values["mqtt_login"]),
         mqtt_tls=None if values.get("mqtt_tls") is None else bool(values["mqtt_tls"]),
+        store_error=None if store_error is None else str(store_error),
     )
 
 
