@@ -27,6 +27,7 @@ from facmon.dashboards.blocks import (
     new_dashboard,
     reference_query,
     reference_table,
+    show_building_names,
     stat_panel,
     table_panel,
     tag_values_variable,
@@ -329,14 +330,13 @@ def _device_panels(site: Site, lang: Lang) -> list[Any]:
     for kind in kinds:
         kind_title = title(f"kind.{kind.key}", lang)
         interval = f"{kind.interval_s // 60} min" if kind.interval_s % 60 == 0 else f"{kind.interval_s} s"
-        panels.append(
-            table_panel(
-                title("panel.offline", lang, kind=kind_title),
-                [influxql("A", offline_query(kind))],
-                description=title("panel.offline.description", lang, n=OFFLINE_INTERVALS, interval=interval),
-                width=6,
-            )
+        offline = table_panel(
+            title("panel.offline", lang, kind=kind_title),
+            [influxql("A", offline_query(kind))],
+            description=title("panel.offline.description", lang, n=OFFLINE_INTERVALS, interval=interval),
+            width=6,
         )
+        panels.append(show_building_names(offline, BUILDING_FILTER, column_title=title("column.building", lang)))
     reporting = timeseries_panel(
         title("panel.reporting", lang),
         [influxql(chr(ord("A") + i), reporting_query(kind)).alias(title(f"kind.{kind.key}", lang)) for i, kind in enumerate(kinds)],

@@ -27,7 +27,7 @@ from facmon.dashboards.titles import title
 from facmon.registry import Site
 from facmon.schema import SITE_BUILDING
 from tests.test_dashboards import A001, A002, MARCH, _answers, _expected_shapes, site_data  # noqa: F401 - site_data: the analysed site
-from tests.test_grafana import _run_panel_queries
+from tests.test_grafana import ALL_CHOSEN, _run_panel_queries, health_data  # noqa: F401 - health_data: the collectors' data
 
 OFFICERS = (energy_overview.UID, building_detail.UID, vendor_scorecard.UID)
 
@@ -346,3 +346,27 @@ def test_a_building_without_a_site_building_point_shows_its_code(example_site: S
         named = {s["tags"]["building"] for s in names}
         assert shown == {code: labels[code] if code in named else code for code in shown}
         assert shown[A002] == A002
+
+
+def test_data_health_lists_offline_devices_by_building_name(example_site: Site, health_data: dict[str, Any]) -> None:
+    """The offline-device tables of the data-health dashboard carry the same names query and steps, and the
+    silent meter's row reads its building's label (tests/test_grafana.py's collector data)."""
+    from facmon.dashboards.data_health import UID as DATA_HEALTH_UID
+    from facmon.dashboards.data_health import device_kinds
+
+    model = build_dashboards(example_site, "en")[DATA_HEALTH_UID]
+    named = named_panels(example_site)[building_detail.UID]
+    reference = next(p for p in _panels(example_site, building_detail.UID).values() if p["title"] in named and p["type"] == "table")
+    offline = {title("panel.offline", "en", kind=title(f"kind.{kind.key}", "en")) for kind in device_kinds(example_site)}
+    panels = {p["title"]: p for p in model["panels"] if p["title"] in offline}
+    assert set(panels) == offline
+    for panel in panels.values():
+        assert [t["query"] for t in panel["targets"] if t["refId"] == NAMES_REF] == [building_names_query('"building" =~ /^$building$/')]
+        assert panel["transformations"] == reference["transformations"]
+    answers = _run_panel_queries(model, health_data, ALL_CHOSEN)
+    meters = title("panel.offline", "en", kind=title("kind.meter", "en"))
+    (frame,) = panel_frames(panels[meters], answers[meters])
+    column = frame.by_name(title("column.building", "en"))
+    building = example_site.buildings[0]
+    assert [column.shown(v) for v in column.values] == [f"{building.name} ({building.code})"]
+    assert frame.by_name("meter").values == [health_data["silent_meter"]]
