@@ -162,10 +162,10 @@ def analyze(
     from facmon.analytics.analyze import default_since, default_until
     from facmon.analytics.analyze import follow as follow_analysis
 
-    part = None if shard is None else parse_shard(shard)
+    own_shard = None if shard is None else parse_shard(shard)
     # a shard's worker validates only its own buildings: at city scale most of the registry's load time
-    site = load_site_option(site_path, buildings=None if part is None else part.holds)
-    buildings = None if part is None else part.of([b.code for b in site.buildings])
+    site = load_site_option(site_path, buildings=None if own_shard is None else own_shard.holds)
+    buildings = None if own_shard is None else own_shard.of([b.code for b in site.buildings])
     store = open_store(resolve_endpoints())
     tz = site.site.tz
     if buildings == []:

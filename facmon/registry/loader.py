@@ -315,14 +315,21 @@ def _validate(
     return site
 
 
-def parse_site(text: str, path: Path, *, buildings: BuildingFilter | None = None) -> Site:
-    """Validate registry YAML text; ``path`` is used in messages only; ``buildings`` as in :func:`load_site`."""
+def _site_source(text: str, path: Path, expected: str) -> tuple[_Source, list[str]]:
+    """The site file parsed, and the problems found so far (keys written twice); refused unless it is a
+    mapping (``expected`` names its sections in the message)."""
     value, problems = _fast_parse(text, path)
     if value is None and problems:
         raise SiteFileError(path, problems)
     if not isinstance(value, dict):
-        raise SiteFileError(path, [*problems, f"{path}:1: expected a mapping with site, vendors, coverage and buildings"])
-    source = _Source(path, text, value)
+        raise SiteFileError(path, [*problems, f"{path}:1: expected a mapping with {expected}"])
+    return _Source(path, text, value), problems
+
+
+def parse_site(text: str, path: Path, *, buildings: BuildingFilter | None = None) -> Site:
+    """Validate registry YAML text; ``path`` is used in messages only; ``buildings`` as in :func:`load_site`."""
+    source, problems = _site_source(text, path, "site, vendors, coverage and buildings")
+    value = source.value
     listed = value.get("buildings")
     places = [(source, ("buildings", i)) for i in range(len(listed))] if isinstance(listed, list) else []
     return _validate(source, places, value, problems, buildings)
@@ -343,13 +350,8 @@ def _load_folder(folder: Path, keep: BuildingFilter | None) -> Site:
     site_path, building_paths = site_folder_files(folder)
     if not site_path.exists():
         raise SiteFileError(folder, [f"{site_path}: no such file (a site folder holds site.yaml and {BUILDINGS_FOLDER}/*.yaml)"])
-    text = _read(site_path)
-    value, problems = _fast_parse(text, site_path)
-    if value is None and problems:
-        raise SiteFileError(site_path, problems)
-    if not isinstance(value, dict):
-        raise SiteFileError(site_path, [*problems, f"{site_path}:1: expected a mapping with site, vendors and coverage"])
-    site_source = _Source(site_path, text, value)
+    site_source, problems = _site_source(_read(site_path), site_path, "site, vendors and coverage")
+    value = site_source.value
     listed = value.get("buildings") or []
     if not isinstance(listed, list):
         listed = []  # validation names it
